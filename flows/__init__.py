@@ -1,0 +1,1 @@
+"""The line's scripted conversations: pure Python, no Flask, no database, no Twilio."""

@@ -1,0 +1,224 @@
+"""The conversation engine: pure functions from (flow, state, inbound) to a result.
+
+A flow is data: an ordered tuple of steps. The engine checks global keywords first,
+then hands the inbound message to the current step's parser, and returns the new
+state, the replies to render (template names plus parameters) and the events the
+service must apply. Nothing here touches a database, Flask or Twilio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from flows import events as ev
+from flows.parse import detect_spanish, keyword
+
+NEW = "new"  # no intake yet: the next message starts one
+ACTIVE = "active"  # asking questions
+COMPLETE = "complete"  # intake done; texts attach to the open case
+ENDED = "ended"  # child found (or case closed): the next message starts a new intake
+
+
+@dataclass(frozen=True)
+class Media:
+    url: str
+    content_type: str
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from the caller, as the channel received it."""
+
+    text: str = ""
+    media: tuple[Media, ...] = ()
+    sender: str = ""  # E.164 when the sender is a phone number, else the raw sender id
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Something to say: a template name; the service fills in case details."""
+
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class State:
+    """Where one caller's conversation stands; stored as JSON between messages."""
+
+    status: str = NEW
+    step: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+    lang: str = "en"
+    retries: int = 0  # re-prompts on the current step
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "step": self.step,
+            "answers": dict(self.answers),
+            "lang": self.lang,
+            "retries": self.retries,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> State:
+        data = data or {}
+        return cls(
+            status=data.get("status", NEW),
+            step=data.get("step"),
+            answers=dict(data.get("answers") or {}),
+            lang=data.get("lang", "en"),
+            retries=int(data.get("retries", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a step's parser made of the input: a value, or a re-prompt."""
+
+    value: Any = None
+    retry: str | None = None  # template that explains what we need; None means accepted
+    notes: tuple[str, ...] = ()  # extra templates to say after accepting or with the retry
+    events: tuple[ev.Event, ...] = ()
+    remember: dict[str, Any] = field(default_factory=dict)  # kept even when re-asking
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question: the answer key, its prompt template and how to read the answer."""
+
+    key: str
+    prompt: str
+    parse: Callable[[Inbound, State], Parsed]
+    skip_if: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    steps: tuple[Step, ...]
+    welcome: str  # the safety message said before the first question
+    summary: str  # said when the last step is answered
+
+    def step(self, key: str | None) -> Step | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+    def next_step(self, after: str | None, answers: dict[str, Any]) -> Step | None:
+        keys = [s.key for s in self.steps]
+        start = 0 if after is None else keys.index(after) + 1
+        for candidate in self.steps[start:]:
+            if candidate.skip_if is None or not candidate.skip_if(answers):
+                return candidate
+        return None
+
+
+@dataclass(frozen=True)
+class Result:
+    state: State
+    replies: tuple[Reply, ...] = ()
+    events: tuple[ev.Event, ...] = ()
+
+
+def run(flow: Flow, state: State, inbound: Inbound) -> Result:
+    """Advance one caller's conversation by one inbound message."""
+    word = keyword(inbound.text)
+    if word is not None and not inbound.media:
+        return _on_keyword(flow, state, word, inbound)
+    if state.status in (NEW, ENDED):
+        return _start(flow, state, inbound, lang=_first_language(state, inbound))
+    if state.status == COMPLETE:
+        return _after_intake(state, inbound)
+    return _answer(flow, state, inbound)
+
+
+def _first_language(state: State, inbound: Inbound) -> str:
+    if state.status == NEW and state.step is None and detect_spanish(inbound.text):
+        return "es"
+    return state.lang
+
+
+def _start(flow: Flow, state: State, inbound: Inbound, lang: str) -> Result:
+    """Begin a new intake: the safety message first, then the first question."""
+    first = flow.next_step(None, {})
+    assert first is not None, "a flow has at least one step"
+    answers: dict[str, Any] = {}
+    events: list[ev.Event] = [ev.IntakeStarted(lang=lang)]
+    if inbound.media:
+        answers["photos"] = [_media_dict(m) for m in inbound.media]
+        events.append(ev.MediaReceived(media=inbound.media))
+    new = State(status=ACTIVE, step=first.key, answers=answers, lang=lang)
+    return Result(new, (Reply(flow.welcome), Reply(first.prompt)), tuple(events))
+
+
+def _answer(flow: Flow, state: State, inbound: Inbound) -> Result:
+    step = flow.step(state.step)
+    if step is None:  # the flow changed under a stored conversation: start over safely
+        return _start(flow, state, inbound, lang=state.lang)
+    answers = dict(state.answers)
+    events: list[ev.Event] = []
+    if inbound.media:
+        events.append(ev.MediaReceived(media=inbound.media))
+        if step.key != "photos":  # a photo sent early spares the photo question later
+            answers.setdefault("photos", []).extend(_media_dict(m) for m in inbound.media)
+    parsed = step.parse(inbound, replace(state, answers=answers))
+    events.extend(parsed.events)
+    answers.update(parsed.remember)
+    if parsed.retry is not None:
+        notes = tuple(Reply(n) for n in parsed.notes)
+        new = replace(state, answers=answers, retries=state.retries + 1)
+        return Result(new, notes + (Reply(parsed.retry),), tuple(events))
+    answers[step.key] = parsed.value
+    events.append(ev.AnswerGiven(key=step.key, value=parsed.value))
+    notes = tuple(Reply(n) for n in parsed.notes)
+    following = flow.next_step(step.key, answers)
+    if following is None:
+        done = State(status=COMPLETE, step=None, answers=answers, lang=state.lang)
+        events.append(ev.IntakeCompleted(answers=dict(answers)))
+        return Result(done, notes + (Reply(flow.summary),), tuple(events))
+    new = State(status=ACTIVE, step=following.key, answers=answers, lang=state.lang)
+    return Result(new, notes + (Reply(following.prompt),), tuple(events))
+
+
+def _after_intake(state: State, inbound: Inbound) -> Result:
+    """A text after the intake is done: keep it on the case, say it was kept."""
+    events: list[ev.Event] = [ev.CaseMessage(text=inbound.text)]
+    if inbound.media:
+        events.append(ev.MediaReceived(media=inbound.media))
+    return Result(state, (Reply("after_intake"),), tuple(events))
+
+
+def _on_keyword(flow: Flow, state: State, word: str, inbound: Inbound) -> Result:
+    if word == "stop":
+        return Result(state, (), (ev.OptedOut(),))
+    if word == "restart":
+        result = _start(flow, state, inbound, lang=state.lang)
+        return replace(result, events=(ev.Restarted(),) + result.events)
+    if word == "found":
+        ended = State(status=ENDED, step=None, answers={}, lang=state.lang)
+        return Result(ended, (Reply("found"),), (ev.ChildFound(),))
+    if word in ("spanish", "english"):
+        lang = "es" if word == "spanish" else "en"
+        changed = replace(state, lang=lang)
+        return _continue(flow, changed, Reply("language_set"), ev.LanguageChanged(lang=lang))
+    if word == "start":
+        return _continue(flow, state, Reply("opted_in"), ev.OptedIn())
+    return _continue(flow, state, Reply("help"), ev.AskedForPerson())
+
+
+def _continue(flow: Flow, state: State, said: Reply, event: ev.Event) -> Result:
+    """Answer a keyword, then go on where the conversation was (or begin one)."""
+    if state.status in (NEW, ENDED):
+        started = _start(flow, state, Inbound(), lang=state.lang)
+        welcome, *rest = started.replies
+        replies = (welcome, said, *rest)
+        return Result(started.state, replies, (event,) + started.events)
+    step = flow.step(state.step) if state.status == ACTIVE else None
+    replies = (said, Reply(step.prompt)) if step else (said,)
+    return Result(state, replies, (event,))
+
+
+def _media_dict(media: Media) -> dict[str, str]:
+    return {"url": media.url, "content_type": media.content_type}

@@ -1,0 +1,74 @@
+"""Events: the only way a flow causes side effects. The service applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event the engine emits."""
+
+
+@dataclass(frozen=True)
+class IntakeStarted(Event):
+    lang: str
+
+
+@dataclass(frozen=True)
+class AnswerGiven(Event):
+    key: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class IntakeCompleted(Event):
+    answers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MediaReceived(Event):
+    media: tuple[Any, ...]  # flows.engine.Media
+
+
+@dataclass(frozen=True)
+class CaseMessage(Event):
+    """A text after the intake was complete, to keep on the open case."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class PoliceNotCalled(Event):
+    """The caller said they have not called the police yet."""
+
+
+@dataclass(frozen=True)
+class ChildFound(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class OptedOut(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class OptedIn(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class AskedForPerson(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class LanguageChanged(Event):
+    lang: str
+
+
+@dataclass(frozen=True)
+class Restarted(Event):
+    pass

@@ -1,0 +1,163 @@
+"""The intake flow: the few questions police, NCMEC and the on-call worker need first.
+
+Each step is data: the answer key, the prompt template, and a small parser. The words
+live in templates/sms/<lang>/<template>.txt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import phonenumbers
+
+from flows import events as ev
+from flows.engine import Flow, Inbound, Parsed, State, Step
+from flows.parse import (
+    is_same_number,
+    is_skip,
+    looks_like_when,
+    parse_age_months,
+    parse_last_seen_ago_minutes,
+    parse_phone,
+    parse_relationship,
+    parse_yes_no,
+)
+
+ADULT_MONTHS = 18 * 12
+MAX_NAME = 80
+MAX_SHORT = 300
+MAX_LONG = 1000
+
+
+def _has_letter(text: str) -> bool:
+    return any(ch.isalpha() for ch in text)
+
+
+def _free_text(limit: int, retry: str, min_letters: int = 1):
+    """A parser for a free-text answer that must contain some words."""
+
+    def parse(inbound: Inbound, state: State) -> Parsed:
+        text = inbound.text.strip()
+        if sum(ch.isalnum() for ch in text) < min_letters or len(text) > limit:
+            return Parsed(retry=retry)
+        return Parsed(value=text)
+
+    return parse
+
+
+def parse_name(inbound: Inbound, state: State) -> Parsed:
+    text = " ".join(inbound.text.split())
+    if not _has_letter(text) or len(text) > MAX_NAME:
+        return Parsed(retry="retry_name")
+    return Parsed(value=text)
+
+
+def parse_age(inbound: Inbound, state: State) -> Parsed:
+    months = parse_age_months(inbound.text)
+    if months is None:
+        return Parsed(retry="retry_age")
+    notes = ("note_adult",) if months >= ADULT_MONTHS else ()
+    return Parsed(value=months, notes=notes)
+
+
+def parse_when(inbound: Inbound, state: State) -> Parsed:
+    text = inbound.text.strip()
+    if not looks_like_when(text) or len(text) > MAX_SHORT:
+        return Parsed(retry="retry_when")
+    return Parsed(value={"text": text, "ago_minutes": parse_last_seen_ago_minutes(text)})
+
+
+def parse_police(inbound: Inbound, state: State) -> Parsed:
+    """Yes moves on; the first no urges the call and asks again; a later no moves on."""
+    answer = parse_yes_no(inbound.text)
+    if answer is None:
+        return Parsed(retry="retry_police")
+    if answer:
+        return Parsed(value=True)
+    urged = (ev.PoliceNotCalled(),)
+    if not state.answers.get("police_urged"):
+        return Parsed(retry="police_urge", events=urged, remember={"police_urged": True})
+    return Parsed(value=False, notes=("police_reminder",), events=urged)
+
+
+def parse_police_report(inbound: Inbound, state: State) -> Parsed:
+    if is_skip(inbound.text):
+        return Parsed(value=None)
+    return _free_text(MAX_SHORT, "retry_police_report")(inbound, state)
+
+
+def parse_relationship_step(inbound: Inbound, state: State) -> Parsed:
+    relationship = parse_relationship(inbound.text)
+    if relationship is None:
+        return Parsed(retry="retry_relationship")
+    notes = ("note_caseworker_duty",) if relationship == "caseworker" else ()
+    return Parsed(value=relationship, notes=notes)
+
+
+def parse_photos(inbound: Inbound, state: State) -> Parsed:
+    images = [
+        {"url": m.url, "content_type": m.content_type}
+        for m in inbound.media
+        if m.content_type.startswith("image/")
+    ]
+    if images:
+        return Parsed(value=list(state.answers.get("photos") or []) + images)
+    if is_skip(inbound.text):
+        return Parsed(value=list(state.answers.get("photos") or []))
+    return Parsed(retry="retry_photo")
+
+
+def _sender_number(sender: str, region: str) -> str | None:
+    """The number the caller texted from, if it is a phone (not a short code or name)."""
+    try:
+        number = phonenumbers.parse(sender, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _callback_parser(region: str):
+    def parse(inbound: Inbound, state: State) -> Parsed:
+        if is_same_number(inbound.text):
+            sender = _sender_number(inbound.sender, region)
+            return Parsed(value=sender) if sender else Parsed(retry="retry_callback_number")
+        number = parse_phone(inbound.text, region)
+        return Parsed(value=number) if number else Parsed(retry="retry_callback")
+
+    return parse
+
+
+def _police_not_called(answers: dict[str, Any]) -> bool:
+    return answers.get("police_called") is not True
+
+
+def _has_photos(answers: dict[str, Any]) -> bool:
+    return bool(answers.get("photos"))
+
+
+def intake_flow(region: str = "US") -> Flow:
+    """The SMS (and later voice) intake, in the order a frightened caller can manage."""
+    return Flow(
+        name="intake",
+        welcome="welcome",
+        summary="summary",
+        steps=(
+            Step("child_name", "ask_name", parse_name),
+            Step("age_months", "ask_age", parse_age),
+            Step("last_seen_when", "ask_when", parse_when),
+            Step("last_seen_where", "ask_where", _free_text(MAX_SHORT, "retry_where")),
+            Step("description", "ask_description", _free_text(MAX_LONG, "retry_description", 3)),
+            Step("police_called", "ask_police", parse_police),
+            Step(
+                "police_report",
+                "ask_police_report",
+                parse_police_report,
+                skip_if=_police_not_called,
+            ),
+            Step("relationship", "ask_relationship", parse_relationship_step),
+            Step("photos", "ask_photo", parse_photos, skip_if=_has_photos),
+            Step("callback_phone", "ask_callback", _callback_parser(region)),
+        ),
+    )

@@ -1,0 +1,1 @@
+"""The after-hours missing-child intake line: the service around the flows."""

@@ -1,0 +1,82 @@
+"""Cases: the record an intake produces, filled in answer by answer."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from intake.models import Caller, Case, CaseMedia, utcnow
+
+REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
+REF_LENGTH = 6
+OPEN_STATUSES = ("intake", "open")
+
+# answer key -> Case column; values needing more than a copy are handled below
+PLAIN_ANSWERS = {
+    "child_name": "child_name",
+    "age_months": "age_months",
+    "last_seen_where": "last_seen_where",
+    "description": "description",
+    "police_called": "police_called",
+    "police_report": "police_report",
+    "relationship": "relationship_to_child",
+    "callback_phone": "callback_phone",
+}
+
+
+def new_ref() -> str:
+    """A short case reference a frightened caller can read out over the phone."""
+    return "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
+
+
+def open_case(session: Session, caller: Caller, lang: str, channel: str = "sms") -> Case:
+    """Start a case for a new intake."""
+    while True:
+        ref = new_ref()
+        if session.scalar(select(Case.id).where(Case.ref == ref)) is None:
+            break
+    case = Case(ref=ref, caller=caller, lang=lang, channel=channel)
+    session.add(case)
+    session.flush()
+    return case
+
+
+def current_case(session: Session, caller: Caller) -> Case | None:
+    """The caller's newest case that is still being taken or worked."""
+    query = (
+        select(Case)
+        .where(Case.caller_id == caller.id, Case.status.in_(OPEN_STATUSES))
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def record_answer(case: Case, key: str, value: Any, now: datetime | None = None) -> None:
+    """Copy one answer from the conversation onto the case."""
+    if key in PLAIN_ANSWERS:
+        setattr(case, PLAIN_ANSWERS[key], value)
+    elif key == "last_seen_when":
+        case.last_seen_when = value["text"]
+        minutes = value.get("ago_minutes")
+        if minutes is not None:
+            case.last_seen_at = (now or utcnow()) - timedelta(minutes=minutes)
+
+
+def add_media(session: Session, case: Case, media: tuple[Any, ...]) -> None:
+    for item in media:
+        session.add(CaseMedia(case=case, url=item.url, content_type=item.content_type))
+
+
+def complete(case: Case, now: datetime | None = None) -> None:
+    case.status = "open"
+    case.completed_at = now or utcnow()
+
+
+def mark_found(case: Case, now: datetime | None = None) -> None:
+    case.status = "found"
+    case.found_at = now or utcnow()

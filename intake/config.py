@@ -1,0 +1,182 @@
+"""Settings, only from environment variables, checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+class ConfigError(ValueError):
+    """One or more settings are wrong; the message lists each, one a line."""
+
+
+def parse_duration(text: str) -> timedelta:
+    """'30s', '5m', '1h', '2d' as a timedelta."""
+    match = DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h or 2d")
+    amount, unit = match.groups()
+    return timedelta(**{UNITS[unit]: int(amount)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    public_base_url: str
+    twilio_auth_token: str
+    twilio_account_sid: str | None = None
+    twilio_phone_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    org_name: str = "the Missing Child Line"
+    timezone: str = "America/New_York"
+    secret_key: str = field(default="", repr=False)
+    default_region: str = "US"
+    log_level: str = "INFO"
+    instance_dir: Path = INSTANCE_DIR
+
+    def __repr__(self) -> str:  # never print the token or the secret key
+        return f"Settings(database={_redact_url(self.database_url)}, twilio={self.uses_twilio})"
+
+    @property
+    def uses_twilio(self) -> bool:
+        """True when real Twilio credentials are set; otherwise the local outbox is used."""
+        return bool(self.twilio_account_sid)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every setting; raise ConfigError naming each bad one."""
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        instance = Path(reader.get("INTAKE_INSTANCE_DIR") or INSTANCE_DIR)
+        settings = cls(
+            database_url=reader.get("DATABASE_URL") or f"sqlite:///{instance / 'intake.db'}",
+            public_base_url=reader.url("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+            twilio_account_sid=reader.get("TWILIO_ACCOUNT_SID"),
+            twilio_auth_token=reader.get("TWILIO_AUTH_TOKEN") or "",
+            twilio_phone_number=reader.phone("TWILIO_PHONE_NUMBER"),
+            twilio_messaging_service_sid=reader.get("TWILIO_MESSAGING_SERVICE_SID"),
+            org_name=reader.get("INTAKE_ORG_NAME") or cls.org_name,
+            timezone=reader.timezone("INTAKE_TIMEZONE", cls.timezone),
+            secret_key=reader.get("SECRET_KEY") or "",
+            default_region=reader.get("INTAKE_DEFAULT_REGION") or cls.default_region,
+            log_level=reader.choice("INTAKE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING"), "INFO"),
+            instance_dir=instance,
+        )
+        reader.check_twilio(settings)
+        reader.raise_errors()
+        return settings.with_local_secrets()
+
+    def with_local_secrets(self) -> Settings:
+        """Fill a missing auth token and secret key from files kept under instance/."""
+        from dataclasses import replace
+
+        token = self.twilio_auth_token or _local_secret(self.instance_dir, "twilio_auth_token")
+        key = self.secret_key or _local_secret(self.instance_dir, "secret_key")
+        return replace(self, twilio_auth_token=token, secret_key=key)
+
+
+class _Reader:
+    """Reads variables and collects every problem, so one start-up shows them all."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+        self.errors: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def url(self, name: str, default: str) -> str:
+        value = self.get(name) or default
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            self.errors.append(f"{name} must be an http(s) URL like https://line.example.org")
+        return value.rstrip("/")
+
+    def phone(self, name: str) -> str | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        try:
+            number = phonenumbers.parse(value, "US")
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_possible_number(number):
+            self.errors.append(f"{name} must be a phone number in E.164 form, like +12125551234")
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    def timezone(self, name: str, default: str) -> str:
+        value = self.get(name) or default
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.errors.append(f"{name} must be a time zone name like America/New_York")
+            return default
+        return value
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = (self.get(name) or default).upper()
+        if value not in allowed:
+            self.errors.append(f"{name} must be one of {', '.join(allowed)}")
+            return default
+        return value
+
+    def check_twilio(self, settings: Settings) -> None:
+        if not settings.twilio_account_sid:
+            return
+        if not settings.twilio_account_sid.startswith("AC"):
+            self.errors.append("TWILIO_ACCOUNT_SID must start with AC")
+        if not settings.twilio_auth_token:
+            self.errors.append("TWILIO_AUTH_TOKEN is required with TWILIO_ACCOUNT_SID")
+        if not (settings.twilio_phone_number or settings.twilio_messaging_service_sid):
+            self.errors.append(
+                "TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required "
+                "with TWILIO_ACCOUNT_SID"
+            )
+        if not self.get("PUBLIC_BASE_URL"):
+            self.errors.append("PUBLIC_BASE_URL is required with TWILIO_ACCOUNT_SID")
+        if not self.get("SECRET_KEY"):
+            self.errors.append("SECRET_KEY is required with TWILIO_ACCOUNT_SID")
+
+    def raise_errors(self) -> None:
+        if self.errors:
+            raise ConfigError("\n".join(self.errors))
+
+
+def _local_secret(folder: Path, name: str) -> str:
+    """A random secret generated once into instance/ for the embedded default."""
+    path = folder / name
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    value = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as f:
+        f.write(value)
+    return value
+
+
+def _redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url

@@ -1,0 +1,162 @@
+"""One inbound message: lock the caller, skip retries, run the engine, keep everything.
+
+All of it happens in one database transaction, so a message is either fully handled
+(stored, answered, its effects applied) or not at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from flows import engine
+from flows import events as ev
+from intake import cases, channels, words
+from intake.logs import event as log_event
+from intake.models import Caller, Case, Message, utcnow
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """An incoming text as Twilio described it, already checked and normalised."""
+
+    sid: str
+    sender: str  # E.164, or the raw id of a short code or alphanumeric sender
+    body: str
+    media: tuple[engine.Media, ...] = ()
+
+
+@dataclass
+class Turn:
+    """What applying one engine result touched, for the reply and the log."""
+
+    caller: Caller
+    case: Case | None
+
+
+def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = None) -> str:
+    """Handle one text inside the caller's transaction; return the TwiML to answer."""
+    now = now or utcnow()
+    caller = lock_caller(session, sms.sender, now)
+    earlier = session.scalar(select(Message).where(Message.twilio_sid == sms.sid))
+    if earlier is not None:  # Twilio retried: answer the same, change nothing
+        log_event("sms.duplicate", sid=sms.sid, caller=caller.id)
+        return earlier.reply_twiml or channels.sms_twiml([])
+    state = engine.State.from_dict(caller.state)
+    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender)
+    result = engine.run(line.flow, state, inbound)
+    turn = apply(session, caller, result, now)
+    texts = [render(line, reply, result.state.lang, turn.case) for reply in result.replies]
+    twiml = channels.sms_twiml(texts)
+    keep_messages(session, turn, sms, state.step, texts, twiml, now)
+    caller.state = result.state.to_dict()
+    caller.lang = result.state.lang
+    log_event(
+        "sms.handled",
+        sid=sms.sid,
+        caller=caller.id,
+        case=turn.case.ref if turn.case else "-",
+        step=result.state.step or result.state.status,
+        events=",".join(type(e).__name__ for e in result.events) or "-",
+    )
+    return twiml
+
+
+def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
+    """The caller's row, created if new, locked until the transaction ends."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(Caller)
+        .values(phone=phone, lang="en", state={}, created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["phone"])
+    )
+    query = select(Caller).where(Caller.phone == phone).with_for_update()
+    return session.scalars(query.execution_options(populate_existing=True)).one()
+
+
+def apply(session: Session, caller: Caller, result: engine.Result, now: datetime) -> Turn:
+    """Apply the engine's events to the caller and their case."""
+    case = cases.current_case(session, caller)
+    for event in result.events:
+        case = _apply_one(session, caller, case, event, now)
+    return Turn(caller=caller, case=case)
+
+
+def _apply_one(
+    session: Session, caller: Caller, case: Case | None, event: ev.Event, now: datetime
+) -> Case | None:
+    match event:
+        case ev.IntakeStarted(lang=lang):
+            if case is not None and case.status == "intake":
+                case.status = "abandoned"  # a RESTART or a new intake leaves it for staff
+            return cases.open_case(session, caller, lang)
+        case ev.AnswerGiven(key=key, value=value) if case is not None:
+            cases.record_answer(case, key, value, now)
+        case ev.MediaReceived(media=media) if case is not None:
+            cases.add_media(session, case, media)
+        case ev.IntakeCompleted() if case is not None:
+            cases.complete(case, now)
+        case ev.ChildFound():
+            if case is not None:
+                cases.mark_found(case, now)
+            return case
+        case ev.OptedOut():
+            caller.opted_out_at = now
+        case ev.OptedIn():
+            caller.opted_out_at = None
+        case ev.LanguageChanged(lang=lang) if case is not None:
+            case.lang = lang
+    return case
+
+
+def keep_messages(
+    session: Session,
+    turn: Turn,
+    sms: InboundSms,
+    step: str | None,
+    texts: list[str],
+    twiml: str,
+    now: datetime,
+) -> None:
+    """Keep the text that came in and what we answered, on the caller and the case."""
+    case_id = turn.case.id if turn.case else None
+    session.add(
+        Message(
+            caller_id=turn.caller.id,
+            case_id=case_id,
+            direction="in",
+            twilio_sid=sms.sid,
+            body=sms.body,
+            num_media=len(sms.media),
+            step=step,
+            reply_twiml=twiml,
+            created_at=now,
+        )
+    )
+    if texts:
+        body = "\n\n".join(texts)
+        session.add(
+            Message(
+                caller_id=turn.caller.id,
+                case_id=case_id,
+                direction="out",
+                body=body,
+                created_at=now,
+            )
+        )
+
+
+def render(line, reply: engine.Reply, lang: str, case: Case | None) -> str:
+    """The words of one reply, with the case's details filled in."""
+    params = {
+        "org": line.settings.org_name,
+        "ref": case.ref if case else "",
+        "child_name": (case.child_name or "") if case else "",
+        **reply.params,
+    }
+    return words.render(reply.template, lang, **params)

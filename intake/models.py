@@ -1,0 +1,118 @@
+"""The line's tables, as SQLAlchemy 2.0 typed models. Times are stored in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp that is always timezone-aware UTC, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store times in UTC with tzinfo")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Caller(Base):
+    """One phone number that has texted or called the line, and where its chat stands."""
+
+    __tablename__ = "callers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(40), unique=True)  # E.164, or a raw sender id
+    lang: Mapped[str] = mapped_column(String(5), default="en")
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    opted_out_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    cases: Mapped[list[Case]] = relationship(back_populates="caller")
+
+
+class Case(Base):
+    """What one intake collected about one missing child."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(12), unique=True)
+    caller_id: Mapped[int] = mapped_column(ForeignKey("callers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="intake")  # intake|open|found|closed
+    lang: Mapped[str] = mapped_column(String(5), default="en")
+    channel: Mapped[str] = mapped_column(String(8), default="sms")
+    child_name: Mapped[str | None] = mapped_column(String(200))
+    age_months: Mapped[int | None] = mapped_column(Integer)
+    last_seen_when: Mapped[str | None] = mapped_column(Text)
+    last_seen_at: Mapped[datetime | None]  # estimated from "2 hours ago" style answers
+    last_seen_where: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    police_called: Mapped[bool | None]
+    police_report: Mapped[str | None] = mapped_column(Text)
+    relationship_to_child: Mapped[str | None] = mapped_column(String(20))
+    callback_phone: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+    found_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    caller: Mapped[Caller] = relationship(back_populates="cases")
+    media: Mapped[list[CaseMedia]] = relationship(back_populates="case", order_by="CaseMedia.id")
+    messages: Mapped[list[Message]] = relationship(back_populates="case", order_by="Message.id")
+
+
+class CaseMedia(Base):
+    """A photo (or other media) the caller sent; Twilio keeps the file, we keep the link."""
+
+    __tablename__ = "case_media"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="media")
+
+
+class Message(Base):
+    """Every text in or out, kept on the caller and (once there is one) the case."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_caller_created", "caller_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    caller_id: Mapped[int] = mapped_column(ForeignKey("callers.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    num_media: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[str | None] = mapped_column(String(40))  # the question this answered
+    reply_twiml: Mapped[str | None] = mapped_column(Text)  # what we answered, for retries
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case | None] = relationship(back_populates="messages")

@@ -1,0 +1,1 @@
+"""Flask blueprints: thin, parse the request, call a service function, render."""

@@ -1,0 +1,94 @@
+"""Twilio's webhooks. Every request is signed; anything else gets 403 and changes nothing."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import phonenumbers
+from flask import Blueprint, Response, abort, request
+
+from flows.engine import Media
+from flows.parse import detect_spanish, keyword
+from intake import channels, conversations, signing
+from intake.app import current_line
+from intake.logs import event as log_event
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
+MAX_SENDER = 40
+
+
+def twilio_signed(view):
+    """Refuse (403) any request whose X-Twilio-Signature does not match."""
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        settings = current_line().settings
+        url = signing.public_url(
+            settings.public_base_url, request.path, request.query_string.decode()
+        )
+        signature = request.headers.get(signing.SIGNATURE_HEADER)
+        if not signing.is_valid(settings.twilio_auth_token, url, request.form, signature):
+            log_event("webhook.forbidden", path=request.path)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return checked
+
+
+@bp.post("/sms")
+@twilio_signed
+def sms():
+    sid = request.form.get("MessageSid", "").strip()
+    sender = normalise_sender(request.form.get("From", ""))
+    if not sid or not sender:
+        abort(400)
+    body = request.form.get("Body", "")
+    inbound = conversations.InboundSms(sid=sid, sender=sender, body=body, media=read_media())
+    line = current_line()
+    try:
+        with line.db.transaction() as session:
+            twiml = conversations.handle_sms(session, line, inbound)
+    except Exception:  # noqa: BLE001 - whatever broke, the caller still hears what to do
+        log_event("sms.fallback", level=40, exc_info=True, sid=sid)
+        twiml = fallback_twiml(body)
+    return Response(twiml, mimetype="text/xml")
+
+
+def fallback_twiml(body: str) -> str:
+    """The emergency message from memory, for when storage (or anything) fails."""
+    if keyword(body) == "stop":
+        return channels.sms_twiml([])
+    lang = "es" if detect_spanish(body) else "en"
+    return channels.sms_twiml([current_line().fallback[lang]])
+
+
+def normalise_sender(raw: str) -> str:
+    """E.164 for a phone number; a short code or alphanumeric id is kept as sent.
+
+    Twilio has already checked the sender exists, so a possible number is enough here.
+    """
+    raw = raw.strip()
+    try:
+        number = phonenumbers.parse(raw, current_line().settings.default_region)
+        if phonenumbers.is_possible_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        pass
+    return raw[:MAX_SENDER]
+
+
+def read_media() -> tuple[Media, ...]:
+    """The MediaUrlN / MediaContentTypeN pairs of an MMS."""
+    try:
+        count = min(int(request.form.get("NumMedia", "0")), MAX_MEDIA)
+    except ValueError:
+        count = 0
+    media = []
+    for i in range(max(count, 0)):
+        url = request.form.get(f"MediaUrl{i}", "").strip()
+        if url:
+            kind = request.form.get(f"MediaContentType{i}", "application/octet-stream")
+            media.append(Media(url=url, content_type=kind.strip()[:100]))
+    return tuple(media)

@@ -1,0 +1,44 @@
+"""The words: render templates/<channel>/<lang>/<name>.txt with the shared facts."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+LANGUAGES = ("en", "es")
+
+
+@cache
+def facts() -> dict[str, str]:
+    """Numbers and names every message must agree with, kept in one file."""
+    with open(TEMPLATES_DIR / "facts.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+    )
+    env.globals["facts"] = facts()
+    return env
+
+
+def template_names(channel: str = "sms", lang: str = "en") -> list[str]:
+    folder = TEMPLATES_DIR / channel / lang
+    return sorted(p.stem for p in folder.glob("*.txt"))
+
+
+def render(name: str, lang: str, channel: str = "sms", **params: Any) -> str:
+    """The text of one template in one language, trimmed of surrounding blank lines."""
+    lang = lang if lang in LANGUAGES else "en"
+    template = _environment().get_template(f"{channel}/{lang}/{name}.txt")
+    return template.render(**params).strip()

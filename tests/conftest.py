@@ -1,0 +1,146 @@
+"""Fixtures: a real database (SQLite, and PostgreSQL when configured), a real app, a phone.
+
+Every test that asks for `app` or `db_url` runs once per database. With
+INTAKE_TEST_POSTGRES_URL set, PostgreSQL must answer: a dead server fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from intake import simulator
+from intake.app import create_app
+from intake.config import Settings
+from intake.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "").strip()
+DATABASES = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+TOKEN = "test-auth-token-0123456789abcdef"
+BASE_URL = "https://line.example.org"
+CALLER = "+12125551234"
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> str:
+    """A migrated SQLite file that each test copies (migrating once is faster)."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> str:
+    """A fresh PostgreSQL database for this run, migrated once, dropped at the end."""
+    admin_url = make_url(POSTGRES_URL)
+    name = f"intake_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:  # fails loudly when PostgreSQL does not answer
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request, tmp_path, sqlite_template) -> str:
+    """An empty, migrated database of each kind in turn."""
+    if request.param == "sqlite":
+        path = tmp_path / "intake.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_database")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+def make_settings(db_url: str, tmp_path, **overrides) -> Settings:
+    values = dict(
+        database_url=db_url,
+        public_base_url=BASE_URL,
+        twilio_auth_token=TOKEN,
+        org_name="Bright Path Family Services",
+        secret_key="test-secret-key",
+        instance_dir=tmp_path / "instance",
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(db_url, tmp_path) -> Settings:
+    return make_settings(db_url, tmp_path)
+
+
+@pytest.fixture
+def app(settings):
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["intake"].db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass
+class Phone:
+    """A caregiver's phone: every text goes through the signed webhook, like Twilio's."""
+
+    app: object
+    settings: Settings
+    number: str = CALLER
+    sent: list[dict] = field(default_factory=list)
+
+    def post(self, params: dict[str, str], path: str = simulator.SMS_PATH, signature=None):
+        headers = simulator.signed_headers(self.settings, path, params)
+        if signature is not None:
+            headers = {"X-Twilio-Signature": signature} if signature else {}
+        return self.app.test_client().post(path, data=params, headers=headers)
+
+    def text(self, body: str = "", media: list[str] | None = None, **extra) -> list[str]:
+        """Send a text and return the bodies of the reply."""
+        params = simulator.sms_params(self.number, body, media)
+        params.update(extra)
+        self.sent.append(params)
+        response = self.post(params)
+        assert response.status_code == 200, response.status_code
+        assert response.mimetype == "text/xml"
+        return simulator.message_bodies(response.get_data(as_text=True))
+
+    def reply(self, body: str = "", media: list[str] | None = None, **extra) -> str:
+        """The single text the line answers with."""
+        replies = self.text(body, media, **extra)
+        assert len(replies) == 1, replies
+        return replies[0]
+
+
+@pytest.fixture
+def phone(app, settings) -> Phone:
+    return Phone(app, settings)
