@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from intake import followups
 from intake.models import Caller, Case, CaseMedia, utcnow
 
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
@@ -75,6 +76,13 @@ def add_media(session: Session, case: Case, media: tuple[Any, ...]) -> None:
 def complete(case: Case, now: datetime | None = None) -> None:
     case.status = "open"
     case.completed_at = now or utcnow()
+
+
+def close(session: Session, case: Case, now: datetime | None = None) -> None:
+    """Staff close a case: nothing more is sent for it."""
+    case.status = "closed"
+    case.closed_at = now or utcnow()
+    followups.cancel(session, case, "case closed")
 
 
 def mark_found(case: Case, now: datetime | None = None) -> None:

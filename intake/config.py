@@ -17,6 +17,8 @@ import phonenumbers
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+DEFAULT_FOLLOWUPS = tuple(timedelta(minutes=m) for m in (15, 60, 3 * 60, 8 * 60, 24 * 60, 48 * 60))
+MAX_FOLLOWUPS = 6  # one template each: templates/sms/<lang>/followup_<n>.txt
 
 
 class ConfigError(ValueError):
@@ -46,6 +48,10 @@ class Settings:
     default_region: str = "US"
     log_level: str = "INFO"
     instance_dir: Path = INSTANCE_DIR
+    twilio_api_base_url: str | None = None  # send REST calls here instead of Twilio's hosts
+    dispatch_interval: timedelta = timedelta(seconds=5)
+    send_lease: timedelta = timedelta(minutes=2)  # a claimed row is claimed again after this
+    followup_schedule: tuple[timedelta, ...] = DEFAULT_FOLLOWUPS
 
     def __repr__(self) -> str:  # never print the token or the secret key
         return f"Settings(database={_redact_url(self.database_url)}, twilio={self.uses_twilio})"
@@ -78,6 +84,10 @@ class Settings:
             default_region=reader.get("INTAKE_DEFAULT_REGION") or cls.default_region,
             log_level=reader.choice("INTAKE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING"), "INFO"),
             instance_dir=instance,
+            twilio_api_base_url=reader.optional_url("TWILIO_API_BASE_URL"),
+            dispatch_interval=reader.duration("INTAKE_DISPATCH_INTERVAL", "5s"),
+            send_lease=reader.duration("INTAKE_SEND_LEASE", "2m"),
+            followup_schedule=reader.schedule("INTAKE_FOLLOWUP_SCHEDULE", DEFAULT_FOLLOWUPS),
         )
         reader.check_twilio(settings)
         reader.raise_errors()
@@ -109,6 +119,38 @@ class _Reader:
         if parts.scheme not in ("http", "https") or not parts.netloc:
             self.errors.append(f"{name} must be an http(s) URL like https://line.example.org")
         return value.rstrip("/")
+
+    def optional_url(self, name: str) -> str | None:
+        return self.url(name, "") if self.get(name) else None
+
+    def duration(self, name: str, default: str) -> timedelta:
+        try:
+            value = parse_duration(self.get(name) or default)
+        except ValueError as error:
+            self.errors.append(f"{name}: {error}")
+            return parse_duration(default)
+        if value <= timedelta(0):
+            self.errors.append(f"{name} must be longer than zero")
+        return value
+
+    def schedule(self, name: str, default: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
+        """A comma-separated list of durations, like 15m,1h,3h,8h,24h,48h (or 'off')."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if raw.lower() == "off":
+            return ()
+        try:
+            offsets = tuple(parse_duration(part) for part in raw.split(","))
+        except ValueError as error:
+            self.errors.append(f"{name}: {error}")
+            return default
+        if len(offsets) > MAX_FOLLOWUPS or list(offsets) != sorted(offsets):
+            self.errors.append(
+                f"{name} must list at most {MAX_FOLLOWUPS} durations in rising order"
+            )
+            return default
+        return offsets
 
     def phone(self, name: str) -> str | None:
         value = self.get(name)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, channels, words
+from intake import cases, channels, followups, outbox, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message, utcnow
 
@@ -50,7 +50,7 @@ def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = N
     state = engine.State.from_dict(caller.state)
     inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender)
     result = engine.run(line.flow, state, inbound)
-    turn = apply(session, caller, result, now)
+    turn = apply(session, line, caller, result, now)
     texts = [render(line, reply, result.state.lang, turn.case) for reply in result.replies]
     twiml = channels.sms_twiml(texts)
     keep_messages(session, turn, sms, state.step, texts, twiml, now)
@@ -79,16 +79,16 @@ def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
-def apply(session: Session, caller: Caller, result: engine.Result, now: datetime) -> Turn:
+def apply(session: Session, line, caller: Caller, result: engine.Result, now: datetime) -> Turn:
     """Apply the engine's events to the caller and their case."""
     case = cases.current_case(session, caller)
     for event in result.events:
-        case = _apply_one(session, caller, case, event, now)
+        case = _apply_one(session, line, caller, case, event, now)
     return Turn(caller=caller, case=case)
 
 
 def _apply_one(
-    session: Session, caller: Caller, case: Case | None, event: ev.Event, now: datetime
+    session: Session, line, caller: Caller, case: Case | None, event: ev.Event, now: datetime
 ) -> Case | None:
     match event:
         case ev.IntakeStarted(lang=lang):
@@ -101,12 +101,15 @@ def _apply_one(
             cases.add_media(session, case, media)
         case ev.IntakeCompleted() if case is not None:
             cases.complete(case, now)
+            followups.schedule(session, line.settings, case, caller, now)
         case ev.ChildFound():
             if case is not None:
                 cases.mark_found(case, now)
+                followups.cancel(session, case, "found")
             return case
         case ev.OptedOut():
             caller.opted_out_at = now
+            outbox.cancel_pending(session, "opted out", to=caller.phone)
         case ev.OptedIn():
             caller.opted_out_at = None
         case ev.LanguageChanged(lang=lang) if case is not None:

@@ -26,6 +26,8 @@ def _quote(value: object) -> str:
 
 def setup(level: str = "INFO") -> None:
     """Send the line's logs to stderr, one event a line."""
+    # the twilio library logs request bodies (texts, numbers) at INFO: keep it quiet
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     if any(isinstance(h.formatter, KeyValueFormatter) for h in logger.handlers):
         logger.setLevel(level)
         return

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -116,3 +126,53 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
+
+
+class Outbound(Base):
+    """One text (or call) the line sends on its own: a row first, sent by the dispatcher.
+
+    status: pending -> sending (claimed, leased) -> sent | failed; or cancelled.
+    delivery_status is what Twilio's status callback last said (queued ... delivered).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_due",
+            "send_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_outbox_leased",
+            "lease_until",
+            postgresql_where=text("status = 'sending'"),
+            sqlite_where=text("status = 'sending'"),
+        ),
+        Index("ix_outbox_to_pending", "to_phone", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # followup | found | alert | relay | ...
+    channel: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call
+    to_phone: Mapped[str] = mapped_column(String(40))
+    template: Mapped[str | None] = mapped_column(String(60))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    body: Mapped[str | None] = mapped_column(Text)  # literal text, or the rendered template
+    lang: Mapped[str] = mapped_column(String(5), default="en")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
+    dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    send_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    case: Mapped[Case | None] = relationship()
+    caller: Mapped[Caller | None] = relationship()

@@ -80,3 +80,33 @@ def text_line(settings: Settings, post: Post, sender: str, line: str) -> list[st
     if status != 200:
         return [f"[the line answered HTTP {status}]"]
     return message_bodies(text)
+
+
+class Inbox:
+    """Texts the line sent this phone on its own (follow-ups), read from the local outbox."""
+
+    def __init__(self, settings: Settings, phone: str):
+        from intake.db import Database
+
+        self.db = Database(settings.database_url)
+        self.phone = phone
+        self.seen = self._sent_ids()
+
+    def _sent_ids(self) -> set[int]:
+        from sqlalchemy import select
+
+        from intake.models import Outbound
+
+        query = select(Outbound.id).where(
+            Outbound.to_phone == self.phone, Outbound.status == "sent"
+        )
+        with self.db.sessions() as session:
+            return set(session.scalars(query))
+
+    def new_texts(self) -> list[str]:
+        from intake.models import Outbound
+
+        fresh = sorted(self._sent_ids() - self.seen)
+        self.seen.update(fresh)
+        with self.db.sessions() as session:
+            return [session.get(Outbound, i).body or "" for i in fresh]

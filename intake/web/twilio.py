@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import detect_spanish, keyword
-from intake import channels, conversations, signing
+from intake import channels, conversations, outbox, signing
 from intake.app import current_line
 from intake.logs import event as log_event
 
@@ -92,3 +92,26 @@ def read_media() -> tuple[Media, ...]:
             kind = request.form.get(f"MediaContentType{i}", "application/octet-stream")
             media.append(Media(url=url, content_type=kind.strip()[:100]))
     return tuple(media)
+
+
+@bp.post("/status")
+@twilio_signed
+def status():
+    """Twilio's delivery report for a text the line sent: recorded on its outbox row."""
+    sid = request.form.get("MessageSid", "").strip()
+    state = request.form.get("MessageStatus", "").strip().lower()
+    if not sid or not state:
+        abort(400)
+    error_code = _int_or_none(request.form.get("ErrorCode"))
+    outbox_id = _int_or_none(request.args.get("outbox"))
+    with current_line().db.transaction() as session:
+        row = outbox.record_delivery(session, sid, state, error_code, outbox_id)
+    log_event("status.received", sid=sid, status=state, known=row is not None)
+    return Response(status=204)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None

@@ -1,0 +1,282 @@
+"""Durable sending: every text the line sends on its own is a row first.
+
+A dispatcher claims due rows (FOR UPDATE SKIP LOCKED on PostgreSQL; one BEGIN IMMEDIATE
+transaction on SQLite), marks them `sending` with a lease, sends each through a
+transport, and records the outcome in a short transaction of its own. A row whose lease
+ran out (its worker died) is claimed again; see the README for what that means.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from intake import signing, words
+from intake.db import Database
+from intake.logs import event as log_event
+from intake.models import Caller, Outbound, utcnow
+from intake.transport import OPTED_OUT, Outgoing, SendError, Transport
+
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST = timedelta(seconds=15)
+BACKOFF_MOST = timedelta(minutes=30)
+BATCH = 200
+STATUS_PATH = "/twilio/status"
+FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read")
+DELIVERY_ORDER = {
+    "accepted": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "receiving": 3,
+    "received": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+}
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row taken for sending, with its words already rendered."""
+
+    id: int
+    to: str
+    channel: str
+    body: str
+    call_url: str | None = None
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    ids: list[int] = field(default_factory=list)
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    to: str,
+    send_at: datetime,
+    template: str | None = None,
+    params: dict[str, Any] | None = None,
+    body: str | None = None,
+    lang: str = "en",
+    case_id: int | None = None,
+    caller_id: int | None = None,
+    dedupe_key: str | None = None,
+    channel: str = "sms",
+) -> Outbound | None:
+    """Add one outbound text; a repeated dedupe_key adds nothing."""
+    if dedupe_key and session.scalar(select(Outbound.id).where(Outbound.dedupe_key == dedupe_key)):
+        return None
+    row = Outbound(
+        kind=kind,
+        to_phone=to,
+        send_at=send_at,
+        template=template,
+        params=params or {},
+        body=body,
+        lang=lang,
+        case_id=case_id,
+        caller_id=caller_id,
+        dedupe_key=dedupe_key,
+        channel=channel,
+    )
+    session.add(row)
+    return row
+
+
+def cancel_pending(
+    session: Session,
+    reason: str,
+    *,
+    case_id: int | None = None,
+    to: str | None = None,
+    kinds: tuple[str, ...] | None = None,
+) -> int:
+    """Cancel rows not yet claimed; returns how many."""
+    query = update(Outbound).where(Outbound.status == "pending")
+    if case_id is not None:
+        query = query.where(Outbound.case_id == case_id)
+    if to is not None:
+        query = query.where(Outbound.to_phone == to)
+    if kinds:
+        query = query.where(Outbound.kind.in_(kinds))
+    result = session.execute(
+        query.values(status="cancelled", last_error=reason).execution_options(
+            synchronize_session=False
+        )
+    )
+    return result.rowcount or 0
+
+
+def claim(db: Database, line, now: datetime, limit: int = BATCH) -> list[Claimed]:
+    """Take due rows (and rows whose lease ran out) for this worker, in one transaction."""
+    with db.transaction() as session:
+        ids = _lock_ids(session, Outbound.status == "sending", Outbound.lease_until, now, limit)
+        due = _lock_ids(
+            session, Outbound.status == "pending", Outbound.send_at, now, limit - len(ids)
+        )
+        ids += due
+        if not ids:
+            return []
+        session.execute(
+            update(Outbound)
+            .where(Outbound.id.in_(ids))
+            .values(
+                status="sending",
+                lease_until=now + line.settings.send_lease,
+                attempts=Outbound.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = session.scalars(
+            select(Outbound).options(joinedload(Outbound.caller)).where(Outbound.id.in_(ids))
+        ).all()
+        return [c for row in sorted(rows, key=lambda r: r.send_at) if (c := _prepare(line, row))]
+
+
+def _lock_ids(session: Session, status, column, now: datetime, limit: int) -> list[int]:
+    if limit <= 0:
+        return []
+    query = (
+        select(Outbound.id)
+        .where(status, column <= now)
+        .order_by(column)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list(session.scalars(query))
+
+
+def _prepare(line, row: Outbound) -> Claimed | None:
+    """Render the row's words now, in the recipient's current language."""
+    body = row.body
+    if row.template:
+        lang = row.caller.lang if row.caller else row.lang
+        params = {"org": line.settings.org_name, **row.params}
+        try:
+            body = words.render(row.template, lang, **params)
+        except Exception as error:  # noqa: BLE001 - a broken template fails its row only
+            row.status, row.last_error = "failed", f"template: {type(error).__name__}"
+            log_event("outbox.bad_template", level=40, id=row.id, template=row.template)
+            return None
+        row.body = body
+    call_url = row.params.get("call_url") if row.channel == "call" else None
+    return Claimed(
+        id=row.id, to=row.to_phone, channel=row.channel, body=body or "", call_url=call_url
+    )
+
+
+def dispatch(line, transport: Transport, now: datetime | None = None, limit: int = BATCH) -> Report:
+    """Send one batch of due rows; returns what happened."""
+    now = now or utcnow()
+    report = Report()
+    for item in claim(line.db, line, now, limit):
+        outcome = _send(line, transport, item)
+        _record(line.db, item, outcome, now, report)
+    return report
+
+
+def _send(line, transport: Transport, item: Claimed) -> str | SendError:
+    callback = (
+        signing.public_url(line.settings.public_base_url, STATUS_PATH, f"outbox={item.id}")
+        if line.settings.uses_twilio
+        else None
+    )
+    message = Outgoing(to=item.to, body=item.body, status_callback=callback, call_url=item.call_url)
+    try:
+        if item.channel == "call":
+            return transport.place_call(message)
+        return transport.send_sms(message)
+    except SendError as error:
+        return error
+
+
+def _record(
+    db: Database, item: Claimed, outcome: str | SendError, now: datetime, report: Report
+) -> None:
+    """Write down one send's outcome, in its own short transaction."""
+    with db.transaction() as session:
+        row = session.get(Outbound, item.id, with_for_update=True)
+        if row is None or row.status != "sending":
+            return
+        report.ids.append(row.id)
+        if isinstance(outcome, str):
+            row.status, row.twilio_sid, row.sent_at, row.lease_until = "sent", outcome, now, None
+            report.sent += 1
+            log_event("outbox.sent", id=row.id, kind=row.kind, attempts=row.attempts)
+            return
+        row.last_error, row.error_code, row.lease_until = outcome.reason, outcome.code, None
+        if outcome.opted_out:
+            row.status = "failed"
+            report.failed += 1
+            report.cancelled += opt_out(session, row.to_phone, now)
+        elif outcome.retry and row.attempts < MAX_ATTEMPTS:
+            row.status, row.send_at = "pending", now + backoff(row.attempts)
+            report.retried += 1
+        else:
+            row.status = "failed"
+            report.failed += 1
+        log_event(
+            "outbox.not_sent",
+            id=row.id,
+            kind=row.kind,
+            status=row.status,
+            error=outcome.reason,
+            attempts=row.attempts,
+        )
+
+
+def backoff(attempts: int) -> timedelta:
+    """15s, 30s, 1m, 2m ... up to 30 minutes, with jitter so retries don't stampede."""
+    delay = min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MOST)
+    return delay * random.uniform(0.8, 1.2)
+
+
+def opt_out(session: Session, phone: str, now: datetime) -> int:
+    """Record that a number opted out and cancel everything pending to it."""
+    session.execute(
+        update(Caller)
+        .where(Caller.phone == phone, Caller.opted_out_at.is_(None))
+        .values(opted_out_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return cancel_pending(session, "opted out", to=phone)
+
+
+def record_delivery(
+    session: Session, sid: str, status: str, error_code: int | None, outbox_id: int | None
+) -> Outbound | None:
+    """Apply a Twilio status callback to its row; out-of-order callbacks never go back."""
+    row = session.scalar(select(Outbound).where(Outbound.twilio_sid == sid).with_for_update())
+    if row is None and outbox_id is not None:
+        row = session.get(Outbound, outbox_id, with_for_update=True)
+        if row is not None and row.twilio_sid not in (None, sid):
+            return None
+    if row is None:
+        return None
+    if row.twilio_sid is None:  # Twilio took it but our commit was lost: it was sent
+        row.twilio_sid, row.status, row.lease_until = sid, "sent", None
+        row.sent_at = row.sent_at or utcnow()
+    if DELIVERY_ORDER.get(status, -1) >= DELIVERY_ORDER.get(row.delivery_status or "", -1):
+        row.delivery_status = status
+        if error_code:
+            row.error_code = error_code
+    if status in ("failed", "undelivered"):
+        row.status = "failed"
+        row.last_error = f"delivery {status} ({error_code})" if error_code else status
+        if error_code == OPTED_OUT:
+            opt_out(session, row.to_phone, utcnow())
+    return row

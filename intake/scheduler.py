@@ -1,0 +1,57 @@
+"""APScheduler is the clock: it runs the dispatcher every few seconds.
+
+Its job store is memory only: the work itself lives in the outbox table, so any number
+of workers may run and a restart loses nothing. `intake run` starts it in the background
+(development); `intake worker` runs it in the foreground (production), never once per
+gunicorn worker.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from intake import outbox
+from intake.logs import event as log_event
+from intake.transport import Transport, make_transport
+
+
+def dispatch_job(line, transport: Transport) -> None:
+    """One tick: send what is due. A failure is logged; the next tick tries again."""
+    try:
+        report = outbox.dispatch(line, transport)
+    except Exception:  # noqa: BLE001 - the clock must keep ticking
+        log_event("dispatch.error", level=40, exc_info=True)
+        return
+    if report.ids:
+        log_event("dispatch.batch", sent=report.sent, retried=report.retried, failed=report.failed)
+
+
+def _add_jobs(scheduler, line, transport: Transport | None = None) -> None:
+    transport = transport or make_transport(line.settings)
+    scheduler.add_job(
+        dispatch_job,
+        "interval",
+        args=(line, transport),
+        seconds=line.settings.dispatch_interval.total_seconds(),
+        id="dispatch",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),  # run at once on start: late rows go out first
+    )
+
+
+def start_background(line) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _add_jobs(scheduler, line)
+    scheduler.start()
+    return scheduler
+
+
+def run_forever(line) -> None:
+    scheduler = BlockingScheduler(timezone="UTC")
+    _add_jobs(scheduler, line)
+    log_event("worker.started", interval=line.settings.dispatch_interval.total_seconds())
+    scheduler.start()

@@ -1,0 +1,140 @@
+"""How an outbound text or call leaves the line: Twilio's REST API, or a local outbox."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from intake.config import Settings
+
+OPTED_OUT = 21610
+PERMANENT_CODES = {21211, 21614, 21408, 21606, 21612, 30034}
+RETRY_CODES = {20429}
+REQUEST_TIMEOUT = 10.0  # seconds; a hung request must not hold a claimed batch for long
+
+
+class SendError(Exception):
+    """Sending failed. `retry` says whether trying again later may work."""
+
+    def __init__(self, reason: str, code: int | None = None, retry: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+        self.retry = retry
+
+    @property
+    def opted_out(self) -> bool:
+        return self.code == OPTED_OUT
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """What a transport needs to send one text or place one call."""
+
+    to: str
+    body: str = ""
+    status_callback: str | None = None
+    call_url: str | None = None  # for calls: where Twilio fetches the TwiML
+
+
+class Transport(Protocol):
+    def send_sms(self, message: Outgoing) -> str: ...
+
+    def place_call(self, message: Outgoing) -> str: ...
+
+
+class RedirectingHttpClient(TwilioHttpClient):
+    """Twilio's own HTTP client, sending to another base URL (a local emulator or fake)."""
+
+    def __init__(self, base_url: str, timeout: float = REQUEST_TIMEOUT):
+        super().__init__(timeout=timeout)
+        self.base = urlsplit(base_url)
+
+    def request(self, method, url, *args, **kwargs):
+        parts = urlsplit(url)
+        url = urlunsplit((self.base.scheme, self.base.netloc, parts.path, parts.query, ""))
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioTransport:
+    """The real `twilio` REST client."""
+
+    def __init__(self, settings: Settings, timeout: float = REQUEST_TIMEOUT):
+        if settings.twilio_api_base_url:
+            http_client = RedirectingHttpClient(settings.twilio_api_base_url, timeout)
+        else:
+            http_client = TwilioHttpClient(timeout=timeout)
+        self.client = Client(
+            settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client
+        )
+        self.sender = (
+            {"messaging_service_sid": settings.twilio_messaging_service_sid}
+            if settings.twilio_messaging_service_sid
+            else {"from_": settings.twilio_phone_number}
+        )
+        self.caller_id = settings.twilio_phone_number
+
+    def send_sms(self, message: Outgoing) -> str:
+        extra = {"status_callback": message.status_callback} if message.status_callback else {}
+        return _call_twilio(
+            lambda: (
+                self.client.messages.create(
+                    to=message.to, body=message.body, **self.sender, **extra
+                ).sid
+            )
+        )
+
+    def place_call(self, message: Outgoing) -> str:
+        extra = {"status_callback": message.status_callback} if message.status_callback else {}
+        return _call_twilio(
+            lambda: (
+                self.client.calls.create(
+                    to=message.to, from_=self.caller_id, url=message.call_url, **extra
+                ).sid
+            )
+        )
+
+
+class LocalTransport:
+    """No Twilio credentials: the row itself is the message; the simulator shows it."""
+
+    def send_sms(self, message: Outgoing) -> str:
+        return "LOCAL" + uuid.uuid4().hex
+
+    def place_call(self, message: Outgoing) -> str:
+        return "LOCAL" + uuid.uuid4().hex
+
+
+def make_transport(settings: Settings) -> Transport:
+    return TwilioTransport(settings) if settings.uses_twilio else LocalTransport()
+
+
+def _call_twilio(send) -> str:
+    """Run one REST call and turn every failure into a SendError that says what to do."""
+    try:
+        return send()
+    except TwilioRestException as error:
+        raise _classify(error) from None
+    except requests.RequestException as error:
+        raise SendError(f"network: {type(error).__name__}", retry=True) from None
+    except TwilioException as error:
+        raise SendError(f"twilio: {type(error).__name__}", retry=True) from None
+
+
+def _classify(error: TwilioRestException) -> SendError:
+    code = error.code
+    status = error.status
+    if code == OPTED_OUT:
+        return SendError("recipient opted out (21610)", code=code)
+    if code in PERMANENT_CODES:
+        return SendError(f"twilio error {code}", code=code)
+    if status == 429 or code in RETRY_CODES or status >= 500:
+        return SendError(f"twilio http {status} (code {code})", code=code, retry=True)
+    return SendError(f"twilio http {status} (code {code})", code=code)

@@ -1,0 +1,569 @@
+"""A local fake of the two Twilio REST endpoints the line uses: create Message, create Call.
+
+A real HTTP/1.1 server on 127.0.0.1 (ephemeral port, standard library only, daemon threads)
+that the real `twilio.rest.Client` can talk to through an `http_client` which rewrites
+`https://api.twilio.com` to `fake.base_url`. Nothing here ever opens an outbound connection.
+
+    with FakeTwilio(account_sid=SID, auth_token=TOKEN) as fake:
+        ...  # point the service at fake.base_url
+        assert fake.messages[0]["to"] == "+12125551234"
+
+As a pytest fixture:
+
+    @pytest.fixture
+    def fake_twilio():
+        with FakeTwilio(account_sid=SID, auth_token=TOKEN) as fake:
+            yield fake
+
+Responses follow Twilio's OpenAPI description (api.v2010.account.message / .call, 201 on
+create) and its error body `{"code", "message", "more_info", "status"}`. Programmable
+failures: `fail_to`, `fail_next`, `delay_next`, `clear_failures`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import secrets
+import socket
+import sys
+import threading
+from collections import deque
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+API_VERSION = "2010-04-01"
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
+MAX_BODY_CHARS = 1600
+
+# Default `message` texts for the error codes tests are likely to program.
+ERROR_MESSAGES = {
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    20500: "Internal Server Error",
+    20503: "Service Unavailable",
+    21201: "No 'To' number is specified",
+    21205: "Url parameter is required.",
+    21211: "The 'To' number is not a valid phone number.",
+    21213: "No 'From' number is specified",
+    21408: "Permission to send an SMS has not been enabled for the region indicated by the "
+    "'To' number",
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
+    21604: "A 'To' phone number is required.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number is not a valid mobile number",
+    21617: "The concatenated message body exceeds the 1600 character limit.",
+}
+DEFAULT_CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
+
+# GSM 03.38: basic set (1 septet) and extension table (escape + 1 septet).
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENSION = set("^{}\\[~]|€\f")
+
+
+def num_segments(body: str) -> int:
+    """How many SMS segments Twilio bills for `body` (GSM-7 160/153, else UCS-2 70/67)."""
+    if not body:
+        return 1
+    if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in body):
+        units = sum(2 if c in _GSM_EXTENSION else 1 for c in body)
+        single, multi = 160, 153
+    else:
+        units = len(body.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+    return 1 if units <= single else math.ceil(units / multi)
+
+
+def error_body(code: int, status: int, message: str | None = None) -> dict:
+    """Twilio's (legacy, non RFC-9457) REST error body."""
+    return {
+        "code": code,
+        "message": message or ERROR_MESSAGES.get(code, f"Error {code}"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _rfc2822(when: datetime) -> str:
+    return format_datetime(when)  # "Thu, 24 Aug 2023 05:01:45 +0000"
+
+
+class _Reply(Exception):
+    """Raised inside a handler to answer at once with a status and a JSON body."""
+
+    def __init__(self, status: int, body: dict, headers: dict | None = None):
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+def _error(status: int, code: int | None = None, message: str | None = None, **headers) -> _Reply:
+    code = code if code is not None else DEFAULT_CODE_FOR_STATUS.get(status, status)
+    return _Reply(status, error_body(code, status, message), headers)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+    fake: FakeTwilio
+
+    def handle_error(self, request, client_address):
+        # Quiet by design: a client that timed out and hung up is normal here; anything
+        # else is kept for the test to see.
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            self.fake._internal_error(exc)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive; every response carries Content-Length
+    server_version = "FakeTwilio/1.0"
+    sys_version = ""
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024  # headers and body leave in one send (flushed per request)
+    server: _Server
+
+    def log_message(self, format, *args):  # noqa: A002 - silence: no stderr per request
+        pass
+
+    def setup(self):
+        super().setup()
+        self.server.fake._track(self.connection, add=True)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.server.fake._track(self.connection, add=False)
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str):
+        fake = self.server.fake
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length > 0 else b""
+            try:
+                status, body, headers = fake._handle(method, self.path, self.headers, raw)
+            except _Reply as reply:
+                status, body, headers = reply.status, reply.body, reply.headers
+            except Exception as exc:  # a bug in the fake: answer 500, keep it for the test
+                fake._internal_error(exc)
+                status, body, headers = 500, error_body(20500, 500, repr(exc)), {}
+            self._send(status, body, headers)
+        except OSError:
+            self.close_connection = True  # client went away (e.g. its read timed out)
+
+    def _send(self, status: int, body: dict, headers: dict):
+        payload = json.dumps(body).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class FakeTwilio:
+    """Twilio's Messages and Calls create endpoints on http://127.0.0.1:<ephemeral port>.
+
+    Credentials: HTTP Basic with username = `account_sid` (or any API key `SK...`) and
+    password = `auth_token`; else 401 code 20003. A path AccountSid other than
+    `account_sid` is 404 code 20404.
+
+    Records (thread-safe snapshots): `messages`, `calls` (accepted creates only, in arrival
+    order), `rejected` (creates answered with an error), `requests_count` (every HTTP
+    request, any path or outcome), `internal_errors` (bugs in the fake; should stay empty).
+    """
+
+    def __init__(
+        self,
+        account_sid: str = DEFAULT_ACCOUNT_SID,
+        auth_token: str = DEFAULT_AUTH_TOKEN,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._host = host
+        self._port = port
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        self._messages: list[dict] = []
+        self._calls: list[dict] = []
+        self._rejected: list[dict] = []
+        self._internal_errors: list[BaseException] = []
+        self._requests_count = 0
+        self._fail_to: dict[str, tuple[int, int, str | None]] = {}
+        self._fail_next: deque[list] = deque()  # [remaining, status, code, message]
+        self._delay_next: deque[list] = deque()  # [remaining, seconds]
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> FakeTwilio:
+        if self._server is not None:
+            return self
+        self._stopping.clear()
+        server = _Server((self._host, self._port), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"FakeTwilio:{server.server_address[1]}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()  # wakes handlers sleeping in delay_next
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:  # end idle keep-alive connections so their threads exit
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeTwilio is not started")
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._host}:{self.port}"
+
+    # --- records ---------------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[dict]:
+        with self._lock:
+            return list(self._messages)
+
+    @property
+    def calls(self) -> list[dict]:
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def rejected(self) -> list[dict]:
+        with self._lock:
+            return list(self._rejected)
+
+    @property
+    def requests_count(self) -> int:
+        with self._lock:
+            return self._requests_count
+
+    @property
+    def internal_errors(self) -> list[BaseException]:
+        with self._lock:
+            return list(self._internal_errors)
+
+    def reset(self) -> None:
+        """Forget everything received and every programmed failure or delay."""
+        with self._lock:
+            self._messages.clear()
+            self._calls.clear()
+            self._rejected.clear()
+            self._internal_errors.clear()
+            self._requests_count = 0
+            self._fail_to.clear()
+            self._fail_next.clear()
+            self._delay_next.clear()
+
+    # --- programmable failures -------------------------------------------------------
+
+    def fail_to(self, number: str, code: int, status: int = 400, message: str | None = None):
+        """Every create (message or call) whose To is exactly `number` answers this error."""
+        with self._lock:
+            self._fail_to[number] = (code, status, message)
+
+    def fail_next(
+        self, n: int = 1, status: int = 500, code: int | None = None, message: str | None = None
+    ):
+        """The next `n` creates, to any number, answer HTTP `status` with Twilio's error JSON.
+
+        `code` defaults to 20429 for 429, 20500 for 500, 20503 for 503, else `status`.
+        Calls queue up: fail_next(2, 500); fail_next(1, 429) -> 500, 500, 429.
+        """
+        if n > 0:
+            code = code if code is not None else DEFAULT_CODE_FOR_STATUS.get(status, status)
+            with self._lock:
+                self._fail_next.append([n, status, code, message])
+
+    def delay_next(self, n: int, seconds: float):
+        """The next `n` creates wait `seconds` before being handled (then answer normally)."""
+        if n > 0:
+            with self._lock:
+                self._delay_next.append([n, seconds])
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._fail_to.clear()
+            self._fail_next.clear()
+            self._delay_next.clear()
+
+    # --- request handling (runs on server threads) -----------------------------------
+
+    def _track(self, conn: socket.socket, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+    def _internal_error(self, exc: BaseException) -> None:
+        with self._lock:
+            self._internal_errors.append(exc)
+
+    def _handle(self, method: str, target: str, headers, raw: bytes):
+        with self._lock:
+            self._requests_count += 1
+        path = urlsplit(target).path
+        parts = path.strip("/").split("/")
+        # 2010-04-01 / Accounts / {AccountSid} / Messages.json | Calls.json
+        if len(parts) != 4 or parts[0] != API_VERSION or parts[1] != "Accounts":
+            raise _error(404, 20404, f"The requested resource {path} was not found")
+        self._authenticate(headers.get("Authorization"))
+        if parts[2] != self.account_sid:
+            raise _error(404, 20404, f"The requested resource {path} was not found")
+        kind = {"Messages.json": "message", "Calls.json": "call"}.get(parts[3])
+        if kind is None:
+            raise _error(404, 20404, f"The requested resource {path} was not found")
+        if method != "POST":
+            raise _error(405, 20004, "Method not allowed")
+        form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        received_at = _now()
+        try:
+            self._programmed(form.get("To", [""])[0])
+            if kind == "message":
+                return 201, self._create_message(path, form, received_at), {}
+            return 201, self._create_call(path, form, received_at), {}
+        except _Reply as reply:
+            with self._lock:
+                self._rejected.append(
+                    {
+                        "kind": kind,
+                        "to": form.get("To", [None])[0],
+                        "status": reply.status,
+                        "code": reply.body.get("code"),
+                        "params": form,
+                        "received_at": received_at,
+                    }
+                )
+            raise
+
+    def _authenticate(self, header: str | None) -> None:
+        if not header:
+            raise _error(
+                401,
+                20003,
+                "Authentication Error - No credentials provided",
+                **{"WWW-Authenticate": 'Basic realm="Twilio API"'},
+            )
+        scheme, _, value = header.partition(" ")
+        try:
+            username, _, password = base64.b64decode(value.strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            username = password = ""
+        known_user = username == self.account_sid or username.startswith("SK")
+        if scheme.lower() != "basic" or not known_user or password != self.auth_token:
+            raise _error(
+                401,
+                20003,
+                "Authenticate",
+                **{"WWW-Authenticate": 'Basic realm="Twilio API"'},
+            )
+
+    def _programmed(self, to: str) -> None:
+        """Apply delay_next, then fail_next, then fail_to (each consumed under the lock)."""
+        delay = failure = None
+        with self._lock:
+            if self._delay_next:
+                entry = self._delay_next[0]
+                delay = entry[1]
+                entry[0] -= 1
+                if entry[0] <= 0:
+                    self._delay_next.popleft()
+            if self._fail_next:
+                entry = self._fail_next[0]
+                failure = (entry[1], entry[2], entry[3])
+                entry[0] -= 1
+                if entry[0] <= 0:
+                    self._fail_next.popleft()
+            target = self._fail_to.get(to)
+        if delay:
+            self._stopping.wait(delay)
+        if failure is not None:
+            status, code, message = failure
+            raise _error(status, code, message)
+        if target is not None:
+            code, status, message = target
+            raise _error(status, code, message)
+
+    def _create_message(self, path: str, form: dict, received_at: datetime) -> dict:
+        to = form.get("To", [""])[0]
+        from_ = form.get("From", [""])[0]
+        service = form.get("MessagingServiceSid", [""])[0]
+        body = form.get("Body", [""])[0]
+        media = [u for u in form.get("MediaUrl", []) if u]
+        if not to:
+            raise _error(400, 21604)
+        if not from_ and not service:
+            raise _error(400, 21603)
+        if not body and not media:
+            raise _error(400, 21602)
+        if len(body) > MAX_BODY_CHARS:
+            raise _error(400, 21617)
+        # Twilio gives MMS an "MM" SID and SMS an "SM" SID.
+        sid = ("MM" if media else "SM") + secrets.token_hex(16)
+        status_callback = form.get("StatusCallback", [None])[0]
+        with self._lock:
+            self._messages.append(
+                {
+                    "sid": sid,
+                    "to": to,
+                    "from_": from_ or None,
+                    "body": body,
+                    "media_urls": media,
+                    "status_callback": status_callback,
+                    "messaging_service_sid": service or None,
+                    "received_at": received_at,
+                    "params": form,
+                }
+            )
+        created = _rfc2822(received_at)
+        uri = f"{path[: -len('.json')]}/{sid}.json"
+        return {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": created,
+            "date_sent": None,
+            "date_updated": created,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": from_ or None,
+            "messaging_service_sid": service or None,
+            "num_media": str(len(media)),
+            "num_segments": str(num_segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"{uri[: -len('.json')]}/Media.json"},
+            "to": to,
+            "uri": uri,
+        }
+
+    def _create_call(self, path: str, form: dict, received_at: datetime) -> dict:
+        to = form.get("To", [""])[0]
+        from_ = form.get("From", [""])[0]
+        url = form.get("Url", [""])[0]
+        twiml = form.get("Twiml", [""])[0]
+        application = form.get("ApplicationSid", [""])[0]
+        if not to:
+            raise _error(400, 21201)
+        if not from_:
+            raise _error(400, 21213)
+        if not url and not twiml and not application:
+            raise _error(400, 21205)
+        sid = "CA" + secrets.token_hex(16)
+        status_callback = form.get("StatusCallback", [None])[0]
+        with self._lock:
+            self._calls.append(
+                {
+                    "sid": sid,
+                    "to": to,
+                    "from_": from_,
+                    "url": url or None,
+                    "twiml": twiml or None,
+                    "status_callback": status_callback,
+                    "received_at": received_at,
+                    "params": form,
+                }
+            )
+        created = _rfc2822(received_at)
+        uri = f"{path[: -len('.json')]}/{sid}.json"
+        base = uri[: -len(".json")]
+        return {
+            "account_sid": self.account_sid,
+            "answered_by": None,
+            "api_version": API_VERSION,
+            "caller_name": None,
+            "date_created": created,
+            "date_updated": created,
+            "direction": "outbound-api",
+            "duration": None,
+            "end_time": None,
+            "forwarded_from": None,
+            "from": from_,
+            "from_formatted": from_,
+            "group_sid": None,
+            "parent_call_sid": None,
+            "phone_number_sid": None,
+            "price": None,
+            "price_unit": "USD",
+            "queue_time": "0",
+            "sid": sid,
+            "start_time": None,
+            "status": "queued",
+            "subresource_uris": {
+                "notifications": f"{base}/Notifications.json",
+                "recordings": f"{base}/Recordings.json",
+                "events": f"{base}/Events.json",
+            },
+            "to": to,
+            "to_formatted": to,
+            "trunk_sid": None,
+            "uri": uri,
+        }
