@@ -214,7 +214,7 @@ def _continue(flow: Flow, state: State, said: Reply, event: ev.Event) -> Result:
         started = _start(flow, state, Inbound(), lang=state.lang)
         welcome, *rest = started.replies
         replies = (welcome, said, *rest)
-        return Result(started.state, replies, (event,) + started.events)
+        return Result(started.state, replies, started.events + (event,))
     step = flow.step(state.step) if state.status == ACTIVE else None
     replies = (said, Reply(step.prompt)) if step else (said,)
     return Result(state, replies, (event,))

@@ -39,11 +39,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["intake"] = line
 
-    from intake.web import health, twilio
+    from intake.web import health, twilio, voice
 
     csrf = CSRFProtect(app)
     csrf.exempt(twilio.bp)  # Twilio signs its requests instead
+    csrf.exempt(voice.bp)
     app.register_blueprint(twilio.bp)
+    app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     return app
 

@@ -141,3 +141,93 @@ def _prompted():
             yield input("> ")
         except EOFError:
             return
+
+
+@main.group()
+def oncall() -> None:
+    """The on-call roster: who is woken for a case, in what order, and when."""
+
+
+def _roster_change(change):
+    """Run a roster change in one transaction; show a RosterError as a plain message."""
+    from intake.app import create_app
+    from intake.roster import RosterError
+
+    line = create_app(load_settings()).extensions["intake"]
+    try:
+        with line.db.transaction() as session:
+            return change(session, line.settings.default_region)
+    except RosterError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@oncall.command("add")
+@click.option("--name", required=True)
+@click.option("--phone", required=True)
+@click.option(
+    "--by",
+    "reach_by",
+    type=click.Choice(["sms", "call", "both"]),
+    default="sms",
+    show_default=True,
+    help="How to reach them.",
+)
+@click.option(
+    "--window",
+    "windows",
+    multiple=True,
+    help='When they are on call, e.g. "weekdays 17:00-09:00" (repeatable; none means always).',
+)
+def oncall_add(name: str, phone: str, reach_by: str, windows: tuple[str, ...]) -> None:
+    """Add someone at the end of the chain."""
+    from intake import roster
+
+    person = _roster_change(
+        lambda s, region: roster.add(s, name, phone, reach_by, list(windows), region)
+    )
+    click.echo(f"added {person.name} ({person.phone}) at place {person.position}")
+
+
+@oncall.command("list")
+def oncall_list() -> None:
+    """Show the roster in order, and who is on call now."""
+    from intake import roster
+    from intake.models import utcnow
+
+    def show(session, region):
+        now_on = {p.id for p in roster.chain(session, utcnow(), load_settings().zone)}
+        for p in roster.people(session):
+            when = "; ".join(p.windows) or "always"
+            mark = "*" if p.id in now_on else " "
+            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {p.reach_by:<5} {when}")
+        if not now_on:
+            click.echo("Nobody is on call right now: alerts go to the fallback number.")
+
+    _roster_change(show)
+
+
+@oncall.command("remove")
+@click.argument("who")
+def oncall_remove(who: str) -> None:
+    """Take someone (name or phone) off the roster."""
+    from intake import roster
+
+    person = _roster_change(lambda s, region: roster.remove(s, who, region))
+    click.echo(f"removed {person.name}")
+
+
+@oncall.command("move")
+@click.argument("who")
+@click.option(
+    "--to",
+    "position",
+    type=click.IntRange(min=1),
+    required=True,
+    help="The new place in the chain (1 is first).",
+)
+def oncall_move(who: str, position: int) -> None:
+    """Move someone (name or phone) to another place in the chain."""
+    from intake import roster
+
+    person = _roster_change(lambda s, region: roster.move(s, who, position, region))
+    click.echo(f"{person.name} is now at place {person.position}")

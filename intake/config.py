@@ -51,6 +51,10 @@ class Settings:
     twilio_api_base_url: str | None = None  # send REST calls here instead of Twilio's hosts
     dispatch_interval: timedelta = timedelta(seconds=5)
     send_lease: timedelta = timedelta(minutes=2)  # a claimed row is claimed again after this
+    escalation_wait: timedelta = timedelta(minutes=5)
+    escalation_rounds: int = 3
+    fallback_alert_number: str | None = None
+    alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
     followup_schedule: tuple[timedelta, ...] = DEFAULT_FOLLOWUPS
 
     def __repr__(self) -> str:  # never print the token or the secret key
@@ -87,6 +91,12 @@ class Settings:
             twilio_api_base_url=reader.optional_url("TWILIO_API_BASE_URL"),
             dispatch_interval=reader.duration("INTAKE_DISPATCH_INTERVAL", "5s"),
             send_lease=reader.duration("INTAKE_SEND_LEASE", "2m"),
+            escalation_wait=reader.duration("INTAKE_ESCALATION_WAIT", "5m"),
+            escalation_rounds=reader.count("INTAKE_ESCALATION_ROUNDS", 3),
+            fallback_alert_number=reader.phone("INTAKE_FALLBACK_ALERT_NUMBER"),
+            alert_detail=reader.choice(
+                "INTAKE_ALERT_DETAIL", ("MINIMAL", "FULL"), "MINIMAL"
+            ).lower(),
             followup_schedule=reader.schedule("INTAKE_FOLLOWUP_SCHEDULE", DEFAULT_FOLLOWUPS),
         )
         reader.check_twilio(settings)
@@ -132,6 +142,15 @@ class _Reader:
         if value <= timedelta(0):
             self.errors.append(f"{name} must be longer than zero")
         return value
+
+    def count(self, name: str, default: int) -> int:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not 1 <= int(raw) <= 20:
+            self.errors.append(f"{name} must be a whole number from 1 to 20")
+            return default
+        return int(raw)
 
     def schedule(self, name: str, default: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
         """A comma-separated list of durations, like 15m,1h,3h,8h,24h,48h (or 'off')."""

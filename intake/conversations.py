@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, channels, followups, outbox, words
+from intake import cases, channels, followups, oncall, outbox, roster, staff, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message, utcnow
 
@@ -42,11 +42,14 @@ class Turn:
 def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = None) -> str:
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
     now = now or utcnow()
-    caller = lock_caller(session, sms.sender, now)
+    person = roster.by_phone(session, sms.sender, lock=True)
+    caller = None if person else lock_caller(session, sms.sender, now)
     earlier = session.scalar(select(Message).where(Message.twilio_sid == sms.sid))
     if earlier is not None:  # Twilio retried: answer the same, change nothing
-        log_event("sms.duplicate", sid=sms.sid, caller=caller.id)
+        log_event("sms.duplicate", sid=sms.sid)
         return earlier.reply_twiml or channels.sms_twiml([])
+    if person is not None:
+        return handle_staff_sms(session, line, person, sms, now)
     state = engine.State.from_dict(caller.state)
     inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender)
     result = engine.run(line.flow, state, inbound)
@@ -64,6 +67,25 @@ def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = N
         step=result.state.step or result.state.status,
         events=",".join(type(e).__name__ for e in result.events) or "-",
     )
+    return twiml
+
+
+def handle_staff_sms(session: Session, line, person, sms: InboundSms, now: datetime) -> str:
+    """A text from someone on the roster: a command, answered and kept."""
+    texts, case = staff.handle(session, line, person, sms.body, now)
+    twiml = channels.sms_twiml(texts)
+    session.add(
+        Message(
+            person_id=person.id,
+            case_id=case.id if case else None,
+            direction="in",
+            twilio_sid=sms.sid,
+            body=sms.body,
+            reply_twiml=twiml,
+            created_at=now,
+        )
+    )
+    log_event("staff.command", sid=sms.sid, person=person.id, case=case.ref if case else "-")
     return twiml
 
 
@@ -102,6 +124,12 @@ def _apply_one(
         case ev.IntakeCompleted() if case is not None:
             cases.complete(case, now)
             followups.schedule(session, line.settings, case, caller, now)
+            oncall.start_alert(session, line, case, "intake", now)
+        case ev.AskedForPerson() if case is not None:
+            session.flush()
+            oncall.start_alert(session, line, case, "asked", now)
+        case ev.CaseMessage(text=text) if case is not None:
+            staff.relay_to_worker(session, case, text, now)
         case ev.ChildFound():
             if case is not None:
                 cases.mark_found(case, now)

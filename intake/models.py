@@ -84,12 +84,14 @@ class Case(Base):
     police_report: Mapped[str | None] = mapped_column(Text)
     relationship_to_child: Mapped[str | None] = mapped_column(String(20))
     callback_phone: Mapped[str | None] = mapped_column(String(40))
+    assigned_person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     found_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
     caller: Mapped[Caller] = relationship(back_populates="cases")
+    assigned_person: Mapped[OnCallPerson | None] = relationship()
     media: Mapped[list[CaseMedia]] = relationship(back_populates="case", order_by="CaseMedia.id")
     messages: Mapped[list[Message]] = relationship(back_populates="case", order_by="Message.id")
 
@@ -115,7 +117,8 @@ class Message(Base):
     __table_args__ = (Index("ix_messages_caller_created", "caller_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    caller_id: Mapped[int] = mapped_column(ForeignKey("callers.id"))
+    caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))  # staff
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -176,3 +179,64 @@ class Outbound(Base):
 
     case: Mapped[Case | None] = relationship()
     caller: Mapped[Caller | None] = relationship()
+
+
+class OnCallPerson(Base):
+    """Someone who can be woken for a case: the roster, in order."""
+
+    __tablename__ = "oncall_people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(40), unique=True)
+    reach_by: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call | both
+    windows: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: always on call
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """One effort to wake someone for a case: who to try, where it stands, when to look again."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index(
+            "ix_alerts_due",
+            "next_check_at",
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # intake | asked | voice_no_answer
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open | acked | exhausted
+    chain: Mapped[list[int]] = mapped_column(JSON, default=list)  # person ids, in order
+    step: Mapped[int] = mapped_column(Integer, default=0)  # index into chain
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None]
+    acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
+    acked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    case: Mapped[Case] = relationship()
+    acked_by: Mapped[OnCallPerson | None] = relationship()
+
+
+class Page(Base):
+    """One text or call that an alert sent to one person (or the fallback number)."""
+
+    __tablename__ = "alert_pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"), index=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    to_phone: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(5))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    alert: Mapped[Alert] = relationship()
+    person: Mapped[OnCallPerson | None] = relationship()

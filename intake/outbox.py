@@ -9,6 +9,7 @@ ran out (its worker died) is claimed again; see the README for what that means.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,8 @@ BACKOFF_FIRST = timedelta(seconds=15)
 BACKOFF_MOST = timedelta(minutes=30)
 BATCH = 200
 STATUS_PATH = "/twilio/status"
+CALL_STATUS_PATH = "/twilio/call-status"
+FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
 FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read")
 DELIVERY_ORDER = {
     "accepted": 0,
@@ -179,19 +182,32 @@ def _prepare(line, row: Outbound) -> Claimed | None:
     )
 
 
-def dispatch(line, transport: Transport, now: datetime | None = None, limit: int = BATCH) -> Report:
-    """Send one batch of due rows; returns what happened."""
+OnFailure = Callable[[Session, Outbound, datetime], None]
+
+
+def dispatch(
+    line,
+    transport: Transport,
+    now: datetime | None = None,
+    limit: int = BATCH,
+    on_failure: OnFailure | None = None,
+) -> Report:
+    """Send one batch of due rows; returns what happened.
+
+    on_failure(session, row, now) runs in the row's transaction when a row finally fails.
+    """
     now = now or utcnow()
     report = Report()
     for item in claim(line.db, line, now, limit):
         outcome = _send(line, transport, item)
-        _record(line.db, item, outcome, now, report)
+        _record(line.db, item, outcome, now, report, on_failure)
     return report
 
 
 def _send(line, transport: Transport, item: Claimed) -> str | SendError:
+    path = CALL_STATUS_PATH if item.channel == "call" else STATUS_PATH
     callback = (
-        signing.public_url(line.settings.public_base_url, STATUS_PATH, f"outbox={item.id}")
+        signing.public_url(line.settings.public_base_url, path, f"outbox={item.id}")
         if line.settings.uses_twilio
         else None
     )
@@ -205,7 +221,12 @@ def _send(line, transport: Transport, item: Claimed) -> str | SendError:
 
 
 def _record(
-    db: Database, item: Claimed, outcome: str | SendError, now: datetime, report: Report
+    db: Database,
+    item: Claimed,
+    outcome: str | SendError,
+    now: datetime,
+    report: Report,
+    on_failure: OnFailure | None,
 ) -> None:
     """Write down one send's outcome, in its own short transaction."""
     with db.transaction() as session:
@@ -221,14 +242,16 @@ def _record(
         row.last_error, row.error_code, row.lease_until = outcome.reason, outcome.code, None
         if outcome.opted_out:
             row.status = "failed"
-            report.failed += 1
             report.cancelled += opt_out(session, row.to_phone, now)
         elif outcome.retry and row.attempts < MAX_ATTEMPTS:
             row.status, row.send_at = "pending", now + backoff(row.attempts)
             report.retried += 1
         else:
             row.status = "failed"
+        if row.status == "failed":
             report.failed += 1
+            if on_failure is not None:
+                on_failure(session, row, now)
         log_event(
             "outbox.not_sent",
             id=row.id,
@@ -256,20 +279,26 @@ def opt_out(session: Session, phone: str, now: datetime) -> int:
     return cancel_pending(session, "opted out", to=phone)
 
 
-def record_delivery(
-    session: Session, sid: str, status: str, error_code: int | None, outbox_id: int | None
-) -> Outbound | None:
-    """Apply a Twilio status callback to its row; out-of-order callbacks never go back."""
+def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | None:
+    """The row a callback speaks of; a row whose commit was lost is marked sent now."""
     row = session.scalar(select(Outbound).where(Outbound.twilio_sid == sid).with_for_update())
     if row is None and outbox_id is not None:
         row = session.get(Outbound, outbox_id, with_for_update=True)
         if row is not None and row.twilio_sid not in (None, sid):
             return None
-    if row is None:
-        return None
-    if row.twilio_sid is None:  # Twilio took it but our commit was lost: it was sent
+    if row is not None and row.twilio_sid is None:  # Twilio took it; our commit was lost
         row.twilio_sid, row.status, row.lease_until = sid, "sent", None
         row.sent_at = row.sent_at or utcnow()
+    return row
+
+
+def record_delivery(
+    session: Session, sid: str, status: str, error_code: int | None, outbox_id: int | None
+) -> Outbound | None:
+    """Apply a Twilio status callback to its row; out-of-order callbacks never go back."""
+    row = _row_for(session, sid, outbox_id)
+    if row is None:
+        return None
     if DELIVERY_ORDER.get(status, -1) >= DELIVERY_ORDER.get(row.delivery_status or "", -1):
         row.delivery_status = status
         if error_code:
@@ -279,4 +308,17 @@ def record_delivery(
         row.last_error = f"delivery {status} ({error_code})" if error_code else status
         if error_code == OPTED_OUT:
             opt_out(session, row.to_phone, utcnow())
+    return row
+
+
+def record_call_status(
+    session: Session, sid: str, status: str, outbox_id: int | None
+) -> Outbound | None:
+    """Apply a call's status callback; a call nobody picked up counts as failed."""
+    row = _row_for(session, sid, outbox_id)
+    if row is None:
+        return None
+    row.delivery_status = status
+    if status in FAILED_CALL:
+        row.status, row.last_error = "failed", f"call {status}"
     return row

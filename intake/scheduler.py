@@ -1,4 +1,4 @@
-"""APScheduler is the clock: it runs the dispatcher every few seconds.
+"""APScheduler is the clock: every few seconds it escalates alerts and sends due texts.
 
 Its job store is memory only: the work itself lives in the outbox table, so any number
 of workers may run and a restart loses nothing. `intake run` starts it in the background
@@ -13,15 +13,16 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from intake import outbox
+from intake import oncall, outbox
 from intake.logs import event as log_event
 from intake.transport import Transport, make_transport
 
 
 def dispatch_job(line, transport: Transport) -> None:
-    """One tick: send what is due. A failure is logged; the next tick tries again."""
+    """One tick: escalate what waited too long, send what is due. Failures are logged."""
     try:
-        report = outbox.dispatch(line, transport)
+        oncall.check_due(line)
+        report = outbox.dispatch(line, transport, on_failure=oncall.page_failed)
     except Exception:  # noqa: BLE001 - the clock must keep ticking
         log_event("dispatch.error", level=40, exc_info=True)
         return

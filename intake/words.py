@@ -37,8 +37,16 @@ def template_names(channel: str = "sms", lang: str = "en") -> list[str]:
     return sorted(p.stem for p in folder.glob("*.txt"))
 
 
-def render(name: str, lang: str, channel: str = "sms", **params: Any) -> str:
-    """The text of one template in one language, trimmed of surrounding blank lines."""
+def render(name: str, lang: str, /, channel: str = "sms", **params: Any) -> str:
+    """The text of one template in one language, trimmed of surrounding blank lines.
+
+    `name` may carry its channel ("staff:oncall_alert"); a language without the template
+    falls back to English.
+    """
+    if ":" in name:
+        channel, name = name.split(":", 1)
     lang = lang if lang in LANGUAGES else "en"
+    if not (TEMPLATES_DIR / channel / lang / f"{name}.txt").exists():
+        lang = "en"
     template = _environment().get_template(f"{channel}/{lang}/{name}.txt")
     return template.render(**params).strip()

@@ -42,3 +42,45 @@ def test_a_bad_setting_stops_start_up_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     assert "INTAKE_TIMEZONE must be a time zone name" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_on_call_roster_from_the_command_line(tmp_path):
+    assert run_intake(["db", "upgrade"], tmp_path).returncode == 0
+    added = run_intake(
+        [
+            "oncall",
+            "add",
+            "--name",
+            "Ana Ruiz",
+            "--phone",
+            "(212) 555-0111",
+            "--by",
+            "both",
+            "--window",
+            "weekdays 17:00-09:00",
+            "--window",
+            "weekends all day",
+        ],
+        tmp_path,
+    )
+    assert added.returncode == 0, added.stderr
+    assert "+12125550111" in added.stdout and "place 1" in added.stdout
+    run_intake(["oncall", "add", "--name", "Ben", "--phone", "+12125550122"], tmp_path)
+    moved = run_intake(["oncall", "move", "Ben", "--to", "1"], tmp_path)
+    assert "place 1" in moved.stdout
+    listed = run_intake(["oncall", "list"], tmp_path).stdout.splitlines()
+    assert "Ben" in listed[0] and "always" in listed[0]
+    assert "Ana Ruiz" in listed[1] and "mon-fri 17:00-09:00; sat,sun" in listed[1]
+    removed = run_intake(["oncall", "remove", "+12125550122"], tmp_path)
+    assert removed.returncode == 0 and "Ben" in removed.stdout
+    assert "Ben" not in run_intake(["oncall", "list"], tmp_path).stdout
+
+
+def test_a_bad_window_is_refused_with_an_example(tmp_path):
+    assert run_intake(["db", "upgrade"], tmp_path).returncode == 0
+    bad = run_intake(
+        ["oncall", "add", "--name", "Ana", "--phone", "+12125550111", "--window", "funday"],
+        tmp_path,
+    )
+    assert bad.returncode != 0 and "Write it like" in bad.stderr
+    assert "Traceback" not in bad.stderr

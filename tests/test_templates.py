@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from intake.words import TEMPLATES_DIR, facts, render, template_names  # noqa: E402
+from intake.words import TEMPLATES_DIR, facts, render, template_names
 
 LANGS = ("en", "es")
 SMS_DIR = TEMPLATES_DIR / "sms"
@@ -71,7 +68,8 @@ TWO_SEGMENTS = 306
 ORG = "Bright Path Family and Children Services"  # 40 characters
 CHILD = "Maria Guadalupe Hernandez-Castillo Rivas"  # 40 characters
 REF = "K7M3QX"
-CONTEXT = {"org": ORG, "child_name": CHILD, "ref": REF}
+WORKER_TEXT = "I am calling you in two minutes from a blocked number. Please pick up, it is me."
+CONTEXT = {"org": ORG, "child_name": CHILD, "ref": REF, "text": WORKER_TEXT}
 
 # Templates that must make sense without an open case, so cannot use `ref`.
 WITHOUT_REF = ("fallback", "found")
@@ -258,3 +256,39 @@ def test_no_number_typed_into_a_template(path: Path):
         bare = re.sub(r"[\s().-]", "", number)
         if bare.isdigit() and len(bare) >= 7:
             assert bare not in flat, f"{path.parent.name}/{path.name} types {number!r}"
+
+
+# 5. What staff read: alerts and command replies, English, short enough to read half-awake.
+
+STAFF_CONTEXT = {
+    "org": ORG,
+    "ref": REF,
+    "age": "7",
+    "area": "x" * 60,
+    "ago": "about 2 h ago",
+    "link": "https://line.bright-path-family-services.org/cases/K7M3QX",
+    "name": "",
+    "description": "",
+    "who": "Jordan Alvarez-Whitfield",
+    "callback": "+12125551234",
+    "count": 3,
+    "refs": "K7M3QX (age 7), ACDE34 (age 15), TUVW67 (age 2)",
+    "unknown": True,
+    "text": WORKER_TEXT,
+}
+
+
+@pytest.mark.parametrize("name", template_names("staff", "en"))
+def test_staff_texts_are_short_and_plain(name):
+    _check_sms(render(name, "en", channel="staff", **STAFF_CONTEXT), f"staff/{name}")
+
+
+def test_a_minimal_alert_carries_no_name_and_asks_for_ack():
+    text = render("oncall_alert", "en", channel="staff", **STAFF_CONTEXT)
+    assert REF in text and "ACK" in text and STAFF_CONTEXT["link"] in text
+    assert CHILD not in text
+
+
+@pytest.mark.parametrize("name", template_names("voice", "en"))
+def test_voice_words_render(name):
+    assert render(name, "en", channel="voice", **STAFF_CONTEXT).strip()

@@ -9,9 +9,10 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import detect_spanish, keyword
-from intake import channels, conversations, outbox, signing
+from intake import channels, conversations, oncall, outbox, signing
 from intake.app import current_line
 from intake.logs import event as log_event
+from intake.models import utcnow
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
@@ -103,11 +104,35 @@ def status():
     if not sid or not state:
         abort(400)
     error_code = _int_or_none(request.form.get("ErrorCode"))
-    outbox_id = _int_or_none(request.args.get("outbox"))
     with current_line().db.transaction() as session:
-        row = outbox.record_delivery(session, sid, state, error_code, outbox_id)
+        row = outbox.record_delivery(session, sid, state, error_code, _outbox_id())
+        _escalate_if_failed(session, row)
     log_event("status.received", sid=sid, status=state, known=row is not None)
     return Response(status=204)
+
+
+@bp.post("/call-status")
+@twilio_signed
+def call_status():
+    """Twilio's report on a call the line placed (an on-call alert)."""
+    sid = request.form.get("CallSid", "").strip()
+    state = request.form.get("CallStatus", "").strip().lower()
+    if not sid or not state:
+        abort(400)
+    with current_line().db.transaction() as session:
+        row = outbox.record_call_status(session, sid, state, _outbox_id())
+        _escalate_if_failed(session, row)
+    log_event("call_status.received", sid=sid, status=state, known=row is not None)
+    return Response(status=204)
+
+
+def _escalate_if_failed(session, row) -> None:
+    if row is not None and row.status == "failed":
+        oncall.page_failed(session, row, utcnow())
+
+
+def _outbox_id() -> int | None:
+    return _int_or_none(request.args.get("outbox"))
 
 
 def _int_or_none(value: str | None) -> int | None:

@@ -1,0 +1,247 @@
+"""Alerts and escalation: wake the first person on call; if they sleep, the next.
+
+An alert keeps where it stands in its row (chain, step, round, next_check_at), and every
+page is an outbox row, so a restart in the middle of an escalation simply continues.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from intake import outbox, roster, signing, words
+from intake.logs import event as log_event
+from intake.models import Alert, Case, OnCallPerson, Outbound, Page, utcnow
+
+ALERT_KINDS = ("alert", "alert_call")
+STAFF = "staff"  # templates/staff/en: staff read English
+VOICE_ALERT_PATH = "/twilio/voice/alert"
+
+
+def start_alert(session: Session, line, case: Case, reason: str, now: datetime) -> Alert | None:
+    """Wake someone for this case, unless an alert for it is already under way."""
+    running = session.scalar(select(Alert).where(Alert.case_id == case.id, Alert.status == "open"))
+    if running is not None:
+        return None
+    people = roster.chain(session, now, line.settings.zone)
+    if case.assigned_person is not None and case.assigned_person.active:
+        people = [case.assigned_person] + [p for p in people if p.id != case.assigned_person_id]
+    alert = Alert(case=case, reason=reason, chain=[p.id for p in people], status="open")
+    session.add(alert)
+    session.flush()
+    if not people:
+        log_event("oncall.empty_chain", level=logging.CRITICAL, case=case.ref, reason=reason)
+        page_fallback(session, line, alert, now, "empty")
+        alert.status, alert.next_check_at = "exhausted", None
+        return alert
+    page(session, line, alert, people[0], now)
+    alert.next_check_at = now + line.settings.escalation_wait
+    log_event("oncall.alert", case=case.ref, reason=reason, chain=len(people))
+    return alert
+
+
+def check_due(line, now: datetime | None = None) -> int:
+    """Escalate every open alert whose wait is over; returns how many moved on."""
+    now = now or utcnow()
+    with line.db.transaction() as session:
+        query = (
+            select(Alert)
+            .where(Alert.status == "open", Alert.next_check_at <= now)
+            .order_by(Alert.next_check_at)
+            .limit(100)
+            .with_for_update(skip_locked=True)
+        )
+        due = list(session.scalars(query))
+        for alert in due:
+            escalate(session, line, alert, now)
+        return len(due)
+
+
+def escalate(session: Session, line, alert: Alert, now: datetime) -> None:
+    """Nobody acknowledged: the next in the chain; after the last round, everyone."""
+    alert.step += 1
+    if alert.step >= len(alert.chain):
+        alert.step, alert.round = 0, alert.round + 1
+    if alert.round >= line.settings.escalation_rounds:
+        alert_everyone(session, line, alert, now)
+        return
+    person = session.get(OnCallPerson, alert.chain[alert.step])
+    if person is None or not person.active:  # taken off the roster meanwhile: skip them
+        alert.next_check_at = now
+        return
+    page(session, line, alert, person, now)
+    alert.next_check_at = now + line.settings.escalation_wait
+    log_event("oncall.escalated", case=alert.case.ref, step=alert.step, round=alert.round)
+
+
+def alert_everyone(session: Session, line, alert: Alert, now: datetime) -> None:
+    log_event("oncall.exhausted", level=logging.ERROR, case=alert.case.ref)
+    for person in roster.people(session):
+        page(session, line, alert, person, now, template="oncall_alert_all")
+    page_fallback(session, line, alert, now, "all")
+    alert.status, alert.next_check_at = "exhausted", None
+
+
+def page(
+    session: Session,
+    line,
+    alert: Alert,
+    person: OnCallPerson,
+    now: datetime,
+    template: str = "oncall_alert",
+) -> None:
+    """Text and/or call one person about an alert, the way they asked to be reached."""
+    if person.reach_by in ("sms", "both"):
+        _page_sms(session, line, alert, person.phone, person.id, now, template)
+    if person.reach_by in ("call", "both"):
+        _page_call(session, line, alert, person, now)
+
+
+def page_fallback(session: Session, line, alert: Alert, now: datetime, why: str) -> None:
+    number = line.settings.fallback_alert_number
+    if number is None:
+        log_event("oncall.no_fallback", level=logging.CRITICAL, case=alert.case.ref, why=why)
+        return
+    template = "oncall_alert_empty" if why == "empty" else "oncall_alert_all"
+    _page_sms(session, line, alert, number, None, now, template)
+
+
+def _page_sms(session, line, alert, phone, person_id, now, template) -> None:
+    row = outbox.enqueue(
+        session,
+        kind="alert",
+        to=phone,
+        send_at=now,
+        template=f"{STAFF}:{template}",
+        params=alert_params(line, alert.case, now),
+        case_id=alert.case_id,
+    )
+    session.flush()
+    session.add(
+        Page(
+            alert=alert,
+            person_id=person_id,
+            outbox_id=row.id,
+            to_phone=phone,
+            channel="sms",
+            created_at=now,
+        )
+    )
+
+
+def _page_call(session, line, alert, person, now) -> None:
+    page_row = Page(
+        alert=alert, person_id=person.id, to_phone=person.phone, channel="call", created_at=now
+    )
+    session.add(page_row)
+    session.flush()
+    url = signing.public_url(line.settings.public_base_url, VOICE_ALERT_PATH, f"page={page_row.id}")
+    row = outbox.enqueue(
+        session,
+        kind="alert_call",
+        channel="call",
+        to=person.phone,
+        send_at=now,
+        body=f"call about case {alert.case.ref}",
+        params={"call_url": url},
+        case_id=alert.case_id,
+    )
+    session.flush()
+    page_row.outbox_id = row.id
+
+
+def alert_params(line, case: Case, now: datetime) -> dict[str, str]:
+    """What an alert says: little personal data unless INTAKE_ALERT_DETAIL=full."""
+    params = {
+        "ref": case.ref,
+        "age": age_text(case.age_months),
+        "area": _short(case.last_seen_where, 60) or "not given yet",
+        "ago": ago_text(case, now),
+        "link": f"{line.settings.public_base_url}/cases/{case.ref}",
+        "name": "",
+        "description": "",
+    }
+    if line.settings.alert_detail == "full":
+        params["name"] = _short(case.child_name, 60)
+        params["description"] = _short(case.description, 120)
+    return params
+
+
+def age_text(months: int | None) -> str:
+    if months is None:
+        return "not given yet"
+    return f"{months} months" if months < 24 else f"{months // 12}"
+
+
+def ago_text(case: Case, now: datetime) -> str:
+    if case.last_seen_at is not None:
+        minutes = max(int((now - case.last_seen_at).total_seconds() // 60), 0)
+        return f"about {minutes} min ago" if minutes < 120 else f"about {minutes // 60} h ago"
+    return _short(case.last_seen_when, 40) or "time not given yet"
+
+
+def _short(text: str | None, limit: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def acknowledge(session: Session, line, alert: Alert, person: OnCallPerson, now: datetime) -> None:
+    """Stop the escalation, give the case to this person, tell the others it is taken."""
+    alert.status, alert.acked_by, alert.acked_at, alert.next_check_at = "acked", person, now, None
+    alert.case.assigned_person = person
+    page_ids = select(Page.outbox_id).where(Page.alert_id == alert.id)
+    session.execute(
+        update(Outbound)
+        .where(Outbound.id.in_(page_ids), Outbound.status == "pending")
+        .values(status="cancelled", last_error=f"acknowledged by {person.name}")
+        .execution_options(synchronize_session=False)
+    )
+    others = {
+        (p.to_phone, p.person_id)
+        for p in session.scalars(select(Page).where(Page.alert_id == alert.id))
+        if p.person_id != person.id
+    }
+    for phone, _ in sorted(others, key=lambda o: o[0]):
+        outbox.enqueue(
+            session,
+            kind="alert_taken",
+            to=phone,
+            send_at=now,
+            template=f"{STAFF}:oncall_taken",
+            params={"ref": alert.case.ref, "who": person.name},
+            case_id=alert.case_id,
+        )
+    log_event("oncall.acknowledged", case=alert.case.ref, person=person.id)
+
+
+def page_failed(session: Session, row: Outbound, now: datetime) -> None:
+    """A page could not be delivered: escalate at once instead of waiting."""
+    if row.kind not in ALERT_KINDS:
+        return
+    page_row = session.scalar(select(Page).where(Page.outbox_id == row.id))
+    if page_row is None:
+        return
+    alert = session.get(Alert, page_row.alert_id, with_for_update=True)
+    current = alert.chain[alert.step] if alert and alert.chain else None
+    if alert is not None and alert.status == "open" and page_row.person_id == current:
+        alert.next_check_at = now
+        log_event("oncall.page_failed", case=alert.case.ref, person=page_row.person_id)
+
+
+def newest_open_alert_for(session: Session, person: OnCallPerson) -> Alert | None:
+    """The newest alert that paged this person (still open, or taken by someone else)."""
+    query = (
+        select(Alert)
+        .join(Page, Page.alert_id == Alert.id)
+        .where(Page.person_id == person.id)
+        .order_by(Page.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def staff_words(template: str, **params) -> str:
+    return words.render(template, "en", channel=STAFF, **params)

@@ -1,0 +1,129 @@
+"""Texts from a number on the roster are staff commands, not a caregiver conversation.
+
+ACK [ref], STATUS, HELP, and R <ref> <message> (relayed to the caregiver from the line's
+number, so the worker's own number stays private).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows.parse import keyword
+from intake import oncall, outbox
+from intake.models import Alert, Case, OnCallPerson
+
+OPEN = ("intake", "open")
+
+
+def handle(
+    session: Session, line, person: OnCallPerson, text: str, now: datetime
+) -> tuple[list[str], Case | None]:
+    """Run one staff command; returns the replies and the case it was about."""
+    words = text.split()
+    command = words[0].upper().strip(".!") if words else ""
+    if keyword(text) == "stop":
+        return [], None  # Twilio confirms opt-outs itself; never answer STOP
+    if command == "ACK":
+        return ack(session, line, person, words[1] if len(words) > 1 else None, now)
+    if command == "STATUS":
+        return [status(session, person)], None
+    if command in ("R", "REPLY") and len(words) >= 3:
+        return relay_to_caregiver(session, line, person, words[1], text, now)
+    return [oncall.staff_words("staff_help", unknown=command not in ("HELP", "INFO", "?"))], None
+
+
+def ack(
+    session: Session, line, person: OnCallPerson, ref: str | None, now: datetime
+) -> tuple[list[str], Case | None]:
+    if ref is None:
+        alert = oncall.newest_open_alert_for(session, person)
+        if alert is None:
+            return [oncall.staff_words("ack_nothing")], None
+        case = alert.case
+    else:
+        case = _case(session, ref)
+        if case is None:
+            return [oncall.staff_words("no_such_case", ref=ref.upper())], None
+        alert = session.scalar(
+            select(Alert).where(Alert.case_id == case.id).order_by(Alert.id.desc()).limit(1)
+        )
+    taken_by = case.assigned_person
+    if taken_by is not None and taken_by.id != person.id:
+        return [oncall.staff_words("ack_taken", ref=case.ref, who=taken_by.name)], case
+    if alert is not None and alert.status != "acked":
+        session.refresh(alert, with_for_update=True)
+        oncall.acknowledge(session, line, alert, person, now)
+    case.assigned_person = person
+    return [
+        oncall.staff_words(
+            "ack_done",
+            ref=case.ref,
+            callback=case.callback_phone or case.caller.phone,
+            link=_link(line, case),
+        )
+    ], case
+
+
+def status(session: Session, person: OnCallPerson) -> str:
+    query = (
+        select(Case)
+        .where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
+        .order_by(Case.id)
+    )
+    cases = list(session.scalars(query))
+    refs = ", ".join(f"{c.ref} (age {oncall.age_text(c.age_months)})" for c in cases[:8])
+    return oncall.staff_words("staff_status", count=len(cases), refs=refs)
+
+
+def relay_to_caregiver(
+    session: Session, line, person: OnCallPerson, ref: str, text: str, now: datetime
+) -> tuple[list[str], Case | None]:
+    case = _case(session, ref)
+    if case is None:
+        return [oncall.staff_words("no_such_case", ref=ref.upper())], None
+    if case.assigned_person_id != person.id:
+        return [oncall.staff_words("relay_not_yours", ref=case.ref)], case
+    caller = case.caller
+    if caller.opted_out_at is not None:
+        callback = case.callback_phone or caller.phone
+        return [oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback)], case
+    message = text.split(None, 2)[2]
+    outbox.enqueue(
+        session,
+        kind="relay",
+        to=caller.phone,
+        send_at=now,
+        template="relay_from_worker",
+        params={"ref": case.ref, "text": message},
+        lang=caller.lang,
+        case_id=case.id,
+        caller_id=caller.id,
+    )
+    return [oncall.staff_words("relay_sent", ref=case.ref)], case
+
+
+def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> None:
+    """A caregiver's text on an assigned case goes on to the worker, with the case ref."""
+    worker = case.assigned_person
+    if worker is None or not worker.active or not text.strip():
+        return
+    outbox.enqueue(
+        session,
+        kind="relay",
+        to=worker.phone,
+        send_at=now,
+        template=f"{oncall.STAFF}:relay_to_worker",
+        params={"ref": case.ref, "text": text},
+        case_id=case.id,
+    )
+
+
+def _case(session: Session, ref: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+
+
+def _link(line, case: Case) -> str:
+    return f"{line.settings.public_base_url}/cases/{case.ref}"

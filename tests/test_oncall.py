@@ -1,0 +1,419 @@
+"""On-call alerts, escalation, acknowledgement and relay, with an injected clock.
+
+Pages go out through the real twilio client to the local fake Twilio; time moves only
+when a test says so (check_due and dispatch take `now`), so nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from intake import oncall, outbox, roster, signing, simulator
+from intake.app import create_app
+from intake.models import Alert, Case, Message, Outbound, utcnow
+from intake.transport import TwilioTransport
+from tests.conftest import BASE_URL, TOKEN, Phone, make_settings
+from tests.fake_twilio import FakeTwilio
+from tests.test_sms_webhook import intake
+
+ACCOUNT = "AC" + "7" * 32
+LINE_NUMBER = "+12125550100"
+FALLBACK = "+12125550199"
+ANA, BEN, CY = "+12125550111", "+12125550122", "+12125550133"
+NY = ZoneInfo("America/New_York")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@pytest.fixture
+def fake():
+    with FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN) as fake:
+        yield fake
+
+
+def twilio_settings(db_url, tmp_path, fake, **extra):
+    return make_settings(
+        db_url,
+        tmp_path,
+        twilio_account_sid=ACCOUNT,
+        twilio_phone_number=LINE_NUMBER,
+        twilio_api_base_url=fake.base_url,
+        fallback_alert_number=FALLBACK,
+        **extra,
+    )
+
+
+@pytest.fixture
+def settings(db_url, tmp_path, fake):
+    return twilio_settings(db_url, tmp_path, fake)
+
+
+@pytest.fixture
+def line(app):
+    return app.extensions["intake"]
+
+
+@pytest.fixture
+def transport(settings):
+    return TwilioTransport(settings, timeout=2.0)
+
+
+def add(line, name, phone, by="sms", windows=()):
+    with line.db.transaction() as s:
+        roster.add(s, name, phone, by, list(windows))
+
+
+@pytest.fixture
+def crew(line):
+    add(line, "Ana", ANA)
+    add(line, "Ben", BEN)
+
+
+def tick(line, transport, now):
+    """One turn of the worker's clock at a chosen moment."""
+    oncall.check_due(line, now)
+    outbox.dispatch(line, transport, now=now, on_failure=oncall.page_failed)
+
+
+def texts_to(fake, number) -> list[str]:
+    return [m["body"] for m in fake.messages if m["to"] == number]
+
+
+def the_case(line) -> Case:
+    with line.db.sessions() as s:
+        return s.scalars(select(Case)).one()
+
+
+def the_alert(line) -> Alert:
+    with line.db.sessions() as s:
+        return s.scalars(select(Alert).order_by(Alert.id.desc())).first()
+
+
+def staff(app, settings, number) -> Phone:
+    return Phone(app, settings, number=number)
+
+
+# --- the first alert --------------------------------------------------------------------
+
+
+def test_a_completed_intake_alerts_the_first_person_with_little_personal_data(
+    line, phone, crew, fake, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    [alert] = texts_to(fake, ANA)
+    case = the_case(line)
+    assert case.ref in alert and "ACK" in alert and f"{BASE_URL}/cases/{case.ref}" in alert
+    assert "Age 7" in alert and "Elm Park" in alert and "ago" in alert
+    assert "Mia" not in alert and "ponytail" not in alert
+    assert texts_to(fake, BEN) == []
+
+
+def test_full_detail_adds_the_name_and_description(db_url, tmp_path, fake):
+    app = create_app(twilio_settings(db_url, tmp_path, fake, alert_detail="full"))
+    line = app.extensions["intake"]
+    add(line, "Ana", ANA)
+    intake(Phone(app, line.settings))
+    tick(line, TwilioTransport(line.settings), utcnow())
+    [alert] = texts_to(fake, ANA)
+    assert "Mia Lopez" in alert and "ponytail" in alert
+    line.db.dispose()
+
+
+def test_a_caregiver_asking_for_a_person_alerts_on_call(line, phone, crew, fake, transport):
+    phone.text("my son is missing")
+    phone.text("Leo")
+    phone.text("HELP")
+    tick(line, transport, utcnow())
+    [alert] = texts_to(fake, ANA)
+    assert the_case(line).ref in alert
+    assert the_alert(line).reason == "asked"
+
+
+# --- escalation -----------------------------------------------------------------------------
+
+
+def test_no_ack_within_the_wait_alerts_the_next_person(line, phone, crew, fake, transport):
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    tick(line, transport, start + timedelta(minutes=4))
+    assert texts_to(fake, BEN) == []
+    tick(line, transport, start + timedelta(minutes=5, seconds=1))
+    assert len(texts_to(fake, BEN)) == 1
+
+
+def test_an_ack_stops_the_escalation_assigns_the_case_and_tells_the_others(
+    app, line, phone, settings, crew, fake, transport
+):
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    tick(line, transport, start + timedelta(minutes=6))  # Ben is paged too
+    reply = staff(app, settings, BEN).reply("ACK")
+    case = the_case(line)
+    assert case.ref in reply and phone.number in reply
+    assert the_alert(line).status == "acked"
+    with line.db.sessions() as s:
+        assert s.get(Case, case.id).assigned_person.name == "Ben"
+    tick(line, transport, start + timedelta(minutes=7))
+    assert "taken by Ben" in texts_to(fake, ANA)[-1]
+    for minutes in (12, 30, 60):
+        tick(line, transport, start + timedelta(minutes=minutes))
+    assert len(texts_to(fake, ANA)) == 2 and len(texts_to(fake, BEN)) == 1
+
+
+def test_ack_with_a_case_number(app, line, phone, settings, crew, transport):
+    intake(phone)
+    tick(line, transport, utcnow())
+    ref = the_case(line).ref
+    reply = staff(app, settings, BEN).reply(f"ack {ref.lower()}")
+    assert ref in reply and the_alert(line).acked_by_id is not None
+
+
+def test_a_second_ack_hears_who_has_the_case(app, line, phone, settings, crew, transport):
+    intake(phone)
+    tick(line, transport, utcnow())
+    staff(app, settings, ANA).reply("ACK")
+    ref = the_case(line).ref
+    assert "taken by Ana" in staff(app, settings, BEN).reply(f"ACK {ref}")
+
+
+def test_a_failed_delivery_escalates_at_once(app, line, phone, crew, fake, transport):
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    page = [r for r in rows(line) if r.to_phone == ANA][0]
+    params = {"MessageSid": page.twilio_sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    url = signing.public_url(BASE_URL, "/twilio/status", f"outbox={page.id}")
+    headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, url, params)}
+    response = app.test_client().post(
+        f"/twilio/status?outbox={page.id}", data=params, headers=headers
+    )
+    assert response.status_code == 204
+    tick(line, transport, start + timedelta(seconds=10))
+    assert len(texts_to(fake, BEN)) == 1
+
+
+def test_a_page_twilio_refuses_escalates_at_once(line, phone, crew, fake, transport):
+    fake.fail_to(ANA, 21211)
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    tick(line, transport, start + timedelta(seconds=5))
+    assert len(texts_to(fake, BEN)) == 1
+
+
+def test_after_every_round_everyone_and_the_fallback_are_alerted(
+    line, phone, crew, fake, transport
+):
+    not_today = DAYS[(utcnow().astimezone(NY).weekday() + 3) % 7]
+    add(line, "Cy", CY, windows=[f"{not_today} all day"])  # on the roster, not on call now
+    intake(phone)
+    start = utcnow()
+    for n in range(1, 8):
+        tick(line, transport, start + timedelta(minutes=5 * n - 4))
+    ana, ben = texts_to(fake, ANA), texts_to(fake, BEN)
+    assert len(ana) == 4 and len(ben) == 4  # three rounds of Ana, Ben; then everyone
+    assert "URGENT" in texts_to(fake, CY)[0]
+    assert "URGENT" in ana[-1] and "URGENT" in texts_to(fake, FALLBACK)[0]
+    assert the_alert(line).status == "exhausted"
+    staff_texts = [m for m in fake.messages if m["to"] != phone.number]
+    tick(line, transport, start + timedelta(hours=2))
+    assert [m for m in fake.messages if m["to"] != phone.number] == staff_texts
+
+
+def test_a_restart_in_the_middle_of_an_escalation_continues_it(line, phone, settings, crew, fake):
+    intake(phone)
+    start = utcnow()
+    tick(line, TwilioTransport(settings), start)
+    restarted = create_app(settings).extensions["intake"]  # a new worker process
+    tick(restarted, TwilioTransport(settings), start + timedelta(minutes=5, seconds=1))
+    assert len(texts_to(fake, BEN)) == 1
+    restarted.db.dispose()
+
+
+def rows(line) -> list[Outbound]:
+    with line.db.sessions() as s:
+        return list(s.scalars(select(Outbound).order_by(Outbound.id)))
+
+
+# --- the roster and its windows ------------------------------------------------------------
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=NY).astimezone(UTC)
+
+
+def test_windows_pick_who_is_on_call(line):
+    add(line, "Ana", ANA, windows=["weekdays 17:00-09:00"])
+    add(line, "Ben", BEN, windows=["weekends all day"])
+    add(line, "Cy", CY)  # always
+    with line.db.sessions() as s:
+
+        def names(moment):
+            return [p.name for p in roster.chain(s, moment, NY)]
+
+        assert names(at("2026-12-01 20:00")) == ["Ana", "Cy"]  # Tuesday night
+        assert names(at("2026-12-05 08:30")) == ["Ana", "Ben", "Cy"]  # Saturday morning
+        # Monday 08:30 belongs to Sunday night's shift, and Sunday is not a weekday
+        assert names(at("2026-12-07 08:30")) == ["Cy"]
+        assert names(at("2026-12-06 23:00")) == ["Ben", "Cy"]  # Sunday night
+        assert names(at("2026-12-01 12:00")) == ["Cy"]
+
+
+def test_an_empty_chain_reaches_the_fallback_number_and_logs_loudly(
+    line, phone, fake, transport, caplog
+):
+    add(line, "Ben", BEN, windows=["sun 03:00-03:05"])
+    with caplog.at_level(logging.CRITICAL, logger="intake"):
+        intake(phone)
+    tick(line, transport, utcnow())
+    assert "nobody is on call" in texts_to(fake, FALLBACK)[0].lower()
+    assert any(r.getMessage() == "oncall.empty_chain" for r in caplog.records)
+
+
+def test_roster_order_can_be_changed(line):
+    add(line, "Ana", ANA)
+    add(line, "Ben", BEN)
+    add(line, "Cy", CY)
+    with line.db.transaction() as s:
+        roster.move(s, "cy", 1)
+        roster.remove(s, BEN)
+    with line.db.sessions() as s:
+        assert [(p.position, p.name) for p in roster.people(s)] == [(1, "Cy"), (2, "Ana")]
+
+
+def test_a_bad_roster_entry_is_refused_in_plain_words(line):
+    with line.db.transaction() as s, pytest.raises(roster.RosterError, match="like"):
+        roster.add(s, "Ana", ANA, "sms", ["funday 9-5"])
+    with line.db.transaction() as s, pytest.raises(roster.RosterError, match="phone"):
+        roster.add(s, "Ana", "not a phone")
+    add(line, "Ana", ANA)
+    with line.db.transaction() as s, pytest.raises(roster.RosterError, match="already"):
+        roster.add(s, "Ana again", ANA)
+
+
+# --- staff commands -------------------------------------------------------------------------
+
+
+def test_status_and_help_answer_staff(app, line, phone, settings, crew, transport):
+    worker = staff(app, settings, ANA)
+    assert "no open cases" in worker.reply("STATUS")
+    assert "ACK" in worker.reply("HELP") and "STATUS" in worker.reply("what")
+    intake(phone)
+    tick(line, transport, utcnow())
+    worker.reply("ACK")
+    assert the_case(line).ref in worker.reply("status")
+    assert "no alert" in staff(app, settings, BEN).reply("ACK").lower()
+
+
+def test_an_ack_from_a_number_not_on_the_roster_acknowledges_nothing(
+    app, line, phone, settings, crew, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    stranger = staff(app, settings, "+12125550177")
+    reply = stranger.reply("ACK")
+    assert "911" in reply  # treated as a caregiver: the safety message
+    alert = the_alert(line)
+    assert alert.status == "open" and alert.acked_by_id is None
+    with line.db.sessions() as s:
+        assert s.get(Case, alert.case_id).assigned_person_id is None
+
+
+# --- relay ----------------------------------------------------------------------------------
+
+
+def test_caregiver_and_worker_talk_through_the_line(
+    app, line, phone, settings, crew, fake, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    worker = staff(app, settings, ANA)
+    worker.reply("ACK")
+    phone.text("She might be at Ana's house on 5th")
+    ref = the_case(line).ref
+    tick(line, transport, utcnow())
+    assert texts_to(fake, ANA)[-1] == f"[{ref}] Caregiver: She might be at Ana's house on 5th"
+    assert "Sent" in worker.reply(f"R {ref} I am calling you now from a blocked number")
+    tick(line, transport, utcnow())
+    to_caregiver = texts_to(fake, phone.number)[-1]
+    assert "I am calling you now from a blocked number" in to_caregiver and ref in to_caregiver
+    assert all(m["from_"] == LINE_NUMBER for m in fake.messages)
+    with line.db.sessions() as s:
+        case_id = s.scalar(select(Case.id))
+        kept = s.scalars(select(Message.body).where(Message.case_id == case_id)).all()
+        relayed = s.scalars(
+            select(Outbound.kind).where(Outbound.case_id == case_id, Outbound.kind == "relay")
+        ).all()
+    assert "She might be at Ana's house on 5th" in kept
+    assert f"R {ref} I am calling you now from a blocked number" in kept
+    assert len(relayed) == 2
+
+
+def test_only_the_assigned_worker_can_relay(app, line, phone, settings, crew, transport):
+    intake(phone)
+    tick(line, transport, utcnow())
+    staff(app, settings, ANA).reply("ACK")
+    ref = the_case(line).ref
+    assert "not assigned to you" in staff(app, settings, BEN).reply(f"R {ref} hello")
+
+
+# --- alert by phone call --------------------------------------------------------------------
+
+
+def voice(app, path: str, params: dict[str, str]):
+    url = signing.public_url(BASE_URL, path)
+    headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, url, params)}
+    return app.test_client().post(path, data=params, headers=headers)
+
+
+def test_a_call_speaks_the_alert_and_pressing_1_acknowledges(app, line, phone, fake, transport):
+    add(line, "Ana", ANA, by="call")
+    intake(phone)
+    tick(line, transport, utcnow())
+    [call] = fake.calls
+    assert call["to"] == ANA and call["url"].startswith(f"{BASE_URL}/twilio/voice/alert?page=")
+    path = call["url"].removeprefix(BASE_URL)
+    twiml = voice(app, path, {"CallSid": call["sid"], "From": LINE_NUMBER, "To": ANA})
+    body = twiml.get_data(as_text=True)
+    assert "<Gather" in body and "Press 1" in body and "<Say" in body
+    answer_path = path.replace("/alert?", "/alert/answer?")
+    spoken = voice(app, answer_path, {"CallSid": call["sid"], "Digits": "1"})
+    assert "is yours" in spoken.get_data(as_text=True)
+    assert the_alert(line).status == "acked"
+    assert the_case(line).assigned_person_id is not None
+
+
+def test_an_unanswered_call_escalates_at_once(app, line, phone, fake, transport):
+    add(line, "Ana", ANA, by="call")
+    add(line, "Ben", BEN)
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    [call] = fake.calls
+    page = [r for r in rows(line) if r.channel == "call"][0]
+    params = {"CallSid": call["sid"], "CallStatus": "no-answer"}
+    url = signing.public_url(BASE_URL, "/twilio/call-status", f"outbox={page.id}")
+    headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, url, params)}
+    assert (
+        app.test_client()
+        .post(f"/twilio/call-status?outbox={page.id}", data=params, headers=headers)
+        .status_code
+        == 204
+    )
+    tick(line, transport, start + timedelta(seconds=10))
+    assert len(texts_to(fake, BEN)) == 1
+
+
+def test_a_forged_voice_request_is_refused(app):
+    params = simulator.sms_params(ANA, "")
+    response = app.test_client().post(
+        "/twilio/voice/alert/answer?page=1", data=params, headers={signing.SIGNATURE_HEADER: "nope"}
+    )
+    assert response.status_code == 403
