@@ -32,3 +32,6 @@ db-upgrade: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/outbox_bench.py

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import phonenumbers
-
 from flows import events as ev
 from flows.engine import Flow, Inbound, Parsed, State, Step
 from flows.parse import (
@@ -107,21 +105,10 @@ def parse_photos(inbound: Inbound, state: State) -> Parsed:
     return Parsed(retry="retry_photo")
 
 
-def _sender_number(sender: str, region: str) -> str | None:
-    """The number the caller texted from, if it is a phone (not a short code or name)."""
-    try:
-        number = phonenumbers.parse(sender, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
 def _callback_parser(region: str):
     def parse(inbound: Inbound, state: State) -> Parsed:
         if is_same_number(inbound.text):
-            sender = _sender_number(inbound.sender, region)
+            sender = parse_phone(inbound.sender, region, strict=False)
             return Parsed(value=sender) if sender else Parsed(retry="retry_callback_number")
         number = parse_phone(inbound.text, region)
         return Parsed(value=number) if number else Parsed(retry="retry_callback")

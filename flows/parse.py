@@ -372,13 +372,15 @@ def is_same_number(text: str) -> bool:
     return _key(text) in _SAME_NUMBER
 
 
-def parse_phone(text: str, region: str = "US") -> str | None:
-    """Return the number in E.164 when phonenumbers finds it valid, else None."""
+def parse_phone(text: str, region: str | None = "US", strict: bool = True) -> str | None:
+    """The number in E.164, or None. strict: a valid number (what a caller typed);
+    otherwise a possible one is enough (a sender Twilio has already checked)."""
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
+    check = phonenumbers.is_valid_number if strict else phonenumbers.is_possible_number
+    if not check(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
+from flows.parse import parse_phone
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -42,7 +42,7 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_phone_number: str | None = None
     twilio_messaging_service_sid: str | None = None
-    org_name: str = "the Missing Child Line"
+    org_name: str = "Missing Child Line"
     timezone: str = "America/New_York"
     secret_key: str = field(default="", repr=False)
     default_region: str = "US"
@@ -175,14 +175,10 @@ class _Reader:
         value = self.get(name)
         if value is None:
             return None
-        try:
-            number = phonenumbers.parse(value, "US")
-        except phonenumbers.NumberParseException:
-            number = None
-        if number is None or not phonenumbers.is_possible_number(number):
+        phone = parse_phone(value, "US", strict=False)
+        if phone is None:
             self.errors.append(f"{name} must be a phone number in E.164 form, like +12125551234")
-            return None
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return phone
 
     def timezone(self, name: str, default: str) -> str:
         value = self.get(name) or default

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from sqlalchemy.orm import Session
 
+from flows.parse import parse_phone
 from intake import outbox
 from intake.models import Caller, Case
 
@@ -63,7 +63,4 @@ def cancel(session: Session, case: Case, reason: str) -> int:
 
 def _textable(phone: str) -> bool:
     """Only phone numbers get follow-ups (not short codes or alphanumeric senders)."""
-    try:
-        return phonenumbers.is_possible_number(phonenumbers.parse(phone, None))
-    except phonenumbers.NumberParseException:
-        return False
+    return parse_phone(phone, None, strict=False) is not None

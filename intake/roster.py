@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from flows.parse import parse_phone
 from intake.models import OnCallPerson
 from intake.windows import on_call, parse_window
 
@@ -20,13 +20,10 @@ class RosterError(ValueError):
 
 
 def normalise_phone(text: str, region: str = "US") -> str:
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_possible_number(number):
+    phone = parse_phone(text, region, strict=False)
+    if phone is None:
         raise RosterError(f"{text!r} is not a phone number (try +12125551234)")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return phone
 
 
 def people(session: Session) -> list[OnCallPerson]:

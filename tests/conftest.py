@@ -15,10 +15,11 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from intake import simulator
+from intake import signing, simulator
 from intake.app import create_app
 from intake.config import Settings
 from intake.migrate import upgrade
+from tests.fake_twilio import FakeTwilio
 
 POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "").strip()
 DATABASES = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
@@ -89,6 +90,35 @@ def make_settings(db_url: str, tmp_path, **overrides) -> Settings:
     )
     values.update(overrides)
     return Settings(**values)
+
+
+ACCOUNT = "AC" + "7" * 32
+LINE_NUMBER = "+12125550100"
+
+
+@pytest.fixture
+def fake():
+    """A local fake of Twilio's REST API, reached through the real twilio client."""
+    with FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN) as fake:
+        yield fake
+
+
+def twilio_settings(db_url: str, tmp_path, fake: FakeTwilio, **overrides) -> Settings:
+    """Settings for a line with Twilio credentials, its REST calls sent to the fake."""
+    return make_settings(
+        db_url,
+        tmp_path,
+        twilio_account_sid=ACCOUNT,
+        twilio_phone_number=LINE_NUMBER,
+        twilio_api_base_url=fake.base_url,
+        **overrides,
+    )
+
+
+def signed_post(app, path: str, params: dict[str, str]):
+    """POST to a webhook (path may carry a query) signed as Twilio would sign it."""
+    headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, BASE_URL + path, params)}
+    return app.test_client().post(path, data=params, headers=headers)
 
 
 @pytest.fixture

@@ -17,12 +17,9 @@ from intake import oncall, outbox, roster, signing, simulator
 from intake.app import create_app
 from intake.models import Alert, Case, Message, Outbound, utcnow
 from intake.transport import TwilioTransport
-from tests.conftest import BASE_URL, TOKEN, Phone, make_settings
-from tests.fake_twilio import FakeTwilio
+from tests.conftest import BASE_URL, LINE_NUMBER, Phone, signed_post, twilio_settings
 from tests.test_sms_webhook import intake
 
-ACCOUNT = "AC" + "7" * 32
-LINE_NUMBER = "+12125550100"
 FALLBACK = "+12125550199"
 ANA, BEN, CY = "+12125550111", "+12125550122", "+12125550133"
 NY = ZoneInfo("America/New_York")
@@ -30,26 +27,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN) as fake:
-        yield fake
-
-
-def twilio_settings(db_url, tmp_path, fake, **extra):
-    return make_settings(
-        db_url,
-        tmp_path,
-        twilio_account_sid=ACCOUNT,
-        twilio_phone_number=LINE_NUMBER,
-        twilio_api_base_url=fake.base_url,
-        fallback_alert_number=FALLBACK,
-        **extra,
-    )
-
-
-@pytest.fixture
 def settings(db_url, tmp_path, fake):
-    return twilio_settings(db_url, tmp_path, fake)
+    return twilio_settings(db_url, tmp_path, fake, fallback_alert_number=FALLBACK)
 
 
 @pytest.fixture
@@ -114,7 +93,9 @@ def test_a_completed_intake_alerts_the_first_person_with_little_personal_data(
 
 
 def test_full_detail_adds_the_name_and_description(db_url, tmp_path, fake):
-    app = create_app(twilio_settings(db_url, tmp_path, fake, alert_detail="full"))
+    app = create_app(
+        twilio_settings(db_url, tmp_path, fake, alert_detail="full", fallback_alert_number=FALLBACK)
+    )
     line = app.extensions["intake"]
     add(line, "Ana", ANA)
     intake(Phone(app, line.settings))
@@ -189,12 +170,7 @@ def test_a_failed_delivery_escalates_at_once(app, line, phone, crew, fake, trans
     tick(line, transport, start)
     page = [r for r in rows(line) if r.to_phone == ANA][0]
     params = {"MessageSid": page.twilio_sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
-    url = signing.public_url(BASE_URL, "/twilio/status", f"outbox={page.id}")
-    headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, url, params)}
-    response = app.test_client().post(
-        f"/twilio/status?outbox={page.id}", data=params, headers=headers
-    )
-    assert response.status_code == 204
+    assert signed_post(app, f"/twilio/status?outbox={page.id}", params).status_code == 204
     tick(line, transport, start + timedelta(seconds=10))
     assert len(texts_to(fake, BEN)) == 1
 
@@ -367,12 +343,6 @@ def test_only_the_assigned_worker_can_relay(app, line, phone, settings, crew, tr
 # --- alert by phone call --------------------------------------------------------------------
 
 
-def voice(app, path: str, params: dict[str, str]):
-    url = signing.public_url(BASE_URL, path)
-    headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, url, params)}
-    return app.test_client().post(path, data=params, headers=headers)
-
-
 def test_a_call_speaks_the_alert_and_pressing_1_acknowledges(app, line, phone, fake, transport):
     add(line, "Ana", ANA, by="call")
     intake(phone)
@@ -380,11 +350,11 @@ def test_a_call_speaks_the_alert_and_pressing_1_acknowledges(app, line, phone, f
     [call] = fake.calls
     assert call["to"] == ANA and call["url"].startswith(f"{BASE_URL}/twilio/voice/alert?page=")
     path = call["url"].removeprefix(BASE_URL)
-    twiml = voice(app, path, {"CallSid": call["sid"], "From": LINE_NUMBER, "To": ANA})
+    twiml = signed_post(app, path, {"CallSid": call["sid"], "From": LINE_NUMBER, "To": ANA})
     body = twiml.get_data(as_text=True)
     assert "<Gather" in body and "Press 1" in body and "<Say" in body
     answer_path = path.replace("/alert?", "/alert/answer?")
-    spoken = voice(app, answer_path, {"CallSid": call["sid"], "Digits": "1"})
+    spoken = signed_post(app, answer_path, {"CallSid": call["sid"], "Digits": "1"})
     assert "is yours" in spoken.get_data(as_text=True)
     assert the_alert(line).status == "acked"
     assert the_case(line).assigned_person_id is not None
@@ -399,14 +369,7 @@ def test_an_unanswered_call_escalates_at_once(app, line, phone, fake, transport)
     [call] = fake.calls
     page = [r for r in rows(line) if r.channel == "call"][0]
     params = {"CallSid": call["sid"], "CallStatus": "no-answer"}
-    url = signing.public_url(BASE_URL, "/twilio/call-status", f"outbox={page.id}")
-    headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, url, params)}
-    assert (
-        app.test_client()
-        .post(f"/twilio/call-status?outbox={page.id}", data=params, headers=headers)
-        .status_code
-        == 204
-    )
+    assert signed_post(app, f"/twilio/call-status?outbox={page.id}", params).status_code == 204
     tick(line, transport, start + timedelta(seconds=10))
     assert len(texts_to(fake, BEN)) == 1
 

@@ -14,30 +14,23 @@ from intake.app import create_app
 from intake.followups import after_quiet_hours, send_times
 from intake.models import Caller, Case, Outbound
 from intake.transport import LocalTransport, TwilioTransport
-from tests.conftest import BASE_URL, TOKEN, Phone, make_settings
-from tests.fake_twilio import FakeTwilio
+from tests.conftest import (
+    ACCOUNT,
+    BASE_URL,
+    LINE_NUMBER,
+    Phone,
+    make_settings,
+    signed_post,
+    twilio_settings,
+)
 from tests.test_sms_webhook import intake
 
-ACCOUNT = "AC" + "7" * 32
-LINE_NUMBER = "+12125550100"
 NY = ZoneInfo("America/New_York")
 
 
 @pytest.fixture
-def fake():
-    with FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN) as fake:
-        yield fake
-
-
-@pytest.fixture
 def settings(db_url, tmp_path, fake):
-    return make_settings(
-        db_url,
-        tmp_path,
-        twilio_account_sid=ACCOUNT,
-        twilio_phone_number=LINE_NUMBER,
-        twilio_api_base_url=fake.base_url,
-    )
+    return twilio_settings(db_url, tmp_path, fake)
 
 
 @pytest.fixture
@@ -320,10 +313,7 @@ def test_two_dispatchers_send_a_thousand_due_rows_each_exactly_once(line, settin
 
 
 def post_status(app, params: dict[str, str], query: str = ""):
-    url = signing.public_url(BASE_URL, "/twilio/status", query)
-    headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, url, params)}
-    path = "/twilio/status" + (f"?{query}" if query else "")
-    return app.test_client().post(path, data=params, headers=headers)
+    return signed_post(app, "/twilio/status" + (f"?{query}" if query else ""), params)
 
 
 def test_a_status_callback_records_delivery_on_the_row(app, line, phone, transport):

@@ -12,23 +12,15 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from intake import outbox
 from intake.models import Outbound
-from tests.conftest import BASE_URL, TOKEN
+from tests.conftest import ACCOUNT, BASE_URL, TOKEN
 from tests.fake_twilio import FakeTwilio
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
-ACCOUNT = "AC" + "7" * 32
 ROWS = 120
-
-
-@pytest.fixture
-def fake():
-    with FakeTwilio(account_sid=ACCOUNT, auth_token=TOKEN) as fake:
-        yield fake
 
 
 def worker_env(db_url: str, fake: FakeTwilio, tmp_path: Path) -> dict[str, str]:

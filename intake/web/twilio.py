@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from functools import wraps
 
-import phonenumbers
 from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
-from flows.parse import detect_spanish, keyword
+from flows.parse import detect_spanish, keyword, parse_phone
 from intake import channels, conversations, oncall, outbox, signing
 from intake.app import current_line
 from intake.logs import event as log_event
@@ -71,13 +70,8 @@ def normalise_sender(raw: str) -> str:
     Twilio has already checked the sender exists, so a possible number is enough here.
     """
     raw = raw.strip()
-    try:
-        number = phonenumbers.parse(raw, current_line().settings.default_region)
-        if phonenumbers.is_possible_number(number):
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    except phonenumbers.NumberParseException:
-        pass
-    return raw[:MAX_SENDER]
+    region = current_line().settings.default_region
+    return parse_phone(raw, region, strict=False) or raw[:MAX_SENDER]
 
 
 def read_media() -> tuple[Media, ...]:
