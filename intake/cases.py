@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import followups
+from intake import followups, oncall
 from intake.models import Caller, Case, CaseMedia, utcnow
 
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
@@ -83,6 +83,7 @@ def close(session: Session, case: Case, now: datetime | None = None) -> None:
     case.status = "closed"
     case.closed_at = now or utcnow()
     followups.cancel(session, case, "case closed")
+    oncall.stand_down(session, case, "closed", case.closed_at)
 
 
 def mark_found(case: Case, now: datetime | None = None) -> None:

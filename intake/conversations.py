@@ -134,6 +134,7 @@ def _apply_one(
             if case is not None:
                 cases.mark_found(case, now)
                 followups.cancel(session, case, "found")
+                oncall.stand_down(session, case, "found", now)
             return case
         case ev.OptedOut():
             caller.opted_out_at = now

@@ -199,12 +199,8 @@ def acknowledge(session: Session, line, alert: Alert, person: OnCallPerson, now:
         .values(status="cancelled", last_error=f"acknowledged by {person.name}")
         .execution_options(synchronize_session=False)
     )
-    others = {
-        (p.to_phone, p.person_id)
-        for p in session.scalars(select(Page).where(Page.alert_id == alert.id))
-        if p.person_id != person.id
-    }
-    for phone, _ in sorted(others, key=lambda o: o[0]):
+    others = {p.to_phone for p in _pages(session, alert) if p.person_id != person.id}
+    for phone in sorted(others):
         outbox.enqueue(
             session,
             kind="alert_taken",
@@ -215,6 +211,37 @@ def acknowledge(session: Session, line, alert: Alert, person: OnCallPerson, now:
             case_id=alert.case_id,
         )
     log_event("oncall.acknowledged", case=alert.case.ref, person=person.id)
+
+
+def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
+    """The child is found or the case closed: stop waking people and tell those paged."""
+    alerts = session.scalars(
+        select(Alert).where(Alert.case_id == case.id, Alert.status == "open").with_for_update()
+    ).all()
+    for alert in alerts:
+        alert.status, alert.next_check_at = "stood_down", None
+        page_ids = select(Page.outbox_id).where(Page.alert_id == alert.id)
+        session.execute(
+            update(Outbound)
+            .where(Outbound.id.in_(page_ids), Outbound.status == "pending")
+            .values(status="cancelled", last_error=why)
+            .execution_options(synchronize_session=False)
+        )
+        for phone in sorted({p.to_phone for p in _pages(session, alert)}):
+            outbox.enqueue(
+                session,
+                kind="alert_taken",
+                to=phone,
+                send_at=now,
+                template=f"{STAFF}:stood_down",
+                params={"ref": case.ref, "why": why},
+                case_id=case.id,
+            )
+        log_event("oncall.stood_down", case=case.ref, why=why)
+
+
+def _pages(session: Session, alert: Alert) -> list[Page]:
+    return list(session.scalars(select(Page).where(Page.alert_id == alert.id)))
 
 
 def page_failed(session: Session, row: Outbound, now: datetime) -> None:

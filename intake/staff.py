@@ -16,6 +16,7 @@ from intake import oncall, outbox
 from intake.models import Alert, Case, OnCallPerson
 
 OPEN = ("intake", "open")
+RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
 
 
 def handle(
@@ -90,7 +91,7 @@ def relay_to_caregiver(
     if caller.opted_out_at is not None:
         callback = case.callback_phone or caller.phone
         return [oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback)], case
-    message = text.split(None, 2)[2]
+    message = text.split(None, 2)[2][:RELAY_LIMIT]
     outbox.enqueue(
         session,
         kind="relay",
@@ -116,7 +117,7 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
         to=worker.phone,
         send_at=now,
         template=f"{oncall.STAFF}:relay_to_worker",
-        params={"ref": case.ref, "text": text},
+        params={"ref": case.ref, "text": text[:RELAY_LIMIT]},
         case_id=case.id,
     )
 

@@ -203,6 +203,31 @@ def test_after_every_round_everyone_and_the_fallback_are_alerted(
     assert [m for m in fake.messages if m["to"] != phone.number] == staff_texts
 
 
+def test_found_stops_the_escalation_and_tells_whoever_was_woken(line, phone, crew, fake, transport):
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    phone.text("FOUND")
+    for minutes in (1, 6, 11, 40):
+        tick(line, transport, start + timedelta(minutes=minutes))
+    assert the_alert(line).status == "stood_down"
+    assert "has been found" in texts_to(fake, ANA)[-1]
+    assert texts_to(fake, BEN) == []
+
+
+def test_closing_the_case_stops_the_escalation(line, phone, crew, fake, transport):
+    from intake import cases
+
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    with line.db.transaction() as s:
+        cases.close(s, s.scalars(select(Case)).one())
+    tick(line, transport, start + timedelta(minutes=6))
+    assert "closed by staff" in texts_to(fake, ANA)[-1]
+    assert texts_to(fake, BEN) == []
+
+
 def test_a_restart_in_the_middle_of_an_escalation_continues_it(line, phone, settings, crew, fake):
     intake(phone)
     start = utcnow()

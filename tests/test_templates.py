@@ -274,6 +274,7 @@ STAFF_CONTEXT = {
     "count": 3,
     "refs": "K7M3QX (age 7), ACDE34 (age 15), TUVW67 (age 2)",
     "unknown": True,
+    "why": "found",
     "text": WORKER_TEXT,
 }
 
