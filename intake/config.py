@@ -51,6 +51,7 @@ class Settings:
     twilio_api_base_url: str | None = None  # send REST calls here instead of Twilio's hosts
     dispatch_interval: timedelta = timedelta(seconds=5)
     send_lease: timedelta = timedelta(minutes=2)  # a claimed row is claimed again after this
+    send_concurrency: int = 4  # sender threads in one dispatcher
     escalation_wait: timedelta = timedelta(minutes=5)
     escalation_rounds: int = 3
     fallback_alert_number: str | None = None
@@ -91,6 +92,7 @@ class Settings:
             twilio_api_base_url=reader.optional_url("TWILIO_API_BASE_URL"),
             dispatch_interval=reader.duration("INTAKE_DISPATCH_INTERVAL", "5s"),
             send_lease=reader.duration("INTAKE_SEND_LEASE", "2m"),
+            send_concurrency=reader.count("INTAKE_SEND_CONCURRENCY", 4),
             escalation_wait=reader.duration("INTAKE_ESCALATION_WAIT", "5m"),
             escalation_rounds=reader.count("INTAKE_ESCALATION_ROUNDS", 3),
             fallback_alert_number=reader.phone("INTAKE_FALLBACK_ALERT_NUMBER"),

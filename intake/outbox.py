@@ -9,7 +9,10 @@ ran out (its worker died) is claimed again; see the README for what that means.
 from __future__ import annotations
 
 import random
+import time
+from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,6 +53,7 @@ class Claimed:
     """A row taken for sending, with its words already rendered."""
 
     id: int
+    kind: str
     to: str
     channel: str
     body: str
@@ -58,11 +62,13 @@ class Claimed:
 
 @dataclass
 class Report:
+    """What one dispatch did: counts, the rows it settled, every row's outcome."""
+
     sent: int = 0
     retried: int = 0
     failed: int = 0
-    cancelled: int = 0
     ids: list[int] = field(default_factory=list)
+    outcomes: list[tuple[Claimed, str]] = field(default_factory=list)
 
 
 def enqueue(
@@ -150,17 +156,21 @@ def claim(db: Database, line, now: datetime, limit: int = BATCH) -> list[Claimed
         return [c for row in sorted(rows, key=lambda r: r.send_at) if (c := _prepare(line, row))]
 
 
-def _lock_ids(session: Session, status, column, now: datetime, limit: int) -> list[int]:
-    if limit <= 0:
-        return []
-    query = (
+def claim_query(status, column, now: datetime, limit: int):
+    """The SELECT that takes rows for one worker: oldest first, skipping locked rows."""
+    return (
         select(Outbound.id)
         .where(status, column <= now)
         .order_by(column)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list(session.scalars(query))
+
+
+def _lock_ids(session: Session, status, column, now: datetime, limit: int) -> list[int]:
+    if limit <= 0:
+        return []
+    return list(session.scalars(claim_query(status, column, now, limit)))
 
 
 def _prepare(line, row: Outbound) -> Claimed | None:
@@ -178,7 +188,12 @@ def _prepare(line, row: Outbound) -> Claimed | None:
         row.body = body
     call_url = row.params.get("call_url") if row.channel == "call" else None
     return Claimed(
-        id=row.id, to=row.to_phone, channel=row.channel, body=body or "", call_url=call_url
+        id=row.id,
+        kind=row.kind,
+        to=row.to_phone,
+        channel=row.channel,
+        body=body or "",
+        call_url=call_url,
     )
 
 
@@ -194,14 +209,58 @@ def dispatch(
 ) -> Report:
     """Send one batch of due rows; returns what happened.
 
+    Rows go out through a few sender threads, one recipient's rows in order on one
+    thread. A row is never sent once half its lease is gone (another worker could take
+    it after the lease): such rows are handed back for the next tick.
     on_failure(session, row, now) runs in the row's transaction when a row finally fails.
     """
     now = now or utcnow()
+    deadline = time.monotonic() + line.settings.send_lease.total_seconds() / 2
+    claimed = claim(line.db, line, now, limit)
+    by_recipient: dict[str, list[Claimed]] = defaultdict(list)
+    for item in claimed:
+        by_recipient[item.to].append(item)
+
+    def send_all(items: list[Claimed]) -> list[tuple[Claimed, str]]:
+        done = []
+        with line.db.engine.connect() as conn:  # one connection per sender thread
+            for item in items:
+                if time.monotonic() > deadline:
+                    done.append((item, "late"))
+                    continue
+                outcome = _send(line, transport, item)
+                done.append((item, _record(line.db, conn, item, outcome, now, on_failure)))
+        return done
+
     report = Report()
-    for item in claim(line.db, line, now, limit):
-        outcome = _send(line, transport, item)
-        _record(line.db, item, outcome, now, report, on_failure)
+    senders = max(1, min(line.settings.send_concurrency, len(by_recipient)))
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        for results in pool.map(send_all, by_recipient.values()):
+            for item, result in results:
+                _count(report, item, result)
+    late = [item.id for item, result in report.outcomes if result == "late"]
+    if late:
+        _release(line.db, late)
     return report
+
+
+def _count(report: Report, item: Claimed, result: str) -> None:
+    report.outcomes.append((item, result))
+    if result in ("sent", "retried", "failed"):
+        report.ids.append(item.id)
+        setattr(report, result, getattr(report, result) + 1)
+
+
+def _release(db: Database, ids: list[int]) -> None:
+    """Hand back rows this worker no longer has time to send, for any worker to take."""
+    with db.transaction() as session:
+        session.execute(
+            update(Outbound)
+            .where(Outbound.id.in_(ids), Outbound.status == "sending")
+            .values(status="pending", lease_until=None, attempts=Outbound.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+    log_event("outbox.released", count=len(ids))
 
 
 def _send(line, transport: Transport, item: Claimed) -> str | SendError:
@@ -222,44 +281,52 @@ def _send(line, transport: Transport, item: Claimed) -> str | SendError:
 
 def _record(
     db: Database,
+    conn,
     item: Claimed,
     outcome: str | SendError,
     now: datetime,
-    report: Report,
     on_failure: OnFailure | None,
-) -> None:
-    """Write down one send's outcome, in its own short transaction."""
+) -> str:
+    """Write down one send's outcome at once, in its own short transaction."""
+    if isinstance(outcome, str):
+        with conn.begin():
+            done = conn.execute(
+                update(Outbound)
+                .where(Outbound.id == item.id, Outbound.status == "sending")
+                .values(status="sent", twilio_sid=outcome, sent_at=now, lease_until=None)
+            )
+        if done.rowcount:
+            log_event("outbox.sent", id=item.id, kind=item.kind)
+        return "sent" if done.rowcount else "lost"
     with db.transaction() as session:
-        row = session.get(Outbound, item.id, with_for_update=True)
-        if row is None or row.status != "sending":
-            return
-        report.ids.append(row.id)
-        if isinstance(outcome, str):
-            row.status, row.twilio_sid, row.sent_at, row.lease_until = "sent", outcome, now, None
-            report.sent += 1
-            log_event("outbox.sent", id=row.id, kind=row.kind, attempts=row.attempts)
-            return
-        row.last_error, row.error_code, row.lease_until = outcome.reason, outcome.code, None
-        if outcome.opted_out:
-            row.status = "failed"
-            report.cancelled += opt_out(session, row.to_phone, now)
-        elif outcome.retry and row.attempts < MAX_ATTEMPTS:
-            row.status, row.send_at = "pending", now + backoff(row.attempts)
-            report.retried += 1
-        else:
-            row.status = "failed"
-        if row.status == "failed":
-            report.failed += 1
-            if on_failure is not None:
-                on_failure(session, row, now)
-        log_event(
-            "outbox.not_sent",
-            id=row.id,
-            kind=row.kind,
-            status=row.status,
-            error=outcome.reason,
-            attempts=row.attempts,
-        )
+        return _record_error(session, item, outcome, now, on_failure)
+
+
+def _record_error(
+    session: Session, item: Claimed, error: SendError, now: datetime, on_failure
+) -> str:
+    row = session.get(Outbound, item.id, with_for_update=True)
+    if row is None or row.status != "sending":
+        return "lost"
+    row.last_error, row.error_code, row.lease_until = error.reason, error.code, None
+    if error.opted_out:
+        row.status = "failed"
+        opt_out(session, row.to_phone, now)
+    elif error.retry and row.attempts < MAX_ATTEMPTS:
+        row.status, row.send_at = "pending", now + backoff(row.attempts)
+    else:
+        row.status = "failed"
+    if row.status == "failed" and on_failure is not None:
+        on_failure(session, row, now)
+    log_event(
+        "outbox.not_sent",
+        id=row.id,
+        kind=row.kind,
+        status=row.status,
+        error=error.reason,
+        attempts=row.attempts,
+    )
+    return "failed" if row.status == "failed" else "retried"
 
 
 def backoff(attempts: int) -> timedelta:

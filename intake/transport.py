@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 from typing import Protocol
@@ -64,22 +65,34 @@ class RedirectingHttpClient(TwilioHttpClient):
 
 
 class TwilioTransport:
-    """The real `twilio` REST client."""
+    """The real `twilio` REST client, one per sender thread (its HTTP session is not shared)."""
 
     def __init__(self, settings: Settings, timeout: float = REQUEST_TIMEOUT):
-        if settings.twilio_api_base_url:
-            http_client = RedirectingHttpClient(settings.twilio_api_base_url, timeout)
-        else:
-            http_client = TwilioHttpClient(timeout=timeout)
-        self.client = Client(
-            settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client
-        )
+        self.settings = settings
+        self.timeout = timeout
+        self.local = threading.local()
         self.sender = (
             {"messaging_service_sid": settings.twilio_messaging_service_sid}
             if settings.twilio_messaging_service_sid
             else {"from_": settings.twilio_phone_number}
         )
         self.caller_id = settings.twilio_phone_number
+
+    @property
+    def client(self) -> Client:
+        if not hasattr(self.local, "client"):
+            base = self.settings.twilio_api_base_url
+            http_client = (
+                RedirectingHttpClient(base, self.timeout)
+                if base
+                else TwilioHttpClient(timeout=self.timeout)
+            )
+            self.local.client = Client(
+                self.settings.twilio_account_sid,
+                self.settings.twilio_auth_token,
+                http_client=http_client,
+            )
+        return self.local.client
 
     def send_sms(self, message: Outgoing) -> str:
         extra = {"status_callback": message.status_callback} if message.status_callback else {}

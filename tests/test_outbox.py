@@ -375,3 +375,22 @@ def test_without_credentials_the_local_transport_keeps_texts_in_the_outbox(db_ur
     sent = rows(local, status="sent")
     assert all(r.twilio_sid.startswith("LOCAL") and r.body for r in sent)
     local.db.dispose()
+
+
+def test_a_batch_that_outruns_half_its_lease_hands_the_rest_back(settings, fake):
+    from dataclasses import replace
+
+    slow = create_app(replace(settings, send_lease=timedelta(seconds=2), send_concurrency=1))
+    line = slow.extensions["intake"]
+    now = datetime.now(UTC)
+    fill(line, 12, now)
+    fake.delay_next(12, 0.25)  # 12 sends of 0.25 s outrun the 1 s left of a 2 s lease
+    report = outbox.dispatch(line, TwilioTransport(line.settings), now=now)
+    handed_back = rows(line, status="pending")
+    assert 0 < report.sent < 12 and len(handed_back) == 12 - report.sent
+    assert all(r.attempts == 0 and r.lease_until is None for r in handed_back)
+    for _ in range(5):  # later ticks send the rest
+        outbox.dispatch(line, TwilioTransport(line.settings), now=now)
+    bodies = [m["body"] for m in fake.messages]
+    assert len(bodies) == len(set(bodies)) == 12
+    line.db.dispose()
