@@ -50,10 +50,13 @@ def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = N
         return earlier.reply_twiml or channels.sms_twiml([])
     if person is not None:
         return handle_staff_sms(session, line, person, sms, now)
+    case = cases.current_case(session, caller)
     state = engine.State.from_dict(caller.state)
+    if case is None and state.status in (engine.ACTIVE, engine.COMPLETE):
+        state = engine.State(status=engine.ENDED, lang=state.lang)  # staff closed the case
     inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender)
     result = engine.run(line.flow, state, inbound)
-    turn = apply(session, line, caller, result, now)
+    turn = apply(session, line, caller, case, result, now)
     texts = [render(line, reply, result.state.lang, turn.case) for reply in result.replies]
     twiml = channels.sms_twiml(texts)
     keep_messages(session, turn, sms, state.step, texts, twiml, now)
@@ -101,9 +104,15 @@ def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
     return session.scalars(query.execution_options(populate_existing=True)).one()
 
 
-def apply(session: Session, line, caller: Caller, result: engine.Result, now: datetime) -> Turn:
-    """Apply the engine's events to the caller and their case."""
-    case = cases.current_case(session, caller)
+def apply(
+    session: Session,
+    line,
+    caller: Caller,
+    case: Case | None,
+    result: engine.Result,
+    now: datetime,
+) -> Turn:
+    """Apply the engine's events to the caller and their current case."""
     for event in result.events:
         case = _apply_one(session, line, caller, case, event, now)
     return Turn(caller=caller, case=case)

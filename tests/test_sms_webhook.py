@@ -188,3 +188,14 @@ def test_a_photo_is_kept_with_its_url_and_type(app, phone):
     with session(app) as s:
         media = s.scalars(select(CaseMedia)).all()
     assert [(m.url, m.content_type) for m in media] == [(PHOTO_URL, "image/jpeg")]
+
+
+def test_a_text_after_staff_closed_the_case_starts_a_new_intake(app, phone):
+    from intake import cases as case_service
+
+    intake(phone)
+    with session(app) as s, s.begin():
+        case_service.close(s, s.scalars(select(Case)).one())
+    reply = phone.reply("my son is missing now too")
+    assert POLICE in reply and NCMEC in reply
+    assert count(app, Case) == 2

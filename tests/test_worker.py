@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from intake import outbox
 from intake.models import Outbound
 from tests.conftest import ACCOUNT, BASE_URL, TOKEN
 from tests.fake_twilio import FakeTwilio
+from tests.test_outbox import fill
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
 ROWS = 120
@@ -50,15 +51,7 @@ def wait_for(condition, seconds: float = 30.0) -> None:
 
 def test_a_worker_killed_mid_batch_loses_nothing(app, db_url, fake, tmp_path):
     line = app.extensions["intake"]
-    with line.db.transaction() as s:
-        for n in range(ROWS):
-            outbox.enqueue(
-                s,
-                kind="test",
-                to=f"+1212555{n:04d}",
-                body=f"row {n}",
-                send_at=datetime.now(UTC) - timedelta(seconds=1),
-            )
+    fill(line, ROWS, datetime.now(UTC))
     fake.delay_next(ROWS * 2, 0.02)  # slow enough to be caught mid-batch
     env = worker_env(db_url, fake, tmp_path)
     worker = subprocess.Popen([INTAKE, "worker"], env=env, stderr=subprocess.DEVNULL)
