@@ -252,3 +252,27 @@ def test_one_database_transaction_per_inbound_text(app, phone):
     finally:
         event.remove(engine, "begin", listener)
     assert len(begins) == 1
+
+
+def test_a_storage_error_in_the_log_carries_no_personal_data(app, phone, caplog):
+    phone.text("missing")
+    engine = app.extensions["intake"].db.engine
+    with engine.begin() as conn:  # the insert of the next text fails, as a full disk would
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER disk_full BEFORE INSERT ON messages "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER disk_full BEFORE INSERT ON messages "
+                "FOR EACH ROW EXECUTE FUNCTION disk_full()"
+            )
+    reply = phone.reply("Mia Lopez")
+    assert POLICE in reply  # the fallback still answers
+    assert "sms.fallback" in caplog.text and "disk full" in caplog.text
+    assert "Mia Lopez" not in caplog.text and phone.number not in caplog.text
