@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         fallback={lang: _fallback(settings, lang) for lang in words.LANGUAGES},
     )
     app.extensions["intake"] = line
+    if settings.fallback_alert_number is None:
+        logs.event("config.no_fallback_alert_number", level=30)
 
     from intake.web import health, twilio, voice
 

@@ -51,6 +51,8 @@ def ack(
         alert = session.scalar(
             select(Alert).where(Alert.case_id == case.id).order_by(Alert.id.desc()).limit(1)
         )
+    if case.status not in OPEN:
+        return [oncall.staff_words("case_over", ref=case.ref, status=case.status)], case
     taken_by = case.assigned_person
     if taken_by is not None and taken_by.id != person.id:
         return [oncall.staff_words("ack_taken", ref=case.ref, who=taken_by.name)], case

@@ -215,6 +215,16 @@ def test_found_stops_the_escalation_and_tells_whoever_was_woken(line, phone, cre
     assert texts_to(fake, BEN) == []
 
 
+def test_an_ack_for_a_found_child_says_there_is_nothing_to_do(
+    app, line, phone, settings, crew, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    phone.text("FOUND")
+    reply = staff(app, settings, ANA).reply("ACK")
+    assert "found" in reply and the_case(line).assigned_person_id is None
+
+
 def test_closing_the_case_stops_the_escalation(line, phone, crew, fake, transport):
     from intake import cases
 

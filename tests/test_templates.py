@@ -275,6 +275,7 @@ STAFF_CONTEXT = {
     "refs": "K7M3QX (age 7), ACDE34 (age 15), TUVW67 (age 2)",
     "unknown": True,
     "why": "found",
+    "status": "found",
     "text": WORKER_TEXT,
 }
 
