@@ -254,11 +254,13 @@ def test_one_database_transaction_per_inbound_text(app, phone):
     assert len(begins) == 1
 
 
-def test_a_storage_error_in_the_log_carries_no_personal_data(app, phone, caplog):
-    phone.text("missing")
+@pytest.fixture
+def full_disk(app):
+    """Make every insert of a text fail, as a full disk would; undone afterwards."""
     engine = app.extensions["intake"].db.engine
-    with engine.begin() as conn:  # the insert of the next text fails, as a full disk would
-        if engine.dialect.name == "sqlite":
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.begin() as conn:
+        if sqlite:
             conn.exec_driver_sql(
                 "CREATE TRIGGER disk_full BEFORE INSERT ON messages "
                 "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
@@ -272,6 +274,16 @@ def test_a_storage_error_in_the_log_carries_no_personal_data(app, phone, caplog)
                 "CREATE TRIGGER disk_full BEFORE INSERT ON messages "
                 "FOR EACH ROW EXECUTE FUNCTION disk_full()"
             )
+    yield
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER disk_full" + ("" if sqlite else " ON messages"))
+        if not sqlite:
+            conn.exec_driver_sql("DROP FUNCTION disk_full()")
+
+
+def test_a_storage_error_in_the_log_carries_no_personal_data(app, phone, caplog, request):
+    phone.text("missing")
+    request.getfixturevalue("full_disk")
     reply = phone.reply("Mia Lopez")
     assert POLICE in reply  # the fallback still answers
     assert "sms.fallback" in caplog.text and "disk full" in caplog.text
