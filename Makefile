@@ -33,5 +33,9 @@ db-upgrade: $(VENV)/.installed
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
+BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
 bench: $(VENV)/.installed
-	$(BIN)/python bench/outbox_bench.py
+	$(BIN)/python bench/webhook_bench.py
+	$(BIN)/python bench/webhook_bench.py --database-url $(BENCH_POSTGRES)
+	$(BIN)/python bench/outbox_bench.py --database-url $(BENCH_POSTGRES)
