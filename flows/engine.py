@@ -13,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flows import events as ev
-from flows.parse import detect_spanish, keyword
+from flows.parse import detect_spanish, is_carrier_opt_out_word, keyword
 
 NEW = "new"  # no intake yet: the next message starts one
 ACTIVE = "active"  # asking questions
 COMPLETE = "complete"  # intake done; texts attach to the open case
 ENDED = "ended"  # child found (or case closed): the next message starts a new intake
+
+MAX_RETRIES = 2  # re-prompts for an unclear answer; the next unclear one is taken as unknown
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class State:
     step: str | None = None
     answers: dict[str, Any] = field(default_factory=dict)
     lang: str = "en"
-    retries: int = 0  # re-prompts on the current step
+    retries: int = 0  # re-prompts on the current step for an answer we could not read
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,7 @@ class Parsed:
     notes: tuple[str, ...] = ()  # extra templates to say after accepting or with the retry
     events: tuple[ev.Event, ...] = ()
     remember: dict[str, Any] = field(default_factory=dict)  # kept even when re-asking
+    unclear: bool = True  # the retry is because the answer could not be understood
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class Result:
 def run(flow: Flow, state: State, inbound: Inbound) -> Result:
     """Advance one caller's conversation by one inbound message."""
     word = keyword(inbound.text)
-    if word is not None and not inbound.media:
+    if word is not None:
         return _on_keyword(flow, state, word, inbound)
     if state.status in (NEW, ENDED):
         return _start(flow, state, inbound, lang=_first_language(state, inbound))
@@ -147,7 +150,9 @@ def _start(flow: Flow, state: State, inbound: Inbound, lang: str) -> Result:
     answers: dict[str, Any] = {}
     events: list[ev.Event] = [ev.IntakeStarted(lang=lang)]
     if inbound.media:
-        answers["photos"] = [_media_dict(m) for m in inbound.media]
+        images = _images(inbound.media)
+        if images:  # a photo sent first spares the photo question later
+            answers["photos"] = images
         events.append(ev.MediaReceived(media=inbound.media))
     new = State(status=ACTIVE, step=first.key, answers=answers, lang=lang)
     return Result(new, (Reply(flow.welcome), Reply(first.prompt)), tuple(events))
@@ -161,14 +166,21 @@ def _answer(flow: Flow, state: State, inbound: Inbound) -> Result:
     events: list[ev.Event] = []
     if inbound.media:
         events.append(ev.MediaReceived(media=inbound.media))
-        if step.key != "photos":  # a photo sent early spares the photo question later
-            answers.setdefault("photos", []).extend(_media_dict(m) for m in inbound.media)
+        images = _images(inbound.media)
+        if images and step.key != "photos":  # a photo sent early spares the photo question
+            answers.setdefault("photos", []).extend(images)
     parsed = step.parse(inbound, replace(state, answers=answers))
     events.extend(parsed.events)
     answers.update(parsed.remember)
+    if parsed.retry is not None and parsed.unclear and state.retries >= MAX_RETRIES:
+        # Asked too often: take the answer as unknown so the caller is never trapped;
+        # the words are kept for a person to read, and the next question follows.
+        answers[f"{step.key}_unparsed"] = inbound.text
+        parsed = Parsed(value=None, notes=("moving_on",))
     if parsed.retry is not None:
         notes = tuple(Reply(n) for n in parsed.notes)
-        new = replace(state, answers=answers, retries=state.retries + 1)
+        retries = state.retries + 1 if parsed.unclear else state.retries
+        new = replace(state, answers=answers, retries=retries)
         return Result(new, notes + (Reply(parsed.retry),), tuple(events))
     answers[step.key] = parsed.value
     events.append(ev.AnswerGiven(key=step.key, value=parsed.value))
@@ -191,9 +203,20 @@ def _after_intake(state: State, inbound: Inbound) -> Result:
 
 
 def _on_keyword(flow: Flow, state: State, word: str, inbound: Inbound) -> Result:
+    """Answer a keyword; media sent with it still goes on the case under way."""
+    result = _keyword_result(flow, state, word, inbound)
+    if inbound.media and state.status in (ACTIVE, COMPLETE) and word != "restart":
+        kept = ev.MediaReceived(media=inbound.media)  # applied first, to the current case
+        return replace(result, events=(kept,) + result.events)
+    return result
+
+
+def _keyword_result(flow: Flow, state: State, word: str, inbound: Inbound) -> Result:
     if word == "stop":
-        return Result(state, (), (ev.OptedOut(),))
-    if word == "restart":
+        # Twilio confirms its own standard words; any other stop phrase we confirm.
+        said = () if is_carrier_opt_out_word(inbound.text) else (Reply("opted_out"),)
+        return Result(state, said, (ev.OptedOut(),))
+    if word == "restart":  # media sent with RESTART belongs to the new intake
         result = _start(flow, state, inbound, lang=state.lang)
         return replace(result, events=(ev.Restarted(),) + result.events)
     if word == "found":
@@ -202,16 +225,18 @@ def _on_keyword(flow: Flow, state: State, word: str, inbound: Inbound) -> Result
     if word in ("spanish", "english"):
         lang = "es" if word == "spanish" else "en"
         changed = replace(state, lang=lang)
-        return _continue(flow, changed, Reply("language_set"), ev.LanguageChanged(lang=lang))
+        said = Reply("language_set")
+        return _continue(flow, changed, said, ev.LanguageChanged(lang=lang), inbound)
     if word == "start":
-        return _continue(flow, state, Reply("opted_in"), ev.OptedIn())
-    return _continue(flow, state, Reply("help"), ev.AskedForPerson())
+        return _continue(flow, state, Reply("opted_in"), ev.OptedIn(), inbound)
+    return _continue(flow, state, Reply("help"), ev.AskedForPerson(), inbound)
 
 
-def _continue(flow: Flow, state: State, said: Reply, event: ev.Event) -> Result:
+def _continue(flow: Flow, state: State, said: Reply, event: ev.Event, inbound: Inbound) -> Result:
     """Answer a keyword, then go on where the conversation was (or begin one)."""
-    if state.status in (NEW, ENDED):
-        started = _start(flow, state, Inbound(), lang=state.lang)
+    if state.status in (NEW, ENDED):  # media sent with the keyword goes on the new intake
+        media_only = Inbound(media=inbound.media, sender=inbound.sender)
+        started = _start(flow, state, media_only, lang=state.lang)
         welcome, *rest = started.replies
         replies = (welcome, said, *rest)
         return Result(started.state, replies, started.events + (event,))
@@ -222,3 +247,8 @@ def _continue(flow: Flow, state: State, said: Reply, event: ev.Event) -> Result:
 
 def _media_dict(media: Media) -> dict[str, str]:
     return {"url": media.url, "content_type": media.content_type}
+
+
+def _images(media: tuple[Media, ...]) -> list[dict[str, str]]:
+    """The media that can be the child's photo: images only, not a voice note or vCard."""
+    return [_media_dict(m) for m in media if m.content_type.lower().startswith("image/")]

@@ -66,7 +66,11 @@ def parse_when(inbound: Inbound, state: State) -> Parsed:
 
 
 def parse_police(inbound: Inbound, state: State) -> Parsed:
-    """Yes moves on; the first no urges the call and asks again; a later no moves on."""
+    """Yes moves on; the first no urges the call and asks again; a later no moves on.
+
+    Urging is not a sign the caller is stuck, so it does not count toward MAX_RETRIES;
+    unclear answers do, as on every step.
+    """
     answer = parse_yes_no(inbound.text)
     if answer is None:
         return Parsed(retry="retry_police")
@@ -74,7 +78,8 @@ def parse_police(inbound: Inbound, state: State) -> Parsed:
         return Parsed(value=True)
     urged = (ev.PoliceNotCalled(),)
     if not state.answers.get("police_urged"):
-        return Parsed(retry="police_urge", events=urged, remember={"police_urged": True})
+        remember = {"police_urged": True}
+        return Parsed(retry="police_urge", events=urged, remember=remember, unclear=False)
     return Parsed(value=False, notes=("police_reminder",), events=urged)
 
 
@@ -96,7 +101,7 @@ def parse_photos(inbound: Inbound, state: State) -> Parsed:
     images = [
         {"url": m.url, "content_type": m.content_type}
         for m in inbound.media
-        if m.content_type.startswith("image/")
+        if m.content_type.lower().startswith("image/")
     ]
     if images:
         return Parsed(value=list(state.answers.get("photos") or []) + images)

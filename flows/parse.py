@@ -89,6 +89,18 @@ def keyword(text: str) -> str | None:
     return _KEYWORD_OF.get(key) or _KEYWORD_OF.get(_POLITE.sub("", key).strip())
 
 
+# Twilio's standard opt-out words: Twilio itself opts the sender out and confirms it, so
+# we must not answer these. Other stop phrases reach us unconfirmed and we confirm them.
+CARRIER_OPT_OUT_WORDS = frozenset(
+    ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout")
+)
+
+
+def is_carrier_opt_out_word(text: str) -> bool:
+    """True when the whole message is one of Twilio's standard opt-out words."""
+    return normalize(text) in CARRIER_OPT_OUT_WORDS
+
+
 # --- language --------------------------------------------------------------
 
 _ES_STRONG = frozenset(
@@ -288,10 +300,34 @@ _YES_LEAD = frozenset({"yes", "yeah", "yep", "yup", "si"})
 _NO_LEAD = frozenset({"no", "nope", "nah"})
 _UNSURE = frozenset("se know sure idea sabe clue maybe".split())
 _NEGATION = frozenset("no not nope nah havent didnt yet todavia aun".split())
+# Phrases anywhere in a police answer that say the call is made, or not yet made.
+_CALLED = _phrases(
+    "i called|we called|i have called|we have called|called 911|called the police|"
+    "called police|already called|just called|police are here|police is here|"
+    "they are here|police on the way|police are on the way|they are on the way|"
+    "are on their way|police are coming|ya llame|ya llamamos|ya les llame|"
+    "llamamos a la policia|la policia ya viene|ya viene la policia|ya vienen|"
+    "la policia esta aqui|la policia ya esta aqui|la policia ya llego"
+)
+_NOT_CALLED = _phrases(
+    "havent called|have not called|hasnt called|has not called|not called|didnt call|"
+    "did not call|not yet|no he llamado|no hemos llamado|no llame|no llamamos|"
+    "todavia no|aun no"
+)
+_NOT = _NEGATION | frozenset("dont never nunca hasnt isnt arent wont cant nadie".split())
+_ASKING = frozenset(
+    "should do does who what how can could would where when why which debo tengo quien "
+    "que como puedo donde cuando cual".split()
+)
 
 
 def parse_yes_no(text: str) -> bool | None:
-    """True/False for a yes/no answer (en/es); a clear leading yes/no wins; else None."""
+    """True/False for a yes/no answer (en/es); a clear leading yes/no wins; else None.
+
+    Without a leading yes/no, a police answer that plainly says the call is made
+    ("I called 911", "la policia ya viene") or not made ("haven't called") counts too;
+    a question ("should I call?") never does.
+    """
     key = _key(text)
     if key in _YES:
         return True
@@ -302,6 +338,13 @@ def parse_yes_no(text: str) -> bool | None:
     if first in _YES_LEAD and not rest_words & (_UNSURE | _NEGATION):
         return True
     if first in _NO_LEAD and not rest_words & (_UNSURE | _YES_LEAD):
+        return False
+    if "?" in text or "\u00bf" in text or first in _ASKING:
+        return None
+    words = set(key.split())
+    if _has(key, _CALLED) and not words & (_NOT | _UNSURE):
+        return True
+    if _has(key, _NOT_CALLED) and not words & (_YES_LEAD | _UNSURE):
         return False
     return None
 

@@ -61,7 +61,7 @@ def record_answer(case: Case, key: str, value: Any, now: datetime | None = None)
     """Copy one answer from the conversation onto the case."""
     if key in PLAIN_ANSWERS:
         setattr(case, PLAIN_ANSWERS[key], value)
-    elif key == "last_seen_when":
+    elif key == "last_seen_when" and value is not None:
         case.last_seen_when = value["text"]
         minutes = value.get("ago_minutes")
         if minutes is not None:

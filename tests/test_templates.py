@@ -46,6 +46,7 @@ REQUIRED = (
     "found",
     "help",
     "opted_in",
+    "opted_out",
     "language_set",
     "followup_1",
     "followup_2",

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 from flows import events as ev
-from flows.engine import ACTIVE, COMPLETE, ENDED, Inbound, Media, State, run
+from flows.engine import ACTIVE, COMPLETE, ENDED, MAX_RETRIES, NEW, Inbound, Media, State, run
 from flows.intake import intake_flow
 
 FLOW = intake_flow("US")
 SENDER = "+12125551234"
 PHOTO = Media(url="https://api.twilio.com/media/ME1", content_type="image/jpeg")
+VOICE = Media(url="https://api.twilio.com/media/ME2", content_type="audio/amr")
+VCARD = Media(url="https://api.twilio.com/media/ME3", content_type="text/vcard")
 
 
 def say(state: State, text: str = "", media: tuple[Media, ...] = ()):
@@ -225,3 +229,212 @@ def test_keyword_words_inside_an_answer_are_answers():
 def test_state_survives_a_round_trip_through_json():
     state = walk(*HAPPY_PATH[:5]).state
     assert State.from_dict(state.to_dict()) == state
+
+
+# --- keywords win even when media comes with them ---------------------------
+
+
+def test_found_with_a_photo_ends_the_intake_and_keeps_the_photo_on_the_case():
+    state = walk(*HAPPY_PATH[:4]).state
+    result = say(state, "FOUND", (PHOTO,))
+    assert templates(result) == ["found"]
+    assert result.state.status == ENDED
+    assert kinds(result) == [ev.MediaReceived, ev.ChildFound]
+    assert result.events[0].media == (PHOTO,)
+
+
+def test_found_with_a_photo_after_the_intake_keeps_the_photo_first():
+    done = walk(*HAPPY_PATH).state
+    result = say(done, "we found her", (PHOTO,))
+    assert kinds(result) == [ev.MediaReceived, ev.ChildFound]
+    assert result.state.status == ENDED
+
+
+def test_help_with_media_answers_help_and_keeps_the_media():
+    state = walk(*HAPPY_PATH[:3]).state
+    result = say(state, "HELP", (VOICE,))
+    assert templates(result) == ["help", "ask_when"]
+    assert kinds(result) == [ev.MediaReceived, ev.AskedForPerson]
+    assert result.state.step == "last_seen_when"
+    assert "photos" not in result.state.answers
+
+
+def test_stop_with_media_opts_out_and_keeps_the_media():
+    state = walk(*HAPPY_PATH[:3]).state
+    result = say(state, "STOP", (PHOTO,))
+    assert result.replies == ()
+    assert kinds(result) == [ev.MediaReceived, ev.OptedOut]
+    assert result.state == state
+
+
+def test_a_keyword_with_media_before_any_intake_emits_no_media_of_its_own():
+    result = say(State(), "FOUND", (PHOTO,))
+    assert kinds(result) == [ev.ChildFound]
+
+
+def test_help_with_a_photo_as_a_first_message_starts_the_intake_with_the_photo():
+    result = say(State(), "help", (PHOTO,))
+    assert templates(result) == ["welcome", "help", "ask_name"]
+    assert kinds(result) == [ev.IntakeStarted, ev.MediaReceived, ev.AskedForPerson]
+    assert result.state.answers["photos"] == [{"url": PHOTO.url, "content_type": "image/jpeg"}]
+
+
+def test_restart_with_a_photo_puts_it_on_the_new_intake_once():
+    state = walk(*HAPPY_PATH[:4]).state
+    result = say(state, "RESTART", (PHOTO,))
+    assert kinds(result) == [ev.Restarted, ev.IntakeStarted, ev.MediaReceived]
+    assert result.state.answers == {"photos": [{"url": PHOTO.url, "content_type": "image/jpeg"}]}
+
+
+# --- only images answer the photo question -------------------------------------
+
+
+@pytest.mark.parametrize("media", [VOICE, VCARD])
+def test_other_media_sent_early_is_kept_but_the_photo_question_is_still_asked(media):
+    state = walk(*HAPPY_PATH[:2]).state
+    early = say(state, "7", (media,))
+    assert ev.MediaReceived in kinds(early)
+    assert early.state.answers.get("photos") in (None, [])
+    result = walk(*HAPPY_PATH[3:9], state=early.state)
+    assert templates(result)[-1] == "ask_photo"
+
+
+def test_other_media_in_the_first_message_is_kept_but_is_not_a_photo():
+    result = say(State(), "my son is missing", (VOICE,))
+    assert kinds(result) == [ev.IntakeStarted, ev.MediaReceived]
+    assert "photos" not in result.state.answers
+
+
+def test_only_the_images_of_mixed_media_sent_early_become_photos():
+    state = walk(*HAPPY_PATH[:2]).state
+    early = say(state, "7", (VOICE, PHOTO))
+    assert early.state.answers["photos"] == [{"url": PHOTO.url, "content_type": "image/jpeg"}]
+    assert early.events[0] == ev.MediaReceived(media=(VOICE, PHOTO))
+
+
+def test_a_voice_note_at_the_photo_question_is_kept_and_the_photo_asked_again():
+    state = walk(*HAPPY_PATH[:9]).state
+    result = say(state, "", (VOICE,))
+    assert templates(result) == ["retry_photo"]
+    assert ev.MediaReceived in kinds(result)
+
+
+# --- a caller is never trapped on one question ---------------------------------
+
+
+def test_the_third_unclear_answer_is_taken_as_unknown_and_the_intake_goes_on():
+    state = walk(*HAPPY_PATH[:2]).state
+    for n in range(1, MAX_RETRIES + 1):
+        result = say(state, "banana")
+        assert templates(result) == ["retry_age"]
+        assert result.state.retries == n
+        state = result.state
+    result = say(state, "no idea at all")
+    assert templates(result) == ["moving_on", "ask_when"]
+    assert result.state.step == "last_seen_when"
+    assert result.state.retries == 0
+    assert result.state.answers["age_months"] is None
+    assert result.state.answers["age_months_unparsed"] == "no idea at all"
+    assert ev.AnswerGiven(key="age_months", value=None) in result.events
+
+
+def test_a_clear_answer_after_retries_is_taken_and_resets_the_count():
+    state = walk(*HAPPY_PATH[:2], "banana", "banana").state
+    assert state.retries == 2
+    result = say(state, "7")
+    assert templates(result) == ["ask_when"]
+    assert result.state.answers["age_months"] == 84
+    assert "age_months_unparsed" not in result.state.answers
+    assert result.state.retries == 0
+
+
+def test_being_stuck_on_the_last_question_still_completes_the_intake():
+    state = walk(*HAPPY_PATH[:10]).state
+    result = walk("call me maybe", "dunno", "whatever", state=state)
+    assert templates(result) == ["moving_on", "summary"]
+    assert result.state.status == COMPLETE
+    assert result.state.answers["callback_phone"] is None
+    assert result.state.answers["callback_phone_unparsed"] == "whatever"
+    assert kinds(result)[-2:] == [ev.AnswerGiven, ev.IntakeCompleted]
+
+
+def test_being_stuck_on_the_photo_question_moves_on():
+    state = walk(*HAPPY_PATH[:9]).state
+    result = walk("hold on", "wait", "one sec", state=state)
+    assert templates(result) == ["moving_on", "ask_callback"]
+    assert result.state.answers["photos"] is None
+
+
+def test_three_unclear_police_answers_move_on_as_unknown():
+    state = walk(*HAPPY_PATH[:6]).state
+    result = walk("hmm", "what", "banana", state=state)
+    assert templates(result) == ["moving_on", "ask_relationship"]
+    assert result.state.answers["police_called"] is None
+    assert result.state.answers["police_called_unparsed"] == "banana"
+    assert ev.PoliceNotCalled not in kinds(result)
+
+
+def test_urging_the_police_call_does_not_count_as_being_stuck():
+    state = walk(*HAPPY_PATH[:6]).state
+    urged = say(state, "no")
+    assert templates(urged) == ["police_urge"]
+    assert urged.state.retries == 0
+    unclear = walk("hmm", "what", state=urged.state)
+    assert templates(unclear) == ["retry_police"]
+    assert unclear.state.retries == 2
+    result = say(unclear.state, "banana")
+    assert templates(result) == ["moving_on", "ask_relationship"]
+    assert result.state.answers["police_called"] is None
+
+
+def test_a_no_after_unclear_police_answers_is_still_urged_once():
+    state = walk(*HAPPY_PATH[:6], "hmm", "what").state
+    urged = say(state, "no")
+    assert templates(urged) == ["police_urge"]
+    assert ev.PoliceNotCalled in kinds(urged)
+    second_no = say(urged.state, "no")
+    assert templates(second_no) == ["police_reminder", "ask_relationship"]
+    assert second_no.state.answers["police_called"] is False
+
+
+def test_an_unknown_police_answer_skips_the_report_question():
+    state = walk(*HAPPY_PATH[:6], "hmm", "what").state
+    result = say(state, "banana")
+    assert result.state.step == "relationship"
+
+
+def test_the_retry_count_survives_a_round_trip_through_json():
+    state = walk(*HAPPY_PATH[:2], "banana", "banana").state
+    restored = State.from_dict(state.to_dict())
+    assert templates(say(restored, "banana")) == ["moving_on", "ask_when"]
+
+
+# --- opt-out confirmation --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["STOP", "stop", "Stop.", "STOPALL", "unsubscribe", "CANCEL", "end", "quit"]
+)
+def test_twilio_standard_opt_out_words_get_no_reply(text):
+    state = walk(*HAPPY_PATH[:3]).state
+    result = say(state, text)
+    assert result.replies == ()
+    assert kinds(result) == [ev.OptedOut]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stop texting me", "please stop", "STOP STOP", "don't text me", "parar", "no más mensajes"],
+)
+def test_other_stop_phrases_are_confirmed_because_twilio_does_not(text):
+    state = walk(*HAPPY_PATH[:3]).state
+    result = say(state, text)
+    assert templates(result) == ["opted_out"]
+    assert kinds(result) == [ev.OptedOut]
+    assert result.state == state
+
+
+def test_a_stop_phrase_before_any_intake_is_confirmed_without_starting_one():
+    result = say(State(), "no me envien mas mensajes")
+    assert templates(result) == ["opted_out"]
+    assert result.state.status == NEW

@@ -3,7 +3,9 @@
 import pytest
 
 from flows.parse import (
+    CARRIER_OPT_OUT_WORDS,
     detect_spanish,
+    is_carrier_opt_out_word,
     is_same_number,
     is_skip,
     keyword,
@@ -376,6 +378,122 @@ def test_parse_yes_no_rejects(text):
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "I called the police",
+        "called 911",
+        "i called 911",
+        "already called",
+        "the police are here",
+        "police are here",
+        "they are on the way",
+        "police on the way",
+        "ya llame",
+        "ya llamé",
+        "ya llame a la policia",
+        "Ya llamé a la policía.",
+        "la policia ya viene",
+        "ya viene la policia",
+        "I called them, they are on the way",
+        "we called 911 an hour ago",
+    ],
+)
+def test_parse_yes_no_police_called(text):
+    assert parse_yes_no(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no i havent called",
+        "not yet called",
+        "haven't called",
+        "no he llamado",
+        "todavia no llame",
+        "todavía no llamé",
+        "I have not called the police",
+        "didn't call yet",
+    ],
+)
+def test_parse_yes_no_police_not_called(text):
+    assert parse_yes_no(text) is False
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "should I call?",
+        "do I call 911?",
+        "who do I call",
+        "should i call the police",
+        "have you called the police?",
+        "i dont know if they called",
+        "police are not here",
+        "i should have called",
+        "i am on the way to the police",
+        "not sure if they are on the way",
+    ],
+)
+def test_parse_yes_no_police_unclear(text):
+    assert parse_yes_no(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "STOP",
+        "stop",
+        " Stop. ",
+        "STOPALL",
+        "Unsubscribe",
+        "cancel",
+        "END",
+        "quit",
+        "revoke",
+        "OptOut",
+    ],
+)
+def test_is_carrier_opt_out_word_true(text):
+    assert is_carrier_opt_out_word(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "stop texting me",
+        "please stop",
+        "stop please",
+        "STOP STOP",
+        "stop all",
+        "opt out",
+        "opt-out",
+        "unstop",
+        "parar",
+        "baja",
+        "cancelar",
+        "near the bus stop",
+        *HOSTILE,
+    ],
+)
+def test_is_carrier_opt_out_word_false(text):
+    assert is_carrier_opt_out_word(text) is False
+
+
+def test_every_carrier_opt_out_word_is_a_stop_keyword():
+    assert CARRIER_OPT_OUT_WORDS == {
+        "stop",
+        "stopall",
+        "unsubscribe",
+        "cancel",
+        "end",
+        "quit",
+        "revoke",
+        "optout",
+    }
+    assert all(keyword(w) == "stop" for w in CARRIER_OPT_OUT_WORDS)
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         *[
@@ -718,6 +836,7 @@ def test_parse_last_seen_ago_minutes_rejects(text):
         looks_like_when,
         parse_last_seen_ago_minutes,
         normalize,
+        is_carrier_opt_out_word,
     ],
 )
 @pytest.mark.parametrize("text", HOSTILE + [LONG_WORDS, "1" * 2000])
