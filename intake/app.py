@@ -29,7 +29,11 @@ class Line:
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     logs.setup(settings.log_level)
-    app = Flask(__name__, instance_path=str(settings.instance_dir))
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_dir),
+        template_folder=str(words.TEMPLATES_DIR),
+    )
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     line = Line(
         settings=settings,
@@ -41,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.fallback_alert_number is None:
         logs.event("config.no_fallback_alert_number", level=30)
 
-    from intake.web import health, twilio, voice
+    from intake.web import cases, health, twilio, voice
 
     csrf = CSRFProtect(app)
     csrf.exempt(twilio.bp)  # Twilio signs its requests instead
@@ -49,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(twilio.bp)
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(cases.bp)
     return app
 
 

@@ -58,6 +58,7 @@ def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = N
     result = engine.run(line.flow, state, inbound)
     turn = apply(session, line, caller, case, result, now)
     texts = [render(line, reply, result.state.lang, turn.case) for reply in result.replies]
+    texts += still_open(session, line, caller, result)
     twiml = channels.sms_twiml(texts)
     keep_messages(session, turn, sms, state.step, texts, twiml, now)
     caller.state = result.state.to_dict()
@@ -71,6 +72,16 @@ def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = N
         events=",".join(type(e).__name__ for e in result.events) or "-",
     )
     return twiml
+
+
+def still_open(session: Session, line, caller: Caller, result: engine.Result) -> list[str]:
+    """After FOUND, name any other case of this caller that is still open."""
+    if not any(isinstance(e, ev.ChildFound) for e in result.events):
+        return []
+    other = cases.current_case(session, caller)
+    if other is None:
+        return []
+    return [render(line, engine.Reply("found_other_open"), result.state.lang, other)]
 
 
 def handle_staff_sms(session: Session, line, person, sms: InboundSms, now: datetime) -> str:
@@ -147,9 +158,11 @@ def _apply_one(
             return case
         case ev.OptedOut():
             caller.opted_out_at = now
-            outbox.cancel_pending(session, "opted out", to=caller.phone)
+            outbox.cancel_pending(session, outbox.OPTED_OUT_REASON, to=caller.phone)
         case ev.OptedIn():
             caller.opted_out_at = None
+            if case is not None:
+                followups.resume(session, case, now)
         case ev.LanguageChanged(lang=lang) if case is not None:
             case.lang = lang
     return case

@@ -11,6 +11,14 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+# Twilio waits 15 s for a webhook's answer. A database that hangs must fail fast enough
+# that the emergency fallback still reaches the caller in time.
+WAIT_SECONDS = 4
+
+
+class DatabaseBusy(Exception):
+    """The database did not let us write in time."""
+
 
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (serialised writers) or PostgreSQL (psycopg 3)."""
@@ -20,7 +28,17 @@ def make_engine(url: str) -> Engine:
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=WAIT_SECONDS,
+        hide_parameters=True,  # an error in the log must not carry a child's name
+        connect_args={
+            "connect_timeout": WAIT_SECONDS,
+            "options": f"-c statement_timeout={WAIT_SECONDS * 1000} "
+            f"-c lock_timeout={WAIT_SECONDS * 1000}",
+        },
     )
 
 
@@ -35,7 +53,7 @@ def _sqlite_engine(url: str) -> Engine:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
-        connect_args={"timeout": 30, "check_same_thread": False},
+        connect_args={"timeout": WAIT_SECONDS, "check_same_thread": False},
         hide_parameters=True,  # an error in the log must not carry a child's name
     )
 
@@ -45,7 +63,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={WAIT_SECONDS * 1000}")
         cursor.close()
 
     # Threads of one process queue on a lock instead of SQLite's busy handler, which
@@ -54,13 +72,14 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        writers.acquire()
+        if not writers.acquire(timeout=WAIT_SECONDS):
+            raise DatabaseBusy("another write held the database too long")
         connection.info["holds_writer_lock"] = True
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except Exception:
-            connection.info.pop("holds_writer_lock", None)
-            writers.release()
+            if connection.info.pop("holds_writer_lock", False):  # a rollback may have freed it
+                writers.release()
             raise
 
     @event.listens_for(engine, "commit")

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
 from intake import outbox
-from intake.models import Caller, Case
+from intake.models import Caller, Case, Outbound
 
 KIND = "followup"
-QUIET_STARTS = time(21, 0)
-QUIET_ENDS = time(8, 0)
 FIRST_DAY = timedelta(hours=24)
 
 
 def send_times(start: datetime, offsets: tuple[timedelta, ...], zone: ZoneInfo) -> list[datetime]:
-    """When each follow-up goes out: after the first day, never in quiet hours."""
+    """When each follow-up goes out: from the first day on, never in quiet hours."""
     times = []
     for offset in offsets:
         at = start + offset
-        times.append(after_quiet_hours(at, zone) if offset >= FIRST_DAY else at)
+        times.append(outbox.after_quiet_hours(at, zone) if offset >= FIRST_DAY else at)
     return times
-
-
-def after_quiet_hours(at: datetime, zone: ZoneInfo) -> datetime:
-    """Move a time between 21:00 and 08:00 local to the next 08:00 local."""
-    local = at.astimezone(zone)
-    if QUIET_ENDS <= local.time() < QUIET_STARTS:
-        return at
-    day = local.date() if local.time() < QUIET_ENDS else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_ENDS, tzinfo=zone).astimezone(at.tzinfo)
 
 
 def schedule(session: Session, settings, case: Case, caller: Caller, now: datetime) -> int:
@@ -40,14 +30,16 @@ def schedule(session: Session, settings, case: Case, caller: Caller, now: dateti
     if caller.opted_out_at is not None or not _textable(caller.phone):
         return 0
     count = 0
-    for n, at in enumerate(send_times(now, settings.followup_schedule, settings.zone), 1):
+    offsets = settings.followup_schedule
+    times = send_times(now, offsets, settings.zone)
+    for n, (offset, at) in enumerate(zip(offsets, times, strict=True), 1):
         row = outbox.enqueue(
             session,
             kind=KIND,
             to=caller.phone,
             send_at=at,
             template=f"followup_{n}",
-            params={"ref": case.ref},
+            params={"ref": case.ref, outbox.DAYTIME_ONLY: offset >= FIRST_DAY},
             lang=caller.lang,
             case_id=case.id,
             caller_id=caller.id,
@@ -55,6 +47,23 @@ def schedule(session: Session, settings, case: Case, caller: Caller, now: dateti
         )
         count += row is not None
     return count
+
+
+def resume(session: Session, case: Case, now: datetime) -> int:
+    """After START: follow-ups that STOP cancelled and that are still ahead go out again."""
+    result = session.execute(
+        update(Outbound)
+        .where(
+            Outbound.case_id == case.id,
+            Outbound.kind == KIND,
+            Outbound.status == "cancelled",
+            Outbound.last_error == outbox.OPTED_OUT_REASON,
+            Outbound.send_at > now,
+        )
+        .values(status="pending", last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def cancel(session: Session, case: Case, reason: str) -> int:

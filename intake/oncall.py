@@ -105,7 +105,7 @@ def page_fallback(session: Session, line, alert: Alert, now: datetime, why: str)
     if number is None:
         log_event("oncall.no_fallback", level=logging.CRITICAL, case=alert.case.ref, why=why)
         return
-    template = "oncall_alert_empty" if why == "empty" else "oncall_alert_all"
+    template = "oncall_alert_empty" if why == "empty" else "oncall_alert_fallback"
     _page_sms(session, line, alert, number, None, now, template)
 
 
@@ -258,16 +258,13 @@ def page_failed(session: Session, row: Outbound, now: datetime) -> None:
         log_event("oncall.page_failed", case=alert.case.ref, person=page_row.person_id)
 
 
-def newest_open_alert_for(session: Session, person: OnCallPerson) -> Alert | None:
-    """The newest alert that paged this person (still open, or taken by someone else)."""
-    query = (
-        select(Alert)
-        .join(Page, Page.alert_id == Alert.id)
-        .where(Page.person_id == person.id)
-        .order_by(Page.id.desc())
-        .limit(1)
-    )
-    return session.scalar(query)
+def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
+    """What a bare ACK means: the newest alert sent to this person that still waits for
+    someone; failing that, the newest sent to them (to say who has it or that it is over)."""
+    paged = select(Alert).join(Page, Page.alert_id == Alert.id).where(Page.person_id == person.id)
+    newest = paged.order_by(Page.id.desc()).limit(1)
+    waiting = newest.where(Alert.status.in_(("open", "exhausted")))
+    return session.scalar(waiting) or session.scalar(newest)
 
 
 def staff_words(template: str, **params) -> str:

@@ -9,13 +9,14 @@ ran out (its worker died) is claimed again; see the README for what that means.
 from __future__ import annotations
 
 import random
-import time
+import time as clock
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
@@ -30,6 +31,10 @@ MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(seconds=15)
 BACKOFF_MOST = timedelta(minutes=30)
 BATCH = 200
+OPTED_OUT_REASON = "opted out"
+QUIET_STARTS = time(21, 0)  # unprompted texts after the first day wait for daytime
+QUIET_ENDS = time(8, 0)
+DAYTIME_ONLY = "daytime_only"  # a row param: never send between QUIET_STARTS and QUIET_ENDS
 STATUS_PATH = "/twilio/status"
 CALL_STATUS_PATH = "/twilio/call-status"
 FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
@@ -153,7 +158,22 @@ def claim(db: Database, line, now: datetime, limit: int = BATCH) -> list[Claimed
         rows = session.scalars(
             select(Outbound).options(joinedload(Outbound.caller)).where(Outbound.id.in_(ids))
         ).all()
-        return [c for row in sorted(rows, key=lambda r: r.send_at) if (c := _prepare(line, row))]
+        return [
+            c for row in sorted(rows, key=lambda r: r.send_at) if (c := _prepare(line, row, now))
+        ]
+
+
+def in_quiet_hours(at: datetime, zone: ZoneInfo) -> bool:
+    return not QUIET_ENDS <= at.astimezone(zone).time() < QUIET_STARTS
+
+
+def after_quiet_hours(at: datetime, zone: ZoneInfo) -> datetime:
+    """Move a time between 21:00 and 08:00 local to the next 08:00 local."""
+    if not in_quiet_hours(at, zone):
+        return at
+    local = at.astimezone(zone)
+    day = local.date() if local.time() < QUIET_ENDS else local.date() + timedelta(days=1)
+    return datetime.combine(day, QUIET_ENDS, tzinfo=zone).astimezone(at.tzinfo)
 
 
 def claim_query(status, column, now: datetime, limit: int):
@@ -173,8 +193,16 @@ def _lock_ids(session: Session, status, column, now: datetime, limit: int) -> li
     return list(session.scalars(claim_query(status, column, now, limit)))
 
 
-def _prepare(line, row: Outbound) -> Claimed | None:
-    """Render the row's words now, in the recipient's current language."""
+def _prepare(line, row: Outbound, now: datetime) -> Claimed | None:
+    """Render the row's words now, in the recipient's current language.
+
+    A daytime-only text claimed in quiet hours (a late worker, a retry) waits for 08:00.
+    """
+    if row.params.get(DAYTIME_ONLY) and in_quiet_hours(now, line.settings.zone):
+        wait_until = after_quiet_hours(now, line.settings.zone)
+        row.status, row.send_at, row.lease_until = "pending", wait_until, None
+        row.attempts -= 1
+        return None
     body = row.body
     if row.template:
         lang = row.caller.lang if row.caller else row.lang
@@ -215,7 +243,7 @@ def dispatch(
     on_failure(session, row, now) runs in the row's transaction when a row finally fails.
     """
     now = now or utcnow()
-    deadline = time.monotonic() + line.settings.send_lease.total_seconds() / 2
+    deadline = clock.monotonic() + line.settings.send_lease.total_seconds() / 2
     claimed = claim(line.db, line, now, limit)
     by_recipient: dict[str, list[Claimed]] = defaultdict(list)
     for item in claimed:
@@ -225,7 +253,7 @@ def dispatch(
         done = []
         with line.db.engine.connect() as conn:  # one connection per sender thread
             for item in items:
-                if time.monotonic() > deadline:
+                if clock.monotonic() > deadline:
                     done.append((item, "late"))
                     continue
                 outcome = _send(line, transport, item)
@@ -343,7 +371,7 @@ def opt_out(session: Session, phone: str, now: datetime) -> int:
         .values(opted_out_at=now)
         .execution_options(synchronize_session=False)
     )
-    return cancel_pending(session, "opted out", to=phone)
+    return cancel_pending(session, OPTED_OUT_REASON, to=phone)
 
 
 def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | None:

@@ -39,8 +39,9 @@ def handle(
 def ack(
     session: Session, line, person: OnCallPerson, ref: str | None, now: datetime
 ) -> tuple[list[str], Case | None]:
+    """Take a case: the newest alert sent to this person, or the case named."""
     if ref is None:
-        alert = oncall.newest_open_alert_for(session, person)
+        alert = oncall.alert_to_ack(session, person)
         if alert is None:
             return [oncall.staff_words("ack_nothing")], None
         case = alert.case
@@ -48,16 +49,24 @@ def ack(
         case = _case(session, ref)
         if case is None:
             return [oncall.staff_words("no_such_case", ref=ref.upper())], None
-        alert = session.scalar(
-            select(Alert).where(Alert.case_id == case.id).order_by(Alert.id.desc()).limit(1)
-        )
+    return take(session, line, person, case, now), case
+
+
+def take(session: Session, line, person: OnCallPerson, case: Case, now: datetime) -> list[str]:
+    """Give the case to this person unless it is over or someone else has it.
+
+    The case row is locked first, so two people who ACK at the same moment cannot both
+    be told it is theirs.
+    """
+    session.refresh(case, with_for_update=True)
+    newest = select(Alert).where(Alert.case_id == case.id).order_by(Alert.id.desc()).limit(1)
+    alert = session.scalar(newest.with_for_update())
     if case.status not in OPEN:
-        return [oncall.staff_words("case_over", ref=case.ref, status=case.status)], case
+        return [oncall.staff_words("case_over", ref=case.ref, status=case.status)]
     taken_by = case.assigned_person
     if taken_by is not None and taken_by.id != person.id:
-        return [oncall.staff_words("ack_taken", ref=case.ref, who=taken_by.name)], case
-    if alert is not None and alert.status != "acked":
-        session.refresh(alert, with_for_update=True)
+        return [oncall.staff_words("ack_taken", ref=case.ref, who=taken_by.name)]
+    if alert is not None and alert.status in ("open", "exhausted"):
         oncall.acknowledge(session, line, alert, person, now)
     case.assigned_person = person
     return [
@@ -67,7 +76,7 @@ def ack(
             callback=case.callback_phone or case.caller.phone,
             link=_link(line, case),
         )
-    ], case
+    ]
 
 
 def status(session: Session, person: OnCallPerson) -> str:

@@ -18,7 +18,7 @@ from intake.config import Settings
 OPTED_OUT = 21610
 PERMANENT_CODES = {21211, 21614, 21408, 21606, 21612, 30034}
 RETRY_CODES = {20429}
-REQUEST_TIMEOUT = 10.0  # seconds; a hung request must not hold a claimed batch for long
+REQUEST_TIMEOUT = 10.0  # seconds at most; a hung request must not outlive its lease
 
 
 class SendError(Exception):
@@ -67,9 +67,10 @@ class RedirectingHttpClient(TwilioHttpClient):
 class TwilioTransport:
     """The real `twilio` REST client, one per sender thread (its HTTP session is not shared)."""
 
-    def __init__(self, settings: Settings, timeout: float = REQUEST_TIMEOUT):
+    def __init__(self, settings: Settings, timeout: float | None = None):
         self.settings = settings
-        self.timeout = timeout
+        # a send started before half the lease is gone ends before the lease does
+        self.timeout = timeout or min(REQUEST_TIMEOUT, settings.send_lease.total_seconds() / 4)
         self.local = threading.local()
         self.sender = (
             {"messaging_service_sid": settings.twilio_messaging_service_sid}

@@ -7,6 +7,7 @@ when a test says so (check_due and dispatch take `now`), so nothing sleeps.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -415,3 +416,67 @@ def test_a_forged_voice_request_is_refused(app):
         "/twilio/voice/alert/answer?page=1", data=params, headers={signing.SIGNATURE_HEADER: "nope"}
     )
     assert response.status_code == 403
+
+
+def test_two_people_acking_at_once_cannot_both_get_the_case(
+    app, line, phone, settings, crew, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    ref = the_case(line).ref
+    barrier = threading.Barrier(2)
+    replies: dict[str, str] = {}
+
+    def ack(number: str) -> None:
+        worker = staff(app, settings, number)
+        barrier.wait()
+        replies[number] = worker.reply(f"ACK {ref}")
+
+    threads = [threading.Thread(target=ack, args=(n,)) for n in (ANA, BEN)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = [n for n, r in replies.items() if "is yours" in r]
+    assert len(winners) == 1
+    loser = ({ANA, BEN} - set(winners)).pop()
+    assert "already taken" in replies[loser]
+
+
+def test_pressing_1_texts_the_details_and_a_finished_case_is_not_taken(
+    app, line, phone, fake, transport
+):
+    add(line, "Ana", ANA, by="call")
+    intake(phone)
+    tick(line, transport, utcnow())
+    [call] = fake.calls
+    answer = call["url"].removeprefix(BASE_URL).replace("/alert?", "/alert/answer?")
+    signed_post(app, answer, {"CallSid": call["sid"], "Digits": "1"})
+    tick(line, transport, utcnow())
+    assert phone.number in texts_to(fake, ANA)[-1]  # the callback number, by text
+    phone.text("FOUND")
+    again = signed_post(app, answer, {"CallSid": call["sid"], "Digits": "1"})
+    assert "already found" in again.get_data(as_text=True)
+
+
+def test_a_bare_ack_takes_the_alert_still_waiting_not_a_finished_one(
+    app, line, settings, crew, transport
+):
+    first, second = Phone(app, settings, "+12125550161"), Phone(app, settings, "+12125550162")
+    intake(first)
+    intake(second)
+    tick(line, transport, utcnow())
+    second.text("FOUND")  # Ana's newest alert is over; the first child is still missing
+    reply = staff(app, settings, ANA).reply("ACK")
+    with line.db.sessions() as s:
+        waiting = s.scalars(select(Case).where(Case.status == "open")).one()
+    assert waiting.ref in reply and "is yours" in reply
+
+
+def test_the_fallback_number_is_not_asked_to_ack(line, phone, crew, fake, transport):
+    intake(phone)
+    start = utcnow()
+    for n in range(1, 8):
+        tick(line, transport, start + timedelta(minutes=5 * n - 4))
+    [fallback] = texts_to(fake, FALLBACK)
+    assert "URGENT" in fallback and "ACK" not in fallback

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from intake import outbox, signing
 from intake.app import create_app
-from intake.followups import after_quiet_hours, send_times
+from intake.followups import send_times
 from intake.models import Caller, Case, Outbound
+from intake.outbox import after_quiet_hours
 from intake.transport import LocalTransport, TwilioTransport
 from tests.conftest import (
     ACCOUNT,
@@ -112,6 +113,23 @@ def test_only_follow_ups_after_the_first_day_wait_for_morning():
     assert times[1].strftime("%H:%M") == "07:00"
     assert times[2].strftime("%d %H:%M") == "04 08:00"
     assert times[3].strftime("%d %H:%M") == "05 08:00"
+
+
+def test_a_day_two_follow_up_claimed_at_night_waits_for_morning(line, phone, fake, transport):
+    intake(phone)
+    start = completed_at(line)
+    night = start + timedelta(days=3)
+    night = night.astimezone(NY).replace(hour=2, minute=30).astimezone(UTC)
+    outbox.dispatch(line, transport, now=night)  # a worker that was down for days
+    sent = [m["body"] for m in fake.messages]
+    plan = rows(line, kind="followup")
+    assert len(sent) == 4  # the first-day texts go; replies to a texting caller may
+    for row in plan[4:]:
+        assert row.status == "pending" and row.attempts == 0
+        assert row.send_at.astimezone(NY).strftime("%H:%M") == "08:00"
+    morning = plan[4].send_at
+    outbox.dispatch(line, transport, now=morning)
+    assert len(fake.messages) == 6
 
 
 # --- sending --------------------------------------------------------------------------
@@ -251,7 +269,8 @@ def test_a_restart_loses_nothing_late_ones_go_at_once_and_none_twice(settings, p
     outbox.dispatch(line, TwilioTransport(settings), now=start + timedelta(hours=2))
     assert len(fake.messages) == 2
     restarted = create_app(settings).extensions["intake"]  # a new process, same database
-    report = outbox.dispatch(restarted, TwilioTransport(settings), now=start + timedelta(days=4))
+    noon = (start + timedelta(days=4)).astimezone(NY).replace(hour=12).astimezone(UTC)
+    report = outbox.dispatch(restarted, TwilioTransport(settings), now=noon)
     assert report.sent == 4
     assert sorted(m["body"] for m in fake.messages) == sorted(
         r.body for r in rows(line, status="sent")
@@ -394,3 +413,13 @@ def test_a_batch_that_outruns_half_its_lease_hands_the_rest_back(settings, fake)
     bodies = [m["body"] for m in fake.messages]
     assert len(bodies) == len(set(bodies)) == 12
     line.db.dispose()
+
+
+def test_start_after_stop_brings_back_the_follow_ups_still_ahead(line, phone, fake, transport):
+    intake(phone)
+    phone.text("STOP")
+    phone.text("START")
+    plan = rows(line, kind="followup")
+    assert {r.status for r in plan} == {"pending"}
+    outbox.dispatch(line, transport, now=later(line, 16))
+    assert len(fake.messages) == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import sqlite3
 import threading
 
 import pytest
@@ -288,3 +291,34 @@ def test_a_storage_error_in_the_log_carries_no_personal_data(app, phone, caplog,
     assert POLICE in reply  # the fallback still answers
     assert "sms.fallback" in caplog.text and "disk full" in caplog.text
     assert "Mia Lopez" not in caplog.text and phone.number not in caplog.text
+
+
+def test_a_database_locked_by_another_process_still_gets_the_emergency_message(
+    tmp_path, sqlite_template
+):
+    path = tmp_path / "locked.db"
+    shutil.copy(sqlite_template, path)
+    app = down_app(tmp_path, f"sqlite:///{path}")
+    phone = Phone(app, app.extensions["intake"].settings)
+    other = sqlite3.connect(path)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        reply = phone.reply("my son is missing")
+    finally:
+        other.rollback()
+        other.close()
+    assert POLICE in reply and "again" in reply
+
+
+def test_a_postgres_server_that_never_answers_still_gets_the_emergency_message(tmp_path):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never says a word
+    port = silent.getsockname()[1]
+    try:
+        app = down_app(tmp_path, f"postgresql+psycopg://postgres@127.0.0.1:{port}/none")
+        phone = Phone(app, app.extensions["intake"].settings)
+        reply = phone.reply("my son is missing")
+    finally:
+        silent.close()
+    assert POLICE in reply and NCMEC in reply

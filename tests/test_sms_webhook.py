@@ -199,3 +199,40 @@ def test_a_text_after_staff_closed_the_case_starts_a_new_intake(app, phone):
     reply = phone.reply("my son is missing now too")
     assert POLICE in reply and NCMEC in reply
     assert count(app, Case) == 2
+
+
+def test_found_names_another_case_of_the_caller_that_is_still_open(app, phone):
+    first = intake(phone)
+    phone.text("RESTART")  # a second child
+    for answer in ANSWERS:
+        phone.text(answer)
+    phone.text("SKIP")
+    phone.text("SAME")
+    replies = phone.reply("FOUND")
+    with session(app) as s:
+        refs = dict(s.execute(select(Case.status, Case.ref).order_by(Case.id)).all())
+    assert refs["open"] in first and refs["open"] in replies and "FOUND again" in replies
+    phone.text("FOUND")
+    with session(app) as s:
+        assert set(s.scalars(select(Case.status))) == {"found"}
+
+
+def test_an_alert_link_shows_no_case_data(app, client, phone):
+    intake(phone)
+    ref = the_case(app).ref
+    page = client.get(f"/cases/{ref}")
+    assert page.status_code == 200 and ref in page.get_data(as_text=True)
+    assert "Mia" not in page.get_data(as_text=True)
+    assert client.get("/cases/not-a-ref").status_code == 404
+
+
+def test_a_caller_who_cannot_answer_a_question_is_not_trapped(app, phone):
+    phone.text("my son is missing")
+    phone.text("Leo")
+    phone.text("seven")
+    for _ in range(2):
+        assert "last seen" in phone.reply("???").lower()
+    moved_on = phone.reply("???")
+    assert "go on" in moved_on.lower() and "where" in moved_on.lower()
+    case = the_case(app)
+    assert case.last_seen_when is None and case.age_months == 84

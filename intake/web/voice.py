@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from intake import oncall, words
+from intake import oncall, outbox, staff, words
 from intake.app import current_line
 from intake.logs import event as log_event
-from intake.models import Alert, Page, utcnow
+from intake.models import Page, utcnow
 from intake.web.twilio import twilio_signed
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
@@ -59,7 +59,7 @@ def alert_call():
 @bp.post("/alert/answer")
 @twilio_signed
 def alert_answer():
-    """1 acknowledges: the case is this worker's, the escalation stops."""
+    """1 takes the case, as ACK does: the escalation stops and a text gives the details."""
     page_id = _page_id()
     digits = request.form.get("Digits", "").strip()
     line = current_line()
@@ -68,17 +68,31 @@ def alert_answer():
         page = session.get(Page, page_id)
         if page is None or page.person is None:
             abort(404)
-        alert = session.get(Alert, page.alert_id, with_for_update=True)
-        case = alert.case
         if digits != "1":
             _say(response, "oncall_no_key")
-        elif case.assigned_person_id not in (None, page.person_id):
-            _say(response, "oncall_taken", who=case.assigned_person.name)
         else:
-            if alert.status != "acked":
-                oncall.acknowledge(session, line, alert, page.person, utcnow())
-            case.assigned_person = page.person
-            _say(response, "oncall_acked", ref=case.ref)
+            _take(session, line, page, response)
     log_event("voice.alert_answer", page=page_id, digits=digits or "-")
     response.hangup()
     return _twiml(response)
+
+
+def _take(session, line, page: Page, response: VoiceResponse) -> None:
+    """Take the case for the person called; say what happened, and text the details."""
+    now = utcnow()
+    case = page.alert.case
+    for text in staff.take(session, line, page.person, case, now):
+        outbox.enqueue(
+            session,
+            kind="staff_reply",
+            to=page.person.phone,
+            send_at=now,
+            body=text,
+            case_id=case.id,
+        )
+    if case.status not in staff.OPEN:
+        _say(response, "oncall_over", status=case.status)
+    elif case.assigned_person_id != page.person_id:
+        _say(response, "oncall_taken", who=case.assigned_person.name)
+    else:
+        _say(response, "oncall_acked", ref=case.ref)
