@@ -53,6 +53,7 @@ class Settings:
     send_lease: timedelta = timedelta(minutes=2)  # a claimed row is claimed again after this
     send_concurrency: int = 4  # sender threads in one dispatcher
     escalation_wait: timedelta = timedelta(minutes=5)
+    stalled_after: timedelta = timedelta(minutes=10)  # an intake left half done wakes someone
     escalation_rounds: int = 3
     fallback_alert_number: str | None = None
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
@@ -94,6 +95,7 @@ class Settings:
             send_lease=reader.duration("INTAKE_SEND_LEASE", "2m"),
             send_concurrency=reader.count("INTAKE_SEND_CONCURRENCY", 4),
             escalation_wait=reader.duration("INTAKE_ESCALATION_WAIT", "5m"),
+            stalled_after=reader.duration("INTAKE_STALLED_AFTER", "10m"),
             escalation_rounds=reader.count("INTAKE_ESCALATION_ROUNDS", 3),
             fallback_alert_number=reader.phone("INTAKE_FALLBACK_ALERT_NUMBER"),
             alert_detail=reader.choice(

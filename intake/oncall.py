@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from intake import outbox, roster, signing, words
 from intake.logs import event as log_event
-from intake.models import Alert, Case, OnCallPerson, Outbound, Page, utcnow
+from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
 
 ALERT_KINDS = ("alert", "alert_call")
 STAFF = "staff"  # templates/staff/en: staff read English
@@ -58,6 +58,28 @@ def check_due(line, now: datetime | None = None) -> int:
         for alert in due:
             escalate(session, line, alert, now)
         return len(due)
+
+
+def alert_stalled(line, now: datetime | None = None) -> int:
+    """Wake someone for intakes the caller stopped answering partway (no alert yet)."""
+    now = now or utcnow()
+    cutoff = now - line.settings.stalled_after
+    with line.db.transaction() as session:
+        query = (
+            select(Case)
+            .join(Caller, Caller.id == Case.caller_id)
+            .where(
+                Case.status == "intake",
+                Caller.updated_at <= cutoff,
+                ~select(Alert.id).where(Alert.case_id == Case.id).exists(),
+            )
+            .limit(20)
+            .with_for_update(of=Case, skip_locked=True)
+        )
+        stalled = list(session.scalars(query))
+        for case in stalled:
+            start_alert(session, line, case, "stalled", now)
+        return len(stalled)
 
 
 def escalate(session: Session, line, alert: Alert, now: datetime) -> None:
@@ -116,7 +138,7 @@ def _page_sms(session, line, alert, phone, person_id, now, template) -> None:
         to=phone,
         send_at=now,
         template=f"{STAFF}:{template}",
-        params=alert_params(line, alert.case, now),
+        params=alert_params(line, alert, now),
         case_id=alert.case_id,
     )
     session.flush()
@@ -153,10 +175,12 @@ def _page_call(session, line, alert, person, now) -> None:
     page_row.outbox_id = row.id
 
 
-def alert_params(line, case: Case, now: datetime) -> dict[str, str]:
+def alert_params(line, alert: Alert, now: datetime) -> dict[str, str]:
     """What an alert says: little personal data unless INTAKE_ALERT_DETAIL=full."""
+    case = alert.case
     params = {
         "ref": case.ref,
+        "reason": alert.reason,
         "age": age_text(case.age_months),
         "area": _short(case.last_seen_where, 60) or "not given yet",
         "ago": ago_text(case, now),

@@ -21,6 +21,7 @@ from intake.transport import Transport, make_transport
 def dispatch_job(line, transport: Transport) -> None:
     """One tick: escalate what waited too long, send what is due. Failures are logged."""
     try:
+        oncall.alert_stalled(line)
         oncall.check_due(line)
         report = outbox.dispatch(line, transport, on_failure=oncall.page_failed)
     except Exception:  # noqa: BLE001 - the clock must keep ticking

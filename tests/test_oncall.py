@@ -480,3 +480,22 @@ def test_the_fallback_number_is_not_asked_to_ack(line, phone, crew, fake, transp
         tick(line, transport, start + timedelta(minutes=5 * n - 4))
     [fallback] = texts_to(fake, FALLBACK)
     assert "URGENT" in fallback and "ACK" not in fallback
+
+
+def test_an_intake_left_half_done_wakes_someone(line, phone, crew, fake, transport):
+    phone.text("my son is missing")
+    phone.text("Leo")
+    start = utcnow()
+    tick_all(line, transport, start + timedelta(minutes=9))
+    assert texts_to(fake, ANA) == []
+    tick_all(line, transport, start + timedelta(minutes=11))
+    [alert] = texts_to(fake, ANA)
+    assert "stopped answering" in alert and the_case(line).ref in alert
+    tick_all(line, transport, start + timedelta(minutes=12))
+    assert len(texts_to(fake, ANA)) == 1  # one alert per stalled intake, not one a tick
+
+
+def tick_all(line, transport, now):
+    """The worker's whole tick: stalled intakes, escalations, sending."""
+    oncall.alert_stalled(line, now)
+    tick(line, transport, now)

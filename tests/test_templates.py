@@ -276,6 +276,7 @@ STAFF_CONTEXT = {
     "refs": "K7M3QX (age 7), ACDE34 (age 15), TUVW67 (age 2)",
     "unknown": True,
     "why": "found",
+    "reason": "stalled",
     "status": "found",
     "text": WORKER_TEXT,
 }

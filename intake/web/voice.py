@@ -44,7 +44,7 @@ def alert_call():
         page = session.get(Page, page_id)
         if page is None:
             abort(404)
-        params = oncall.alert_params(line, page.alert.case, utcnow())
+        params = oncall.alert_params(line, page.alert, utcnow())
     params["org"] = line.settings.org_name
     response = VoiceResponse()
     action = f"/twilio/voice/alert/answer?page={page_id}"
