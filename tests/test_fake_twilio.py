@@ -6,52 +6,19 @@ import base64
 import http.client
 import json
 import threading
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from intake.transport import RedirectingHttpClient
 from tests.fake_twilio import FakeTwilio, num_segments
 
 SID = "AC" + "1234567890abcdef" * 2
 TOKEN = "fake-token-for-tests"
 FROM = "+15005550006"
 TO = "+12125551234"
-
-
-class RewritingHttpClient(TwilioHttpClient):
-    """Sends what the library addresses to https://*.twilio.com to the fake instead."""
-
-    def __init__(self, base_url: str, **kwargs):
-        super().__init__(**kwargs)
-        self.base = urlsplit(base_url)
-
-    def request(
-        self,
-        method,
-        url,
-        params=None,
-        data=None,
-        headers=None,
-        auth=None,
-        timeout=None,
-        allow_redirects=False,
-    ):
-        parts = urlsplit(url)
-        url = urlunsplit((self.base.scheme, self.base.netloc, parts.path, parts.query, ""))
-        return super().request(
-            method,
-            url,
-            params=params,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=timeout,
-            allow_redirects=allow_redirects,
-        )
 
 
 @pytest.fixture
@@ -61,8 +28,9 @@ def fake():
         assert fake.internal_errors == []
 
 
-def make_client(fake: FakeTwilio, token: str = TOKEN, **http_kwargs) -> Client:
-    return Client(SID, token, http_client=RewritingHttpClient(fake.base_url, **http_kwargs))
+def make_client(fake: FakeTwilio, token: str = TOKEN, timeout: float = 10.0) -> Client:
+    """The real twilio client, through the service's own redirecting HTTP client."""
+    return Client(SID, token, http_client=RedirectingHttpClient(fake.base_url, timeout))
 
 
 @pytest.fixture
@@ -250,18 +218,18 @@ def test_missing_auth_is_401(fake):
 
 def test_api_key_auth(fake):
     key = "SK" + "0" * 32
-    client = Client(key, TOKEN, SID, http_client=RewritingHttpClient(fake.base_url))
+    client = Client(key, TOKEN, SID, http_client=RedirectingHttpClient(fake.base_url))
     assert client.messages.create(to=TO, from_=FROM, body="hello").sid
 
 
 def test_other_account(fake):
     other = "AC" + "f" * 32
-    client = Client(other, TOKEN, http_client=RewritingHttpClient(fake.base_url))
+    client = Client(other, TOKEN, http_client=RedirectingHttpClient(fake.base_url))
     with pytest.raises(TwilioRestException) as exc:
         client.messages.create(to=TO, from_=FROM, body="hello")
     assert (exc.value.status, exc.value.code) == (401, 20003)
     key = "SK" + "0" * 32
-    client = Client(key, TOKEN, other, http_client=RewritingHttpClient(fake.base_url))
+    client = Client(key, TOKEN, other, http_client=RedirectingHttpClient(fake.base_url))
     with pytest.raises(TwilioRestException) as exc:
         client.messages.create(to=TO, from_=FROM, body="hello")
     assert (exc.value.status, exc.value.code) == (404, 20404)
