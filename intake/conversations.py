@@ -146,7 +146,6 @@ def _apply_one(
             followups.schedule(session, line.settings, case, caller, now)
             oncall.start_alert(session, line, case, "intake", now)
         case ev.AskedForPerson() if case is not None:
-            session.flush()
             oncall.start_alert(session, line, case, "asked", now)
         case ev.CaseMessage(text=text) if case is not None:
             staff.relay_to_worker(session, case, text, now)

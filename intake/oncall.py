@@ -214,54 +214,92 @@ def _short(text: str | None, limit: int) -> str:
 
 def acknowledge(session: Session, line, alert: Alert, person: OnCallPerson, now: datetime) -> None:
     """Stop the escalation, give the case to this person, tell the others it is taken."""
-    alert.status, alert.acked_by, alert.acked_at, alert.next_check_at = "acked", person, now, None
+    alert.acked_by, alert.acked_at = person, now
     alert.case.assigned_person = person
+    others = {p.to_phone for p in _pages(session, alert) if p.person_id != person.id}
+    params = {"ref": alert.case.ref, "who": person.name}
+    _end(
+        session,
+        alert,
+        "acked",
+        f"acknowledged by {person.name}",
+        others,
+        "oncall_taken",
+        params,
+        now,
+    )
+    log_event("oncall.acknowledged", case=alert.case.ref, person=person.id)
+
+
+def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
+    """The child is found or the case closed: stop waking people and tell those woken
+    (and the worker who has the case)."""
+    alerts = session.scalars(
+        select(Alert)
+        .where(Alert.case_id == case.id, Alert.status.in_(("open", "exhausted")))
+        .with_for_update()
+    ).all()
+    worker = case.assigned_person
+    told = {worker.phone} if worker is not None and worker.active else set()
+    for alert in alerts:
+        paged = {p.to_phone for p in _pages(session, alert)} - told
+        _end(
+            session,
+            alert,
+            "stood_down",
+            why,
+            paged,
+            "stood_down",
+            {"ref": case.ref, "why": why},
+            now,
+        )
+        told |= paged
+    if worker is not None and worker.active:
+        _tell(session, {worker.phone}, "stood_down", {"ref": case.ref, "why": why}, case, now)
+    if alerts:
+        log_event("oncall.stood_down", case=case.ref, why=why)
+
+
+def _end(
+    session: Session,
+    alert: Alert,
+    status: str,
+    reason: str,
+    tell: set[str],
+    template: str,
+    params: dict[str, str],
+    now: datetime,
+) -> None:
+    """Close an alert: no more checks, its unsent pages cancelled, these numbers told."""
+    alert.status, alert.next_check_at = status, None
     page_ids = select(Page.outbox_id).where(Page.alert_id == alert.id)
     session.execute(
         update(Outbound)
         .where(Outbound.id.in_(page_ids), Outbound.status == "pending")
-        .values(status="cancelled", last_error=f"acknowledged by {person.name}")
+        .values(status="cancelled", last_error=reason)
         .execution_options(synchronize_session=False)
     )
-    others = {p.to_phone for p in _pages(session, alert) if p.person_id != person.id}
-    for phone in sorted(others):
+    _tell(session, tell, template, params, alert.case, now)
+
+
+def _tell(
+    session: Session,
+    phones: set[str],
+    template: str,
+    params: dict[str, str],
+    case: Case,
+    now: datetime,
+) -> None:
+    for phone in sorted(phones):
         outbox.enqueue(
             session,
             kind="alert_taken",
             to=phone,
             send_at=now,
-            template=f"{STAFF}:oncall_taken",
-            params={"ref": alert.case.ref, "who": person.name},
-            case_id=alert.case_id,
+            template=f"{STAFF}:{template}",
+            params=params,
+            case_id=case.id,
         )
-    log_event("oncall.acknowledged", case=alert.case.ref, person=person.id)
-
-
-def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
-    """The child is found or the case closed: stop waking people and tell those paged."""
-    alerts = session.scalars(
-        select(Alert).where(Alert.case_id == case.id, Alert.status == "open").with_for_update()
-    ).all()
-    for alert in alerts:
-        alert.status, alert.next_check_at = "stood_down", None
-        page_ids = select(Page.outbox_id).where(Page.alert_id == alert.id)
-        session.execute(
-            update(Outbound)
-            .where(Outbound.id.in_(page_ids), Outbound.status == "pending")
-            .values(status="cancelled", last_error=why)
-            .execution_options(synchronize_session=False)
-        )
-        for phone in sorted({p.to_phone for p in _pages(session, alert)}):
-            outbox.enqueue(
-                session,
-                kind="alert_taken",
-                to=phone,
-                send_at=now,
-                template=f"{STAFF}:stood_down",
-                params={"ref": case.ref, "why": why},
-                case_id=case.id,
-            )
-        log_event("oncall.stood_down", case=case.ref, why=why)
 
 
 def _pages(session: Session, alert: Alert) -> list[Page]:

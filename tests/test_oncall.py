@@ -499,3 +499,15 @@ def tick_all(line, transport, now):
     """The worker's whole tick: stalled intakes, escalations, sending."""
     oncall.alert_stalled(line, now)
     tick(line, transport, now)
+
+
+def test_found_after_an_ack_tells_the_worker_who_has_the_case(
+    app, line, phone, settings, crew, fake, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    staff(app, settings, ANA).reply("ACK")
+    phone.text("FOUND")
+    tick(line, transport, utcnow())
+    assert "has been found" in texts_to(fake, ANA)[-1]
+    assert sum("has been found" in t for t in texts_to(fake, ANA)) == 1
