@@ -3,8 +3,8 @@ no case data at all (not even whether the case exists), only how to work it by t
 
 from flask import Blueprint, abort, render_template
 
-from intake.app import current_line
 from intake.cases import REF_ALPHABET, REF_LENGTH
+from intake.line import current_line
 
 bp = Blueprint("cases", __name__)
 

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from intake.app import current_line
+from intake.line import current_line
 
 bp = Blueprint("health", __name__)
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, request
 from flows.engine import Media
 from flows.parse import detect_spanish, keyword, parse_phone
 from intake import channels, conversations, oncall, outbox, signing
-from intake.app import current_line
+from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import utcnow
 

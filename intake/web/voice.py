@@ -6,7 +6,7 @@ from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from intake import oncall, outbox, staff, words
-from intake.app import current_line
+from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
 from intake.web.twilio import twilio_signed

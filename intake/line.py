@@ -1,0 +1,45 @@
+"""The running line: settings, database, flow and fallback words, built once.
+
+The app, the CLI and the worker all build one `Line`; web views reach it through
+`current_line()`, so no blueprint imports the app factory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from flows.engine import Flow
+from flows.intake import intake_flow
+from intake import words
+from intake.config import Settings
+from intake.db import Database
+
+
+@dataclass
+class Line:
+    """Everything a request needs: settings, the database, the flow, the fallback words."""
+
+    settings: Settings
+    db: Database
+    flow: Flow
+    fallback: dict[str, str]  # the emergency message per language, ready before any request
+
+    @classmethod
+    def build(cls, settings: Settings) -> Line:
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url),
+            flow=intake_flow(settings.default_region),
+            fallback={lang: _fallback(settings, lang) for lang in words.LANGUAGES},
+        )
+
+
+def current_line() -> Line:
+    """The line of the app handling this request."""
+    return current_app.extensions["intake"]
+
+
+def _fallback(settings: Settings, lang: str) -> str:
+    return words.render("fallback", lang, org=settings.org_name, ref="", child_name="")
