@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -84,6 +85,8 @@ class Case(Base):
     police_report: Mapped[str | None] = mapped_column(Text)
     relationship_to_child: Mapped[str | None] = mapped_column(String(20))
     callback_phone: Mapped[str | None] = mapped_column(String(40))
+    # the caller said a child is missing (a "missing" word): a stalled intake still pages
+    reported_missing: Mapped[bool] = mapped_column(default=False, server_default=false())
     assigned_person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
@@ -193,6 +196,7 @@ class OnCallPerson(Base):
     windows: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: always on call
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
+    opted_out_at: Mapped[datetime | None]  # texted STOP: Twilio refuses pages to them
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
