@@ -13,12 +13,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flows import events as ev
-from flows.parse import detect_spanish, is_carrier_opt_out_word, keyword
+from flows.parse import detect_spanish, intent, is_carrier_opt_out_word, keyword
 
 NEW = "new"  # no intake yet: the next message starts one
 ACTIVE = "active"  # asking questions
 COMPLETE = "complete"  # intake done; texts attach to the open case
-ENDED = "ended"  # child found (or case closed): the next message starts a new intake
+ENDED = "ended"  # child found: only RESTART or a clear new report starts a new intake
+CLOSED = "closed"  # staff closed the case lately: texts go to its worker, not a new intake
+FINISHED = (ENDED, CLOSED)
 
 MAX_RETRIES = 2  # re-prompts for an unclear answer; the next unclear one is taken as unknown
 
@@ -55,6 +57,7 @@ class State:
     answers: dict[str, Any] = field(default_factory=dict)
     lang: str = "en"
     retries: int = 0  # re-prompts on the current step for an answer we could not read
+    warned: tuple[str, ...] = ()  # languages the safety message was given in
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,17 +66,23 @@ class State:
             "answers": dict(self.answers),
             "lang": self.lang,
             "retries": self.retries,
+            "warned": list(self.warned),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> State:
         data = data or {}
+        status = data.get("status", NEW)
+        lang = data.get("lang", "en")
+        # a conversation stored before `warned` was kept had its welcome in its language
+        warned = data.get("warned", [lang] if status in (ACTIVE, COMPLETE) else [])
         return cls(
-            status=data.get("status", NEW),
+            status=status,
             step=data.get("step"),
             answers=dict(data.get("answers") or {}),
-            lang=data.get("lang", "en"),
+            lang=lang,
             retries=int(data.get("retries", 0)),
+            warned=tuple(warned),
         )
 
 
@@ -126,44 +135,61 @@ class Result:
 
 
 def run(flow: Flow, state: State, inbound: Inbound) -> Result:
-    """Advance one caller's conversation by one inbound message."""
+    """Advance one caller's conversation by one inbound message.
+
+    Whole-message keywords come first; then what the text means wherever it comes
+    (the child is found, the caller asks for a person); then the current state.
+    """
     word = keyword(inbound.text)
+    meaning = None if word else intent(inbound.text)
+    word = word or _KEYWORD_OF_INTENT.get(meaning)
     if word is not None:
         return _on_keyword(flow, state, word, inbound)
-    if state.status in (NEW, ENDED):
-        return _start(flow, state, inbound, lang=_first_language(state, inbound))
+    if state.status == NEW or (state.status in FINISHED and meaning == "missing"):
+        lang = _first_language(state, inbound)
+        return _start(flow, state, inbound, lang=lang, reported=meaning == "missing")
+    if state.status in FINISHED:
+        return _after_end(state, inbound, meaning)
     if state.status == COMPLETE:
-        return _after_intake(state, inbound)
-    return _answer(flow, state, inbound)
+        return _after_intake(state, inbound, meaning)
+    return _answer(flow, state, inbound, meaning)
+
+
+# Intents that act as their keyword would, wherever the text comes.
+_KEYWORD_OF_INTENT = {"found": "found", "person": "help"}
 
 
 def _first_language(state: State, inbound: Inbound) -> str:
-    if state.status == NEW and state.step is None and detect_spanish(inbound.text):
+    if state.status in (NEW, *FINISHED) and detect_spanish(inbound.text):
         return "es"
     return state.lang
 
 
-def _start(flow: Flow, state: State, inbound: Inbound, lang: str) -> Result:
-    """Begin a new intake: the safety message first, then the first question."""
+def _start(flow: Flow, state: State, inbound: Inbound, lang: str, reported: bool = False) -> Result:
+    """Begin a new intake: the safety message first, then the first question.
+
+    `reported`: the caller's words already said a child is missing."""
     first = flow.next_step(None, {})
     assert first is not None, "a flow has at least one step"
     answers: dict[str, Any] = {}
     events: list[ev.Event] = [ev.IntakeStarted(lang=lang)]
+    if reported:
+        events.append(ev.ReportedMissing())
     if inbound.media:
         images = _images(inbound.media)
         if images:  # a photo sent first spares the photo question later
             answers["photos"] = images
         events.append(ev.MediaReceived(media=inbound.media))
-    new = State(status=ACTIVE, step=first.key, answers=answers, lang=lang)
+    new = State(status=ACTIVE, step=first.key, answers=answers, lang=lang, warned=(lang,))
     return Result(new, (Reply(flow.welcome), Reply(first.prompt)), tuple(events))
 
 
-def _answer(flow: Flow, state: State, inbound: Inbound) -> Result:
+def _answer(flow: Flow, state: State, inbound: Inbound, meaning: str | None = None) -> Result:
     step = flow.step(state.step)
     if step is None:  # the flow changed under a stored conversation: start over safely
         return _start(flow, state, inbound, lang=state.lang)
     answers = dict(state.answers)
-    events: list[ev.Event] = []
+    events: list[ev.Event] = [ev.ReportedMissing()] if meaning == "missing" else []
     if inbound.media:
         events.append(ev.MediaReceived(media=inbound.media))
         images = _images(inbound.media)
@@ -184,28 +210,49 @@ def _answer(flow: Flow, state: State, inbound: Inbound) -> Result:
         return Result(new, notes + (Reply(parsed.retry),), tuple(events))
     answers[step.key] = parsed.value
     events.append(ev.AnswerGiven(key=step.key, value=parsed.value))
-    notes = tuple(Reply(n) for n in parsed.notes)
+    notes = tuple(Reply(n) for n in parsed.notes) + _confirm_found(meaning)
     following = flow.next_step(step.key, answers)
     if following is None:
-        done = State(status=COMPLETE, step=None, answers=answers, lang=state.lang)
+        done = replace(state, status=COMPLETE, step=None, answers=answers, retries=0)
         events.append(ev.IntakeCompleted(answers=dict(answers)))
-        return Result(done, notes + (Reply(flow.summary),), tuple(events))
-    new = State(status=ACTIVE, step=following.key, answers=answers, lang=state.lang)
+        summary = Reply(flow.summary, {"police_called": answers.get("police_called")})
+        return Result(done, notes + (summary,), tuple(events))
+    new = replace(state, status=ACTIVE, step=following.key, answers=answers, retries=0)
     return Result(new, notes + (Reply(following.prompt),), tuple(events))
 
 
-def _after_intake(state: State, inbound: Inbound) -> Result:
+def _confirm_found(meaning: str | None) -> tuple[Reply, ...]:
+    """A text that may say the child is found is taken as it is, and we ask to be sure."""
+    return (Reply("confirm_found"),) if meaning == "found_unsure" else ()
+
+
+def _after_intake(state: State, inbound: Inbound, meaning: str | None) -> Result:
     """A text after the intake is done: keep it on the case, say it was kept."""
     events: list[ev.Event] = [ev.CaseMessage(text=inbound.text)]
+    if meaning == "missing":
+        events.append(ev.ReportedMissing())
     if inbound.media:
         events.append(ev.MediaReceived(media=inbound.media))
-    return Result(state, (Reply("after_intake"),), tuple(events))
+    said = _confirm_found(meaning) or (Reply("after_intake"),)
+    return Result(state, said, tuple(events))
+
+
+def _after_end(state: State, inbound: Inbound, meaning: str | None) -> Result:
+    """A text after FOUND gets a kind word; after staff closed the case, it goes to
+    the worker who had it. Neither is a new emergency; it is kept all the same."""
+    events: list[ev.Event] = []
+    if state.status == CLOSED:
+        events.append(ev.CaseMessage(text=inbound.text))
+    if inbound.media:
+        events.append(ev.MediaReceived(media=inbound.media))
+    said = Reply("after_close") if state.status == CLOSED else Reply("after_found")
+    return Result(state, _confirm_found(meaning) or (said,), tuple(events))
 
 
 def _on_keyword(flow: Flow, state: State, word: str, inbound: Inbound) -> Result:
     """Answer a keyword; media sent with it still goes on the case under way."""
     result = _keyword_result(flow, state, word, inbound)
-    if inbound.media and state.status in (ACTIVE, COMPLETE) and word != "restart":
+    if inbound.media and state.status != NEW and word != "restart":
         kept = ev.MediaReceived(media=inbound.media)  # applied first, to the current case
         return replace(result, events=(kept,) + result.events)
     return result
@@ -220,21 +267,31 @@ def _keyword_result(flow: Flow, state: State, word: str, inbound: Inbound) -> Re
         result = _start(flow, state, inbound, lang=state.lang)
         return replace(result, events=(ev.Restarted(),) + result.events)
     if word == "found":
-        ended = State(status=ENDED, step=None, answers={}, lang=state.lang)
+        ended = State(status=ENDED, step=None, answers={}, lang=state.lang, warned=state.warned)
         return Result(ended, (Reply("found"),), (ev.ChildFound(),))
     if word in ("spanish", "english"):
-        lang = "es" if word == "spanish" else "en"
-        changed = replace(state, lang=lang)
-        said = Reply("language_set")
-        return _continue(flow, changed, said, ev.LanguageChanged(lang=lang), inbound)
+        return _switch_language(flow, state, "es" if word == "spanish" else "en", inbound)
     if word == "start":
         return _continue(flow, state, Reply("opted_in"), ev.OptedIn(), inbound)
     return _continue(flow, state, Reply("help"), ev.AskedForPerson(), inbound)
 
 
+def _switch_language(flow: Flow, state: State, lang: str, inbound: Inbound) -> Result:
+    """Speak another language from now on; a caller who has not yet had the safety
+    message in it hears it again, in that language, before the question."""
+    changed = replace(state, lang=lang)
+    event = ev.LanguageChanged(lang=lang)
+    if state.status != ACTIVE or lang in state.warned:
+        return _continue(flow, changed, Reply("language_set"), event, inbound)
+    step = flow.step(state.step)
+    warned = replace(changed, warned=(*state.warned, lang))
+    replies = (Reply("language_set"), Reply(flow.welcome)) + ((Reply(step.prompt),) if step else ())
+    return Result(warned, replies, (event,))
+
+
 def _continue(flow: Flow, state: State, said: Reply, event: ev.Event, inbound: Inbound) -> Result:
     """Answer a keyword, then go on where the conversation was (or begin one)."""
-    if state.status in (NEW, ENDED):  # media sent with the keyword goes on the new intake
+    if state.status == NEW:  # media sent with the keyword goes on the new intake
         media_only = Inbound(media=inbound.media, sender=inbound.sender)
         started = _start(flow, state, media_only, lang=state.lang)
         welcome, *rest = started.replies

@@ -40,6 +40,11 @@ class CaseMessage(Event):
 
 
 @dataclass(frozen=True)
+class ReportedMissing(Event):
+    """The caller's words say a child is missing (a sign that a stalled intake is real)."""
+
+
+@dataclass(frozen=True)
 class PoliceNotCalled(Event):
     """The caller said they have not called the police yet."""
 

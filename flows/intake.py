@@ -25,6 +25,8 @@ ADULT_MONTHS = 18 * 12
 MAX_NAME = 80
 MAX_SHORT = 300
 MAX_LONG = 1000
+# What else a caller in this role must do now, said after they tell us their role.
+RELATIONSHIP_NOTES = {"caseworker": ("note_caseworker_duty",), "foster": ("note_foster",)}
 
 
 def _has_letter(text: str) -> bool:
@@ -93,8 +95,7 @@ def parse_relationship_step(inbound: Inbound, state: State) -> Parsed:
     relationship = parse_relationship(inbound.text)
     if relationship is None:
         return Parsed(retry="retry_relationship")
-    notes = ("note_caseworker_duty",) if relationship == "caseworker" else ()
-    return Parsed(value=relationship, notes=notes)
+    return Parsed(value=relationship, notes=RELATIONSHIP_NOTES.get(relationship, ()))
 
 
 def parse_photos(inbound: Inbound, state: State) -> Parsed:
@@ -130,18 +131,21 @@ def _has_photos(answers: dict[str, Any]) -> bool:
 
 
 def intake_flow(region: str = "US") -> Flow:
-    """The SMS (and later voice) intake, in the order a frightened caller can manage."""
+    """The SMS (and later voice) intake, in the order a frightened caller can manage.
+
+    The police call comes first: asking about it is one more push to make it now.
+    """
     return Flow(
         name="intake",
         welcome="welcome",
         summary="summary",
         steps=(
+            Step("police_called", "ask_police", parse_police),
             Step("child_name", "ask_name", parse_name),
             Step("age_months", "ask_age", parse_age),
             Step("last_seen_when", "ask_when", parse_when),
             Step("last_seen_where", "ask_where", _free_text(MAX_SHORT, "retry_where")),
             Step("description", "ask_description", _free_text(MAX_LONG, "retry_description", 3)),
-            Step("police_called", "ask_police", parse_police),
             Step(
                 "police_report",
                 "ask_police_report",

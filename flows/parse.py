@@ -89,6 +89,21 @@ def keyword(text: str) -> str | None:
     return _KEYWORD_OF.get(key) or _KEYWORD_OF.get(_POLITE.sub("", key).strip())
 
 
+# What a text means wherever it comes (a placeholder table until the vocabulary files).
+_INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("found", _phrases("we found him|we found her|ya lo encontramos|ya la encontramos")),
+    ("person", _phrases("help me|can someone call me|talk to someone|hablar con alguien")),
+    ("found_unsure", _phrases("i think thats him|i think thats her|found his|found her")),
+    ("missing", _phrases("missing|desaparecido|desaparecida|cant find|no encuentro")),
+)
+
+
+def intent(text: str) -> str | None:
+    """found | found_unsure | person | missing, or None: what a free text says."""
+    key = _key(text)
+    return next((name for name, phrases in _INTENTS if _has(key, phrases)), None)
+
+
 # Twilio's standard opt-out words: Twilio itself opts the sender out and confirms it, so
 # we must not answer these. Other stop phrases reach us unconfirmed and we confirm them.
 CARRIER_OPT_OUT_WORDS = frozenset(

@@ -15,6 +15,7 @@ from intake.models import Caller, Case, CaseMedia, utcnow
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
 REF_LENGTH = 6
 OPEN_STATUSES = ("intake", "open")
+FOUNDABLE = (*OPEN_STATUSES, "closed")  # a caregiver may still tell us after staff closed it
 
 # answer key -> Case column; values needing more than a copy are handled below
 PLAIN_ANSWERS = {
@@ -55,6 +56,19 @@ def current_case(session: Session, caller: Caller) -> Case | None:
         .limit(1)
     )
     return session.scalar(query)
+
+
+def latest_case(session: Session, caller: Caller) -> Case | None:
+    """The caller's newest case, whatever its status."""
+    query = select(Case).where(Case.caller_id == caller.id).order_by(Case.id.desc()).limit(1)
+    return session.scalar(query)
+
+
+def within_reopen_window(settings, case: Case, now: datetime) -> bool:
+    """Staff closed this case lately: the caregiver's texts still go to its worker."""
+    if case.status != "closed" or case.closed_at is None:
+        return False
+    return now - case.closed_at <= settings.case_reopen_window
 
 
 def record_answer(case: Case, key: str, value: Any, now: datetime | None = None) -> None:

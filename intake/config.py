@@ -58,6 +58,7 @@ class Settings:
     fallback_alert_number: str | None = None
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
     followup_schedule: tuple[timedelta, ...] = DEFAULT_FOLLOWUPS
+    case_reopen_window: timedelta = timedelta(hours=24)  # texts after a close go to its worker
 
     def __repr__(self) -> str:  # never print the token or the secret key
         return f"Settings(database={_redact_url(self.database_url)}, twilio={self.uses_twilio})"
@@ -102,6 +103,7 @@ class Settings:
                 "INTAKE_ALERT_DETAIL", ("MINIMAL", "FULL"), "MINIMAL"
             ).lower(),
             followup_schedule=reader.schedule("INTAKE_FOLLOWUP_SCHEDULE", DEFAULT_FOLLOWUPS),
+            case_reopen_window=reader.duration("INTAKE_CASE_REOPEN_WINDOW", "24h"),
         )
         reader.check_twilio(settings)
         reader.raise_errors()

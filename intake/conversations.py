@@ -6,8 +6,9 @@ All of it happens in one database transaction, so a message is either fully hand
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -50,14 +51,16 @@ def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = N
         return earlier.reply_twiml or channels.sms_twiml([])
     if person is not None:
         return handle_staff_sms(session, line, person, sms, now)
-    case = cases.current_case(session, caller)
-    state = engine.State.from_dict(caller.state)
-    if case is None and state.status in (engine.ACTIVE, engine.COMPLETE):
-        state = engine.State(status=engine.ENDED, lang=state.lang)  # staff closed the case
+    state, case = resume(session, line, caller, engine.State.from_dict(caller.state), now)
     inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender)
     result = engine.run(line.flow, state, inbound)
     turn = apply(session, line, caller, case, result, now)
-    texts = [render(line, reply, result.state.lang, turn.case) for reply in result.replies]
+    texts = [
+        render(
+            line, reply, result.state.lang, turn.case, **context(session, line, turn, reply, now)
+        )
+        for reply in result.replies
+    ]
     texts += still_open(session, line, caller, result)
     twiml = channels.sms_twiml(texts)
     keep_messages(session, turn, sms, state.step, texts, twiml, now)
@@ -72,6 +75,48 @@ def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = N
         events=",".join(type(e).__name__ for e in result.events) or "-",
     )
     return twiml
+
+
+def resume(
+    session: Session, line, caller: Caller, state: engine.State, now: datetime
+) -> tuple[engine.State, Case | None]:
+    """Where the caller's conversation stands now, given what happened to their cases
+    since their last text (staff closed one, or marked it found), and the case it is about.
+    """
+    case = cases.current_case(session, caller)
+    if case is not None:
+        if state.status in engine.FINISHED and case.status == "open":
+            return replace(state, status=engine.COMPLETE), case  # another case is still open
+        return state, case
+    if state.status == engine.NEW:
+        return state, None
+    latest = cases.latest_case(session, caller)
+    finished = replace(state, step=None, answers={}, retries=0)
+    if latest is not None and cases.within_reopen_window(line.settings, latest, now):
+        return replace(finished, status=engine.CLOSED), latest
+    if latest is not None and latest.status == "found":
+        return replace(finished, status=engine.ENDED), latest
+    return engine.State(lang=state.lang), None  # long closed, or nothing left: start afresh
+
+
+def say(session: Session, line, turn: Turn, reply: engine.Reply, lang: str, now: datetime) -> str:
+    """The words of one reply of this turn."""
+    return render(line, reply, lang, turn.case, **context(session, line, turn, reply, now))
+
+
+def context(session: Session, line, turn: Turn, reply: engine.Reply, now: datetime) -> dict:
+    """What a reply's words depend on beyond the conversation itself."""
+    case = turn.case
+    match reply.template:
+        case "help":
+            return {"reachable": oncall.reachable(session, line, now)}
+        case "summary":
+            return {"followups": followups.planned(line.settings, turn.caller)}
+        case "found":
+            return {"relationship": case.relationship_to_child if case else None}
+        case "after_close":
+            return {"relayed": staff.worker_of(case) is not None}
+    return {}
 
 
 def still_open(session: Session, line, caller: Caller, result: engine.Result) -> list[str]:
@@ -134,9 +179,9 @@ def _apply_one(
 ) -> Case | None:
     match event:
         case ev.IntakeStarted(lang=lang):
-            if case is not None and case.status == "intake":
-                case.status = "abandoned"  # a RESTART or a new intake leaves it for staff
-            return cases.open_case(session, caller, lang)
+            return _new_intake(session, caller, case, lang)
+        case ev.ReportedMissing() if case is not None:
+            case.reported_missing = True
         case ev.AnswerGiven(key=key, value=value) if case is not None:
             cases.record_answer(case, key, value, now)
         case ev.MediaReceived(media=media) if case is not None:
@@ -150,7 +195,7 @@ def _apply_one(
         case ev.CaseMessage(text=text) if case is not None:
             staff.relay_to_worker(session, case, text, now)
         case ev.ChildFound():
-            if case is not None:
+            if case is not None and case.status in cases.FOUNDABLE:
                 cases.mark_found(case, now)
                 followups.cancel(session, case, "found")
                 oncall.stand_down(session, case, "found", now)
@@ -165,6 +210,17 @@ def _apply_one(
         case ev.LanguageChanged(lang=lang) if case is not None:
             case.lang = lang
     return case
+
+
+def _new_intake(session: Session, caller: Caller, case: Case | None, lang: str) -> Case:
+    """Open the case for a new intake. An intake left half done (RESTART) is kept for
+    staff as abandoned, and an alert waking someone for it now wakes them for this one:
+    it is the same caller with the same need."""
+    new = cases.open_case(session, caller, lang)
+    if case is not None and case.status == "intake":
+        case.status = "abandoned"
+        oncall.move_alerts(session, case, new)
+    return new
 
 
 def keep_messages(
@@ -204,12 +260,13 @@ def keep_messages(
         )
 
 
-def render(line, reply: engine.Reply, lang: str, case: Case | None) -> str:
+def render(line, reply: engine.Reply, lang: str, case: Case | None, **extra: Any) -> str:
     """The words of one reply, with the case's details filled in."""
     params = {
         "org": line.settings.org_name,
         "ref": case.ref if case else "",
         "child_name": (case.child_name or "") if case else "",
         **reply.params,
+        **extra,
     }
     return words.render(reply.template, lang, **params)

@@ -14,6 +14,7 @@ from intake.models import Caller, Case, Outbound
 
 KIND = "followup"
 FIRST_DAY = timedelta(hours=24)
+TEEN_MONTHS = 12 * 12
 
 
 def send_times(start: datetime, offsets: tuple[timedelta, ...], zone: ZoneInfo) -> list[datetime]:
@@ -25,9 +26,22 @@ def send_times(start: datetime, offsets: tuple[timedelta, ...], zone: ZoneInfo) 
     return times
 
 
+def planned(settings, caller: Caller) -> bool:
+    """Whether this caller gets the follow-up plan (the summary announces it)."""
+    return (
+        bool(settings.followup_schedule) and caller.opted_out_at is None and _textable(caller.phone)
+    )
+
+
+def runaway_early(case: Case) -> bool:
+    """Teenagers and children in care hear of the runaway line in the first texts."""
+    in_care = case.relationship_to_child in ("foster", "caseworker")
+    return in_care or (case.age_months is not None and case.age_months >= TEEN_MONTHS)
+
+
 def schedule(session: Session, settings, case: Case, caller: Caller, now: datetime) -> int:
     """Queue the follow-up plan for a case that just finished its intake."""
-    if caller.opted_out_at is not None or not _textable(caller.phone):
+    if not planned(settings, caller):
         return 0
     count = 0
     offsets = settings.followup_schedule
@@ -39,7 +53,11 @@ def schedule(session: Session, settings, case: Case, caller: Caller, now: dateti
             to=caller.phone,
             send_at=at,
             template=f"followup_{n}",
-            params={"ref": case.ref, outbox.DAYTIME_ONLY: offset >= FIRST_DAY},
+            params={
+                "ref": case.ref,
+                "runaway_early": runaway_early(case),
+                outbox.DAYTIME_ONLY: offset >= FIRST_DAY,
+            },
             lang=caller.lang,
             case_id=case.id,
             caller_id=caller.id,

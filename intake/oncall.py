@@ -331,3 +331,20 @@ def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
 
 def staff_words(template: str, **params) -> str:
     return words.render(template, "en", channel=STAFF, **params)
+
+
+def move_alerts(session: Session, old: Case, new: Case) -> None:
+    """An alert still waking someone for `old` now speaks of `new` (RESTART)."""
+    session.execute(
+        update(Alert)
+        .where(Alert.case_id == old.id, Alert.status.in_(("open", "exhausted")))
+        .values(case_id=new.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def reachable(session: Session, line, now: datetime) -> bool:
+    """A page sent now would reach someone: a person on call now, or the fallback number."""
+    if line.settings.fallback_alert_number is not None:
+        return True
+    return bool(roster.chain(session, now, line.settings.zone))

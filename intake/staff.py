@@ -117,10 +117,18 @@ def relay_to_caregiver(
     return [oncall.staff_words("relay_sent", ref=case.ref)], case
 
 
+def worker_of(case: Case | None) -> OnCallPerson | None:
+    """The worker who has the case and can still be texted, if any."""
+    worker = case.assigned_person if case is not None else None
+    if worker is None or not worker.active or worker.opted_out_at is not None:
+        return None
+    return worker
+
+
 def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> None:
     """A caregiver's text on an assigned case goes on to the worker, with the case ref."""
-    worker = case.assigned_person
-    if worker is None or not worker.active or not text.strip():
+    worker = worker_of(case)
+    if worker is None or not text.strip():
         return
     outbox.enqueue(
         session,

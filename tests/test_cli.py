@@ -30,7 +30,7 @@ def test_db_upgrade_then_simulate_a_chat(tmp_path):
     assert upgraded.returncode == 0, upgraded.stderr
     assert (tmp_path / "intake.db").exists()
     chat = run_intake(
-        ["simulate", "--from", "+15555550123"], tmp_path, stdin="my son is missing\nLeo\n"
+        ["simulate", "--from", "+15555550123"], tmp_path, stdin="my son is missing\nyes\nLeo\n"
     )
     assert chat.returncode == 0, chat.stderr
     assert facts()["ncmec_digits"] in chat.stdout

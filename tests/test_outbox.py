@@ -159,12 +159,12 @@ def test_follow_ups_go_out_in_the_callers_language(app, line, settings, fake, tr
     phone = Phone(app, settings)
     phone.text("Hola, mi hijo esta perdido")
     for answer in [
+        "si",
         "Leo",
         "7",
         "hace 2 horas",
         "el parque",
         "camisa roja, pelo negro",
-        "si",
         "SALTAR",
         "1",
         "SALTAR",

@@ -6,20 +6,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from intake.models import Caller, Case, CaseMedia, Message
-from intake.words import facts
+from intake.words import facts, render
 from tests.conftest import CALLER
 
 POLICE = facts()["police"]
 NCMEC = facts()["ncmec_digits"]
+ORG = "Bright Path Family Services"
 PHOTO_URL = "https://api.twilio.com/2010-04-01/Accounts/AC0/Messages/MM1/Media/ME1"
 
 ANSWERS = [
+    "yes",
     "Mia Lopez",
     "seven",
     "about 2 hours ago",
     "Elm Park, Springfield",
     "red coat, 4 feet tall, brown ponytail",
-    "yes",
     "Springfield PD report 24-1187",
     "1",
 ]
@@ -57,7 +58,7 @@ def test_first_reply_says_call_police_and_ncmec_before_any_question(phone):
     assert POLICE in reply and NCMEC in reply
     assert "waiting period" in reply
     assert "?" not in reply[: reply.index(NCMEC)]
-    assert reply.rstrip().endswith("What is the child's name?")
+    assert reply.rstrip().endswith(render("ask_police", "en"))  # police first, then the child
 
 
 def test_a_whole_intake_is_kept_on_a_case(app, phone):
@@ -82,15 +83,17 @@ def test_a_whole_intake_is_kept_on_a_case(app, phone):
 
 def test_answers_are_saved_as_they_come_not_only_at_the_end(app, phone):
     phone.text("my son is missing")
+    phone.text("yes")
     phone.text("Leo")
     phone.text("18 months")
     case = the_case(app)
     assert case.status == "intake"
-    assert (case.child_name, case.age_months) == ("Leo", 18)
+    assert (case.police_called, case.child_name, case.age_months) == (True, "Leo", 18)
 
 
 def test_nonsense_is_asked_again_in_plain_words(phone):
     phone.text("missing child")
+    phone.text("yes")
     phone.text("Leo")
     again = phone.reply("???")
     assert "age" in again.lower() and "7" in again
@@ -98,10 +101,11 @@ def test_nonsense_is_asked_again_in_plain_words(phone):
 
 def test_police_not_called_is_urged_with_911_then_asked_again(phone):
     phone.text("missing child")
-    for answer in ANSWERS[:5]:
-        phone.text(answer)
     urge = phone.reply("no")
     assert POLICE in urge and "waiting period" in urge and "YES or NO" in urge
+    reminder = phone.reply("not yet")
+    assert POLICE in reminder and "now" in reminder.lower()
+    assert reminder.rstrip().endswith(render("ask_name", "en"))
 
 
 def test_caseworkers_hear_of_their_24_hour_duty(phone):
@@ -120,10 +124,13 @@ def test_spanish_first_message_is_answered_in_spanish(app, phone):
 
 def test_language_switch_keywords(phone):
     phone.text("my son is missing")
+    phone.text("yes")
     spanish = phone.reply("ESPAÑOL")
-    assert "se llama" in spanish.lower()
+    assert render("welcome", "es", org=ORG) in spanish  # the safety message, now in Spanish
+    assert spanish.rstrip().endswith(render("ask_name", "es"))
     english = phone.reply("english")
-    assert "name" in english.lower()
+    assert english.rstrip().endswith(render("ask_name", "en"))
+    assert render("welcome", "en", org=ORG) not in english  # had it in English already
 
 
 def test_stop_records_opt_out_and_sends_nothing(app, phone):
@@ -139,8 +146,8 @@ def test_stop_records_opt_out_and_sends_nothing(app, phone):
 def test_help_gives_the_line_and_how_to_stop(phone):
     phone.text("my son is missing")
     reply = phone.reply("HELP")
-    assert "Bright Path Family Services" in reply and "STOP" in reply and POLICE in reply
-    assert reply.rstrip().endswith("What is the child's name?")
+    assert ORG in reply and "STOP" in reply and POLICE in reply
+    assert reply.rstrip().endswith(render("ask_police", "en"))
 
 
 def test_found_marks_the_case_found_and_says_what_to_do_next(app, phone):
@@ -153,6 +160,7 @@ def test_found_marks_the_case_found_and_says_what_to_do_next(app, phone):
 
 def test_restart_starts_a_new_case(app, phone):
     phone.text("my son is missing")
+    phone.text("yes")
     phone.text("Leo")
     restart = phone.reply("RESTART")
     assert POLICE in restart
@@ -190,7 +198,7 @@ def test_a_photo_is_kept_with_its_url_and_type(app, phone):
     assert [(m.url, m.content_type) for m in media] == [(PHOTO_URL, "image/jpeg")]
 
 
-def test_a_text_after_staff_closed_the_case_starts_a_new_intake(app, phone):
+def test_a_clear_new_report_after_staff_closed_the_case_starts_a_new_intake(app, phone):
     from intake import cases as case_service
 
     intake(phone)
@@ -228,6 +236,7 @@ def test_an_alert_link_shows_no_case_data(app, client, phone):
 
 def test_a_caller_who_cannot_answer_a_question_is_not_trapped(app, phone):
     phone.text("my son is missing")
+    phone.text("yes")
     phone.text("Leo")
     phone.text("seven")
     for _ in range(2):

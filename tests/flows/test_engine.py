@@ -39,12 +39,12 @@ def walk(*texts: str, state: State | None = None):
 
 HAPPY_PATH = (
     "my daughter is missing",
+    "yes",
     "Mia Lopez",
     "7",
     "2 hours ago",
     "Elm Park, Springfield",
     "red coat, 4 feet, brown hair in a ponytail",
-    "yes",
     "Springfield PD, report 24-1187",
     "mom",
     "SKIP",
@@ -53,10 +53,10 @@ HAPPY_PATH = (
 
 
 def test_first_message_gets_the_safety_message_before_the_first_question():
-    result = say(State(), "help my son is gone")
-    assert templates(result) == ["welcome", "ask_name"]
+    result = say(State(), "my son is gone")
+    assert templates(result) == ["welcome", "ask_police"]
     assert result.state.status == ACTIVE
-    assert result.state.step == "child_name"
+    assert result.state.step == "police_called"
     assert kinds(result) == [ev.IntakeStarted]
 
 
@@ -84,12 +84,12 @@ def test_each_question_is_asked_in_order():
         asked.append(templates(result)[-1])
         state = result.state
     assert asked == [
+        "ask_police",
         "ask_name",
         "ask_age",
         "ask_when",
         "ask_where",
         "ask_description",
-        "ask_police",
         "ask_police_report",
         "ask_relationship",
         "ask_photo",
@@ -98,7 +98,7 @@ def test_each_question_is_asked_in_order():
 
 
 def test_an_answer_that_cannot_be_understood_is_asked_again_in_plain_words():
-    state = walk(*HAPPY_PATH[:2]).state
+    state = walk(*HAPPY_PATH[:3]).state
     result = say(state, "banana")
     assert templates(result) == ["retry_age"]
     assert result.state.step == "age_months"
@@ -107,15 +107,17 @@ def test_an_answer_that_cannot_be_understood_is_asked_again_in_plain_words():
 
 
 def test_police_not_called_urges_then_asks_again_then_moves_on():
-    state = walk(*HAPPY_PATH[:6]).state
+    state = walk(*HAPPY_PATH[:1]).state
     assert state.step == "police_called"
     first_no = say(state, "no")
     assert templates(first_no) == ["police_urge"]
     assert first_no.state.step == "police_called"
     assert ev.PoliceNotCalled in kinds(first_no)
     second_no = say(first_no.state, "not yet")
-    assert templates(second_no) == ["police_reminder", "ask_relationship"]
+    assert templates(second_no) == ["police_reminder", "ask_name"]
     assert second_no.state.answers["police_called"] is False
+    at_report = walk(*HAPPY_PATH[2:7], state=second_no.state)
+    assert at_report.state.step == "relationship"  # no report question without a call
 
 
 def test_police_report_can_be_skipped():
@@ -127,12 +129,14 @@ def test_police_report_can_be_skipped():
 def test_caseworkers_are_told_of_their_duty_to_report_and_parents_are_not():
     caseworker = walk(*HAPPY_PATH[:8], "I'm her caseworker")
     assert templates(caseworker) == ["note_caseworker_duty", "ask_photo"]
+    foster = walk(*HAPPY_PATH[:8], "foster mom")
+    assert templates(foster) == ["note_foster", "ask_photo"]
     parent = walk(*HAPPY_PATH[:9])
     assert templates(parent) == ["ask_photo"]
 
 
 def test_an_adult_is_still_taken_with_a_word_about_adult_reports():
-    result = walk(*HAPPY_PATH[:2], "19")
+    result = walk(*HAPPY_PATH[:3], "19")
     assert templates(result) == ["note_adult", "ask_when"]
     assert result.state.answers["age_months"] == 19 * 12
 
@@ -147,10 +151,10 @@ def test_a_photo_is_kept_and_a_text_without_one_is_asked_again():
 
 
 def test_a_photo_sent_early_is_kept_and_the_photo_question_is_not_asked():
-    state = walk(*HAPPY_PATH[:2]).state
+    state = walk(*HAPPY_PATH[:3]).state
     early = say(state, "7", (PHOTO,))
     assert early.state.step == "last_seen_when"
-    result = walk(*HAPPY_PATH[3:9], state=early.state)
+    result = walk(*HAPPY_PATH[4:9], state=early.state)
     assert templates(result)[-1] == "ask_callback"
 
 
@@ -168,7 +172,7 @@ def test_a_short_code_sender_must_type_a_number():
 
 
 def test_stop_records_the_opt_out_and_says_nothing():
-    state = walk(*HAPPY_PATH[:3]).state
+    state = walk(*HAPPY_PATH[:4]).state
     result = say(state, "STOP")
     assert result.replies == ()
     assert kinds(result) == [ev.OptedOut]
@@ -176,7 +180,7 @@ def test_stop_records_the_opt_out_and_says_nothing():
 
 
 def test_help_answers_and_asks_the_current_question_again():
-    state = walk(*HAPPY_PATH[:3]).state
+    state = walk(*HAPPY_PATH[:4]).state
     result = say(state, "HELP")
     assert templates(result) == ["help", "ask_when"]
     assert kinds(result) == [ev.AskedForPerson]
@@ -184,21 +188,26 @@ def test_help_answers_and_asks_the_current_question_again():
 
 def test_help_as_a_first_message_still_says_call_the_police_first():
     result = say(State(), "help")
-    assert templates(result) == ["welcome", "help", "ask_name"]
+    assert templates(result) == ["welcome", "help", "ask_police"]
 
 
-def test_found_ends_the_conversation_and_the_next_text_starts_a_new_intake():
+def test_found_ends_the_conversation_and_only_a_new_report_starts_another():
     result = walk(*HAPPY_PATH, "FOUND")
     assert templates(result) == ["found"]
     assert result.state.status == ENDED
     assert kinds(result) == [ev.ChildFound]
+    thanks = say(result.state, "thank you so much")
+    assert templates(thanks) == ["after_found"]
+    assert thanks.events == () and thanks.state.status == ENDED
     again = say(result.state, "my other child is missing")
-    assert templates(again) == ["welcome", "ask_name"]
+    assert templates(again) == ["welcome", "ask_police"]
+    assert kinds(again) == [ev.IntakeStarted, ev.ReportedMissing]
+    assert templates(say(result.state, "RESTART")) == ["welcome", "ask_police"]
 
 
 def test_restart_begins_a_new_intake_from_the_top():
-    result = walk(*HAPPY_PATH[:4], "RESTART")
-    assert templates(result) == ["welcome", "ask_name"]
+    result = walk(*HAPPY_PATH[:5], "RESTART")
+    assert templates(result) == ["welcome", "ask_police"]
     assert result.state.answers == {}
     assert kinds(result)[:2] == [ev.Restarted, ev.IntakeStarted]
 
@@ -208,8 +217,20 @@ def test_spanish_first_message_starts_in_spanish_and_language_can_switch():
     assert result.state.lang == "es"
     switched = say(result.state, "ENGLISH")
     assert switched.state.lang == "en"
-    assert templates(switched) == ["language_set", "ask_name"]
-    assert say(switched.state, "ESPAÑOL").state.lang == "es"
+    assert templates(switched) == ["language_set", "welcome", "ask_police"]
+    back = say(switched.state, "ESPAÑOL")
+    assert back.state.lang == "es"
+    assert templates(back) == ["language_set", "ask_police"]  # had it in Spanish already
+
+
+def test_switching_to_spanish_midway_repeats_the_safety_message_in_spanish_once():
+    state = walk(*HAPPY_PATH[:4]).state
+    switched = say(state, "español")
+    assert templates(switched) == ["language_set", "welcome", "ask_when"]
+    assert switched.state.lang == "es" and switched.state.step == "last_seen_when"
+    assert switched.state.answers == state.answers
+    again = say(say(switched.state, "english").state, "espanol")
+    assert templates(again) == ["language_set", "ask_when"]
 
 
 def test_texts_after_the_intake_are_case_messages_not_a_new_intake():
@@ -221,13 +242,13 @@ def test_texts_after_the_intake_are_case_messages_not_a_new_intake():
 
 
 def test_keyword_words_inside_an_answer_are_answers():
-    state = walk(*HAPPY_PATH[:4]).state
+    state = walk(*HAPPY_PATH[:5]).state
     result = say(state, "near the bus stop on 5th")
     assert result.state.answers["last_seen_where"] == "near the bus stop on 5th"
 
 
 def test_state_survives_a_round_trip_through_json():
-    state = walk(*HAPPY_PATH[:5]).state
+    state = walk(*HAPPY_PATH[:6]).state
     assert State.from_dict(state.to_dict()) == state
 
 
@@ -235,7 +256,7 @@ def test_state_survives_a_round_trip_through_json():
 
 
 def test_found_with_a_photo_ends_the_intake_and_keeps_the_photo_on_the_case():
-    state = walk(*HAPPY_PATH[:4]).state
+    state = walk(*HAPPY_PATH[:5]).state
     result = say(state, "FOUND", (PHOTO,))
     assert templates(result) == ["found"]
     assert result.state.status == ENDED
@@ -251,7 +272,7 @@ def test_found_with_a_photo_after_the_intake_keeps_the_photo_first():
 
 
 def test_help_with_media_answers_help_and_keeps_the_media():
-    state = walk(*HAPPY_PATH[:3]).state
+    state = walk(*HAPPY_PATH[:4]).state
     result = say(state, "HELP", (VOICE,))
     assert templates(result) == ["help", "ask_when"]
     assert kinds(result) == [ev.MediaReceived, ev.AskedForPerson]
@@ -260,7 +281,7 @@ def test_help_with_media_answers_help_and_keeps_the_media():
 
 
 def test_stop_with_media_opts_out_and_keeps_the_media():
-    state = walk(*HAPPY_PATH[:3]).state
+    state = walk(*HAPPY_PATH[:4]).state
     result = say(state, "STOP", (PHOTO,))
     assert result.replies == ()
     assert kinds(result) == [ev.MediaReceived, ev.OptedOut]
@@ -274,13 +295,13 @@ def test_a_keyword_with_media_before_any_intake_emits_no_media_of_its_own():
 
 def test_help_with_a_photo_as_a_first_message_starts_the_intake_with_the_photo():
     result = say(State(), "help", (PHOTO,))
-    assert templates(result) == ["welcome", "help", "ask_name"]
+    assert templates(result) == ["welcome", "help", "ask_police"]
     assert kinds(result) == [ev.IntakeStarted, ev.MediaReceived, ev.AskedForPerson]
     assert result.state.answers["photos"] == [{"url": PHOTO.url, "content_type": "image/jpeg"}]
 
 
 def test_restart_with_a_photo_puts_it_on_the_new_intake_once():
-    state = walk(*HAPPY_PATH[:4]).state
+    state = walk(*HAPPY_PATH[:5]).state
     result = say(state, "RESTART", (PHOTO,))
     assert kinds(result) == [ev.Restarted, ev.IntakeStarted, ev.MediaReceived]
     assert result.state.answers == {"photos": [{"url": PHOTO.url, "content_type": "image/jpeg"}]}
@@ -291,22 +312,22 @@ def test_restart_with_a_photo_puts_it_on_the_new_intake_once():
 
 @pytest.mark.parametrize("media", [VOICE, VCARD])
 def test_other_media_sent_early_is_kept_but_the_photo_question_is_still_asked(media):
-    state = walk(*HAPPY_PATH[:2]).state
+    state = walk(*HAPPY_PATH[:3]).state
     early = say(state, "7", (media,))
     assert ev.MediaReceived in kinds(early)
     assert early.state.answers.get("photos") in (None, [])
-    result = walk(*HAPPY_PATH[3:9], state=early.state)
+    result = walk(*HAPPY_PATH[4:9], state=early.state)
     assert templates(result)[-1] == "ask_photo"
 
 
 def test_other_media_in_the_first_message_is_kept_but_is_not_a_photo():
     result = say(State(), "my son is missing", (VOICE,))
-    assert kinds(result) == [ev.IntakeStarted, ev.MediaReceived]
+    assert kinds(result) == [ev.IntakeStarted, ev.ReportedMissing, ev.MediaReceived]
     assert "photos" not in result.state.answers
 
 
 def test_only_the_images_of_mixed_media_sent_early_become_photos():
-    state = walk(*HAPPY_PATH[:2]).state
+    state = walk(*HAPPY_PATH[:3]).state
     early = say(state, "7", (VOICE, PHOTO))
     assert early.state.answers["photos"] == [{"url": PHOTO.url, "content_type": "image/jpeg"}]
     assert early.events[0] == ev.MediaReceived(media=(VOICE, PHOTO))
@@ -323,7 +344,7 @@ def test_a_voice_note_at_the_photo_question_is_kept_and_the_photo_asked_again():
 
 
 def test_the_third_unclear_answer_is_taken_as_unknown_and_the_intake_goes_on():
-    state = walk(*HAPPY_PATH[:2]).state
+    state = walk(*HAPPY_PATH[:3]).state
     for n in range(1, MAX_RETRIES + 1):
         result = say(state, "banana")
         assert templates(result) == ["retry_age"]
@@ -339,7 +360,7 @@ def test_the_third_unclear_answer_is_taken_as_unknown_and_the_intake_goes_on():
 
 
 def test_a_clear_answer_after_retries_is_taken_and_resets_the_count():
-    state = walk(*HAPPY_PATH[:2], "banana", "banana").state
+    state = walk(*HAPPY_PATH[:3], "banana", "banana").state
     assert state.retries == 2
     result = say(state, "7")
     assert templates(result) == ["ask_when"]
@@ -366,16 +387,16 @@ def test_being_stuck_on_the_photo_question_moves_on():
 
 
 def test_three_unclear_police_answers_move_on_as_unknown():
-    state = walk(*HAPPY_PATH[:6]).state
+    state = walk(*HAPPY_PATH[:1]).state
     result = walk("hmm", "what", "banana", state=state)
-    assert templates(result) == ["moving_on", "ask_relationship"]
+    assert templates(result) == ["moving_on", "ask_name"]
     assert result.state.answers["police_called"] is None
     assert result.state.answers["police_called_unparsed"] == "banana"
     assert ev.PoliceNotCalled not in kinds(result)
 
 
 def test_urging_the_police_call_does_not_count_as_being_stuck():
-    state = walk(*HAPPY_PATH[:6]).state
+    state = walk(*HAPPY_PATH[:1]).state
     urged = say(state, "no")
     assert templates(urged) == ["police_urge"]
     assert urged.state.retries == 0
@@ -383,28 +404,29 @@ def test_urging_the_police_call_does_not_count_as_being_stuck():
     assert templates(unclear) == ["retry_police"]
     assert unclear.state.retries == 2
     result = say(unclear.state, "banana")
-    assert templates(result) == ["moving_on", "ask_relationship"]
+    assert templates(result) == ["moving_on", "ask_name"]
     assert result.state.answers["police_called"] is None
 
 
 def test_a_no_after_unclear_police_answers_is_still_urged_once():
-    state = walk(*HAPPY_PATH[:6], "hmm", "what").state
+    state = walk(*HAPPY_PATH[:1], "hmm", "what").state
     urged = say(state, "no")
     assert templates(urged) == ["police_urge"]
     assert ev.PoliceNotCalled in kinds(urged)
     second_no = say(urged.state, "no")
-    assert templates(second_no) == ["police_reminder", "ask_relationship"]
+    assert templates(second_no) == ["police_reminder", "ask_name"]
     assert second_no.state.answers["police_called"] is False
 
 
 def test_an_unknown_police_answer_skips_the_report_question():
-    state = walk(*HAPPY_PATH[:6], "hmm", "what").state
-    result = say(state, "banana")
+    state = walk(*HAPPY_PATH[:1], "hmm", "what").state
+    unknown = say(state, "banana").state
+    result = walk(*HAPPY_PATH[2:7], state=unknown)
     assert result.state.step == "relationship"
 
 
 def test_the_retry_count_survives_a_round_trip_through_json():
-    state = walk(*HAPPY_PATH[:2], "banana", "banana").state
+    state = walk(*HAPPY_PATH[:3], "banana", "banana").state
     restored = State.from_dict(state.to_dict())
     assert templates(say(restored, "banana")) == ["moving_on", "ask_when"]
 
@@ -416,7 +438,7 @@ def test_the_retry_count_survives_a_round_trip_through_json():
     "text", ["STOP", "stop", "Stop.", "STOPALL", "unsubscribe", "CANCEL", "end", "quit"]
 )
 def test_twilio_standard_opt_out_words_get_no_reply(text):
-    state = walk(*HAPPY_PATH[:3]).state
+    state = walk(*HAPPY_PATH[:4]).state
     result = say(state, text)
     assert result.replies == ()
     assert kinds(result) == [ev.OptedOut]
@@ -427,7 +449,7 @@ def test_twilio_standard_opt_out_words_get_no_reply(text):
     ["stop texting me", "please stop", "STOP STOP", "don't text me", "parar", "no más mensajes"],
 )
 def test_other_stop_phrases_are_confirmed_because_twilio_does_not(text):
-    state = walk(*HAPPY_PATH[:3]).state
+    state = walk(*HAPPY_PATH[:4]).state
     result = say(state, text)
     assert templates(result) == ["opted_out"]
     assert kinds(result) == [ev.OptedOut]
