@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -50,3 +52,12 @@ def render(name: str, lang: str, /, channel: str = "sms", **params: Any) -> str:
         lang = "en"
     template = _environment().get_template(f"{channel}/{lang}/{name}.txt")
     return template.render(**params).strip()
+
+
+def segments(text: str) -> int:
+    """How many SMS segments a text takes: GSM-7 septets when it can, else UCS-2."""
+    try:
+        units, single, part = len(text.encode("gsm03.38")), 160, 153
+    except UnicodeEncodeError:
+        units, single, part = len(text.encode("utf-16-le")) // 2, 70, 67
+    return 1 if units <= single else math.ceil(units / part)
