@@ -122,15 +122,28 @@ def render_joined(names: tuple[str, ...], lang: str, org: str = ORG, **params: A
     return "\n\n".join(render(n, lang, **context(org), **params) for n in names)
 
 
+def is_gsm(text: str) -> bool:
+    try:
+        text.encode("gsm03.38")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def septets(text: str) -> int:
-    """GSM-7 septets: extension-table characters ([ ] { } ~ ^ | \\ and euro) count 2."""
+    """GSM-7 septets: extension-table characters ([ ] { } ~ ^ | \\ and euro) count 2.
+    A text that is not GSM-7 is sent as UCS-2: counted here as its UTF-16 units."""
+    if not is_gsm(text):
+        return len(text.encode("utf-16-le")) // 2
     return len(text.encode("gsm03.38"))
 
 
 def segments(text: str) -> int:
-    """SMS segments for a GSM-7 text: 160 septets fit one, else 153 per segment."""
+    """SMS segments: GSM-7 fits 160 septets in one, else 153 per segment; a UCS-2 text
+    (one character outside GSM-7 is enough) fits 70 in one, else 67 per segment."""
     n = septets(text)
-    return 1 if n <= 160 else math.ceil(n / 153)
+    single, part = (160, 153) if is_gsm(text) else (70, 67)
+    return 1 if n <= single else math.ceil(n / part)
 
 
 # --- readability -------------------------------------------------------------
@@ -217,7 +230,7 @@ def report(out=sys.stdout, show_text: bool = True) -> int:
                 text = render(name, lang, **context(), **params)
                 plain = render(name, lang, **context(SHORT_ORG), **params)
                 segs = segments(text)
-                bad = segs > MAX_SINGLE_SEGMENTS
+                bad = segs > MAX_SINGLE_SEGMENTS or not is_gsm(text)
                 problems += bad
                 head = f"{name} {_label(params)}".strip()
                 mark = "  <-- OVER" if bad else ""
