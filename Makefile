@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint db-upgrade bench clean
+.PHONY: run test lint db-upgrade bench clean words
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -39,3 +39,7 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/webhook_bench.py
 	$(BIN)/python bench/webhook_bench.py --database-url $(BENCH_POSTGRES)
 	$(BIN)/python bench/outbox_bench.py --database-url $(BENCH_POSTGRES)
+
+# Every reply a caller can receive: segment count and reading grade (see intake/words_report.py).
+words: $(VENV)/.installed
+	$(BIN)/python -m intake.words_report

@@ -295,7 +295,8 @@ def _continue(flow: Flow, state: State, said: Reply, event: ev.Event, inbound: I
         media_only = Inbound(media=inbound.media, sender=inbound.sender)
         started = _start(flow, state, media_only, lang=state.lang)
         welcome, *rest = started.replies
-        replies = (welcome, said, *rest)
+        short = replace(said, params={**said.params, "with_welcome": True})  # no repeats
+        replies = (welcome, short, *rest)
         return Result(started.state, replies, started.events + (event,))
     step = flow.step(state.step) if state.status == ACTIVE else None
     replies = (said, Reply(step.prompt)) if step else (said,)

