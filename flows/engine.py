@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flows import events as ev
-from flows.parse import detect_spanish, is_carrier_opt_out_word, keyword
+from flows.parse import detect_language, is_carrier_opt_out_word, keyword, switch_language
+from flows.vocabulary import Vocabulary
 
 NEW = "new"  # no intake yet: the next message starts one
 ACTIVE = "active"  # asking questions
@@ -105,6 +106,7 @@ class Flow:
     steps: tuple[Step, ...]
     welcome: str  # the safety message said before the first question
     summary: str  # said when the last step is answered
+    vocab: Vocabulary  # the words its parsers recognise
 
     def step(self, key: str | None) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)
@@ -127,19 +129,19 @@ class Result:
 
 def run(flow: Flow, state: State, inbound: Inbound) -> Result:
     """Advance one caller's conversation by one inbound message."""
-    word = keyword(inbound.text)
+    word = keyword(flow.vocab, inbound.text)
     if word is not None:
         return _on_keyword(flow, state, word, inbound)
     if state.status in (NEW, ENDED):
-        return _start(flow, state, inbound, lang=_first_language(state, inbound))
+        return _start(flow, state, inbound, lang=_first_language(flow, state, inbound))
     if state.status == COMPLETE:
         return _after_intake(state, inbound)
     return _answer(flow, state, inbound)
 
 
-def _first_language(state: State, inbound: Inbound) -> str:
-    if state.status == NEW and state.step is None and detect_spanish(inbound.text):
-        return "es"
+def _first_language(flow: Flow, state: State, inbound: Inbound) -> str:
+    if state.status == NEW and state.step is None:
+        return detect_language(flow.vocab, inbound.text) or state.lang
     return state.lang
 
 
@@ -222,8 +224,8 @@ def _keyword_result(flow: Flow, state: State, word: str, inbound: Inbound) -> Re
     if word == "found":
         ended = State(status=ENDED, step=None, answers={}, lang=state.lang)
         return Result(ended, (Reply("found"),), (ev.ChildFound(),))
-    if word in ("spanish", "english"):
-        lang = "es" if word == "spanish" else "en"
+    lang = switch_language(word)
+    if lang is not None:
         changed = replace(state, lang=lang)
         said = Reply("language_set")
         return _continue(flow, changed, said, ev.LanguageChanged(lang=lang), inbound)

@@ -7,8 +7,9 @@ import pytest
 from flows import events as ev
 from flows.engine import ACTIVE, COMPLETE, ENDED, MAX_RETRIES, NEW, Inbound, Media, State, run
 from flows.intake import intake_flow
+from intake.words import vocabulary
 
-FLOW = intake_flow("US")
+FLOW = intake_flow("US", vocabulary())
 SENDER = "+12125551234"
 PHOTO = Media(url="https://api.twilio.com/media/ME1", content_type="image/jpeg")
 VOICE = Media(url="https://api.twilio.com/media/ME2", content_type="audio/amr")
