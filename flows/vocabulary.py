@@ -22,6 +22,7 @@ from flows.text import key
 
 LANGUAGE_KEYWORD = "lang:"  # keyword("español") == "lang:es": switch to that language
 INTENTS = ("found", "found_unsure", "person", "missing")  # in precedence order
+STILL_MISSING = "still_missing"  # phrases that say "missing" and rule out "found_unsure"
 
 AGE_UNIT_MONTHS = {
     "year": Fraction(12),
@@ -59,11 +60,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "intents": (
         "clause_breaks",
         "negation",
+        "not_negation",
         "hedges",
         "asking",
         "shorthand",
         "groups",
         *INTENTS,
+        STILL_MISSING,
     ),
 }
 _INTENT_KEYS = ("phrases", "except")
@@ -108,6 +111,7 @@ class IntentRules:
     rules: Mapping[str, Rule]
     clause_breaks: re.Pattern[str] | None
     negation: re.Pattern[str] | None
+    not_negation: re.Pattern[str] | None  # blanked before looking for a negation
     hedges: re.Pattern[str] | None
     asking: re.Pattern[str] | None
     shorthand: Mapping[str, str]
@@ -226,7 +230,7 @@ def _check(lang: str, data: Mapping[str, Any]) -> None:
             if name not in SECTIONS[section]:
                 raise ValueError(f"{lang}: unknown entry {name!r} in [{section}]")
     for name, body in data.get("intents", {}).items():
-        if name in INTENTS:
+        if name in (*INTENTS, STILL_MISSING):
             unknown = set(body) - set(_INTENT_KEYS)
             if unknown:
                 raise ValueError(f"{lang}: unknown entry {sorted(unknown)} in [intents.{name}]")
@@ -282,15 +286,22 @@ def _intent_rules(languages: Mapping[str, Mapping[str, Any]]) -> IntentRules:
     sections = [data.get("intents", {}) for data in languages.values()]
     groups: dict[str, list[str]] = {}
     shorthand: dict[str, str] = {}
-    lists: dict[str, list[str]] = {"clause_breaks": [], "negation": [], "hedges": [], "asking": []}
-    specs: dict[str, dict[str, list[str]]] = {n: {"phrases": [], "except": []} for n in INTENTS}
+    lists: dict[str, list[str]] = {
+        "clause_breaks": [],
+        "negation": [],
+        "not_negation": [],
+        "hedges": [],
+        "asking": [],
+    }
+    names = (*INTENTS, STILL_MISSING)
+    specs: dict[str, dict[str, list[str]]] = {n: {"phrases": [], "except": []} for n in names}
     for section in sections:
         for name, members in section.get("groups", {}).items():
             groups.setdefault(name, []).extend(members)
         shorthand |= {key(k): key(v) for k, v in section.get("shorthand", {}).items()}
         for name in lists:
             lists[name].extend(section.get(name, ()))
-        for name in INTENTS:
+        for name in names:
             for part in _INTENT_KEYS:
                 specs[name][part].extend(section.get(name, {}).get(part, ()))
     compiler = _PhraseCompiler(groups)
@@ -317,6 +328,7 @@ def _intent_rules(languages: Mapping[str, Mapping[str, Any]]) -> IntentRules:
         rules=MappingProxyType(rules),
         clause_breaks=re.compile(rf"\b(?:{_alternation(breaks)})\b") if breaks else None,
         negation=anywhere(words_lists["negation"]),
+        not_negation=anywhere(words_lists["not_negation"] | words_lists["hedges"]),
         hedges=anywhere(words_lists["hedges"]),
         asking=re.compile(f"^ (?:{_alternation(asking)})(?= )") if asking else None,
         shorthand=MappingProxyType(shorthand),
