@@ -115,6 +115,8 @@ FOUND_ES = [
     "lo encontramos, estaba en casa de su tia",
     "ENCONTRADO",
     "ya lo recogimos",
+    "ya esta en la casa",
+    "encontramos al nino",
 ]
 
 FOUND_UNSURE_EN = [
@@ -254,6 +256,8 @@ PERSON_EN = [
     "HUMAN",
     "someone call me asap",
     "can ppl call me",
+    "is there a person i can talk to",
+    "can sombody call me",
 ]
 
 PERSON_ES = [
@@ -354,6 +358,8 @@ MISSING_EN = [
     "Hope is missing",
     "my daughter Hope is missing",
     "he went missing",
+    "he left on his bike 3 hrs ago and isnt back",
+    "we looked everywhere and didnt find him",
 ]
 
 MISSING_ES = [
