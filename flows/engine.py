@@ -13,7 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flows import events as ev
-from flows.parse import detect_spanish, intent, is_carrier_opt_out_word, keyword
+from flows.intents import first, intents, is_new_report
+from flows.parse import detect_language, is_carrier_opt_out_word, keyword, switch_language
+from flows.vocabulary import Vocabulary
 
 NEW = "new"  # no intake yet: the next message starts one
 ACTIVE = "active"  # asking questions
@@ -114,6 +116,7 @@ class Flow:
     steps: tuple[Step, ...]
     welcome: str  # the safety message said before the first question
     summary: str  # said when the last step is answered
+    vocab: Vocabulary  # the words its parsers recognise
 
     def step(self, key: str | None) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)
@@ -140,13 +143,14 @@ def run(flow: Flow, state: State, inbound: Inbound) -> Result:
     Whole-message keywords come first; then what the text means wherever it comes
     (the child is found, the caller asks for a person); then the current state.
     """
-    word = keyword(inbound.text)
-    meaning = None if word else intent(inbound.text)
+    word = keyword(flow.vocab, inbound.text)
+    said = frozenset() if word else intents(flow.vocab, inbound.text)
+    meaning = first(said)
     word = word or _KEYWORD_OF_INTENT.get(meaning)
     if word is not None:
         return _on_keyword(flow, state, word, inbound)
-    if state.status == NEW or (state.status in FINISHED and meaning == "missing"):
-        lang = _first_language(state, inbound)
+    if state.status == NEW or (state.status in FINISHED and is_new_report(said)):
+        lang = _first_language(flow, state, inbound)
         return _start(flow, state, inbound, lang=lang, reported=meaning == "missing")
     if state.status in FINISHED:
         return _after_end(state, inbound, meaning)
@@ -159,9 +163,9 @@ def run(flow: Flow, state: State, inbound: Inbound) -> Result:
 _KEYWORD_OF_INTENT = {"found": "found", "person": "help"}
 
 
-def _first_language(state: State, inbound: Inbound) -> str:
-    if state.status in (NEW, *FINISHED) and detect_spanish(inbound.text):
-        return "es"
+def _first_language(flow: Flow, state: State, inbound: Inbound) -> str:
+    if state.status in (NEW, *FINISHED):
+        return detect_language(flow.vocab, inbound.text) or state.lang
     return state.lang
 
 
@@ -269,8 +273,9 @@ def _keyword_result(flow: Flow, state: State, word: str, inbound: Inbound) -> Re
     if word == "found":
         ended = State(status=ENDED, step=None, answers={}, lang=state.lang, warned=state.warned)
         return Result(ended, (Reply("found"),), (ev.ChildFound(),))
-    if word in ("spanish", "english"):
-        return _switch_language(flow, state, "es" if word == "spanish" else "en", inbound)
+    lang = switch_language(word)
+    if lang is not None:
+        return _switch_language(flow, state, lang, inbound)
     if word == "start":
         return _continue(flow, state, Reply("opted_in"), ev.OptedIn(), inbound)
     return _continue(flow, state, Reply("help"), ev.AskedForPerson(), inbound)

@@ -6,6 +6,7 @@ live in templates/sms/<lang>/<template>.txt.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flows import events as ev
@@ -20,6 +21,7 @@ from flows.parse import (
     parse_relationship,
     parse_yes_no,
 )
+from flows.vocabulary import Vocabulary
 
 ADULT_MONTHS = 18 * 12
 MAX_NAME = 80
@@ -52,28 +54,28 @@ def parse_name(inbound: Inbound, state: State) -> Parsed:
     return Parsed(value=text)
 
 
-def parse_age(inbound: Inbound, state: State) -> Parsed:
-    months = parse_age_months(inbound.text)
+def parse_age(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
+    months = parse_age_months(vocab, inbound.text)
     if months is None:
         return Parsed(retry="retry_age")
     notes = ("note_adult",) if months >= ADULT_MONTHS else ()
     return Parsed(value=months, notes=notes)
 
 
-def parse_when(inbound: Inbound, state: State) -> Parsed:
+def parse_when(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     text = inbound.text.strip()
-    if not looks_like_when(text) or len(text) > MAX_SHORT:
+    if not looks_like_when(vocab, text) or len(text) > MAX_SHORT:
         return Parsed(retry="retry_when")
-    return Parsed(value={"text": text, "ago_minutes": parse_last_seen_ago_minutes(text)})
+    return Parsed(value={"text": text, "ago_minutes": parse_last_seen_ago_minutes(vocab, text)})
 
 
-def parse_police(inbound: Inbound, state: State) -> Parsed:
+def parse_police(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     """Yes moves on; the first no urges the call and asks again; a later no moves on.
 
     Urging is not a sign the caller is stuck, so it does not count toward MAX_RETRIES;
     unclear answers do, as on every step.
     """
-    answer = parse_yes_no(inbound.text)
+    answer = parse_yes_no(vocab, inbound.text)
     if answer is None:
         return Parsed(retry="retry_police")
     if answer:
@@ -85,20 +87,20 @@ def parse_police(inbound: Inbound, state: State) -> Parsed:
     return Parsed(value=False, notes=("police_reminder",), events=urged)
 
 
-def parse_police_report(inbound: Inbound, state: State) -> Parsed:
-    if is_skip(inbound.text):
+def parse_police_report(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
+    if is_skip(vocab, inbound.text):
         return Parsed(value=None)
     return _free_text(MAX_SHORT, "retry_police_report")(inbound, state)
 
 
-def parse_relationship_step(inbound: Inbound, state: State) -> Parsed:
-    relationship = parse_relationship(inbound.text)
+def parse_relationship_step(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
+    relationship = parse_relationship(vocab, inbound.text)
     if relationship is None:
         return Parsed(retry="retry_relationship")
     return Parsed(value=relationship, notes=RELATIONSHIP_NOTES.get(relationship, ()))
 
 
-def parse_photos(inbound: Inbound, state: State) -> Parsed:
+def parse_photos(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     images = [
         {"url": m.url, "content_type": m.content_type}
         for m in inbound.media
@@ -106,14 +108,14 @@ def parse_photos(inbound: Inbound, state: State) -> Parsed:
     ]
     if images:
         return Parsed(value=list(state.answers.get("photos") or []) + images)
-    if is_skip(inbound.text):
+    if is_skip(vocab, inbound.text):
         return Parsed(value=list(state.answers.get("photos") or []))
     return Parsed(retry="retry_photo")
 
 
-def _callback_parser(region: str):
+def _callback_parser(region: str, vocab: Vocabulary):
     def parse(inbound: Inbound, state: State) -> Parsed:
-        if is_same_number(inbound.text):
+        if is_same_number(vocab, inbound.text):
             sender = parse_phone(inbound.sender, region, strict=False)
             return Parsed(value=sender) if sender else Parsed(retry="retry_callback_number")
         number = parse_phone(inbound.text, region)
@@ -130,7 +132,7 @@ def _has_photos(answers: dict[str, Any]) -> bool:
     return bool(answers.get("photos"))
 
 
-def intake_flow(region: str = "US") -> Flow:
+def intake_flow(region: str, vocab: Vocabulary) -> Flow:
     """The SMS (and later voice) intake, in the order a frightened caller can manage.
 
     The police call comes first: asking about it is one more push to make it now.
@@ -139,21 +141,22 @@ def intake_flow(region: str = "US") -> Flow:
         name="intake",
         welcome="welcome",
         summary="summary",
+        vocab=vocab,
         steps=(
-            Step("police_called", "ask_police", parse_police),
+            Step("police_called", "ask_police", partial(parse_police, vocab)),
             Step("child_name", "ask_name", parse_name),
-            Step("age_months", "ask_age", parse_age),
-            Step("last_seen_when", "ask_when", parse_when),
+            Step("age_months", "ask_age", partial(parse_age, vocab)),
+            Step("last_seen_when", "ask_when", partial(parse_when, vocab)),
             Step("last_seen_where", "ask_where", _free_text(MAX_SHORT, "retry_where")),
             Step("description", "ask_description", _free_text(MAX_LONG, "retry_description", 3)),
             Step(
                 "police_report",
                 "ask_police_report",
-                parse_police_report,
+                partial(parse_police_report, vocab),
                 skip_if=_police_not_called,
             ),
-            Step("relationship", "ask_relationship", parse_relationship_step),
-            Step("photos", "ask_photo", parse_photos, skip_if=_has_photos),
-            Step("callback_phone", "ask_callback", _callback_parser(region)),
+            Step("relationship", "ask_relationship", partial(parse_relationship_step, vocab)),
+            Step("photos", "ask_photo", partial(parse_photos, vocab), skip_if=_has_photos),
+            Step("callback_phone", "ask_callback", _callback_parser(region, vocab)),
         ),
     )

@@ -31,7 +31,7 @@ class Line:
         return cls(
             settings=settings,
             db=Database(settings.database_url),
-            flow=intake_flow(settings.default_region),
+            flow=intake_flow(settings.default_region, words.vocabulary()),
             fallback={lang: _fallback(settings, lang) for lang in words.LANGUAGES},
         )
 

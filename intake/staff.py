@@ -25,7 +25,7 @@ def handle(
     """Run one staff command; returns the replies and the case it was about."""
     words = text.split()
     command = words[0].upper().strip(".!") if words else ""
-    if keyword(text) == "stop":
+    if keyword(line.flow.vocab, text) == "stop":
         return [], None  # Twilio confirms opt-outs itself; never answer STOP
     if command == "ACK":
         return ack(session, line, person, words[1] if len(words) > 1 else None, now)

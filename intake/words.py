@@ -11,7 +11,10 @@ from typing import Any
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from flows.vocabulary import Vocabulary
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+VOCABULARY_DIR = TEMPLATES_DIR / "vocabulary"
 LANGUAGES = ("en", "es")
 
 
@@ -20,6 +23,22 @@ def facts() -> dict[str, str]:
     """Numbers and names every message must agree with, kept in one file."""
     with open(TEMPLATES_DIR / "facts.toml", "rb") as f:
         return tomllib.load(f)
+
+
+def vocabulary_files(folder: Path = VOCABULARY_DIR) -> dict[str, dict[str, Any]]:
+    """Every templates/vocabulary/<lang>.toml, English first, then by language code."""
+    paths = sorted(folder.glob("*.toml"), key=lambda p: (p.stem != "en", p.stem))
+    out: dict[str, dict[str, Any]] = {}
+    for path in paths:
+        with open(path, "rb") as f:
+            out[path.stem] = tomllib.load(f)
+    return out
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    """The words the parsers recognise, from templates/vocabulary/*.toml (read once)."""
+    return Vocabulary.from_languages(vocabulary_files())
 
 
 @cache

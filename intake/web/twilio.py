@@ -7,7 +7,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
-from flows.parse import detect_spanish, keyword, parse_phone
+from flows.parse import detect_language, keyword, parse_phone
 from intake import channels, conversations, oncall, outbox, signing
 from intake.line import current_line
 from intake.logs import event as log_event
@@ -58,10 +58,11 @@ def sms():
 
 def fallback_twiml(body: str) -> str:
     """The emergency message from memory, for when storage (or anything) fails."""
-    if keyword(body) == "stop":
+    line = current_line()
+    if keyword(line.flow.vocab, body) == "stop":
         return channels.sms_twiml([])
-    lang = "es" if detect_spanish(body) else "en"
-    return channels.sms_twiml([current_line().fallback[lang]])
+    lang = detect_language(line.flow.vocab, body) or "en"
+    return channels.sms_twiml([line.fallback.get(lang, line.fallback["en"])])
 
 
 def normalise_sender(raw: str) -> str:

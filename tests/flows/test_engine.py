@@ -5,10 +5,22 @@ from __future__ import annotations
 import pytest
 
 from flows import events as ev
-from flows.engine import ACTIVE, COMPLETE, ENDED, MAX_RETRIES, NEW, Inbound, Media, State, run
+from flows.engine import (
+    ACTIVE,
+    CLOSED,
+    COMPLETE,
+    ENDED,
+    MAX_RETRIES,
+    NEW,
+    Inbound,
+    Media,
+    State,
+    run,
+)
 from flows.intake import intake_flow
+from intake.words import vocabulary
 
-FLOW = intake_flow("US")
+FLOW = intake_flow("US", vocabulary())
 SENDER = "+12125551234"
 PHOTO = Media(url="https://api.twilio.com/media/ME1", content_type="image/jpeg")
 VOICE = Media(url="https://api.twilio.com/media/ME2", content_type="audio/amr")
@@ -57,7 +69,8 @@ def test_first_message_gets_the_safety_message_before_the_first_question():
     assert templates(result) == ["welcome", "ask_police"]
     assert result.state.status == ACTIVE
     assert result.state.step == "police_called"
-    assert kinds(result) == [ev.IntakeStarted]
+    assert kinds(result) == [ev.IntakeStarted, ev.ReportedMissing]
+    assert kinds(say(State(), "hello")) == [ev.IntakeStarted]  # no sign of a missing child
 
 
 def test_happy_path_collects_every_answer_and_completes():
@@ -160,7 +173,7 @@ def test_a_photo_sent_early_is_kept_and_the_photo_question_is_not_asked():
 
 def test_callback_number_is_validated_and_same_means_the_sender():
     state = walk(*HAPPY_PATH[:10]).state
-    assert templates(say(state, "call me maybe"))[-1] == "retry_callback"
+    assert templates(say(state, "whenever"))[-1] == "retry_callback"
     typed = say(state, "(212) 555-0123")
     assert typed.state.answers["callback_phone"] == "+12125550123"
 
@@ -371,7 +384,7 @@ def test_a_clear_answer_after_retries_is_taken_and_resets_the_count():
 
 def test_being_stuck_on_the_last_question_still_completes_the_intake():
     state = walk(*HAPPY_PATH[:10]).state
-    result = walk("call me maybe", "dunno", "whatever", state=state)
+    result = walk("whenever", "dunno", "whatever", state=state)
     assert templates(result) == ["moving_on", "summary"]
     assert result.state.status == COMPLETE
     assert result.state.answers["callback_phone"] is None
@@ -460,3 +473,66 @@ def test_a_stop_phrase_before_any_intake_is_confirmed_without_starting_one():
     result = say(State(), "no me envien mas mensajes")
     assert templates(result) == ["opted_out"]
     assert result.state.status == NEW
+
+
+# --- after FOUND, after a close, and intents wherever they come -------------------------
+
+
+def closed(state: State) -> State:
+    return State(status=CLOSED, lang=state.lang, warned=state.warned)
+
+
+def test_after_a_close_an_update_goes_to_the_case_and_a_new_report_starts_an_intake():
+    after = closed(walk(*HAPPY_PATH).state)
+    update = say(after, "hello? still no sign of him")
+    assert templates(update) == ["after_close"]
+    assert kinds(update) == [ev.CaseMessage] and update.state.status == CLOSED
+    assert templates(say(after, "Leo")) == ["after_close"]  # an answer to the worker
+    new = say(after, "my daughter is missing now")
+    assert templates(new) == ["welcome", "ask_police"]
+    assert kinds(new) == [ev.IntakeStarted, ev.ReportedMissing]
+
+
+def test_after_a_close_help_and_found_act_on_the_case_without_a_new_intake():
+    after = closed(walk(*HAPPY_PATH).state)
+    assert kinds(say(after, "can someone call me")) == [ev.AskedForPerson]
+    assert templates(say(after, "can someone call me")) == ["help"]
+    found = say(after, "we found him at his dad's")
+    assert kinds(found) == [ev.ChildFound] and found.state.status == ENDED
+
+
+def test_after_found_help_start_and_language_answer_without_a_new_intake():
+    ended = walk(*HAPPY_PATH, "FOUND").state
+    assert templates(say(ended, "HELP")) == ["help"]
+    assert templates(say(ended, "START")) == ["opted_in"]
+    assert templates(say(ended, "ESPANOL")) == ["language_set"]
+    assert say(ended, "still no sign of him").state.status == ENDED
+
+
+def test_asking_for_a_person_mid_intake_alerts_and_keeps_the_question():
+    state = walk(*HAPPY_PATH[:3]).state
+    result = say(state, "can i talk to someone please")
+    assert templates(result) == ["help", "ask_age"]
+    assert kinds(result) == [ev.AskedForPerson]
+    assert result.state.step == "age_months"
+
+
+def test_we_found_him_mid_intake_ends_it_as_found():
+    state = walk(*HAPPY_PATH[:4]).state
+    result = say(state, "We found him!! he was at the neighbor's")
+    assert templates(result) == ["found"] and kinds(result) == [ev.ChildFound]
+
+
+def test_an_unsure_found_is_taken_as_the_answer_and_confirmed():
+    state = walk(*HAPPY_PATH[:5]).state  # asked where
+    result = say(state, "found his bike by the river")
+    assert result.state.answers["last_seen_where"] == "found his bike by the river"
+    assert templates(result) == ["confirm_found", "ask_description"]
+    done = say(walk(*HAPPY_PATH).state, "i think that's him in the video")
+    assert templates(done) == ["confirm_found"] and kinds(done) == [ev.CaseMessage]
+
+
+def test_the_summary_carries_whether_the_police_were_called():
+    assert walk(*HAPPY_PATH).replies[-1].params == {"police_called": True}
+    not_called = walk(HAPPY_PATH[0], "no", "no", *HAPPY_PATH[2:7], *HAPPY_PATH[8:])
+    assert not_called.replies[-1].params == {"police_called": False}

@@ -4,7 +4,7 @@ import pytest
 
 from flows.parse import (
     CARRIER_OPT_OUT_WORDS,
-    detect_spanish,
+    detect_language,
     is_carrier_opt_out_word,
     is_same_number,
     is_skip,
@@ -17,6 +17,9 @@ from flows.parse import (
     parse_relationship,
     parse_yes_no,
 )
+from intake.words import vocabulary
+
+VOCAB = vocabulary()  # built from the real templates/vocabulary/*.toml
 
 LONG = "a" * 2000
 LONG_WORDS = "stop " * 400
@@ -146,12 +149,12 @@ def test_normalize(text, expected):
             )
         ],
         *[(w, "restart") for w in ("restart", "start over", "reiniciar", "empezar de nuevo")],
-        *[(w, "spanish") for w in ("español", "espanol", "Spanish", "en español")],
-        *[(w, "english") for w in ("english", "inglés", "ingles", "in English")],
+        *[(w, "lang:es") for w in ("español", "espanol", "Spanish", "en español")],
+        *[(w, "lang:en") for w in ("english", "inglés", "ingles", "in English")],
     ],
 )
 def test_keyword_matches(text, expected):
-    assert keyword(text) == expected
+    assert keyword(VOCAB, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -180,7 +183,7 @@ def test_keyword_matches(text, expected):
     ],
 )
 def test_keyword_rejects(text):
-    assert keyword(text) is None
+    assert keyword(VOCAB, text) is None
 
 
 @pytest.mark.parametrize(
@@ -202,8 +205,8 @@ def test_keyword_rejects(text):
         "mi bebe se fue",
     ],
 )
-def test_detect_spanish_true(text):
-    assert detect_spanish(text) is True
+def test_detect_language_spanish(text):
+    assert detect_language(VOCAB, text) == "es"
 
 
 @pytest.mark.parametrize(
@@ -222,8 +225,8 @@ def test_detect_spanish_true(text):
         *HOSTILE,
     ],
 )
-def test_detect_spanish_false(text):
-    assert detect_spanish(text) is False
+def test_detect_language_default(text):
+    assert detect_language(VOCAB, text) is None
 
 
 @pytest.mark.parametrize(
@@ -275,7 +278,7 @@ def test_detect_spanish_false(text):
     ],
 )
 def test_parse_age_months(text, expected):
-    assert parse_age_months(text) == expected
+    assert parse_age_months(VOCAB, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -298,7 +301,7 @@ def test_parse_age_months(text, expected):
     ],
 )
 def test_parse_age_months_rejects(text):
-    assert parse_age_months(text) is None
+    assert parse_age_months(VOCAB, text) is None
 
 
 @pytest.mark.parametrize(
@@ -353,7 +356,7 @@ def test_parse_age_months_rejects(text):
     ],
 )
 def test_parse_yes_no(text, expected):
-    assert parse_yes_no(text) is expected
+    assert parse_yes_no(VOCAB, text) is expected
 
 
 @pytest.mark.parametrize(
@@ -374,7 +377,7 @@ def test_parse_yes_no(text, expected):
     ],
 )
 def test_parse_yes_no_rejects(text):
-    assert parse_yes_no(text) is None
+    assert parse_yes_no(VOCAB, text) is None
 
 
 @pytest.mark.parametrize(
@@ -399,7 +402,7 @@ def test_parse_yes_no_rejects(text):
     ],
 )
 def test_parse_yes_no_police_called(text):
-    assert parse_yes_no(text) is True
+    assert parse_yes_no(VOCAB, text) is True
 
 
 @pytest.mark.parametrize(
@@ -416,7 +419,7 @@ def test_parse_yes_no_police_called(text):
     ],
 )
 def test_parse_yes_no_police_not_called(text):
-    assert parse_yes_no(text) is False
+    assert parse_yes_no(VOCAB, text) is False
 
 
 @pytest.mark.parametrize(
@@ -435,7 +438,7 @@ def test_parse_yes_no_police_not_called(text):
     ],
 )
 def test_parse_yes_no_police_unclear(text):
-    assert parse_yes_no(text) is None
+    assert parse_yes_no(VOCAB, text) is None
 
 
 @pytest.mark.parametrize(
@@ -490,7 +493,7 @@ def test_every_carrier_opt_out_word_is_a_stop_keyword():
         "revoke",
         "optout",
     }
-    assert all(keyword(w) == "stop" for w in CARRIER_OPT_OUT_WORDS)
+    assert all(keyword(VOCAB, w) == "stop" for w in CARRIER_OPT_OUT_WORDS)
 
 
 @pytest.mark.parametrize(
@@ -588,7 +591,7 @@ def test_every_carrier_opt_out_word_is_a_stop_keyword():
     ],
 )
 def test_parse_relationship(text, expected):
-    assert parse_relationship(text) == expected
+    assert parse_relationship(VOCAB, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -596,7 +599,7 @@ def test_parse_relationship(text, expected):
     ["5", "0", "12", "momentarily", "fosters", "yes", "stepping", "someone", *HOSTILE],
 )
 def test_parse_relationship_rejects(text):
-    assert parse_relationship(text) is None
+    assert parse_relationship(VOCAB, text) is None
 
 
 @pytest.mark.parametrize(
@@ -618,7 +621,7 @@ def test_parse_relationship_rejects(text):
     ],
 )
 def test_is_skip_true(text):
-    assert is_skip(text) is True
+    assert is_skip(VOCAB, text) is True
 
 
 @pytest.mark.parametrize(
@@ -626,7 +629,7 @@ def test_is_skip_true(text):
     ["s", "no", "yes", "skipping school", "he skips school", "photo attached", *HOSTILE],
 )
 def test_is_skip_false(text):
-    assert is_skip(text) is False
+    assert is_skip(VOCAB, text) is False
 
 
 @pytest.mark.parametrize(
@@ -650,7 +653,7 @@ def test_is_skip_false(text):
     ],
 )
 def test_is_same_number_true(text):
-    assert is_same_number(text) is True
+    assert is_same_number(VOCAB, text) is True
 
 
 @pytest.mark.parametrize(
@@ -658,7 +661,7 @@ def test_is_same_number_true(text):
     ["no", "different", "not this one", "212-555-1234", "the same as before?? no", *HOSTILE],
 )
 def test_is_same_number_false(text):
-    assert is_same_number(text) is False
+    assert is_same_number(VOCAB, text) is False
 
 
 @pytest.mark.parametrize(
@@ -743,7 +746,7 @@ def test_parse_phone_rejects(text):
     ],
 )
 def test_looks_like_when_true(text):
-    assert looks_like_when(text) is True
+    assert looks_like_when(VOCAB, text) is True
 
 
 @pytest.mark.parametrize(
@@ -764,15 +767,16 @@ def test_looks_like_when_true(text):
     ],
 )
 def test_looks_like_when_false(text):
-    assert looks_like_when(text) is False
+    assert looks_like_when(VOCAB, text) is False
 
 
 def test_parse_age_months_takes_first_number_anywhere():
-    assert parse_age_months("<script>alert(1)</script>") == 12  # documented: first number wins
+    # documented: the first number wins
+    assert parse_age_months(VOCAB, "<script>alert(1)</script>") == 12
 
 
 def test_looks_like_when_digit_in_hostile_text():
-    assert looks_like_when("<script>alert(1)</script>") is True  # has a digit: usable as-is
+    assert looks_like_when(VOCAB, "<script>alert(1)</script>") is True  # has a digit: usable as-is
 
 
 @pytest.mark.parametrize(
@@ -799,7 +803,7 @@ def test_looks_like_when_digit_in_hostile_text():
     ],
 )
 def test_parse_last_seen_ago_minutes(text, expected):
-    assert parse_last_seen_ago_minutes(text) == expected
+    assert parse_last_seen_ago_minutes(VOCAB, text) == expected
 
 
 @pytest.mark.parametrize(
@@ -819,26 +823,29 @@ def test_parse_last_seen_ago_minutes(text, expected):
     ],
 )
 def test_parse_last_seen_ago_minutes_rejects(text):
-    assert parse_last_seen_ago_minutes(text) is None
+    assert parse_last_seen_ago_minutes(VOCAB, text) is None
 
 
 @pytest.mark.parametrize(
     "func",
     [
         keyword,
-        detect_spanish,
+        detect_language,
         parse_age_months,
         parse_yes_no,
         parse_relationship,
         is_skip,
         is_same_number,
-        parse_phone,
         looks_like_when,
         parse_last_seen_ago_minutes,
-        normalize,
-        is_carrier_opt_out_word,
     ],
 )
 @pytest.mark.parametrize("text", HOSTILE + [LONG_WORDS, "1" * 2000])
 def test_never_raises(func, text):
+    func(VOCAB, text)
+
+
+@pytest.mark.parametrize("func", [parse_phone, normalize, is_carrier_opt_out_word])
+@pytest.mark.parametrize("text", HOSTILE + [LONG_WORDS, "1" * 2000])
+def test_never_raises_without_vocabulary(func, text):
     func(text)

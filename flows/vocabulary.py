@@ -1,0 +1,398 @@
+"""The words the parsers recognise, as plain data: one dict per language, merged.
+
+`Vocabulary.from_languages({"en": {...}, "es": {...}})` builds it; the dicts are what
+templates/vocabulary/<lang>.toml hold (the intake package loads them). Recognition is
+language-agnostic: every language's words are accepted whatever the conversation's
+language, so the lists are merged here. Only language detection keeps them apart.
+
+Pure: no file I/O, nothing imported from the intake package. Everything that can be
+compiled is compiled once here, so parsing a text stays fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Any
+
+from flows.text import key
+
+LANGUAGE_KEYWORD = "lang:"  # keyword("español") == "lang:es": switch to that language
+INTENTS = ("found", "found_unsure", "person", "missing")  # in precedence order
+STILL_MISSING = "still_missing"  # phrases that say "missing" and rule out "found_unsure"
+
+AGE_UNIT_MONTHS = {
+    "year": Fraction(12),
+    "month": Fraction(1),
+    "week": Fraction(84, 365),
+    "day": Fraction(12, 365),
+}
+MINUTE_UNIT_MINUTES = {
+    "minute": Fraction(1),
+    "hour": Fraction(60),
+    "day": Fraction(1440),
+    "week": Fraction(10080),
+}
+KEYWORDS = ("stop", "start", "help", "found", "restart", "language")
+RELATIONSHIP_ORDER = (  # first match wins: "foster care caseworker" is a caseworker
+    ("caseworker", "caseworker"),
+    ("foster", "foster"),
+    ("family_friend", "other"),  # before parent: "family friend" is not family
+    ("parent", "parent"),
+    ("other", "other"),
+)
+
+# The sections (and their keys) a language file may have; anything else is a typo.
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "keywords": KEYWORDS,
+    "polite": ("before", "after"),
+    "detect": ("characters", "strong", "weak"),
+    "numbers": ("words", "tens", "tens_joiners", "articles", "half", "and_half", "and"),
+    "age": ("newborn", "not_age", *AGE_UNIT_MONTHS),
+    "minutes": ("ago_after", "ago_before", "just_now", *MINUTE_UNIT_MINUTES),
+    "yes_no": ("yes", "no", "yes_lead", "no_lead", "unsure", "negation", "negation_more"),
+    "police": ("called", "not_called", "asking"),
+    "relationship": tuple(name for name, _ in RELATIONSHIP_ORDER),
+    "answers": ("skip", "same_number", "when", "clock_suffix"),
+    "intents": (
+        "clause_breaks",
+        "negation",
+        "not_negation",
+        "hedges",
+        "asking",
+        "shorthand",
+        "groups",
+        *INTENTS,
+        STILL_MISSING,
+    ),
+}
+_INTENT_KEYS = ("phrases", "except")
+
+
+def _words(items: Iterable[str]) -> frozenset[str]:
+    """Fold phrases the way texts are folded (lower case, no accents, no apostrophes)."""
+    return frozenset(k for k in (key(str(i)) for i in items) if k)
+
+
+def _ordered(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(k for k in (key(str(i)) for i in items) if k))
+
+
+def _alternation(phrases: Iterable[str]) -> str:
+    """A regex alternative of folded phrases, longest first."""
+    return "|".join(re.escape(p) for p in sorted(set(phrases), key=lambda p: (-len(p), p)))
+
+
+@dataclass(frozen=True)
+class Marker:
+    """What marks a first message as one language."""
+
+    lang: str
+    characters: str  # any one of these characters is enough (e.g. ¿ ¡ ñ)
+    strong: frozenset[str]  # one of these words or phrases is enough
+    weak: frozenset[str]  # two of these words are needed
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One intent: what says it, and what looks like it but must not count."""
+
+    phrases: re.Pattern[str] | None
+    excepted: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class IntentRules:
+    """Compiled intent phrases (see flows/intents.py for how they are applied)."""
+
+    rules: Mapping[str, Rule]
+    clause_breaks: re.Pattern[str] | None
+    negation: re.Pattern[str] | None
+    not_negation: re.Pattern[str] | None  # blanked before looking for a negation
+    hedges: re.Pattern[str] | None
+    asking: re.Pattern[str] | None
+    shorthand: Mapping[str, str]
+    known: frozenset[str]  # every word the intent phrases use: typos are mended toward them
+    near: Mapping[str, str]  # a known word with one letter dropped -> the known word
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Everything the parsers recognise, merged over all languages."""
+
+    languages: tuple[str, ...]
+    keywords: Mapping[str, str]  # whole-message phrase -> "stop", ..., "lang:es"
+    polite: re.Pattern[str] | None
+    markers: tuple[Marker, ...]
+    numbers: Mapping[str, int]
+    tens: frozenset[str]
+    tens_joiners: frozenset[str]
+    articles: frozenset[str]
+    half_words: frozenset[str]
+    half_suffixes: tuple[tuple[str, ...], ...]
+    and_words: frozenset[str]
+    clock_words: frozenset[str]
+    newborn: frozenset[str]
+    not_age: frozenset[str]
+    age_units: Mapping[str, Fraction]
+    minute_units: Mapping[str, Fraction]
+    ago_after: frozenset[str]
+    ago_before: frozenset[str]
+    just_now: frozenset[str]
+    yes: frozenset[str]
+    no: frozenset[str]
+    yes_lead: frozenset[str]
+    no_lead: frozenset[str]
+    unsure: frozenset[str]
+    negation: frozenset[str]
+    negation_more: frozenset[str]
+    asking: frozenset[str]
+    called: tuple[str, ...]
+    not_called: tuple[str, ...]
+    relationships: tuple[tuple[str, tuple[str, ...]], ...]
+    skip: frozenset[str]
+    same_number: frozenset[str]
+    when: frozenset[str]
+    clock_suffix: frozenset[str]
+    intents: IntentRules
+
+    @classmethod
+    def from_languages(cls, languages: Mapping[str, Mapping[str, Any]]) -> Vocabulary:
+        """Merge one dict per language (code -> sections); raise ValueError on a typo."""
+        for lang, data in languages.items():
+            _check(lang, data)
+
+        def merged(section: str, name: str) -> list[Any]:
+            out: list[Any] = []
+            for data in languages.values():
+                out.extend(data.get(section, {}).get(name, ()))
+            return out
+
+        def table(section: str, name: str) -> dict[str, Any]:
+            out: dict[str, Any] = {}
+            for data in languages.values():
+                out.update(data.get(section, {}).get(name, {}))
+            return out
+
+        numbers = {key(w): int(v) for w, v in table("numbers", "words").items()}
+        tens = {key(w): int(v) for w, v in table("numbers", "tens").items()}
+        return cls(
+            languages=tuple(languages),
+            keywords=MappingProxyType(_keywords(languages)),
+            polite=_polite(merged("polite", "before"), merged("polite", "after")),
+            markers=tuple(_marker(lang, data) for lang, data in languages.items()),
+            numbers=MappingProxyType(numbers | tens),
+            tens=frozenset(tens),
+            tens_joiners=frozenset(str(j).strip() for j in merged("numbers", "tens_joiners")),
+            articles=_words(merged("numbers", "articles")),
+            half_words=_words(merged("numbers", "half")),
+            half_suffixes=tuple(tuple(p.split()) for p in _ordered(merged("numbers", "and_half"))),
+            and_words=_words(merged("numbers", "and")),
+            clock_words=frozenset(w for w, v in numbers.items() if 1 <= v <= 12),
+            newborn=_words(merged("age", "newborn")),
+            not_age=_words(merged("age", "not_age")),
+            age_units=_units(languages, "age", AGE_UNIT_MONTHS),
+            minute_units=_units(languages, "minutes", MINUTE_UNIT_MINUTES),
+            ago_after=_words(merged("minutes", "ago_after")),
+            ago_before=_words(merged("minutes", "ago_before")),
+            just_now=_words(merged("minutes", "just_now")),
+            yes=_words(merged("yes_no", "yes")),
+            no=_words(merged("yes_no", "no")),
+            yes_lead=_words(merged("yes_no", "yes_lead")),
+            no_lead=_words(merged("yes_no", "no_lead")),
+            unsure=_words(merged("yes_no", "unsure")),
+            negation=_words(merged("yes_no", "negation")),
+            negation_more=_words(merged("yes_no", "negation_more")),
+            asking=_words(merged("police", "asking")),
+            called=_ordered(merged("police", "called")),
+            not_called=_ordered(merged("police", "not_called")),
+            relationships=tuple(
+                (role, _ordered(merged("relationship", name))) for name, role in RELATIONSHIP_ORDER
+            ),
+            skip=_words(merged("answers", "skip")),
+            same_number=_words(merged("answers", "same_number")),
+            when=_words(merged("answers", "when")),
+            clock_suffix=_words(merged("answers", "clock_suffix")),
+            intents=_intent_rules(languages),
+        )
+
+
+def _check(lang: str, data: Mapping[str, Any]) -> None:
+    if not re.fullmatch(r"[a-z]{2,3}(?:-[a-z0-9]+)?", lang):
+        raise ValueError(f"language code {lang!r}: use a short code such as 'en' or 'es'")
+    for section, body in data.items():
+        if section not in SECTIONS:
+            raise ValueError(f"{lang}: unknown section [{section}]")
+        for name in body:
+            if name not in SECTIONS[section]:
+                raise ValueError(f"{lang}: unknown entry {name!r} in [{section}]")
+    for name, body in data.get("intents", {}).items():
+        if name in (*INTENTS, STILL_MISSING):
+            unknown = set(body) - set(_INTENT_KEYS)
+            if unknown:
+                raise ValueError(f"{lang}: unknown entry {sorted(unknown)} in [intents.{name}]")
+
+
+def _keywords(languages: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for lang, data in languages.items():
+        for name, phrases in data.get("keywords", {}).items():
+            meaning = LANGUAGE_KEYWORD + lang if name == "language" else name
+            for phrase in _ordered(phrases):
+                if out.get(phrase, meaning) != meaning:
+                    raise ValueError(f"{lang}: {phrase!r} is both {out[phrase]} and {meaning}")
+                out[phrase] = meaning
+    return out
+
+
+def _polite(before: list[str], after: list[str]) -> re.Pattern[str] | None:
+    """Polite words trimmed around a keyword: 'please stop', 'stop now thanks'."""
+    parts = []
+    if before:
+        parts.append(f"^(?:{_alternation(_words(before))}) ")
+    if after:
+        parts.append(f"(?: (?:{_alternation(_words(after))}))+$")
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _marker(lang: str, data: Mapping[str, Any]) -> Marker:
+    detect = data.get("detect", {})
+    return Marker(
+        lang=lang,
+        characters="".join(detect.get("characters", ())),
+        strong=_words(detect.get("strong", ())),
+        weak=_words(detect.get("weak", ())),
+    )
+
+
+def _units(
+    languages: Mapping[str, Mapping[str, Any]], section: str, sizes: Mapping[str, Fraction]
+) -> Mapping[str, Fraction]:
+    out: dict[str, Fraction] = {}
+    for unit, size in sizes.items():
+        for data in languages.values():
+            for word in _words(data.get(section, {}).get(unit, ())):
+                out[word] = size
+    return MappingProxyType(out)
+
+
+# --- intents: phrases with {groups}, optional words? and a|b choices ----------------
+
+
+def _intent_rules(languages: Mapping[str, Mapping[str, Any]]) -> IntentRules:
+    sections = [data.get("intents", {}) for data in languages.values()]
+    groups: dict[str, list[str]] = {}
+    shorthand: dict[str, str] = {}
+    lists: dict[str, list[str]] = {
+        "clause_breaks": [],
+        "negation": [],
+        "not_negation": [],
+        "hedges": [],
+        "asking": [],
+    }
+    names = (*INTENTS, STILL_MISSING)
+    specs: dict[str, dict[str, list[str]]] = {n: {"phrases": [], "except": []} for n in names}
+    for section in sections:
+        for name, members in section.get("groups", {}).items():
+            groups.setdefault(name, []).extend(members)
+        shorthand |= {key(k): key(v) for k, v in section.get("shorthand", {}).items()}
+        for name in lists:
+            lists[name].extend(section.get(name, ()))
+        for name in names:
+            for part in _INTENT_KEYS:
+                specs[name][part].extend(section.get(name, {}).get(part, ()))
+    compiler = _PhraseCompiler(groups)
+    rules = {
+        name: Rule(compiler.compile(spec["phrases"]), compiler.compile(spec["except"]))
+        for name, spec in specs.items()
+    }
+    words_lists = {name: _words(items) for name, items in lists.items()}
+    known = set(compiler.literals)
+    for items in words_lists.values():
+        known.update(w for phrase in items for w in phrase.split())
+    near: dict[str, str] = {}
+    for word in sorted(known):
+        if len(word) >= 5:
+            for i in range(len(word)):
+                near.setdefault(word[:i] + word[i + 1 :], word)
+
+    def anywhere(items: frozenset[str]) -> re.Pattern[str] | None:
+        return re.compile(f" (?:{_alternation(items)})(?= )") if items else None
+
+    asking = words_lists["asking"]
+    breaks = words_lists["clause_breaks"]
+    return IntentRules(
+        rules=MappingProxyType(rules),
+        clause_breaks=re.compile(rf"\b(?:{_alternation(breaks)})\b") if breaks else None,
+        negation=anywhere(words_lists["negation"]),
+        not_negation=anywhere(words_lists["not_negation"] | words_lists["hedges"]),
+        hedges=anywhere(words_lists["hedges"]),
+        asking=re.compile(f"^ (?:{_alternation(asking)})(?= )") if asking else None,
+        shorthand=MappingProxyType(shorthand),
+        known=frozenset(known),
+        near=MappingProxyType(near),
+    )
+
+
+class _PhraseCompiler:
+    """Turn 'we? found {child}' into a regex over ' word word ' (a space before each word).
+
+    A phrase is words separated by spaces. A word may be:
+      {name}   any phrase of the group `name` (groups may use other groups)
+      a|b|c    any one of these words
+      *        any one word
+      ^ / $    the start / end of the sentence (only first / last)
+    and ends in ? when it may be left out.
+    """
+
+    def __init__(self, groups: Mapping[str, list[str]]) -> None:
+        self.groups = groups
+        self.cache: dict[str, str] = {}
+        self.literals: set[str] = set()
+
+    def compile(self, phrases: Iterable[str]) -> re.Pattern[str] | None:
+        parts = sorted({self.phrase(p) for p in phrases if p.strip()}, key=lambda p: (-len(p), p))
+        return re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
+
+    def group(self, name: str, seen: tuple[str, ...] = ()) -> str:
+        if name not in self.groups:
+            raise ValueError(f"intent phrases use an unknown group {{{name}}}")
+        if name in seen:
+            raise ValueError(f"intent group {{{name}}} uses itself")
+        if name not in self.cache:
+            members = sorted({self.phrase(m, seen + (name,)) for m in self.groups[name]})
+            self.cache[name] = "(?:" + "|".join(sorted(members, key=len, reverse=True)) + ")"
+        return self.cache[name]
+
+    def phrase(self, phrase: str, seen: tuple[str, ...] = ()) -> str:
+        tokens = phrase.split()
+        out = ""
+        for i, token in enumerate(tokens):
+            if token == "^" and i == 0:
+                out += "^"
+                continue
+            if token == "$" and i == len(tokens) - 1:
+                out += "(?= $)"
+                continue
+            optional = token.endswith("?") and len(token) > 1
+            token = token.rstrip("?") if optional else token
+            part = self.token(token, seen)
+            out += f"(?:{part})?" if optional else part
+        if not out.replace("^", "").replace("(?= $)", ""):
+            raise ValueError(f"intent phrase {phrase!r} has no words")
+        return out + "(?= )"
+
+    def token(self, token: str, seen: tuple[str, ...]) -> str:
+        if token.startswith("{") and token.endswith("}"):
+            return self.group(token[1:-1], seen)
+        if token == "*":
+            return r" [^ ]+"
+        choices = [key(c) for c in token.split("|")]
+        if not all(choices):
+            raise ValueError(f"intent word {token!r} folds to nothing")
+        for choice in choices:
+            self.literals.update(choice.split())
+        return " (?:" + "|".join(re.escape(c) for c in choices) + ")"
