@@ -84,10 +84,7 @@ def run(host: str, port: int) -> None:
     app = create_app(settings)
     line = app.extensions["intake"]
     require_ready(line.db)
-    try:
-        server = make_server(host, port, app, threaded=True)
-    except OSError as error:
-        raise click.ClickException(f"Cannot listen on {host}:{port}: {error.strerror}.") from None
+    server = make_server(host, port, app, threaded=True)  # a port in use: Werkzeug says so
     startup.announce(line, _warn)
     clock = scheduler.start_background(line)
     mode = "Twilio" if settings.uses_twilio else "local outbox (no Twilio credentials)"

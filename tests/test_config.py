@@ -134,9 +134,7 @@ def test_a_messaging_service_sid_of_the_right_shape_is_accepted(tmp_path):
         ("postgresql+psycopg2://intake:pw-secret@db/i", "not postgresql+psycopg2://"),
     ],
 )
-def test_a_database_url_of_the_wrong_shape_is_named_without_its_password(
-    tmp_path, url, complaint
-):
+def test_a_database_url_of_the_wrong_shape_is_named_without_its_password(tmp_path, url, complaint):
     with pytest.raises(ConfigError) as error:
         Settings.from_env({"INTAKE_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url})
     assert str(error.value).startswith("DATABASE_URL") and complaint in str(error.value)
