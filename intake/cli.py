@@ -16,6 +16,28 @@ def load_settings() -> Settings:
         raise click.ClickException(f"configuration:\n{error}") from None
 
 
+def require_ready(db) -> None:
+    """Stop with one plain sentence unless the database answers at the latest migration."""
+    from intake.migrate import readiness
+
+    state = readiness(db.engine)
+    if not state.ready:
+        raise click.ClickException(state.problem)
+
+
+def open_line():
+    """The line a command works on, its database checked first."""
+    from intake.app import create_app
+
+    line = create_app(load_settings()).extensions["intake"]
+    require_ready(line.db)
+    return line
+
+
+def _warn(text: str) -> None:
+    click.echo(text, err=True)
+
+
 @click.group()
 def main() -> None:
     """The after-hours missing-child intake line."""
@@ -29,28 +51,47 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every Alembic migration (safe to run again)."""
+    from alembic.util import CommandError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from intake.db import describe_failure
     from intake.migrate import upgrade
 
-    upgrade(load_settings().database_url)
+    url = load_settings().database_url
+    try:
+        upgrade(url)
+    except SQLAlchemyError as error:
+        raise click.ClickException(describe_failure(error, make_url(url))) from None
+    except CommandError as error:
+        raise click.ClickException(f"The migrations cannot be applied: {error}.") from None
     click.echo("database is up to date")
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--port", default=5000, envvar="PORT", show_default=True, type=int, help="Default: $PORT."
+)
 def run(host: str, port: int) -> None:
-    """Start the line for development (Flask's server)."""
-    from intake import scheduler
+    """Start the line for development (Werkzeug's server and the clock)."""
+    from werkzeug.serving import make_server
+
+    from intake import scheduler, startup
     from intake.app import create_app
 
     settings = load_settings()
     app = create_app(settings)
-    clock = scheduler.start_background(app.extensions["intake"])
+    line = app.extensions["intake"]
+    require_ready(line.db)
+    server = make_server(host, port, app, threaded=True)  # a port in use: Werkzeug says so
+    startup.announce(line, _warn)
+    clock = scheduler.start_background(line)
     mode = "Twilio" if settings.uses_twilio else "local outbox (no Twilio credentials)"
-    click.echo(f"The line is up on http://{host}:{port} ({mode}).")
+    click.echo(f"The line is up on http://{host}:{server.port} ({mode}).")
     click.echo("Text it from the terminal: intake simulate --from +15555550123")
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        server.serve_forever()
     finally:
         clock.shutdown(wait=False)
 
@@ -58,11 +99,11 @@ def run(host: str, port: int) -> None:
 @main.command()
 def worker() -> None:
     """Run the clock that sends due texts (production: one or more, beside gunicorn)."""
-    from intake import scheduler
-    from intake.app import create_app
+    from intake import scheduler, startup
 
-    app = create_app(load_settings())
-    scheduler.run_forever(app.extensions["intake"])
+    line = open_line()
+    startup.announce(line, _warn)
+    scheduler.run_forever(line)
 
 
 @main.command("outbox")
@@ -78,14 +119,13 @@ def outbox_list(status: str | None, limit: int, as_json: bool) -> None:
     import json
 
     from intake import reports
-    from intake.app import create_app
 
-    line = create_app(load_settings()).extensions["intake"]
+    line = open_line()
     for row in reports.outbox_rows(line, status, limit):
         if as_json:
             click.echo(json.dumps(row))
         else:
-            click.echo(reports.outbox_line(row))
+            click.echo(reports.outbox_line(row, line.settings.zone))
 
 
 @main.group()
@@ -100,10 +140,9 @@ def case_close(ref: str) -> None:
     from sqlalchemy import select
 
     from intake import cases
-    from intake.app import create_app
     from intake.models import Case
 
-    line = create_app(load_settings()).extensions["intake"]
+    line = open_line()
     with line.db.transaction() as session:
         found = session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
         if found is None:
@@ -117,22 +156,50 @@ def case_close(ref: str) -> None:
 @click.option("--url", default=None, help="A running line (default: run one in-process).")
 def simulate(sender: str, url: str | None) -> None:
     """Text the line from the terminal, through the signed webhook."""
+    import threading
+
     from intake import simulator
+    from intake.db import Database
 
     settings = load_settings()
+    require_ready(Database(settings.database_url))
     if url:
+        problem = simulator.unreachable(url)
+        if problem:
+            raise click.ClickException(problem)
         post = simulator.http_post(url)
     else:
         from intake.app import create_app
 
         post = simulator.app_post(create_app(settings))
-    inbox = simulator.Inbox(settings, sender)
+    screen = threading.Lock()
+
+    def show(text: str) -> None:
+        with screen:  # one whole text at a time, never two interleaved
+            click.echo(text)
+
     click.echo("Type a text and press Enter. 'photo: URL' sends a picture. Ctrl-D ends.")
-    for line in sys.stdin if not sys.stdin.isatty() else _prompted():
-        for reply in simulator.text_line(settings, post, sender, line.rstrip("\n")):
-            click.echo(f"\n< {reply}\n")
-        for later in inbox.new_texts():
-            click.echo(f"\n< (sent by the line) {later}\n")
+    finish = simulator.watch(
+        simulator.Inbox(settings, sender), lambda t: show(f"\n< (sent by the line) {t}\n")
+    )
+    try:
+        for line in sys.stdin if not sys.stdin.isatty() else _prompted():
+            for reply in _replies(settings, post, sender, line.rstrip("\n"), url):
+                show(f"\n< {reply}\n")
+    finally:
+        finish()
+
+
+def _replies(settings, post, sender: str, text: str, url: str | None) -> list[str]:
+    """The line's answer to one typed line; a line that went away ends the session plainly."""
+    import requests
+
+    from intake import simulator
+
+    try:
+        return simulator.text_line(settings, post, sender, text)
+    except requests.RequestException:
+        raise click.ClickException(f"The line at {url} stopped answering.") from None
 
 
 def _prompted():
@@ -150,10 +217,9 @@ def oncall() -> None:
 
 def _roster_change(change):
     """Run a roster change in one transaction; show a RosterError as a plain message."""
-    from intake.app import create_app
     from intake.roster import RosterError
 
-    line = create_app(load_settings()).extensions["intake"]
+    line = open_line()
     try:
         with line.db.transaction() as session:
             return change(session, line.settings.default_region)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -12,6 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
 from flows.parse import parse_phone
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -19,6 +23,9 @@ DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_FOLLOWUPS = tuple(timedelta(minutes=m) for m in (15, 60, 3 * 60, 8 * 60, 24 * 60, 48 * 60))
 MAX_FOLLOWUPS = 6  # one template each: templates/sms/<lang>/followup_<n>.txt
+ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+DATABASES = ("sqlite", "postgresql")
 
 
 class ConfigError(ValueError):
@@ -79,7 +86,7 @@ class Settings:
         reader = _Reader(env)
         instance = Path(reader.get("INTAKE_INSTANCE_DIR") or INSTANCE_DIR)
         settings = cls(
-            database_url=reader.get("DATABASE_URL") or f"sqlite:///{instance / 'intake.db'}",
+            database_url=reader.database_url(f"sqlite:///{instance / 'intake.db'}"),
             public_base_url=reader.url("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
             twilio_account_sid=reader.get("TWILIO_ACCOUNT_SID"),
             twilio_auth_token=reader.get("TWILIO_AUTH_TOKEN") or "",
@@ -128,6 +135,14 @@ class _Reader:
     def get(self, name: str) -> str | None:
         value = self.env.get(name, "").strip()
         return value or None
+
+    def database_url(self, default: str) -> str:
+        """DATABASE_URL, checked for shape only (whether it answers is seen at first use)."""
+        value = self.get("DATABASE_URL") or default
+        problem = database_url_problem(value)
+        if problem:
+            self.errors.append(f"DATABASE_URL {problem}")
+        return value
 
     def url(self, name: str, default: str) -> str:
         value = self.get(name) or default
@@ -181,9 +196,11 @@ class _Reader:
         value = self.get(name)
         if value is None:
             return None
-        phone = parse_phone(value, "US", strict=False)
+        phone = parse_phone(value, "US", strict=True)
         if phone is None:
-            self.errors.append(f"{name} must be a phone number in E.164 form, like +12125551234")
+            self.errors.append(
+                f"{name} must be a valid phone number in E.164 form, like +12125551234"
+            )
         return phone
 
     def timezone(self, name: str, default: str) -> str:
@@ -205,8 +222,11 @@ class _Reader:
     def check_twilio(self, settings: Settings) -> None:
         if not settings.twilio_account_sid:
             return
-        if not settings.twilio_account_sid.startswith("AC"):
-            self.errors.append("TWILIO_ACCOUNT_SID must start with AC")
+        if not ACCOUNT_SID.match(settings.twilio_account_sid):
+            self.errors.append("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
+        service = settings.twilio_messaging_service_sid
+        if service and not MESSAGING_SERVICE_SID.match(service):
+            self.errors.append("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits")
         if not settings.twilio_auth_token:
             self.errors.append("TWILIO_AUTH_TOKEN is required with TWILIO_ACCOUNT_SID")
         if not (settings.twilio_phone_number or settings.twilio_messaging_service_sid):
@@ -222,6 +242,43 @@ class _Reader:
     def raise_errors(self) -> None:
         if self.errors:
             raise ConfigError("\n".join(self.errors))
+
+
+def database_url_problem(url: str) -> str | None:
+    """What is wrong with a database URL's shape, or None; never repeats the URL."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme == "postgres" or scheme.startswith("postgres+"):
+        return "starts with postgres://: write postgresql+psycopg:// instead"
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect().import_dbapi()
+    except (ArgumentError, NoSuchModuleError, ImportError):
+        parsed = None
+    if parsed is None or parsed.get_backend_name() not in DATABASES:
+        shown = f", not {scheme}://" if scheme and "@" not in scheme else ""
+        return f"must start with sqlite:/// or postgresql+psycopg://{shown}"
+    return None
+
+
+def warnings(settings: Settings) -> list[str]:
+    """Settings that work but should be fixed before real callers rely on the line."""
+    found = []
+    parts = urlsplit(settings.public_base_url)
+    if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+        found.append(
+            "PUBLIC_BASE_URL is not https: Twilio's webhooks and the links in alerts "
+            "would travel unencrypted."
+        )
+    return found
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _local_secret(folder: Path, name: str) -> str:

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 # Twilio waits 15 s for a webhook's answer. A database that hangs must fail fast enough
@@ -50,7 +51,10 @@ def _sqlite_engine(url: str) -> Engine:
     """
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # opening the file will fail, and say so, at first use
     engine = create_engine(
         url,
         connect_args={"timeout": WAIT_SECONDS, "check_same_thread": False},
@@ -115,3 +119,31 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def describe_failure(error: SQLAlchemyError, url: URL) -> str:
+    """One plain sentence for a database that does not answer; never the password."""
+    reason = str(getattr(error, "orig", None) or error)
+    if url.get_backend_name() == "sqlite":
+        return (
+            f"The SQLite file {url.database} cannot be opened ({reason.splitlines()[0]}): "
+            "check DATABASE_URL and that its folder exists and is writable."
+        )
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    if "does not exist" in reason and f'database "{url.database}"' in reason:
+        return (
+            f"The database {url.database} does not exist on {where}: "
+            f"create it (createdb {url.database}) or fix DATABASE_URL."
+        )
+    if "does not exist" in reason or "authentication failed" in reason:
+        return f"The database server at {where} refused the user or password in DATABASE_URL."
+    if "Connection refused" in reason:
+        return f"Nothing answers at {where}: is PostgreSQL running, and is DATABASE_URL right?"
+    if "resolve host" in reason:
+        return f"The database host {url.host} is unknown: check DATABASE_URL."
+    return f"The database at {where} did not answer: {_first_line(reason, url)}"
+
+
+def _first_line(reason: str, url: URL) -> str:
+    line = reason.strip().splitlines()[0] if reason.strip() else "no reason given"
+    return line.replace(url.password, "***") if url.password else line

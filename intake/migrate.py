@@ -1,13 +1,22 @@
-"""Alembic, driven from code: `intake db upgrade` and the tests use the same path."""
+"""Alembic, driven from code: `intake db upgrade`, the readiness check and the tests."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from intake.db import DatabaseBusy, describe_failure
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+UPGRADE = "run `intake db upgrade`"
 
 
 def alembic_config(database_url: str) -> Config:
@@ -20,3 +29,58 @@ def alembic_config(database_url: str) -> Config:
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema up to date (idempotent)."""
     command.upgrade(alembic_config(database_url), revision)
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+@cache
+def head_revision() -> str:
+    """The newest migration this code ships (read from the scripts once per process)."""
+    return _scripts().get_current_head()
+
+
+def _known(revision: str) -> bool:
+    return revision in {script.revision for script in _scripts().walk_revisions()}
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the database answers and is at the newest migration; a sentence if not."""
+
+    database: str  # ok | unavailable
+    schema: str  # ok | not migrated | out of date | unknown
+    problem: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.problem is None
+
+
+def readiness(engine: Engine) -> Readiness:
+    """Ask the database for its Alembic revision (one short query) and compare with ours."""
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as error:
+        return Readiness("unavailable", "unknown", describe_failure(error, engine.url))
+    except DatabaseBusy:
+        return Readiness("unavailable", "unknown", "The database is busy and did not answer.")
+    if current is None:
+        return Readiness("ok", "not migrated", f"The database has no tables yet: {UPGRADE}.")
+    if current == head_revision():
+        return Readiness("ok", "ok")
+    if not _known(current):
+        return Readiness(
+            "ok",
+            "out of date",
+            f"The database is at migration {current}, which this code does not know: "
+            "it was migrated by newer code.",
+        )
+    return Readiness(
+        "ok",
+        "out of date",
+        f"The database is at migration {current}, not the latest ({head_revision()}): {UPGRADE}.",
+    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from intake.models import Outbound
+from intake.timefmt import local_time
 
 
 def outbox_rows(line, status: str | None, limit: int) -> list[dict[str, Any]]:
@@ -35,10 +38,12 @@ def _row(r: Outbound) -> dict[str, Any]:
     }
 
 
-def outbox_line(row: dict[str, Any]) -> str:
+def outbox_line(row: dict[str, Any], zone: ZoneInfo) -> str:
+    """One row for staff, its send time in the line's zone."""
     what = row["template"] or row["kind"]
     error = f"  error: {row['last_error']}" if row["last_error"] else ""
+    when = local_time(datetime.fromisoformat(row["send_at"]), zone)
     return (
-        f"#{row['id']:<6} {row['status']:<9} {row['send_at'][:16]}  {row['to']:<16} "
+        f"#{row['id']:<6} {row['status']:<9} {when:<20} {row['to']:<16} "
         f"{what:<12} tries={row['attempts']}{error}"
     )

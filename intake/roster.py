@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
+from intake.config import Settings
 from intake.models import OnCallPerson
 from intake.windows import on_call, parse_window
 
@@ -20,9 +21,10 @@ class RosterError(ValueError):
 
 
 def normalise_phone(text: str, region: str = "US") -> str:
-    phone = parse_phone(text, region, strict=False)
+    """A valid number in E.164; a number that cannot be dialled (555-1234) is refused."""
+    phone = parse_phone(text, region, strict=True)
     if phone is None:
-        raise RosterError(f"{text!r} is not a phone number (try +12125551234)")
+        raise RosterError(f"{text!r} is not a phone number that can be dialled (try +12125551234)")
     return phone
 
 
@@ -38,20 +40,40 @@ def chain(session: Session, moment: datetime, zone: ZoneInfo) -> list[OnCallPers
     return [p for p in people(session) if on_call([parse_window(w) for w in p.windows], local)]
 
 
+def nobody_to_alert(session: Session, settings: Settings) -> bool:
+    """True when an alert would reach no one: nobody reachable on the roster, no fallback."""
+    if settings.fallback_alert_number:
+        return False
+    return not any(person.opted_out_at is None for person in people(session))
+
+
 def find(session: Session, who: str, region: str = "US") -> OnCallPerson:
-    """A person by phone number or by name (case-insensitive)."""
+    """A person by phone number or by name (case-insensitive); a name two people share is
+    refused, so nothing is changed for the wrong one."""
     try:
         phone = normalise_phone(who, region)
     except RosterError:
         phone = None
     query = select(OnCallPerson).where(OnCallPerson.active)
     if phone:
-        match = session.scalar(query.where(OnCallPerson.phone == phone))
+        matches = list(session.scalars(query.where(OnCallPerson.phone == phone)))
     else:
-        match = session.scalar(query.where(func.lower(OnCallPerson.name) == who.strip().lower()))
-    if match is None:
+        matches = _named(session, who)
+    if not matches:
         raise RosterError(f"nobody called {who!r} is on the roster")
-    return match
+    if len(matches) > 1:
+        numbers = ", ".join(p.phone for p in matches)
+        raise RosterError(
+            f"{len(matches)} people are called {who!r} ({numbers}): use the phone number"
+        )
+    return matches[0]
+
+
+def _named(session: Session, name: str) -> list[OnCallPerson]:
+    """Active people with this name, ignoring case and extra spaces."""
+    wanted = " ".join(name.split()).lower()
+    query = select(OnCallPerson).where(OnCallPerson.active, func.lower(OnCallPerson.name) == wanted)
+    return list(session.scalars(query))
 
 
 def by_phone(session: Session, phone: str, lock: bool = False) -> OnCallPerson | None:
@@ -82,6 +104,12 @@ def add(
     person = session.scalar(select(OnCallPerson).where(OnCallPerson.phone == phone))
     if person is not None and person.active:
         raise RosterError(f"{phone} is already on the roster as {person.name}")
+    same_name = _named(session, name)
+    if same_name:
+        raise RosterError(
+            f"{same_name[0].name} ({same_name[0].phone}) is already on the roster: "
+            "give the new person a name that tells them apart"
+        )
     person = person or OnCallPerson(phone=phone)
     person.name, person.reach_by, person.windows, person.active = name, reach_by, canonical, True
     person.position = len(people(session)) + 1

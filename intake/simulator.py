@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -48,6 +49,15 @@ def message_bodies(twiml: str) -> list[str]:
     if not twiml.strip():
         return []
     return [m.text or "" for m in ET.fromstring(twiml).iter("Message")]
+
+
+def unreachable(base_url: str) -> str | None:
+    """A plain sentence when nothing answers at a running line's address, else None."""
+    try:
+        requests.get(base_url.rstrip("/") + "/healthz", timeout=10)
+    except requests.RequestException:
+        return f"Nothing answers at {base_url}: start the line with `intake run`, or fix --url."
+    return None
 
 
 def http_post(base_url: str) -> Post:
@@ -110,3 +120,30 @@ class Inbox:
         self.seen.update(fresh)
         with self.db.sessions() as session:
             return [session.get(Outbound, i).body or "" for i in fresh]
+
+
+def watch(inbox: Inbox, show: Callable[[str], None], every: float = 1.0) -> Callable[[], None]:
+    """Show the line's own texts as they go out, from a background thread.
+
+    Returns a function that stops the thread and shows anything still unseen.
+    """
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(every):
+            _show_new(inbox, show)
+
+    thread = threading.Thread(target=poll, name="simulate-inbox", daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        stop.set()
+        thread.join()
+        _show_new(inbox, show)
+
+    return finish
+
+
+def _show_new(inbox: Inbox, show: Callable[[str], None]) -> None:
+    for text in inbox.new_texts():
+        show(text)

@@ -174,3 +174,21 @@ class Phone:
 @pytest.fixture
 def phone(app, settings) -> Phone:
     return Phone(app, settings)
+
+
+@pytest.fixture(params=DATABASES)
+def empty_db_url(request, tmp_path) -> str:
+    """A database of each kind that nobody has migrated: a new SQLite file, a new PostgreSQL
+    database (created for this test and dropped after it)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin_url = make_url(POSTGRES_URL)
+    name = f"intake_empty_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

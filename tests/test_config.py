@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from intake.config import ConfigError, Settings, parse_duration
+from intake.config import ConfigError, Settings, parse_duration, warnings
 
 
 def test_defaults_are_the_embedded_line(tmp_path):
@@ -87,3 +87,71 @@ def test_durations(text, expected):
 def test_bad_durations_are_refused(text):
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def twilio_env(tmp_path, **overrides) -> dict[str, str]:
+    env = {
+        "INTAKE_INSTANCE_DIR": str(tmp_path),
+        "TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2,
+        "TWILIO_AUTH_TOKEN": "token",
+        "TWILIO_PHONE_NUMBER": "+12125551234",
+        "PUBLIC_BASE_URL": "https://line.example.org",
+        "SECRET_KEY": "key",
+    }
+    return {**env, **overrides}
+
+
+@pytest.mark.parametrize(
+    "name, value, complaint",
+    [
+        ("TWILIO_ACCOUNT_SID", "AC123", "AC followed by 32 hex digits"),
+        ("TWILIO_ACCOUNT_SID", "AC" + "g" * 32, "AC followed by 32 hex digits"),
+        ("TWILIO_MESSAGING_SERVICE_SID", "AC" + "1" * 32, "MG followed by 32 hex digits"),
+        ("TWILIO_PHONE_NUMBER", "555-1234", "valid phone number"),
+        ("TWILIO_PHONE_NUMBER", "+1 555 555 0123", "valid phone number"),
+        ("INTAKE_FALLBACK_ALERT_NUMBER", "555-1234", "valid phone number"),
+    ],
+)
+def test_twilio_values_are_checked_for_shape(tmp_path, name, value, complaint):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(twilio_env(tmp_path, **{name: value}))
+    assert f"{name} must be" in str(error.value) and complaint in str(error.value)
+    assert value not in str(error.value)
+
+
+def test_a_messaging_service_sid_of_the_right_shape_is_accepted(tmp_path):
+    sid = "MG" + "0123456789ABCDEF" * 2
+    env = twilio_env(tmp_path, TWILIO_PHONE_NUMBER="", TWILIO_MESSAGING_SERVICE_SID=sid)
+    assert Settings.from_env(env).twilio_messaging_service_sid == sid
+
+
+@pytest.mark.parametrize(
+    "url, complaint",
+    [
+        ("postgres://intake:pw-secret@db/intake", "write postgresql+psycopg:// instead"),
+        ("mysql://intake:pw-secret@db/intake", "must start with sqlite:/// or postgresql+psycopg"),
+        ("nonsense-pw-secret", "must start with sqlite:/// or postgresql+psycopg"),
+        ("postgresql+psycopg2://intake:pw-secret@db/i", "not postgresql+psycopg2://"),
+    ],
+)
+def test_a_database_url_of_the_wrong_shape_is_named_without_its_password(tmp_path, url, complaint):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env({"INTAKE_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url})
+    assert str(error.value).startswith("DATABASE_URL") and complaint in str(error.value)
+    assert "pw-secret" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "base_url, warned",
+    [
+        ("http://line.example.org", True),
+        ("https://line.example.org", False),
+        ("http://127.0.0.1:5000", False),
+        ("http://localhost:8000", False),
+        ("http://[::1]:5000", False),
+    ],
+)
+def test_plain_http_is_a_warning_not_an_error(tmp_path, base_url, warned):
+    settings = Settings.from_env(twilio_env(tmp_path, PUBLIC_BASE_URL=base_url))
+    assert bool(warnings(settings)) is warned
+    assert all("https" in w for w in warnings(settings))

@@ -223,10 +223,9 @@ def test_with_postgres_down_the_caller_still_gets_the_emergency_message(tmp_path
     phone = Phone(app, app.extensions["intake"].settings)
     reply = phone.reply("my son is missing")
     assert POLICE in reply and NCMEC in reply and "again" in reply
-    assert app.test_client().get("/healthz").json == {
-        "status": "ok",
-        "database": "unavailable",
-    }
+    health = app.test_client().get("/healthz")
+    assert health.status_code == 503
+    assert (health.json["status"], health.json["database"]) == ("unavailable", "unavailable")
 
 
 def test_with_a_broken_sqlite_file_the_emergency_message_goes_out_in_spanish(tmp_path):
@@ -245,7 +244,7 @@ def test_with_a_broken_sqlite_file_the_emergency_message_goes_out_in_spanish(tmp
 def test_healthz_says_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "database": "ok"}
+    assert response.json["status"] == "ok" and response.json["database"] == "ok"
 
 
 def test_one_database_transaction_per_inbound_text(app, phone):
