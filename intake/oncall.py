@@ -366,11 +366,12 @@ def take_off_chain(session: Session, line, person: OnCallPerson, why: str, now: 
 def _drop_from_chain(line, alert: Alert, person_id: int, now: datetime) -> None:
     """Take one person out of an alert's chain; if it was their turn, move on now."""
     index, rest = alert.chain.index(person_id), [p for p in alert.chain if p != person_id]
-    if index == alert.step:
-        alert.next_check_at = now
     if not rest:  # nobody left to try: the next step is everyone and the fallback number
         alert.step, alert.round = len(alert.chain) - 1, line.settings.escalation_rounds - 1
+        alert.next_check_at = now
         return
+    if index == alert.step:
+        alert.next_check_at = now
     alert.chain = rest
     if index <= alert.step:
         alert.step -= 1  # escalate's next step lands on the one after them
