@@ -262,8 +262,10 @@ def oncall_list() -> None:
 
     def show(session, region):
         now_on = {p.id for p in roster.chain(session, utcnow(), load_settings().zone)}
-        for p in roster.people(session):
+        for p in roster.members(session):
             when = "; ".join(p.windows) or "always"
+            if p.opted_out_at is not None:
+                when += "  stopped texts (STOP)"
             mark = "*" if p.id in now_on else " "
             click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {p.reach_by:<5} {when}")
         if not now_on:
@@ -275,10 +277,16 @@ def oncall_list() -> None:
 @oncall.command("remove")
 @click.argument("who")
 def oncall_remove(who: str) -> None:
-    """Take someone (name or phone) off the roster."""
+    """Take someone (name or phone) off the roster; their open cases are alerted again."""
     from intake import roster
+    from intake.app import create_app
 
-    person = _roster_change(lambda s, region: roster.remove(s, who, region))
+    line = create_app(load_settings()).extensions["intake"]
+    try:
+        with line.db.transaction() as session:
+            person = roster.remove(session, line, who)
+    except roster.RosterError as error:
+        raise click.ClickException(str(error)) from None
     click.echo(f"removed {person.name}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from intake import outbox, roster, signing, words
 from intake.logs import event as log_event
 from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
+from intake.timefmt import clock_time
 
 ALERT_KINDS = ("alert", "alert_call")
 STAFF = "staff"  # templates/staff/en: staff read English
@@ -175,15 +177,30 @@ def _page_call(session, line, alert, person, now) -> None:
     page_row.outbox_id = row.id
 
 
+LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
+RELATIONSHIP_WORDS = {
+    "parent": "parent or family",
+    "foster": "foster parent",
+    "caseworker": "agency staff",
+    "other": "other",
+}
+POLICE_WORDS = {True: "yes", False: "not yet", None: "not asked yet"}
+AREA_LIMIT, WHEN_LIMIT = 34, 22  # keep an alert at two SMS segments with a 40-char org name
+
+
 def alert_params(line, alert: Alert, now: datetime) -> dict[str, str]:
-    """What an alert says: little personal data unless INTAKE_ALERT_DETAIL=full."""
+    """What an alert says: what to know before calling, little personal data unless
+    INTAKE_ALERT_DETAIL=full."""
     case = alert.case
     params = {
         "ref": case.ref,
         "reason": alert.reason,
         "age": age_text(case.age_months),
-        "area": _short(case.last_seen_where, 60) or "not given yet",
-        "ago": ago_text(case, now),
+        "area": _short(case.last_seen_where, AREA_LIMIT) or "not given yet",
+        "when": when_text(case, line.settings.zone),
+        "lang": LANGUAGE_NAMES.get(case.lang, case.lang),
+        "relationship": RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given yet"),
+        "police": POLICE_WORDS.get(case.police_called, "not asked yet"),
         "link": f"{line.settings.public_base_url}/cases/{case.ref}",
         "name": "",
         "description": "",
@@ -195,16 +212,17 @@ def alert_params(line, alert: Alert, now: datetime) -> dict[str, str]:
 
 
 def age_text(months: int | None) -> str:
+    """The child's age as staff read it: months under two, else years."""
     if months is None:
         return "not given yet"
     return f"{months} months" if months < 24 else f"{months // 12}"
 
 
-def ago_text(case: Case, now: datetime) -> str:
+def when_text(case: Case, zone: ZoneInfo) -> str:
+    """When the child was last seen: 'about 21:40 EST' when known, else the caller's words."""
     if case.last_seen_at is not None:
-        minutes = max(int((now - case.last_seen_at).total_seconds() // 60), 0)
-        return f"about {minutes} min ago" if minutes < 120 else f"about {minutes // 60} h ago"
-    return _short(case.last_seen_when, 40) or "time not given yet"
+        return f"about {clock_time(case.last_seen_at, zone)}"
+    return _short(case.last_seen_when, WHEN_LIMIT) or "time not given yet"
 
 
 def _short(text: str | None, limit: int) -> str:
@@ -212,8 +230,11 @@ def _short(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def acknowledge(session: Session, line, alert: Alert, person: OnCallPerson, now: datetime) -> None:
-    """Stop the escalation, give the case to this person, tell the others it is taken."""
+def acknowledge(
+    session: Session, line, alert: Alert, person: OnCallPerson, now: datetime
+) -> set[str]:
+    """Stop the escalation, give the case to this person, tell the others it is taken;
+    returns the numbers told."""
     alert.acked_by, alert.acked_at = person, now
     alert.case.assigned_person = person
     others = {p.to_phone for p in _pages(session, alert) if p.person_id != person.id}
@@ -229,6 +250,7 @@ def acknowledge(session: Session, line, alert: Alert, person: OnCallPerson, now:
         now,
     )
     log_event("oncall.acknowledged", case=alert.case.ref, person=person.id)
+    return others
 
 
 def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
@@ -240,7 +262,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
         .with_for_update()
     ).all()
     worker = case.assigned_person
-    told = {worker.phone} if worker is not None and worker.active else set()
+    told = {worker.phone} if roster.reachable(worker) else set()
     for alert in alerts:
         paged = {p.to_phone for p in _pages(session, alert)} - told
         _end(
@@ -254,8 +276,8 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
             now,
         )
         told |= paged
-    if worker is not None and worker.active:
-        _tell(session, {worker.phone}, "stood_down", {"ref": case.ref, "why": why}, case, now)
+    if roster.reachable(worker):
+        tell(session, {worker.phone}, "stood_down", {"ref": case.ref, "why": why}, case, now)
     if alerts:
         log_event("oncall.stood_down", case=case.ref, why=why)
 
@@ -265,7 +287,7 @@ def _end(
     alert: Alert,
     status: str,
     reason: str,
-    tell: set[str],
+    phones: set[str],
     template: str,
     params: dict[str, str],
     now: datetime,
@@ -279,10 +301,10 @@ def _end(
         .values(status="cancelled", last_error=reason)
         .execution_options(synchronize_session=False)
     )
-    _tell(session, tell, template, params, alert.case, now)
+    tell(session, phones, template, params, alert.case, now)
 
 
-def _tell(
+def tell(
     session: Session,
     phones: set[str],
     template: str,
@@ -290,6 +312,7 @@ def _tell(
     case: Case,
     now: datetime,
 ) -> None:
+    """Text these numbers a staff template about a case."""
     for phone in sorted(phones):
         outbox.enqueue(
             session,
@@ -327,6 +350,31 @@ def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
     newest = paged.order_by(Page.id.desc()).limit(1)
     waiting = newest.where(Alert.status.in_(("open", "exhausted")))
     return session.scalar(waiting) or session.scalar(newest)
+
+
+def take_off_chain(session: Session, line, person: OnCallPerson, why: str, now: datetime) -> None:
+    """This person can no longer be paged: their queued pages are cancelled and every
+    alert waiting on them moves on at once."""
+    outbox.cancel_pending(session, why, to=person.phone, kinds=ALERT_KINDS)
+    query = select(Alert).where(Alert.status == "open").order_by(Alert.id).with_for_update()
+    for alert in session.scalars(query):
+        if person.id in alert.chain:
+            _drop_from_chain(line, alert, person.id, now)
+    log_event("oncall.off_chain", person=person.id, why=why)
+
+
+def _drop_from_chain(line, alert: Alert, person_id: int, now: datetime) -> None:
+    """Take one person out of an alert's chain; if it was their turn, move on now."""
+    index, rest = alert.chain.index(person_id), [p for p in alert.chain if p != person_id]
+    if not rest:  # nobody left to try: the next step is everyone and the fallback number
+        alert.step, alert.round = len(alert.chain) - 1, line.settings.escalation_rounds - 1
+        alert.next_check_at = now
+        return
+    if index == alert.step:
+        alert.next_check_at = now
+    alert.chain = rest
+    if index <= alert.step:
+        alert.step -= 1  # escalate's next step lands on the one after them
 
 
 def staff_words(template: str, **params) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
 from intake.config import Settings
-from intake.models import OnCallPerson
+from intake.models import OnCallPerson, utcnow
 from intake.windows import on_call, parse_window
 
 REACH_BY = ("sms", "call", "both")
@@ -28,10 +28,20 @@ def normalise_phone(text: str, region: str = "US") -> str:
     return phone
 
 
-def people(session: Session) -> list[OnCallPerson]:
-    """Everyone on the roster, in order."""
+def members(session: Session) -> list[OnCallPerson]:
+    """Everyone on the roster, in order, including those who texted STOP."""
     query = select(OnCallPerson).where(OnCallPerson.active).order_by(OnCallPerson.position)
     return list(session.scalars(query))
+
+
+def people(session: Session) -> list[OnCallPerson]:
+    """Everyone on the roster who can be paged (not stopped), in order."""
+    return [p for p in members(session) if reachable(p)]
+
+
+def reachable(person: OnCallPerson | None) -> bool:
+    """On the roster and not stopped: texts and pages may go to them."""
+    return person is not None and person.active and person.opted_out_at is None
 
 
 def chain(session: Session, moment: datetime, zone: ZoneInfo) -> list[OnCallPerson]:
@@ -44,7 +54,7 @@ def nobody_to_alert(session: Session, settings: Settings) -> bool:
     """True when an alert would reach no one: nobody reachable on the roster, no fallback."""
     if settings.fallback_alert_number:
         return False
-    return not any(person.opted_out_at is None for person in people(session))
+    return not people(session)
 
 
 def find(session: Session, who: str, region: str = "US") -> OnCallPerson:
@@ -112,26 +122,30 @@ def add(
         )
     person = person or OnCallPerson(phone=phone)
     person.name, person.reach_by, person.windows, person.active = name, reach_by, canonical, True
-    person.position = len(people(session)) + 1
+    person.position = len(members(session)) + 1
     session.add(person)
     session.flush()
     _renumber(session)
     return person
 
 
-def remove(session: Session, who: str, region: str = "US") -> OnCallPerson:
-    """Take someone off the roster (kept for the record of who was alerted)."""
-    person = find(session, who, region)
+def remove(session: Session, line, who: str, now: datetime | None = None) -> OnCallPerson:
+    """Take someone off the roster (kept for the record of who was alerted); their
+    pages stop and their open cases are handed back to the chain."""
+    from intake import staff  # staff -> oncall -> roster: imported late to keep one way
+
+    person = find(session, who, line.settings.default_region)
     person.active = False
     session.flush()
     _renumber(session)
+    staff.hand_back(session, line, person, now or utcnow())
     return person
 
 
 def move(session: Session, who: str, position: int, region: str = "US") -> OnCallPerson:
     """Move someone to a place in the order (1 is first)."""
     person = find(session, who, region)
-    order = [p for p in people(session) if p.id != person.id]
+    order = [p for p in members(session) if p.id != person.id]
     position = max(1, min(position, len(order) + 1))
     order.insert(position - 1, person)
     for n, p in enumerate(order, 1):
@@ -140,5 +154,5 @@ def move(session: Session, who: str, position: int, region: str = "US") -> OnCal
 
 
 def _renumber(session: Session) -> None:
-    for n, person in enumerate(people(session), 1):
+    for n, person in enumerate(members(session), 1):
         person.position = n

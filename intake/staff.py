@@ -1,82 +1,208 @@
 """Texts from a number on the roster are staff commands, not a caregiver conversation.
 
-ACK [ref], STATUS, HELP, and R <ref> <message> (relayed to the caregiver from the line's
-number, so the worker's own number stays private).
+ACK [ref], TAKE <ref>, STATUS, HELP, and R <ref> <message> (relayed to the caregiver from
+the line's number, so the worker's own number stays private). STOP takes the sender off
+the chain (Twilio confirms it; the line never answers STOP) and START puts them back.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.parse import keyword
-from intake import oncall, outbox
+from intake import cases, oncall, outbox, roster
+from intake.logs import event as log_event
 from intake.models import Alert, Case, OnCallPerson
 
-OPEN = ("intake", "open")
+OPEN = cases.OPEN_STATUSES
+FINISHED = ("found", "closed")  # nothing more to relay; an abandoned intake still has a caller
+WAITING = ("open", "exhausted")  # an alert that still wants someone
 RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
+STATUS_WORDS = {"abandoned": "left unfinished (the caregiver started again)"}
+
+Answer = tuple[list[str], Case | None]  # the replies, and the case the command was about
+Command = Callable[[Session, object, OnCallPerson, list[str], str, datetime], Answer]
 
 
-def handle(
-    session: Session, line, person: OnCallPerson, text: str, now: datetime
-) -> tuple[list[str], Case | None]:
+@dataclass(frozen=True)
+class Taken:
+    """What came of taking a case: taken | taken_by_other | over.
+
+    callback is the caregiver's number, given only to the person who has the case;
+    who is the person who has it, when that is someone else.
+    """
+
+    outcome: str
+    case: Case
+    callback: str | None = None
+    who: str | None = None
+
+
+def handle(session: Session, line, person: OnCallPerson, text: str, now: datetime) -> Answer:
     """Run one staff command; returns the replies and the case it was about."""
-    words = text.split()
-    command = words[0].upper().strip(".!") if words else ""
-    if keyword(line.flow.vocab, text) == "stop":
+    meaning = keyword(line.flow.vocab, text)
+    if meaning == "stop":
+        stop_texts(session, line, person, now)
         return [], None  # Twilio confirms opt-outs itself; never answer STOP
-    if command == "ACK":
-        return ack(session, line, person, words[1] if len(words) > 1 else None, now)
-    if command == "STATUS":
-        return [status(session, person)], None
-    if command in ("R", "REPLY") and len(words) >= 3:
-        return relay_to_caregiver(session, line, person, words[1], text, now)
-    return [oncall.staff_words("staff_help", unknown=command not in ("HELP", "INFO", "?"))], None
+    if meaning == "start":
+        return [start_texts(person)], None
+    words = text.split()
+    name = words[0].upper().strip(".!") if words else ""
+    command = COMMANDS.get(name)
+    if command is None:
+        return [_help(unknown=name not in ("HELP", "INFO", "?"))], None
+    return command(session, line, person, words[1:], text, now)
 
 
-def ack(
-    session: Session, line, person: OnCallPerson, ref: str | None, now: datetime
-) -> tuple[list[str], Case | None]:
-    """Take a case: the newest alert sent to this person, or the case named."""
-    if ref is None:
+def ack_command(session, line, person, args, text, now) -> Answer:
+    """ACK: the newest alert sent to this person; ACK <ref>: that case."""
+    if not args:
         alert = oncall.alert_to_ack(session, person)
         if alert is None:
             return [oncall.staff_words("ack_nothing")], None
         case = alert.case
     else:
-        case = _case(session, ref)
+        case = _case(session, args[0])
         if case is None:
-            return [oncall.staff_words("no_such_case", ref=ref.upper())], None
-    return take(session, line, person, case, now), case
+            return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
+    taken = take(session, line, person, case, now)
+    return [take_text(line, taken)], taken.case
 
 
-def take(session: Session, line, person: OnCallPerson, case: Case, now: datetime) -> list[str]:
-    """Give the case to this person unless it is over or someone else has it.
+def take_command(session, line, person, args, text, now) -> Answer:
+    """TAKE <ref>: the case, even from the worker who has it (they are told)."""
+    if not args:
+        return [oncall.staff_words("take_which")], None
+    case = _case(session, args[0])
+    if case is None:
+        return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
+    taken = take(session, line, person, case, now, take_over=True)
+    return [take_text(line, taken)], taken.case
+
+
+def status_command(session, line, person, args, text, now) -> Answer:
+    return [status(session, person)], None
+
+
+def relay_command(session, line, person, args, text, now) -> Answer:
+    if len(args) < 2:
+        return [_help(unknown=True)], None
+    return relay_to_caregiver(session, line, person, args[0], text, now)
+
+
+COMMANDS: dict[str, Command] = {
+    "ACK": ack_command,
+    "TAKE": take_command,
+    "STATUS": status_command,
+    "R": relay_command,
+    "REPLY": relay_command,
+}
+
+
+def take(
+    session: Session,
+    line,
+    person: OnCallPerson,
+    case: Case,
+    now: datetime,
+    take_over: bool = False,
+) -> Taken:
+    """Give the case to this person, unless it is over or someone else has it (and this
+    is not a TAKE). An alert still waiting always leads to the caller (see _answer_alert).
 
     The case row is locked first, so two people who ACK at the same moment cannot both
     be told it is theirs.
     """
     session.refresh(case, with_for_update=True)
-    newest = select(Alert).where(Alert.case_id == case.id).order_by(Alert.id.desc()).limit(1)
-    alert = session.scalar(newest.with_for_update())
+    alerts = _waiting_alerts(session, case)
+    if alerts or _restarted_and_waiting(session, case):
+        return _answer_alert(session, line, person, case, alerts, now)
+    holder = case.assigned_person
+    mine = holder is not None and holder.id == person.id
     if case.status not in OPEN:
-        return [oncall.staff_words("case_over", ref=case.ref, status=case.status)]
-    taken_by = case.assigned_person
-    if taken_by is not None and taken_by.id != person.id:
-        return [oncall.staff_words("ack_taken", ref=case.ref, who=taken_by.name)]
-    if alert is not None and alert.status in ("open", "exhausted"):
-        oncall.acknowledge(session, line, alert, person, now)
+        return Taken("over", case, callback(case) if mine else None)
+    if holder is not None and not mine and not take_over:
+        return Taken("taken_by_other", case, who=holder.name)
+    _assign(session, person, case, holder, now)
+    return Taken("taken", case, callback(case))
+
+
+def _restarted_and_waiting(session: Session, case: Case) -> bool:
+    """The caller left this intake half done for a new one (RESTART), whose alert still
+    waits: the same caller with the same need."""
+    if case.status != "abandoned":
+        return False
+    newer = cases.current_case(session, case.caller)
+    return newer is not None and bool(_waiting_alerts(session, newer))
+
+
+def _answer_alert(
+    session: Session, line, person: OnCallPerson, case: Case, alerts: list[Alert], now: datetime
+) -> Taken:
+    """An alert that still pages always ends here: the caller's newest case that is still
+    open (else the alert's own case) becomes this person's, and the paging stops."""
+    target = case if case.status in OPEN else cases.current_case(session, case.caller) or case
+    if target.id != case.id:
+        session.refresh(target, with_for_update=True)
+        alerts += _waiting_alerts(session, target)
+    holder = target.assigned_person
+    told: set[str] = set()
+    for alert in alerts:
+        told |= oncall.acknowledge(session, line, alert, person, now)
+    _assign(session, person, target, holder, now, told)
+    return Taken("taken", target, callback(target))
+
+
+def _assign(
+    session: Session,
+    person: OnCallPerson,
+    case: Case,
+    holder: OnCallPerson | None,
+    now: datetime,
+    told: set[str] = frozenset(),
+) -> None:
+    """The case is this person's; the worker who had it is told (unless just told)."""
     case.assigned_person = person
-    return [
-        oncall.staff_words(
-            "ack_done",
-            ref=case.ref,
-            callback=case.callback_phone or case.caller.phone,
-            link=_link(line, case),
-        )
-    ]
+    if holder is None or holder.id == person.id:
+        return
+    if roster.reachable(holder) and holder.phone not in told:
+        params = {"ref": case.ref, "who": person.name}
+        oncall.tell(session, {holder.phone}, "taken_over", params, case, now)
+    log_event("staff.taken_over", case=case.ref, person=person.id, previous=holder.id)
+
+
+def take_text(line, taken: Taken) -> str:
+    """The text that answers an ACK, a TAKE or a press of 1 on an alert call."""
+    case = taken.case
+    if taken.outcome == "taken":
+        link = f"{line.settings.public_base_url}/cases/{case.ref}"
+        return oncall.staff_words("ack_done", ref=case.ref, callback=taken.callback, link=link)
+    if taken.outcome == "taken_by_other":
+        return oncall.staff_words("ack_taken", ref=case.ref, who=taken.who)
+    return oncall.staff_words(
+        "case_over", ref=case.ref, status=status_text(case), callback=taken.callback or ""
+    )
+
+
+def status_text(case: Case) -> str:
+    """A finished case's status in the words staff read."""
+    return STATUS_WORDS.get(case.status, case.status)
+
+
+def callback(case: Case) -> str:
+    """The number to call the caregiver back on."""
+    return case.callback_phone or case.caller.phone
+
+
+def _waiting_alerts(session: Session, case: Case) -> list[Alert]:
+    query = select(Alert).where(Alert.case_id == case.id, Alert.status.in_(WAITING))
+    return list(session.scalars(query.order_by(Alert.id).with_for_update()))
 
 
 def status(session: Session, person: OnCallPerson) -> str:
@@ -85,23 +211,29 @@ def status(session: Session, person: OnCallPerson) -> str:
         .where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
         .order_by(Case.id)
     )
-    cases = list(session.scalars(query))
-    refs = ", ".join(f"{c.ref} (age {oncall.age_text(c.age_months)})" for c in cases[:8])
-    return oncall.staff_words("staff_status", count=len(cases), refs=refs)
+    found = list(session.scalars(query))
+    refs = ", ".join(f"{c.ref} (age {oncall.age_text(c.age_months)})" for c in found[:8])
+    return oncall.staff_words("staff_status", count=len(found), refs=refs)
 
 
 def relay_to_caregiver(
     session: Session, line, person: OnCallPerson, ref: str, text: str, now: datetime
-) -> tuple[list[str], Case | None]:
+) -> Answer:
+    """R <ref> message: text the caregiver of this worker's case from the line's number."""
     case = _case(session, ref)
     if case is None:
         return [oncall.staff_words("no_such_case", ref=ref.upper())], None
-    if case.assigned_person_id != person.id:
+    mine = case.assigned_person_id == person.id
+    if case.status in FINISHED:
+        number = callback(case) if mine else ""
+        return [
+            oncall.staff_words("relay_case_over", ref=case.ref, status=case.status, callback=number)
+        ], case
+    if not mine:
         return [oncall.staff_words("relay_not_yours", ref=case.ref)], case
     caller = case.caller
     if caller.opted_out_at is not None:
-        callback = case.callback_phone or caller.phone
-        return [oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback)], case
+        return [oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback(case))], case
     message = text.split(None, 2)[2][:RELAY_LIMIT]
     outbox.enqueue(
         session,
@@ -120,9 +252,7 @@ def relay_to_caregiver(
 def worker_of(case: Case | None) -> OnCallPerson | None:
     """The worker who has the case and can still be texted, if any."""
     worker = case.assigned_person if case is not None else None
-    if worker is None or not worker.active or worker.opted_out_at is not None:
-        return None
-    return worker
+    return worker if roster.reachable(worker) else None
 
 
 def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> None:
@@ -141,9 +271,56 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
     )
 
 
+def hand_back(session: Session, line, person: OnCallPerson, now: datetime) -> list[Case]:
+    """A worker left the roster: no more pages to them, and each of their open cases is
+    unassigned and alerted to the chain again (the caregiver's texts follow whoever takes
+    it)."""
+    oncall.take_off_chain(session, line, person, "removed from the roster", now)
+    query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
+    handed = list(session.scalars(query.order_by(Case.id).with_for_update()))
+    for case in handed:
+        case.assigned_person = None
+        oncall.start_alert(session, line, case, "handed_back", now)
+        log_event("staff.handed_back", case=case.ref, person=person.id)
+    return handed
+
+
+def stop_texts(session: Session, line, person: OnCallPerson, now: datetime) -> None:
+    """A roster member texted STOP: off the chain (kept on the roster), fallback told."""
+    if person.opted_out_at is not None:
+        return
+    person.opted_out_at = now
+    oncall.take_off_chain(session, line, person, outbox.OPTED_OUT_REASON, now)
+    fallback = line.settings.fallback_alert_number
+    if fallback is None:
+        log_event("staff.stopped_untold", level=logging.WARNING, person=person.id)
+        return
+    outbox.enqueue(
+        session,
+        kind="staff_notice",
+        to=fallback,
+        send_at=now,
+        template=f"{oncall.STAFF}:staff_stopped",
+        params={"who": person.name, "phone": person.phone, "refs": _open_refs(session, person)},
+    )
+    log_event("staff.stopped", person=person.id)
+
+
+def start_texts(person: OnCallPerson) -> str:
+    """START (or UNSTOP) from a roster member puts them back on the chain."""
+    person.opted_out_at = None
+    log_event("staff.started", person=person.id)
+    return oncall.staff_words("staff_back")
+
+
+def _open_refs(session: Session, person: OnCallPerson) -> str:
+    query = select(Case.ref).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
+    return ", ".join(session.scalars(query.order_by(Case.id)))
+
+
+def _help(unknown: bool) -> str:
+    return oncall.staff_words("staff_help", unknown=unknown)
+
+
 def _case(session: Session, ref: str) -> Case | None:
     return session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
-
-
-def _link(line, case: Case) -> str:
-    return f"{line.settings.public_base_url}/cases/{case.ref}"

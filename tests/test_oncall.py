@@ -88,8 +88,11 @@ def test_a_completed_intake_alerts_the_first_person_with_little_personal_data(
     [alert] = texts_to(fake, ANA)
     case = the_case(line)
     assert case.ref in alert and "ACK" in alert and f"{BASE_URL}/cases/{case.ref}" in alert
-    assert "Age 7" in alert and "Elm Park" in alert and "ago" in alert
+    assert "Age 7" in alert and "Elm Park" in alert
     assert "Mia" not in alert and "ponytail" not in alert
+    seen = case.last_seen_at.astimezone(NY).strftime("%H:%M %Z")  # EST or EDT
+    assert f"Last seen Elm Park, Springfield, about {seen}." in alert
+    assert "Caller: English, parent or family." in alert and "Police called: yes." in alert
     assert texts_to(fake, BEN) == []
 
 
@@ -295,7 +298,7 @@ def test_roster_order_can_be_changed(line):
     add(line, "Cy", CY)
     with line.db.transaction() as s:
         roster.move(s, "cy", 1)
-        roster.remove(s, BEN)
+        roster.remove(s, line, BEN)
     with line.db.sessions() as s:
         assert [(p.position, p.name) for p in roster.people(s)] == [(1, "Cy"), (2, "Ana")]
 

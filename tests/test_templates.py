@@ -564,8 +564,12 @@ STAFF_CONTEXT = {
     "org": ORG,
     "ref": REF,
     "age": "7",
-    "area": "x" * 60,
-    "ago": "about 2 h ago",
+    "area": "x" * 34,  # oncall.AREA_LIMIT
+    "when": "y" * 22,  # oncall.WHEN_LIMIT
+    "lang": "Spanish",
+    "relationship": "parent or family",
+    "police": "not asked yet",
+    "phone": "+12125550111",
     "link": "https://line.bright-path-family-services.org/cases/K7M3QX",
     "name": "",
     "description": "",

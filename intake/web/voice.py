@@ -78,21 +78,21 @@ def alert_answer():
 
 
 def _take(session, line, page: Page, response: VoiceResponse) -> None:
-    """Take the case for the person called; say what happened, and text the details."""
+    """Take the case for the person called, as ACK does; say what came of it, and text
+    the details."""
     now = utcnow()
-    case = page.alert.case
-    for text in staff.take(session, line, page.person, case, now):
-        outbox.enqueue(
-            session,
-            kind="staff_reply",
-            to=page.person.phone,
-            send_at=now,
-            body=text,
-            case_id=case.id,
-        )
-    if case.status not in staff.OPEN:
-        _say(response, "oncall_over", status=case.status)
-    elif case.assigned_person_id != page.person_id:
-        _say(response, "oncall_taken", who=case.assigned_person.name)
+    taken = staff.take(session, line, page.person, page.alert.case, now)
+    outbox.enqueue(
+        session,
+        kind="staff_reply",
+        to=page.person.phone,
+        send_at=now,
+        body=staff.take_text(line, taken),
+        case_id=taken.case.id,
+    )
+    if taken.outcome == "over":
+        _say(response, "oncall_over", status=staff.status_text(taken.case))
+    elif taken.outcome == "taken_by_other":
+        _say(response, "oncall_taken", who=taken.who)
     else:
-        _say(response, "oncall_acked", ref=case.ref)
+        _say(response, "oncall_acked", ref=taken.case.ref)
