@@ -220,7 +220,7 @@ class Alert(Base):
     chain: Mapped[list[int]] = mapped_column(JSON, default=list)  # person ids, in order
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into chain
     round: Mapped[int] = mapped_column(Integer, default=0)
-    next_check_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None]  # None while open: nobody was on call; it waits
     acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
     acked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -32,10 +32,20 @@ def people(session: Session) -> list[OnCallPerson]:
     return list(session.scalars(query))
 
 
+def can_page(person: OnCallPerson) -> bool:
+    """Whether a page can reach this person: still on the roster and not opted out."""
+    return person.active and person.opted_out_at is None
+
+
 def chain(session: Session, moment: datetime, zone: ZoneInfo) -> list[OnCallPerson]:
-    """The people to try, in order, at this moment (their windows cover it)."""
+    """The people to try, in order, at this moment: their windows cover it and a page
+    can reach them."""
     local = moment.astimezone(zone)
-    return [p for p in people(session) if on_call([parse_window(w) for w in p.windows], local)]
+    return [
+        p
+        for p in people(session)
+        if can_page(p) and on_call([parse_window(w) for w in p.windows], local)
+    ]
 
 
 def find(session: Session, who: str, region: str = "US") -> OnCallPerson:

@@ -1,6 +1,6 @@
 """Texts from a number on the roster are staff commands, not a caregiver conversation.
 
-ACK [ref], STATUS, HELP, and R <ref> <message> (relayed to the caregiver from the line's
+ACK [ref], ACK ALL, STATUS, HELP, and R <ref> <message> (relayed to the caregiver from the line's
 number, so the worker's own number stays private).
 """
 
@@ -27,6 +27,8 @@ def handle(
     command = words[0].upper().strip(".!") if words else ""
     if keyword(text) == "stop":
         return [], None  # Twilio confirms opt-outs itself; never answer STOP
+    if command == "ACK" and [w.upper() for w in words[1:]] == ["ALL"]:
+        return ack_all(session, line, person, now)
     if command == "ACK":
         return ack(session, line, person, words[1] if len(words) > 1 else None, now)
     if command == "STATUS":
@@ -131,6 +133,34 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
         params={"ref": case.ref, "text": text[:RELAY_LIMIT]},
         case_id=case.id,
     )
+
+
+def ack_all(
+    session: Session, line, person: OnCallPerson, now: datetime
+) -> tuple[list[str], Case | None]:
+    """ACK ALL: take, each as ACK would, every case whose alert to this person still waits."""
+    cases = [alert.case for alert in oncall.alerts_to_ack_all(session, person)]
+    if not cases:
+        return [oncall.staff_words("ack_nothing")], None
+    for case in cases:
+        take(session, line, person, case, now)
+    mine = [c for c in cases if c.assigned_person_id == person.id and c.status in OPEN]
+    others = [c for c in cases if c not in mine]
+    return [
+        oncall.staff_words(
+            "ack_all_done",
+            mine=", ".join(f"{c.ref} ({c.callback_phone or c.caller.phone})" for c in mine),
+            others=", ".join(_not_taken(c) for c in others),
+        )
+    ], None
+
+
+def _not_taken(case: Case) -> str:
+    """Why ACK ALL did not take a case, in a few words."""
+    if case.status not in OPEN:
+        return f"{case.ref} ({case.status})"
+    who = case.assigned_person.name if case.assigned_person else "someone else"
+    return f"{case.ref} (taken by {who})"
 
 
 def _case(session: Session, ref: str) -> Case | None:

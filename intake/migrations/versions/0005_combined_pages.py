@@ -8,7 +8,6 @@ Create Date: 2026-11-29 17:30:00
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
