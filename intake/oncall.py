@@ -254,7 +254,7 @@ def _open_page_row(session: Session, phone: str, now: datetime) -> Outbound | No
         )
         .order_by(Outbound.id)
         .limit(1)
-        .with_for_update()
+        .with_for_update(skip_locked=True)  # being claimed or joined elsewhere: a new text
         .execution_options(populate_existing=True)
     )
     row = session.scalar(query)

@@ -350,3 +350,19 @@ def test_the_clock_runs_a_tick_with_waiting_alerts_without_error(
         scheduler.dispatch_job(line, transport)
     assert not [r for r in caplog.records if r.getMessage() == "dispatch.error"]
     assert len(texts_to(fake, FALLBACK)) == 1
+
+
+def test_a_worker_twilio_says_has_unsubscribed_is_skipped_from_then_on(
+    line, phone, crew, fake, transport
+):
+    fake.fail_to(ANA, 21610)
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    tick(line, transport, start + timedelta(seconds=5))  # refused: Ben at once
+    assert len(texts_to(fake, BEN)) == 1
+    with line.db.sessions() as s:
+        assert roster.by_phone(s, ANA).opted_out_at is not None
+    tick(line, transport, start + timedelta(minutes=5, seconds=10))  # Ana's turn: skipped
+    assert len(texts_to(fake, BEN)) == 2 and texts_to(fake, ANA) == []
+    assert [r for r in fake.rejected if r["to"] == ANA][1:] == []
