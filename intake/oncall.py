@@ -21,6 +21,7 @@ STAFF = "staff"  # templates/staff/en: staff read English
 VOICE_ALERT_PATH = "/twilio/voice/alert"
 PAGE_HOLD = timedelta(seconds=15)  # the longest a page waits to be combined with others
 MEMBERS = "members"  # a page text's params: the alerts it carries, each with its own words
+DIGEST_LISTS = 8  # cases named in one combined text; ACK ALL takes them all anyway
 URGENT = ("oncall_alert_all", "oncall_alert_empty", "oncall_alert_fallback")
 
 
@@ -66,8 +67,7 @@ def reachable(session: Session, line, now: datetime) -> bool:
 
 
 def check_due(line, now: datetime | None = None) -> int:
-    """Escalate every open alert whose wait is over, and start those that were waiting for
-    someone on call; returns how many moved on."""
+    """Escalate open alerts whose wait is over, start waiting ones; returns how many moved."""
     now = now or utcnow()
     with line.db.transaction() as session:
         due = list(session.scalars(_open_alerts(Alert.next_check_at <= now)))
@@ -79,14 +79,18 @@ def check_due(line, now: datetime | None = None) -> int:
 def wake_waiting(session: Session, line, now: datetime) -> int:
     """Alerts that found nobody on call: page the first person as soon as there is one.
 
-    A waiting alert is open with no next check; the partial index on open alerts'
-    next_check_at answers "are there any" without reading cases.
+    A waiting alert is open with no next check. A normal tick costs one lookup in the
+    partial index on open alerts' next_check_at; the roster is read only if some wait, and
+    they are locked only once someone is on call.
     """
-    waiting = list(session.scalars(_open_alerts(Alert.next_check_at.is_(None))))
-    if not waiting:
+    waiting = Alert.next_check_at.is_(None)
+    if session.scalar(select(Alert.id).where(Alert.status == "open", waiting).limit(1)) is None:
         return 0
     people = roster.chain(session, now, line.settings.zone)
-    started = [alert for alert in waiting if _begin(session, line, alert, people, now)]
+    if not people:
+        return 0
+    alerts = session.scalars(_open_alerts(waiting)).all()
+    started = [alert for alert in alerts if _begin(session, line, alert, people, now)]
     for alert in started:
         log_event("oncall.alert", case=alert.case.ref, reason=alert.reason, chain=len(people))
     return len(started)
@@ -104,8 +108,11 @@ def _open_alerts(condition):
 
 
 def alert_stalled(line, now: datetime | None = None) -> int:
-    """Wake someone for intakes the caller stopped answering partway (no alert yet), when
-    the case shows a child is missing: a name or an age given, or a "missing" word."""
+    """Wake someone for intakes left partway (no alert yet) that show a child is missing.
+
+    The signs: the child's name or age was given, or the caller said a child is missing
+    (Case.reported_missing). HELP starts its own alert. Anything else is for the dashboard.
+    """
     now = now or utcnow()
     cutoff = now - line.settings.stalled_after
     with line.db.transaction() as session:
@@ -132,8 +139,11 @@ def alert_stalled(line, now: datetime | None = None) -> int:
 
 
 def escalate(session: Session, line, alert: Alert, now: datetime) -> None:
-    """Nobody acknowledged: the next in the chain who can still be paged (not removed, not
-    opted out); after the last round, everyone. A chain with nobody left starts afresh."""
+    """Nobody acknowledged: the next in the chain who can still be paged; then everyone.
+
+    People removed or opted out meanwhile are skipped; a chain with nobody left starts
+    afresh from who is on call now, or waits for someone.
+    """
     for _ in alert.chain:
         alert.step += 1
         if alert.step >= len(alert.chain):
@@ -153,8 +163,7 @@ def escalate(session: Session, line, alert: Alert, now: datetime) -> None:
 
 
 def alert_everyone(session: Session, line, alert: Alert, now: datetime) -> None:
-    """The last round is over: page everyone on the roster who can be paged, and the
-    fallback number; then stop."""
+    """The last round is over: page everyone who can be paged, and the fallback; then stop."""
     log_event("oncall.exhausted", level=logging.ERROR, case=alert.case.ref)
     for person in roster.people(session):
         if roster.can_page(person):
@@ -267,9 +276,11 @@ def _compose(row: Outbound, members: list[dict]) -> None:
         row.template, params = f"{STAFF}:{members[0]['template']}", dict(members[0]["params"])
     else:
         row.template = f"{STAFF}:oncall_digest"
+        listed = [f"{m['params']['ref']} (age {m['params']['age']})" for m in members]
+        more = len(listed) - DIGEST_LISTS
         params = {
             "count": len(members),
-            "cases": ", ".join(f"{m['params']['ref']} (age {m['params']['age']})" for m in members),
+            "refs": ", ".join(listed[:DIGEST_LISTS]) + (f" and {more} more" if more > 0 else ""),
             "ack": any(m["ack"] for m in members),
             "urgent": any(m["template"] in URGENT for m in members),
         }
@@ -285,7 +296,7 @@ def cancel_pages(session: Session, alert: Alert, reason: str) -> None:
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    for row in session.scalars(query):
+    for row in session.scalars(query).all():
         members = [m for m in row.params.get(MEMBERS, []) if m["alert"] != alert.id]
         if members:
             _compose(row, members)

@@ -104,12 +104,13 @@ def test_ten_stalled_intakes_wake_each_person_once_not_ten_times(
     start = utcnow()
     tick_all(line, transport, start + timedelta(minutes=11))
     [text] = texts_to(fake, ANA)
+    refs = [ref_of(line, p) for p in phones]
     assert "10 missing-child cases" in text and "ACK ALL" in text
-    assert all(ref_of(line, p) in text for p in phones)
+    assert sum(ref in text for ref in refs) == 8 and "and 2 more" in text  # stays short
     assert [c["to"] for c in fake.calls] == [ANA]  # one call, not ten
     tick_all(line, transport, start + timedelta(minutes=16, seconds=1))  # nobody acked
     [to_ben] = texts_to(fake, BEN)
-    assert all(ref_of(line, p) in to_ben for p in phones)
+    assert "10 missing-child cases" in to_ben
     assert len(texts_to(fake, ANA)) == 1 and len(fake.calls) == 1
     with line.db.sessions() as s:  # one text, but each page still traceable to its alert
         pages = s.scalars(select(Page).where(Page.to_phone == BEN)).all()
