@@ -22,6 +22,7 @@ from tests.conftest import Phone, twilio_settings
 from tests.test_oncall import (
     ANA,
     BEN,
+    CY,
     FALLBACK,
     add,
     staff,
@@ -163,19 +164,31 @@ def test_ack_all_takes_every_case_sent_to_the_worker_and_tells_the_others(
     assert len(texts_to(fake, BEN)) == 4 and len(texts_to(fake, ANA)) == 1
 
 
-def test_ack_all_leaves_cases_taken_or_over_and_says_so(app, line, settings, crew, fake, transport):
-    first, second, third = caregivers(app, settings, 3)
-    for phone in (first, second, third):
-        half_intake(phone)
+def test_ack_all_leaves_a_case_someone_else_has_and_says_so(
+    app, line, settings, crew, fake, transport
+):
+    first, second = caregivers(app, settings, 2)
+    half_intake(first)
+    half_intake(second)
     start = utcnow()
     tick_all(line, transport, start + timedelta(minutes=11))
-    taken, over, left = ref_of(line, first), ref_of(line, second), ref_of(line, third)
+    taken, left = ref_of(line, first), ref_of(line, second)
     assert "is yours" in staff(app, settings, BEN).reply(f"ACK {taken}")
-    second.text("RESTART")  # that intake is abandoned; its alert still waits
+    first.text("HELP")  # a new alert on Ben's case: Ben first, then Ana
+    tick_all(line, transport, start + timedelta(minutes=11, seconds=20))
+    tick_all(line, transport, start + timedelta(minutes=16, seconds=30))
+    assert taken in texts_to(fake, ANA)[-1]
     reply = staff(app, settings, ANA).reply("ack all")
-    assert f"Yours now: {left} ({third.number})" in reply
-    assert f"Not taken: {over} (abandoned)" in reply and taken not in reply
-    assert "no alert" in staff(app, settings, BEN).reply("ACK ALL").lower()
+    assert f"Yours now: {left} ({second.number})" in reply
+    assert f"Not taken: {taken} (taken by Ben)" in reply
+    assert the_case_owner(line, taken) == "Ben" and the_case_owner(line, left) == "Ana"
+    add(line, "Cy", CY)
+    assert "no alert" in staff(app, settings, CY).reply("ACK ALL").lower()
+
+
+def the_case_owner(line, ref: str) -> str:
+    with line.db.sessions() as s:
+        return s.scalar(select(OnCallPerson.name).join(Case.assigned_person).where(Case.ref == ref))
 
 
 def test_a_case_found_before_its_combined_text_goes_is_left_out_of_it(
