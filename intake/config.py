@@ -62,6 +62,7 @@ class Settings:
     escalation_wait: timedelta = timedelta(minutes=5)
     stalled_after: timedelta = timedelta(minutes=10)  # an intake left half done wakes someone
     escalation_rounds: int = 3
+    page_window: timedelta = timedelta(minutes=3)  # one call, and texts combined, per person
     fallback_alert_number: str | None = None
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
     followup_schedule: tuple[timedelta, ...] = DEFAULT_FOLLOWUPS
@@ -105,6 +106,7 @@ class Settings:
             escalation_wait=reader.duration("INTAKE_ESCALATION_WAIT", "5m"),
             stalled_after=reader.duration("INTAKE_STALLED_AFTER", "10m"),
             escalation_rounds=reader.count("INTAKE_ESCALATION_ROUNDS", 3),
+            page_window=reader.duration("INTAKE_PAGE_WINDOW", "3m"),
             fallback_alert_number=reader.phone("INTAKE_FALLBACK_ALERT_NUMBER"),
             alert_detail=reader.choice(
                 "INTAKE_ALERT_DETAIL", ("MINIMAL", "FULL"), "MINIMAL"

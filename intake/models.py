@@ -220,7 +220,7 @@ class Alert(Base):
     chain: Mapped[list[int]] = mapped_column(JSON, default=list)  # person ids, in order
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into chain
     round: Mapped[int] = mapped_column(Integer, default=0)
-    next_check_at: Mapped[datetime | None]
+    next_check_at: Mapped[datetime | None]  # None while open: nobody was on call; it waits
     acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
     acked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -230,14 +230,18 @@ class Alert(Base):
 
 
 class Page(Base):
-    """One text or call that an alert sent to one person (or the fallback number)."""
+    """One text or call that an alert sent to one person (or the fallback number).
+
+    Pages to one number close together share one outbox row (a combined text).
+    """
 
     __tablename__ = "alert_pages"
+    __table_args__ = (Index("ix_alert_pages_to_created", "to_phone", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"), index=True)
-    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), unique=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     to_phone: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

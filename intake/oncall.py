@@ -7,10 +7,10 @@ page is an outbox row, so a restart in the middle of an escalation simply contin
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from intake import outbox, roster, signing, words
@@ -21,49 +21,100 @@ from intake.timefmt import clock_time
 ALERT_KINDS = ("alert", "alert_call")
 STAFF = "staff"  # templates/staff/en: staff read English
 VOICE_ALERT_PATH = "/twilio/voice/alert"
+PAGE_HOLD = timedelta(seconds=15)  # the longest a page waits to be combined with others
+MEMBERS = "members"  # a page text's params: the alerts it carries, each with its own words
+DIGEST_LISTS = 8  # cases named in one combined text; ACK ALL takes them all anyway
+URGENT = ("oncall_alert_all", "oncall_alert_empty", "oncall_alert_fallback")
 
 
 def start_alert(session: Session, line, case: Case, reason: str, now: datetime) -> Alert | None:
-    """Wake someone for this case, unless an alert for it is already under way."""
+    """Wake someone for this case, unless an alert for it is already under way.
+
+    With nobody on call the fallback number is told and the alert waits (open, with no
+    next check) until someone comes on call: see wake_waiting.
+    """
     running = session.scalar(select(Alert).where(Alert.case_id == case.id, Alert.status == "open"))
     if running is not None:
         return None
-    people = roster.chain(session, now, line.settings.zone)
-    if case.assigned_person is not None and case.assigned_person.active:
-        people = [case.assigned_person] + [p for p in people if p.id != case.assigned_person_id]
-    alert = Alert(case=case, reason=reason, chain=[p.id for p in people], status="open")
+    alert = Alert(case=case, reason=reason, chain=[], status="open")
     session.add(alert)
     session.flush()
-    if not people:
+    if _begin(session, line, alert, roster.chain(session, now, line.settings.zone), now):
+        log_event("oncall.alert", case=case.ref, reason=reason, chain=len(alert.chain))
+    else:
         log_event("oncall.empty_chain", level=logging.CRITICAL, case=case.ref, reason=reason)
         page_fallback(session, line, alert, now, "empty")
-        alert.status, alert.next_check_at = "exhausted", None
-        return alert
-    page(session, line, alert, people[0], now)
-    alert.next_check_at = now + line.settings.escalation_wait
-    log_event("oncall.alert", case=case.ref, reason=reason, chain=len(people))
     return alert
 
 
+def _begin(session: Session, line, alert: Alert, people: list[OnCallPerson], now) -> bool:
+    """Page the first of these people (the case's worker first); False if there is nobody."""
+    worker = alert.case.assigned_person
+    if worker is not None and roster.reachable(worker):
+        people = [worker] + [p for p in people if p.id != worker.id]
+    alert.chain, alert.step, alert.round = [p.id for p in people], 0, 0
+    if not people:
+        alert.next_check_at = None  # waiting for someone on call
+        return False
+    page(session, line, alert, people[0], now)
+    alert.next_check_at = now + line.settings.escalation_wait
+    return True
+
+
+def reachable(session: Session, line, now: datetime) -> bool:
+    """A page sent now would reach someone: a person on call, or the fallback number."""
+    if line.settings.fallback_alert_number is not None:
+        return True
+    return bool(roster.chain(session, now, line.settings.zone))
+
+
 def check_due(line, now: datetime | None = None) -> int:
-    """Escalate every open alert whose wait is over; returns how many moved on."""
+    """Escalate open alerts whose wait is over, start waiting ones; returns how many moved."""
     now = now or utcnow()
     with line.db.transaction() as session:
-        query = (
-            select(Alert)
-            .where(Alert.status == "open", Alert.next_check_at <= now)
-            .order_by(Alert.next_check_at)
-            .limit(100)
-            .with_for_update(skip_locked=True)
-        )
-        due = list(session.scalars(query))
+        due = list(session.scalars(_open_alerts(Alert.next_check_at <= now)))
         for alert in due:
             escalate(session, line, alert, now)
-        return len(due)
+        return len(due) + wake_waiting(session, line, now)
+
+
+def wake_waiting(session: Session, line, now: datetime) -> int:
+    """Alerts that found nobody on call: page the first person as soon as there is one.
+
+    A waiting alert is open with no next check. A normal tick costs one lookup in the
+    partial index on open alerts' next_check_at; the roster is read only if some wait, and
+    they are locked only once someone is on call.
+    """
+    waiting = Alert.next_check_at.is_(None)
+    if session.scalar(select(Alert.id).where(Alert.status == "open", waiting).limit(1)) is None:
+        return 0
+    people = roster.chain(session, now, line.settings.zone)
+    if not people:
+        return 0
+    alerts = session.scalars(_open_alerts(waiting)).all()
+    started = [alert for alert in alerts if _begin(session, line, alert, people, now)]
+    for alert in started:
+        log_event("oncall.alert", case=alert.case.ref, reason=alert.reason, chain=len(people))
+    return len(started)
+
+
+def _open_alerts(condition):
+    """Open alerts meeting a condition, oldest first, locked, skipping those locked."""
+    return (
+        select(Alert)
+        .where(Alert.status == "open", condition)
+        .order_by(Alert.next_check_at, Alert.id)
+        .limit(100)
+        .with_for_update(skip_locked=True)
+    )
 
 
 def alert_stalled(line, now: datetime | None = None) -> int:
-    """Wake someone for intakes the caller stopped answering partway (no alert yet)."""
+    """Wake someone for intakes left partway (no alert yet) that show a child is missing.
+
+    The signs: the child's name or age was given, or the caller said a child is missing
+    (Case.reported_missing). HELP starts its own alert. Anything else is for the dashboard.
+    """
     now = now or utcnow()
     cutoff = now - line.settings.stalled_after
     with line.db.transaction() as session:
@@ -73,6 +124,11 @@ def alert_stalled(line, now: datetime | None = None) -> int:
             .where(
                 Case.status == "intake",
                 Caller.updated_at <= cutoff,
+                or_(
+                    Case.child_name.is_not(None),
+                    Case.age_months.is_not(None),
+                    Case.reported_missing,
+                ),
                 ~select(Alert.id).where(Alert.case_id == Case.id).exists(),
             )
             .limit(20)
@@ -85,26 +141,35 @@ def alert_stalled(line, now: datetime | None = None) -> int:
 
 
 def escalate(session: Session, line, alert: Alert, now: datetime) -> None:
-    """Nobody acknowledged: the next in the chain; after the last round, everyone."""
-    alert.step += 1
-    if alert.step >= len(alert.chain):
-        alert.step, alert.round = 0, alert.round + 1
-    if alert.round >= line.settings.escalation_rounds:
-        alert_everyone(session, line, alert, now)
-        return
-    person = session.get(OnCallPerson, alert.chain[alert.step])
-    if person is None or not person.active:  # taken off the roster meanwhile: skip them
-        alert.next_check_at = now
-        return
-    page(session, line, alert, person, now)
-    alert.next_check_at = now + line.settings.escalation_wait
-    log_event("oncall.escalated", case=alert.case.ref, step=alert.step, round=alert.round)
+    """Nobody acknowledged: the next in the chain who can still be paged; then everyone.
+
+    People removed or opted out meanwhile are skipped; a chain with nobody left starts
+    afresh from who is on call now, or waits for someone.
+    """
+    for _ in alert.chain:
+        alert.step += 1
+        if alert.step >= len(alert.chain):
+            alert.step, alert.round = 0, alert.round + 1
+        if alert.round >= line.settings.escalation_rounds:
+            alert_everyone(session, line, alert, now)
+            return
+        person = session.get(OnCallPerson, alert.chain[alert.step])
+        if person is not None and roster.reachable(person):
+            page(session, line, alert, person, now)
+            alert.next_check_at = now + line.settings.escalation_wait
+            log_event("oncall.escalated", case=alert.case.ref, step=alert.step, round=alert.round)
+            return
+    log_event("oncall.chain_gone", level=logging.ERROR, case=alert.case.ref)
+    if not _begin(session, line, alert, roster.chain(session, now, line.settings.zone), now):
+        page_fallback(session, line, alert, now, "empty")
 
 
 def alert_everyone(session: Session, line, alert: Alert, now: datetime) -> None:
+    """The last round is over: page everyone who can be paged, and the fallback; then stop."""
     log_event("oncall.exhausted", level=logging.ERROR, case=alert.case.ref)
     for person in roster.people(session):
-        page(session, line, alert, person, now, template="oncall_alert_all")
+        if roster.reachable(person):
+            page(session, line, alert, person, now, template="oncall_alert_all")
     page_fallback(session, line, alert, now, "all")
     alert.status, alert.next_check_at = "exhausted", None
 
@@ -117,14 +182,23 @@ def page(
     now: datetime,
     template: str = "oncall_alert",
 ) -> None:
-    """Text and/or call one person about an alert, the way they asked to be reached."""
-    if person.reach_by in ("sms", "both"):
+    """Text and/or call one person about an alert, the way they asked to be reached.
+
+    Someone called within INTAKE_PAGE_WINDOW is not called again: the alert comes by
+    text (combined with their other pages) instead.
+    """
+    wants_call = person.reach_by in ("call", "both")
+    call = wants_call and not _paged_lately(session, line, person.phone, "call", now)
+    if person.reach_by in ("sms", "both") or not call:
         _page_sms(session, line, alert, person.phone, person.id, now, template)
-    if person.reach_by in ("call", "both"):
+    if call:
         _page_call(session, line, alert, person, now)
+    elif wants_call:
+        log_event("oncall.call_held", case=alert.case.ref, person=person.id)
 
 
 def page_fallback(session: Session, line, alert: Alert, now: datetime, why: str) -> None:
+    """Tell the fallback number: nobody is on call ("empty"), or nobody took the case."""
     number = line.settings.fallback_alert_number
     if number is None:
         log_event("oncall.no_fallback", level=logging.CRITICAL, case=alert.case.ref, why=why)
@@ -133,17 +207,36 @@ def page_fallback(session: Session, line, alert: Alert, now: datetime, why: str)
     _page_sms(session, line, alert, number, None, now, template)
 
 
-def _page_sms(session, line, alert, phone, person_id, now, template) -> None:
-    row = outbox.enqueue(
-        session,
-        kind="alert",
-        to=phone,
-        send_at=now,
-        template=f"{STAFF}:{template}",
-        params=alert_params(line, alert, now),
-        case_id=alert.case_id,
+def _paged_lately(session: Session, line, phone: str, channel: str, now: datetime) -> bool:
+    """Whether this number had a page by this channel within INTAKE_PAGE_WINDOW."""
+    query = select(Page.id).where(
+        Page.to_phone == phone,
+        Page.created_at > now - line.settings.page_window,
+        Page.channel == channel,
     )
-    session.flush()
+    return session.scalar(query.limit(1)) is not None
+
+
+def _page_sms(session, line, alert, phone, person_id, now, template) -> None:
+    """Text one number about an alert, combined with its other pages close in time.
+
+    Combining lives on the outbox: a page joins a text to the same number that is not
+    sent yet and is due within PAGE_HOLD; failing that, the first page in a window goes
+    at once and a later one is held PAGE_HOLD for others to join. Every page keeps its
+    own alert_pages row pointing at the text that carries it.
+    """
+    row = _open_page_row(session, phone, now)
+    if row is None:
+        held = _paged_lately(session, line, phone, "sms", now)
+        row = outbox.enqueue(
+            session,
+            kind="alert",
+            to=phone,
+            send_at=now + PAGE_HOLD if held else now,
+            params={MEMBERS: []},
+            case_id=alert.case_id,
+        )
+        session.flush()
     session.add(
         Page(
             alert=alert,
@@ -154,6 +247,63 @@ def _page_sms(session, line, alert, phone, person_id, now, template) -> None:
             created_at=now,
         )
     )
+    members = row.params[MEMBERS]
+    if all(m["alert"] != alert.id for m in members):
+        member = {"alert": alert.id, "template": template, "ack": person_id is not None}
+        _compose(row, [*members, {**member, "params": alert_params(line, alert, now)}])
+
+
+def _open_page_row(session: Session, phone: str, now: datetime) -> Outbound | None:
+    """A page text to this number that is not claimed yet and due within PAGE_HOLD."""
+    query = (
+        select(Outbound)
+        .where(
+            Outbound.to_phone == phone,
+            Outbound.status == "pending",
+            Outbound.kind == "alert",
+            Outbound.send_at <= now + PAGE_HOLD,
+        )
+        .order_by(Outbound.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)  # being claimed or joined elsewhere: a new text
+        .execution_options(populate_existing=True)
+    )
+    row = session.scalar(query)
+    return row if row is not None and MEMBERS in row.params else None
+
+
+def _compose(row: Outbound, members: list[dict]) -> None:
+    """A page text's words: one case reads as its own alert; more, as one combined text."""
+    if len(members) == 1:
+        row.template, params = f"{STAFF}:{members[0]['template']}", dict(members[0]["params"])
+    else:
+        row.template = f"{STAFF}:oncall_digest"
+        listed = [f"{m['params']['ref']} (age {m['params']['age']})" for m in members]
+        more = len(listed) - DIGEST_LISTS
+        params = {
+            "count": len(members),
+            "refs": ", ".join(listed[:DIGEST_LISTS]) + (f" and {more} more" if more > 0 else ""),
+            "ack": any(m["ack"] for m in members),
+            "urgent": any(m["template"] in URGENT for m in members),
+        }
+    row.params = {**params, MEMBERS: members}  # a new dict: the JSON column sees the change
+
+
+def cancel_pages(session: Session, alert: Alert, reason: str) -> None:
+    """An alert ended: its unsent pages are cancelled; a combined text keeps its other cases."""
+    carrying = select(Page.outbox_id).where(Page.alert_id == alert.id)
+    query = (
+        select(Outbound)
+        .where(Outbound.id.in_(carrying), Outbound.status == "pending")
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    for row in session.scalars(query).all():
+        members = [m for m in row.params.get(MEMBERS, []) if m["alert"] != alert.id]
+        if members:
+            _compose(row, members)
+        else:
+            row.status, row.last_error = "cancelled", reason
 
 
 def _page_call(session, line, alert, person, now) -> None:
@@ -294,13 +444,7 @@ def _end(
 ) -> None:
     """Close an alert: no more checks, its unsent pages cancelled, these numbers told."""
     alert.status, alert.next_check_at = status, None
-    page_ids = select(Page.outbox_id).where(Page.alert_id == alert.id)
-    session.execute(
-        update(Outbound)
-        .where(Outbound.id.in_(page_ids), Outbound.status == "pending")
-        .values(status="cancelled", last_error=reason)
-        .execution_options(synchronize_session=False)
-    )
+    cancel_pages(session, alert, reason)
     tell(session, phones, template, params, alert.case, now)
 
 
@@ -330,17 +474,28 @@ def _pages(session: Session, alert: Alert) -> list[Page]:
 
 
 def page_failed(session: Session, row: Outbound, now: datetime) -> None:
-    """A page could not be delivered: escalate at once instead of waiting."""
+    """A page could not be delivered: every alert it carried escalates at once, if it was
+    waiting on the person this page went to."""
     if row.kind not in ALERT_KINDS:
         return
-    page_row = session.scalar(select(Page).where(Page.outbox_id == row.id))
-    if page_row is None:
-        return
-    alert = session.get(Alert, page_row.alert_id, with_for_update=True)
-    current = alert.chain[alert.step] if alert and alert.chain else None
-    if alert is not None and alert.status == "open" and page_row.person_id == current:
-        alert.next_check_at = now
-        log_event("oncall.page_failed", case=alert.case.ref, person=page_row.person_id)
+    for page_row in session.scalars(select(Page).where(Page.outbox_id == row.id)).all():
+        alert = session.get(Alert, page_row.alert_id, with_for_update=True)
+        current = alert.chain[alert.step] if alert and alert.chain else None
+        if alert is not None and alert.status == "open" and page_row.person_id == current:
+            alert.next_check_at = now
+            log_event("oncall.page_failed", case=alert.case.ref, person=page_row.person_id)
+
+
+def alerts_to_ack_all(session: Session, person: OnCallPerson) -> list[Alert]:
+    """What ACK ALL takes: every alert still waiting for someone that was sent (not merely
+    queued) to this person, oldest first."""
+    sent_to = (
+        select(Page.alert_id)
+        .join(Outbound, Outbound.id == Page.outbox_id)
+        .where(Page.person_id == person.id, Outbound.status.in_(("sending", "sent")))
+    )
+    query = select(Alert).where(Alert.id.in_(sent_to), Alert.status.in_(("open", "exhausted")))
+    return list(session.scalars(query.order_by(Alert.id)))
 
 
 def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
@@ -353,28 +508,14 @@ def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
 
 
 def take_off_chain(session: Session, line, person: OnCallPerson, why: str, now: datetime) -> None:
-    """This person can no longer be paged: their queued pages are cancelled and every
-    alert waiting on them moves on at once."""
+    """This person can no longer be paged: their queued pages are cancelled, and an alert
+    whose turn was theirs moves on at once (escalate skips them, or waits for someone)."""
     outbox.cancel_pending(session, why, to=person.phone, kinds=ALERT_KINDS)
     query = select(Alert).where(Alert.status == "open").order_by(Alert.id).with_for_update()
     for alert in session.scalars(query):
-        if person.id in alert.chain:
-            _drop_from_chain(line, alert, person.id, now)
+        if alert.chain and alert.chain[alert.step] == person.id:
+            alert.next_check_at = now
     log_event("oncall.off_chain", person=person.id, why=why)
-
-
-def _drop_from_chain(line, alert: Alert, person_id: int, now: datetime) -> None:
-    """Take one person out of an alert's chain; if it was their turn, move on now."""
-    index, rest = alert.chain.index(person_id), [p for p in alert.chain if p != person_id]
-    if not rest:  # nobody left to try: the next step is everyone and the fallback number
-        alert.step, alert.round = len(alert.chain) - 1, line.settings.escalation_rounds - 1
-        alert.next_check_at = now
-        return
-    if index == alert.step:
-        alert.next_check_at = now
-    alert.chain = rest
-    if index <= alert.step:
-        alert.step -= 1  # escalate's next step lands on the one after them
 
 
 def staff_words(template: str, **params) -> str:
@@ -389,10 +530,3 @@ def move_alerts(session: Session, old: Case, new: Case) -> None:
         .values(case_id=new.id)
         .execution_options(synchronize_session=False)
     )
-
-
-def reachable(session: Session, line, now: datetime) -> bool:
-    """A page sent now would reach someone: a person on call now, or the fallback number."""
-    if line.settings.fallback_alert_number is not None:
-        return True
-    return bool(roster.chain(session, now, line.settings.zone))

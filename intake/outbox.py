@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 from intake import signing, words
 from intake.db import Database
 from intake.logs import event as log_event
-from intake.models import Caller, Outbound, utcnow
+from intake.models import Caller, OnCallPerson, Outbound, utcnow
 from intake.transport import OPTED_OUT, Outgoing, SendError, Transport
 
 MAX_ATTEMPTS = 8
@@ -364,13 +364,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 def opt_out(session: Session, phone: str, now: datetime) -> int:
-    """Record that a number opted out and cancel everything pending to it."""
-    session.execute(
-        update(Caller)
-        .where(Caller.phone == phone, Caller.opted_out_at.is_(None))
-        .values(opted_out_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    """Record that a number opted out (a caller, or someone on call: no more pages to
+    them) and cancel everything pending to it."""
+    for table in (Caller, OnCallPerson):
+        session.execute(
+            update(table)
+            .where(table.phone == phone, table.opted_out_at.is_(None))
+            .values(opted_out_at=now)
+            .execution_options(synchronize_session=False)
+        )
     return cancel_pending(session, OPTED_OUT_REASON, to=phone)
 
 

@@ -45,7 +45,8 @@ def reachable(person: OnCallPerson | None) -> bool:
 
 
 def chain(session: Session, moment: datetime, zone: ZoneInfo) -> list[OnCallPerson]:
-    """The people to try, in order, at this moment (their windows cover it)."""
+    """The people to try, in order, at this moment: their windows cover it and a page
+    can reach them."""
     local = moment.astimezone(zone)
     return [p for p in people(session) if on_call([parse_window(w) for w in p.windows], local)]
 

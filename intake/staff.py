@@ -1,7 +1,7 @@
 """Texts from a number on the roster are staff commands, not a caregiver conversation.
 
-ACK [ref], TAKE <ref>, STATUS, HELP, and R <ref> <message> (relayed to the caregiver from
-the line's number, so the worker's own number stays private). STOP takes the sender off
+ACK [ref], ACK ALL, TAKE <ref>, STATUS, HELP, and R <ref> <message> (relayed to the caregiver
+from the line's number, so the worker's own number stays private). STOP takes the sender off
 the chain (Twilio confirms it; the line never answers STOP) and START puts them back.
 """
 
@@ -61,7 +61,9 @@ def handle(session: Session, line, person: OnCallPerson, text: str, now: datetim
 
 
 def ack_command(session, line, person, args, text, now) -> Answer:
-    """ACK: the newest alert sent to this person; ACK <ref>: that case."""
+    """ACK: the newest alert sent to this person; ACK <ref>: that case; ACK ALL: all."""
+    if [a.upper() for a in args] == ["ALL"]:
+        return ack_all(session, line, person, now)
     if not args:
         alert = oncall.alert_to_ack(session, person)
         if alert is None:
@@ -320,6 +322,30 @@ def _open_refs(session: Session, person: OnCallPerson) -> str:
 
 def _help(unknown: bool) -> str:
     return oncall.staff_words("staff_help", unknown=unknown)
+
+
+def ack_all(session: Session, line, person: OnCallPerson, now: datetime) -> Answer:
+    """ACK ALL: take, each as ACK would, every case whose alert to this person still waits."""
+    waiting = [alert.case for alert in oncall.alerts_to_ack_all(session, person)]
+    if not waiting:
+        return [oncall.staff_words("ack_nothing")], None
+    results = [take(session, line, person, case, now) for case in waiting]
+    mine = list({t.case.id: t for t in results if t.outcome == "taken"}.values())
+    others = [t for t in results if t.outcome != "taken"]
+    return [
+        oncall.staff_words(
+            "ack_all_done",
+            mine=", ".join(f"{t.case.ref} ({t.callback})" for t in mine),
+            others=", ".join(_not_taken(t) for t in others),
+        )
+    ], None
+
+
+def _not_taken(taken: Taken) -> str:
+    """Why ACK ALL did not take a case, in a few words."""
+    if taken.outcome == "over":
+        return f"{taken.case.ref} ({taken.case.status})"
+    return f"{taken.case.ref} (taken by {taken.who or 'someone else'})"
 
 
 def _case(session: Session, ref: str) -> Case | None:
