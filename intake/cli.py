@@ -222,7 +222,7 @@ def _roster_change(change):
     line = open_line()
     try:
         with line.db.transaction() as session:
-            return change(session, line.settings.default_region)
+            return change(session, line)
     except RosterError as error:
         raise click.ClickException(str(error)) from None
 
@@ -249,7 +249,9 @@ def oncall_add(name: str, phone: str, reach_by: str, windows: tuple[str, ...]) -
     from intake import roster
 
     person = _roster_change(
-        lambda s, region: roster.add(s, name, phone, reach_by, list(windows), region)
+        lambda s, line: roster.add(
+            s, name, phone, reach_by, list(windows), line.settings.default_region
+        )
     )
     click.echo(f"added {person.name} ({person.phone}) at place {person.position}")
 
@@ -260,8 +262,8 @@ def oncall_list() -> None:
     from intake import roster
     from intake.models import utcnow
 
-    def show(session, region):
-        now_on = {p.id for p in roster.chain(session, utcnow(), load_settings().zone)}
+    def show(session, line):
+        now_on = {p.id for p in roster.chain(session, utcnow(), line.settings.zone)}
         for p in roster.members(session):
             when = "; ".join(p.windows) or "always"
             if p.opted_out_at is not None:
@@ -278,15 +280,9 @@ def oncall_list() -> None:
 @click.argument("who")
 def oncall_remove(who: str) -> None:
     """Take someone (name or phone) off the roster; their open cases are alerted again."""
-    from intake import roster
-    from intake.app import create_app
+    from intake import staff
 
-    line = create_app(load_settings()).extensions["intake"]
-    try:
-        with line.db.transaction() as session:
-            person = roster.remove(session, line, who)
-    except roster.RosterError as error:
-        raise click.ClickException(str(error)) from None
+    person = _roster_change(lambda s, line: staff.leave_roster(s, line, who))
     click.echo(f"removed {person.name}")
 
 
@@ -303,5 +299,7 @@ def oncall_move(who: str, position: int) -> None:
     """Move someone (name or phone) to another place in the chain."""
     from intake import roster
 
-    person = _roster_change(lambda s, region: roster.move(s, who, position, region))
+    person = _roster_change(
+        lambda s, line: roster.move(s, who, position, line.settings.default_region)
+    )
     click.echo(f"{person.name} is now at place {person.position}")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
 from intake.config import Settings
-from intake.models import OnCallPerson, utcnow
+from intake.models import OnCallPerson
 from intake.windows import on_call, parse_window
 
 REACH_BY = ("sms", "call", "both")
@@ -130,16 +130,14 @@ def add(
     return person
 
 
-def remove(session: Session, line, who: str, now: datetime | None = None) -> OnCallPerson:
-    """Take someone off the roster (kept for the record of who was alerted); their
-    pages stop and their open cases are handed back to the chain."""
-    from intake import staff  # staff -> oncall -> roster: imported late to keep one way
+def remove(session: Session, who: str, region: str = "US") -> OnCallPerson:
+    """Take someone off the roster (kept for the record of who was alerted).
 
-    person = find(session, who, line.settings.default_region)
+    staff.leave_roster does this and hands their cases back; call that instead."""
+    person = find(session, who, region)
     person.active = False
     session.flush()
     _renumber(session)
-    staff.hand_back(session, line, person, now or utcnow())
     return person
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from flows.parse import keyword
 from intake import cases, oncall, outbox, roster
 from intake.logs import event as log_event
-from intake.models import Alert, Case, OnCallPerson
+from intake.models import Alert, Case, OnCallPerson, utcnow
 
 OPEN = cases.OPEN_STATUSES
 FINISHED = ("found", "closed")  # nothing more to relay; an abandoned intake still has a caller
@@ -271,6 +271,14 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
         params={"ref": case.ref, "text": text[:RELAY_LIMIT]},
         case_id=case.id,
     )
+
+
+def leave_roster(session: Session, line, who: str, now: datetime | None = None) -> OnCallPerson:
+    """Take someone off the roster: their pages stop and their open cases go back to the
+    chain."""
+    person = roster.remove(session, who, line.settings.default_region)
+    hand_back(session, line, person, now or utcnow())
+    return person
 
 
 def hand_back(session: Session, line, person: OnCallPerson, now: datetime) -> list[Case]:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from intake import oncall, outbox, roster, signing, simulator
 from intake.app import create_app
 from intake.models import Alert, Case, Message, Outbound, utcnow
+from intake.staff import leave_roster
 from intake.transport import TwilioTransport
 from tests.conftest import BASE_URL, LINE_NUMBER, Phone, signed_post, twilio_settings
 from tests.test_sms_webhook import intake
@@ -298,7 +299,7 @@ def test_roster_order_can_be_changed(line):
     add(line, "Cy", CY)
     with line.db.transaction() as s:
         roster.move(s, "cy", 1)
-        roster.remove(s, line, BEN)
+        leave_roster(s, line, BEN)
     with line.db.sessions() as s:
         assert [(p.position, p.name) for p in roster.people(s)] == [(1, "Cy"), (2, "Ana")]
 

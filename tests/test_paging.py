@@ -17,6 +17,7 @@ from sqlalchemy import select
 from intake import oncall, roster, scheduler
 from intake.app import create_app
 from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
+from intake.staff import leave_roster
 from intake.transport import TwilioTransport
 from tests.conftest import Phone, twilio_settings
 from tests.test_oncall import (
@@ -185,7 +186,7 @@ def test_ack_all_takes_a_case_whose_worker_did_not_answer_its_new_alert(
     assert "Not taken" not in reply
     assert the_case_owner(line, taken) == "Ana" and the_case_owner(line, left) == "Ana"
     tick_all(line, transport, start + timedelta(minutes=17))
-    assert taken in texts_to(fake, BEN)[-1] and "Ana" in texts_to(fake, BEN)[-1]
+    assert any(taken in t and "Ana" in t for t in texts_to(fake, BEN))
     add(line, "Cy", CY)
     assert "no alert" in staff(app, settings, CY).reply("ACK ALL").lower()
 
@@ -319,7 +320,7 @@ def test_escalation_skips_people_who_opted_out_or_were_removed(
     tick(line, transport, start)
     assert texts_to(fake, ANA) == [] and len(texts_to(fake, BEN)) == 1
     with line.db.transaction() as s:
-        roster.remove(s, line, "+12125550133")
+        leave_roster(s, line, "+12125550133")
     tick(line, transport, start + timedelta(minutes=5, seconds=1))  # Cy is gone: Ben again
     assert texts_to(fake, "+12125550133") == [] and len(texts_to(fake, BEN)) == 2
 
@@ -331,8 +332,8 @@ def test_when_everyone_in_the_chain_is_gone_the_alert_waits_instead_of_ending(
     start = utcnow()
     tick(line, transport, start)
     with line.db.transaction() as s:
-        roster.remove(s, line, ANA)
-        roster.remove(s, line, BEN)
+        leave_roster(s, line, ANA)
+        leave_roster(s, line, BEN)
     tick(line, transport, start + timedelta(minutes=5, seconds=1))
     [alert] = alerts(line)
     assert alert.status == "open" and alert.next_check_at is None
@@ -353,7 +354,7 @@ def test_reachable_means_someone_on_call_or_a_fallback_number(db_url, tmp_path, 
     )
     other = with_fallback.extensions["intake"]
     with other.db.transaction() as s:
-        roster.remove(s, line, ANA)
+        leave_roster(s, line, ANA)
     with other.db.sessions() as s:
         assert oncall.reachable(s, other, utcnow())
     other.db.dispose()

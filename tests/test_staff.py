@@ -16,6 +16,7 @@ from intake import cases, roster
 from intake.app import create_app
 from intake.config import Settings
 from intake.models import Alert, Case, Message, OnCallPerson, Outbound, utcnow
+from intake.staff import leave_roster
 from tests import test_oncall
 from tests.conftest import BASE_URL, Phone, signed_post
 from tests.test_cli import run_intake
@@ -146,7 +147,7 @@ def test_removing_a_worker_alerts_their_cases_again_and_the_texts_follow(
     staff(app, settings, ANA).reply("ACK")
     ref = cases_by_id(line)[0].ref
     with line.db.transaction() as s:
-        roster.remove(s, line, "Ana")
+        leave_roster(s, line, "Ana")
     assert cases_by_id(line)[0].assigned_person_id is None
     phone.text("is anyone there?")
     tick(line, transport, utcnow())
