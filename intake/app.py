@@ -24,8 +24,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     line = Line.build(settings)
     app.extensions["intake"] = line
-    if settings.fallback_alert_number is None:
-        logs.event("config.no_fallback_alert_number", level=30)
 
     csrf = CSRFProtect(app)
     csrf.exempt(twilio.bp)  # Twilio signs its requests instead

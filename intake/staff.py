@@ -281,11 +281,13 @@ def leave_roster(session: Session, line, who: str, now: datetime | None = None) 
     return person
 
 
-def hand_back(session: Session, line, person: OnCallPerson, now: datetime) -> list[Case]:
-    """A worker left the roster: no more pages to them, and each of their open cases is
-    unassigned and alerted to the chain again (the caregiver's texts follow whoever takes
-    it)."""
-    oncall.take_off_chain(session, line, person, "removed from the roster", now)
+def hand_back(
+    session: Session, line, person: OnCallPerson, now: datetime, why: str = "left the roster"
+) -> list[Case]:
+    """A worker left the roster (or stopped texts): no more pages to them, and each of their
+    open cases is unassigned and alerted to the chain again (the caregiver's texts follow
+    whoever takes it)."""
+    oncall.take_off_chain(session, line, person, why, now)
     query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
     handed = list(session.scalars(query.order_by(Case.id).with_for_update()))
     for case in handed:
@@ -296,11 +298,15 @@ def hand_back(session: Session, line, person: OnCallPerson, now: datetime) -> li
 
 
 def stop_texts(session: Session, line, person: OnCallPerson, now: datetime) -> None:
-    """A roster member texted STOP: off the chain (kept on the roster), fallback told."""
+    """A roster member texted STOP: off the chain (kept on the roster), fallback told.
+
+    Texts to them are blocked now, so their open cases go back to the chain: a caregiver
+    on one of them must not be talking to nobody."""
     if person.opted_out_at is not None:
         return
     person.opted_out_at = now
-    oncall.take_off_chain(session, line, person, outbox.OPTED_OUT_REASON, now)
+    refs = _open_refs(session, person)
+    hand_back(session, line, person, now, outbox.OPTED_OUT_REASON)
     fallback = line.settings.fallback_alert_number
     if fallback is None:
         log_event("staff.stopped_untold", level=logging.WARNING, person=person.id)
@@ -311,7 +317,7 @@ def stop_texts(session: Session, line, person: OnCallPerson, now: datetime) -> N
         to=fallback,
         send_at=now,
         template=f"{oncall.STAFF}:staff_stopped",
-        params={"who": person.name, "phone": person.phone, "refs": _open_refs(session, person)},
+        params={"who": person.name, "phone": person.phone, "refs": refs},
     )
     log_event("staff.stopped", person=person.id)
 

@@ -165,6 +165,25 @@ def test_removing_a_worker_alerts_their_cases_again_and_the_texts_follow(
 # --- 4. STOP from a roster phone ---------------------------------------------------------------
 
 
+def test_a_worker_who_texts_stop_hands_their_cases_back_and_the_caregiver_is_heard(
+    app, line, phone, settings, crew, fake, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    staff(app, settings, ANA).reply("ACK")
+    ref = cases_by_id(line)[0].ref
+    assert staff(app, settings, ANA).text("STOP") == []
+    assert cases_by_id(line)[0].assigned_person_id is None
+    tick(line, transport, utcnow())
+    assert f"MISSING CHILD {ref}" in texts_to(fake, BEN)[-1]
+    assert ref in texts_to(fake, FALLBACK)[-1] and "STOP" in texts_to(fake, FALLBACK)[-1]
+    staff(app, settings, BEN).reply("ACK")
+    phone.text("any news? she may be at the library")
+    tick(line, transport, utcnow())
+    assert "library" in texts_to(fake, BEN)[-1]
+    assert not any("library" in t for t in texts_to(fake, ANA))
+
+
 def test_stop_from_a_roster_phone_takes_them_off_the_chain_and_start_puts_them_back(
     app, line, phone, settings, crew, fake, transport
 ):
