@@ -12,6 +12,7 @@ from typing import Any
 from flows import events as ev
 from flows.engine import Flow, Inbound, Parsed, State, Step
 from flows.parse import (
+    is_question,
     is_same_number,
     is_skip,
     looks_like_when,
@@ -71,17 +72,19 @@ def parse_when(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
 
 def parse_police(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     """Yes moves on; the first no urges the call and asks again; a later no moves on.
+    A question instead of an answer ("what do I do?") is answered with the urge too.
 
     Urging is not a sign the caller is stuck, so it does not count toward MAX_RETRIES;
     unclear answers do, as on every step.
     """
     answer = parse_yes_no(vocab, inbound.text)
-    if answer is None:
+    asking = answer is None and is_question(vocab, inbound.text)  # "what do I do?"
+    if answer is None and not (asking and not state.answers.get("police_urged")):
         return Parsed(retry="retry_police")
     if answer:
         return Parsed(value=True)
     urged = (ev.PoliceNotCalled(),)
-    if not state.answers.get("police_urged"):
+    if asking or not state.answers.get("police_urged"):
         remember = {"police_urged": True}
         return Parsed(retry="police_urge", events=urged, remember=remember, unclear=False)
     return Parsed(value=False, notes=("police_reminder",), events=urged)

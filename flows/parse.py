@@ -232,7 +232,7 @@ def parse_yes_no(vocab: Vocabulary, text: str) -> bool | None:
         return True
     if first in vocab.no_lead and not rest_words & (vocab.unsure | vocab.yes_lead):
         return False
-    if "?" in text or "\u00bf" in text or first in vocab.asking:
+    if is_question(vocab, text):
         return None
     words = set(key.split())
     refuted = vocab.negation | vocab.negation_more | vocab.unsure
@@ -241,6 +241,12 @@ def parse_yes_no(vocab: Vocabulary, text: str) -> bool | None:
     if _has(key, vocab.not_called) and not words & (vocab.yes_lead | vocab.unsure):
         return False
     return None
+
+
+def is_question(vocab: Vocabulary, text: str) -> bool:
+    """The caller is asking something ("what do I do?", "should I call?")."""
+    first = _key(text).partition(" ")[0]
+    return "?" in text or "\u00bf" in text or first in vocab.asking
 
 
 _RELATIONSHIP_DIGITS = {"1": "parent", "2": "foster", "3": "caseworker", "4": "other"}

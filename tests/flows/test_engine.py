@@ -401,7 +401,7 @@ def test_being_stuck_on_the_photo_question_moves_on():
 
 def test_three_unclear_police_answers_move_on_as_unknown():
     state = walk(*HAPPY_PATH[:1]).state
-    result = walk("hmm", "what", "banana", state=state)
+    result = walk("hmm", "umm", "banana", state=state)
     assert templates(result) == ["moving_on", "ask_name"]
     assert result.state.answers["police_called"] is None
     assert result.state.answers["police_called_unparsed"] == "banana"
@@ -413,7 +413,7 @@ def test_urging_the_police_call_does_not_count_as_being_stuck():
     urged = say(state, "no")
     assert templates(urged) == ["police_urge"]
     assert urged.state.retries == 0
-    unclear = walk("hmm", "what", state=urged.state)
+    unclear = walk("hmm", "umm", state=urged.state)
     assert templates(unclear) == ["retry_police"]
     assert unclear.state.retries == 2
     result = say(unclear.state, "banana")
@@ -422,7 +422,7 @@ def test_urging_the_police_call_does_not_count_as_being_stuck():
 
 
 def test_a_no_after_unclear_police_answers_is_still_urged_once():
-    state = walk(*HAPPY_PATH[:1], "hmm", "what").state
+    state = walk(*HAPPY_PATH[:1], "hmm", "umm").state
     urged = say(state, "no")
     assert templates(urged) == ["police_urge"]
     assert ev.PoliceNotCalled in kinds(urged)
@@ -432,7 +432,7 @@ def test_a_no_after_unclear_police_answers_is_still_urged_once():
 
 
 def test_an_unknown_police_answer_skips_the_report_question():
-    state = walk(*HAPPY_PATH[:1], "hmm", "what").state
+    state = walk(*HAPPY_PATH[:1], "hmm", "umm").state
     unknown = say(state, "banana").state
     result = walk(*HAPPY_PATH[2:7], state=unknown)
     assert result.state.step == "relationship"
@@ -536,3 +536,18 @@ def test_the_summary_carries_whether_the_police_were_called():
     assert walk(*HAPPY_PATH).replies[-1].params == {"police_called": True}
     not_called = walk(HAPPY_PATH[0], "no", "no", *HAPPY_PATH[2:7], *HAPPY_PATH[8:])
     assert not_called.replies[-1].params == {"police_called": False}
+
+
+@pytest.mark.parametrize("text", ["ok calling now", "im calling them now", "estoy llamando"])
+def test_a_caller_dialling_the_police_now_counts_as_calling(text):
+    result = walk(HAPPY_PATH[0], text)
+    assert result.state.answers["police_called"] is True
+    assert templates(result) == ["ask_name"]
+
+
+def test_what_do_i_do_at_the_police_question_gets_the_urge_not_a_dry_retry():
+    result = walk(HAPPY_PATH[0], "what do i do??")
+    assert templates(result) == ["police_urge"]
+    assert result.state.retries == 0
+    again = say(result.state, "what now?")  # once urged, a question is asked again plainly
+    assert templates(again) == ["retry_police"]
