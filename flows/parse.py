@@ -264,8 +264,12 @@ def parse_relationship(vocab: Vocabulary, text: str) -> str | None:
 
 
 def is_skip(vocab: Vocabulary, text: str) -> bool:
-    """True when the caller asks to skip the question (any language)."""
-    return _key(text) in vocab.skip
+    """True when the caller asks to skip the question (any language): the whole answer
+    is a skip word, or carries a skip phrase of two words or more ("no pic sorry")."""
+    key = _key(text)
+    if key in vocab.skip:
+        return True
+    return _has(key, tuple(p for p in vocab.skip if " " in p))
 
 
 def is_same_number(vocab: Vocabulary, text: str) -> bool:

@@ -551,3 +551,10 @@ def test_what_do_i_do_at_the_police_question_gets_the_urge_not_a_dry_retry():
     assert result.state.retries == 0
     again = say(result.state, "what now?")  # once urged, a question is asked again plainly
     assert templates(again) == ["retry_police"]
+
+
+@pytest.mark.parametrize("text", ["no pic sorry", "i dont have one rn", "no tengo foto ahorita"])
+def test_saying_there_is_no_photo_in_any_words_skips_it(text):
+    state = walk(*HAPPY_PATH[:9]).state
+    assert state.step == "photos"
+    assert templates(say(state, text)) == ["ask_callback"]
