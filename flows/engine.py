@@ -14,7 +14,7 @@ from typing import Any
 
 from flows import events as ev
 from flows.intents import first, intents, is_new_report
-from flows.parse import detect_language, is_carrier_opt_out_word, keyword, switch_language
+from flows.parse import detect_language, keyword, switch_language
 from flows.vocabulary import Vocabulary
 
 NEW = "new"  # no intake yet: the next message starts one
@@ -25,6 +25,10 @@ CLOSED = "closed"  # staff closed the case lately: texts go to its worker, not a
 FINISHED = (ENDED, CLOSED)
 
 MAX_RETRIES = 2  # re-prompts for an unclear answer; the next unclear one is taken as unknown
+
+# How a step is answered best, so a channel can ask to suit (keypad, speech, a picture).
+YES_NO, DIGITS, CHOICE, SPEECH, MEDIA = "yes_no", "digits", "choice", "speech", "media"
+ANSWERS = (YES_NO, DIGITS, CHOICE, SPEECH, MEDIA)
 
 
 @dataclass(frozen=True)
@@ -37,9 +41,11 @@ class Media:
 class Inbound:
     """One message from the caller, as the channel received it."""
 
-    text: str = ""
+    text: str = ""  # what was typed, said (speech) or keyed (digits)
     media: tuple[Media, ...] = ()
     sender: str = ""  # E.164 when the sender is a phone number, else the raw sender id
+    channel: str = "sms"  # sms | voice: which steps apply
+    lang: str | None = None  # a language the caller chose by key press
 
 
 @dataclass(frozen=True)
@@ -108,6 +114,13 @@ class Step:
     prompt: str
     parse: Callable[[Inbound, State], Parsed]
     skip_if: Callable[[dict[str, Any]], bool] | None = None
+    answer: str = SPEECH  # how it is answered best: one of ANSWERS (a channel asks to suit)
+    skip_on: tuple[str, ...] = ()  # channels that never ask it (no photo on a call)
+
+    def asked(self, answers: dict[str, Any], channel: str) -> bool:
+        """Whether this step is asked, given the answers so far, on this channel."""
+        skipped = self.skip_if is not None and self.skip_if(answers)
+        return channel not in self.skip_on and not skipped
 
 
 @dataclass(frozen=True)
@@ -121,13 +134,12 @@ class Flow:
     def step(self, key: str | None) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)
 
-    def next_step(self, after: str | None, answers: dict[str, Any]) -> Step | None:
+    def next_step(
+        self, after: str | None, answers: dict[str, Any], channel: str = "sms"
+    ) -> Step | None:
         keys = [s.key for s in self.steps]
         start = 0 if after is None else keys.index(after) + 1
-        for candidate in self.steps[start:]:
-            if candidate.skip_if is None or not candidate.skip_if(answers):
-                return candidate
-        return None
+        return next((s for s in self.steps[start:] if s.asked(answers, channel)), None)
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,8 @@ def run(flow: Flow, state: State, inbound: Inbound) -> Result:
     Whole-message keywords come first; then what the text means wherever it comes
     (the child is found, the caller asks for a person); then the current state.
     """
+    if inbound.lang is not None and inbound.lang != state.lang:
+        return _switch_language(flow, state, inbound.lang, inbound)
     word = keyword(flow.vocab, inbound.text)
     said = frozenset() if word else intents(flow.vocab, inbound.text)
     meaning = first(said)
@@ -173,7 +187,7 @@ def _start(flow: Flow, state: State, inbound: Inbound, lang: str, reported: bool
     """Begin a new intake: the safety message first, then the first question.
 
     `reported`: the caller's words already said a child is missing."""
-    first = flow.next_step(None, {})
+    first = flow.next_step(None, {}, inbound.channel)
     assert first is not None, "a flow has at least one step"
     answers: dict[str, Any] = {}
     events: list[ev.Event] = [ev.IntakeStarted(lang=lang)]
@@ -215,7 +229,7 @@ def _answer(flow: Flow, state: State, inbound: Inbound, meaning: str | None = No
     answers[step.key] = parsed.value
     events.append(ev.AnswerGiven(key=step.key, value=parsed.value))
     notes = tuple(Reply(n) for n in parsed.notes) + _confirm_found(meaning)
-    following = flow.next_step(step.key, answers)
+    following = flow.next_step(step.key, answers, inbound.channel)
     if following is None:
         done = replace(state, status=COMPLETE, step=None, answers=answers, retries=0)
         events.append(ev.IntakeCompleted(answers=dict(answers)))
@@ -264,9 +278,8 @@ def _on_keyword(flow: Flow, state: State, word: str, inbound: Inbound) -> Result
 
 def _keyword_result(flow: Flow, state: State, word: str, inbound: Inbound) -> Result:
     if word == "stop":
-        # Twilio confirms its own standard words; any other stop phrase we confirm.
-        said = () if is_carrier_opt_out_word(inbound.text) else (Reply("opted_out"),)
-        return Result(state, said, (ev.OptedOut(),))
+        # (a channel whose carrier confirms opt-outs itself leaves this unsaid)
+        return Result(state, (Reply("opted_out"),), (ev.OptedOut(),))
     if word == "restart":  # media sent with RESTART belongs to the new intake
         result = _start(flow, state, inbound, lang=state.lang)
         return replace(result, events=(ev.Restarted(),) + result.events)

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from flows import events as ev
-from flows.engine import Flow, Inbound, Parsed, State, Step
+from flows.engine import CHOICE, DIGITS, MEDIA, YES_NO, Flow, Inbound, Parsed, State, Step
 from flows.parse import (
     is_question,
     is_same_number,
@@ -136,9 +136,10 @@ def _has_photos(answers: dict[str, Any]) -> bool:
 
 
 def intake_flow(region: str, vocab: Vocabulary) -> Flow:
-    """The SMS (and later voice) intake, in the order a frightened caller can manage.
+    """The SMS and voice intake, in the order a frightened caller can manage.
 
-    The police call comes first: asking about it is one more push to make it now.
+    The police call comes first: asking about it is one more push to make it now. Each
+    step says how it is best answered, so a call can offer the keypad or listen.
     """
     return Flow(
         name="intake",
@@ -146,9 +147,9 @@ def intake_flow(region: str, vocab: Vocabulary) -> Flow:
         summary="summary",
         vocab=vocab,
         steps=(
-            Step("police_called", "ask_police", partial(parse_police, vocab)),
+            Step("police_called", "ask_police", partial(parse_police, vocab), answer=YES_NO),
             Step("child_name", "ask_name", parse_name),
-            Step("age_months", "ask_age", partial(parse_age, vocab)),
+            Step("age_months", "ask_age", partial(parse_age, vocab), answer=DIGITS),
             Step("last_seen_when", "ask_when", partial(parse_when, vocab)),
             Step("last_seen_where", "ask_where", _free_text(MAX_SHORT, "retry_where")),
             Step("description", "ask_description", _free_text(MAX_LONG, "retry_description", 3)),
@@ -158,8 +159,20 @@ def intake_flow(region: str, vocab: Vocabulary) -> Flow:
                 partial(parse_police_report, vocab),
                 skip_if=_police_not_called,
             ),
-            Step("relationship", "ask_relationship", partial(parse_relationship_step, vocab)),
-            Step("photos", "ask_photo", partial(parse_photos, vocab), skip_if=_has_photos),
-            Step("callback_phone", "ask_callback", _callback_parser(region, vocab)),
+            Step(
+                "relationship",
+                "ask_relationship",
+                partial(parse_relationship_step, vocab),
+                answer=CHOICE,
+            ),
+            Step(
+                "photos",
+                "ask_photo",
+                partial(parse_photos, vocab),
+                skip_if=_has_photos,
+                answer=MEDIA,
+                skip_on=("voice",),  # a call offers a text to send it instead
+            ),
+            Step("callback_phone", "ask_callback", _callback_parser(region, vocab), answer=DIGITS),
         ),
     )

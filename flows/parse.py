@@ -41,21 +41,6 @@ def switch_language(word: str | None) -> str | None:
     return None
 
 
-# Twilio's standard opt-out words: Twilio itself opts the sender out and confirms it, so
-# we must not answer these. Other stop phrases reach us unconfirmed and we confirm them.
-CARRIER_OPT_OUT_WORDS = frozenset(
-    ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout")
-)
-
-
-def is_carrier_opt_out_word(text: str) -> bool:
-    """True when the whole message is one of Twilio's standard opt-out words."""
-    return normalize(text) in CARRIER_OPT_OUT_WORDS
-
-
-# --- language --------------------------------------------------------------
-
-
 def detect_language(vocab: Vocabulary, text: str) -> str | None:
     """Guess the language of a first message, or None for the line's default.
 

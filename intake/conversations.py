@@ -1,6 +1,8 @@
-"""One inbound message: lock the caller, skip retries, run the engine, keep everything.
+"""One turn of a caller's conversation, on any channel: resume it, run the engine, apply
+what it says, and render the replies in that channel's words.
 
-All of it happens in one database transaction, so a message is either fully handled
+A channel adapter (intake/sms.py, intake/voice.py) locks the caller, runs a turn inside
+the caller's transaction and keeps what came in; so a message is either fully handled
 (stored, answered, its effects applied) or not at all.
 """
 
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,68 +19,59 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, channels, followups, oncall, outbox, roster, staff, words
+from intake import cases, followups, oncall, outbox, staff, words
 from intake.logs import event as log_event
-from intake.models import Caller, Case, Message, utcnow
+from intake.models import Caller, Case, Message
 
-
-@dataclass(frozen=True)
-class InboundSms:
-    """An incoming text as Twilio described it, already checked and normalised."""
-
-    sid: str
-    sender: str  # E.164, or the raw id of a short code or alphanumeric sender
-    body: str
-    media: tuple[engine.Media, ...] = ()
+if TYPE_CHECKING:
+    from intake.line import Line
 
 
 @dataclass
 class Turn:
-    """What applying one engine result touched, for the reply and the log."""
+    """What one turn touched and said: the caller, their case, the engine's result and
+    the rendered replies."""
 
     caller: Caller
     case: Case | None
+    result: engine.Result | None = None
+    texts: list[str] | None = None
+    step: str | None = None  # the question the inbound answered, if any
 
 
-def handle_sms(session: Session, line, sms: InboundSms, now: datetime | None = None) -> str:
-    """Handle one text inside the caller's transaction; return the TwiML to answer."""
-    now = now or utcnow()
-    person = roster.by_phone(session, sms.sender, lock=True)
-    caller = None if person else lock_caller(session, sms.sender, now)
-    earlier = session.scalar(select(Message).where(Message.twilio_sid == sms.sid))
-    if earlier is not None:  # Twilio retried: answer the same, change nothing
-        log_event("sms.duplicate", sid=sms.sid)
-        return earlier.reply_twiml or channels.sms_twiml([])
-    if person is not None:
-        return handle_staff_sms(session, line, person, sms, now)
+def take_turn(
+    session: Session,
+    line: Line,
+    caller: Caller,
+    inbound: engine.Inbound,
+    now: datetime,
+    unsaid: frozenset[str] = frozenset(),
+) -> Turn:
+    """Run one turn for a locked caller on inbound.channel; `unsaid` names replies the
+    channel leaves out (the carrier already said them)."""
     state, case = resume(session, line, caller, engine.State.from_dict(caller.state), now)
-    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender)
     result = engine.run(line.flow, state, inbound)
-    turn = apply(session, line, caller, case, result, now)
-    texts = [
-        render(
-            line, reply, result.state.lang, turn.case, **context(session, line, turn, reply, now)
-        )
-        for reply in result.replies
-    ]
-    texts += still_open(session, line, caller, result)
-    twiml = channels.sms_twiml(texts)
-    keep_messages(session, turn, sms, state.step, texts, twiml, now)
+    turn = apply(session, line, caller, case, result, now, inbound.channel)
+    replies = [r for r in result.replies if r.template not in unsaid]
+    channel = inbound.channel
+    texts = [say(session, line, turn, reply, result.state.lang, now, channel) for reply in replies]
+    texts += still_open(session, line, caller, result, channel)
     caller.state = result.state.to_dict()
     caller.lang = result.state.lang
+    turn.result, turn.texts, turn.step = result, texts, state.step
     log_event(
-        "sms.handled",
-        sid=sms.sid,
+        "turn.taken",
+        channel=channel,
         caller=caller.id,
         case=turn.case.ref if turn.case else "-",
         step=result.state.step or result.state.status,
         events=",".join(type(e).__name__ for e in result.events) or "-",
     )
-    return twiml
+    return turn
 
 
 def resume(
-    session: Session, line, caller: Caller, state: engine.State, now: datetime
+    session: Session, line: Line, caller: Caller, state: engine.State, now: datetime
 ) -> tuple[engine.State, Case | None]:
     """Where the caller's conversation stands now, given what happened to their cases
     since their last text (staff closed one, or marked it found), and the case it is about.
@@ -99,12 +92,21 @@ def resume(
     return engine.State(lang=state.lang), None  # long closed, or nothing left: start afresh
 
 
-def say(session: Session, line, turn: Turn, reply: engine.Reply, lang: str, now: datetime) -> str:
-    """The words of one reply of this turn."""
-    return render(line, reply, lang, turn.case, **context(session, line, turn, reply, now))
+def say(
+    session: Session,
+    line: Line,
+    turn: Turn,
+    reply: engine.Reply,
+    lang: str,
+    now: datetime,
+    channel: str = "sms",
+) -> str:
+    """The words of one reply of this turn, in the channel's words."""
+    extra = context(session, line, turn, reply, now)
+    return render(line, reply, lang, turn.case, channel=channel, **extra)
 
 
-def context(session: Session, line, turn: Turn, reply: engine.Reply, now: datetime) -> dict:
+def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: datetime) -> dict:
     """What a reply's words depend on beyond the conversation itself."""
     case = turn.case
     match reply.template:
@@ -119,33 +121,17 @@ def context(session: Session, line, turn: Turn, reply: engine.Reply, now: dateti
     return {}
 
 
-def still_open(session: Session, line, caller: Caller, result: engine.Result) -> list[str]:
+def still_open(
+    session: Session, line: Line, caller: Caller, result: engine.Result, channel: str = "sms"
+) -> list[str]:
     """After FOUND, name any other case of this caller that is still open."""
     if not any(isinstance(e, ev.ChildFound) for e in result.events):
         return []
     other = cases.current_case(session, caller)
     if other is None:
         return []
-    return [render(line, engine.Reply("found_other_open"), result.state.lang, other)]
-
-
-def handle_staff_sms(session: Session, line, person, sms: InboundSms, now: datetime) -> str:
-    """A text from someone on the roster: a command, answered and kept."""
-    texts, case = staff.handle(session, line, person, sms.body, now)
-    twiml = channels.sms_twiml(texts)
-    session.add(
-        Message(
-            person_id=person.id,
-            case_id=case.id if case else None,
-            direction="in",
-            twilio_sid=sms.sid,
-            body=sms.body,
-            reply_twiml=twiml,
-            created_at=now,
-        )
-    )
-    log_event("staff.command", sid=sms.sid, person=person.id, case=case.ref if case else "-")
-    return twiml
+    reply = engine.Reply("found_other_open")
+    return [render(line, reply, result.state.lang, other, channel=channel)]
 
 
 def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
@@ -162,24 +148,31 @@ def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
 
 def apply(
     session: Session,
-    line,
+    line: Line,
     caller: Caller,
     case: Case | None,
     result: engine.Result,
     now: datetime,
+    channel: str = "sms",
 ) -> Turn:
     """Apply the engine's events to the caller and their current case."""
     for event in result.events:
-        case = _apply_one(session, line, caller, case, event, now)
+        case = _apply_one(session, line, caller, case, event, now, channel)
     return Turn(caller=caller, case=case)
 
 
 def _apply_one(
-    session: Session, line, caller: Caller, case: Case | None, event: ev.Event, now: datetime
+    session: Session,
+    line: Line,
+    caller: Caller,
+    case: Case | None,
+    event: ev.Event,
+    now: datetime,
+    channel: str,
 ) -> Case | None:
     match event:
         case ev.IntakeStarted(lang=lang):
-            return _new_intake(session, caller, case, lang)
+            return _new_intake(session, caller, case, lang, channel)
         case ev.ReportedMissing() if case is not None:
             case.reported_missing = True
         case ev.AnswerGiven(key=key, value=value) if case is not None:
@@ -212,11 +205,13 @@ def _apply_one(
     return case
 
 
-def _new_intake(session: Session, caller: Caller, case: Case | None, lang: str) -> Case:
+def _new_intake(
+    session: Session, caller: Caller, case: Case | None, lang: str, channel: str
+) -> Case:
     """Open the case for a new intake. An intake left half done (RESTART) is kept for
     staff as abandoned, and an alert waking someone for it now wakes them for this one:
     it is the same caller with the same need."""
-    new = cases.open_case(session, caller, lang)
+    new = cases.open_case(session, caller, lang, channel)
     if case is not None and case.status == "intake":
         case.status = "abandoned"
         oncall.move_alerts(session, case, new)
@@ -226,29 +221,30 @@ def _new_intake(session: Session, caller: Caller, case: Case | None, lang: str) 
 def keep_messages(
     session: Session,
     turn: Turn,
-    sms: InboundSms,
-    step: str | None,
-    texts: list[str],
-    twiml: str,
+    body: str,
     now: datetime,
+    sid: str | None = None,
+    num_media: int = 0,
+    reply: str | None = None,
 ) -> None:
-    """Keep the text that came in and what we answered, on the caller and the case."""
+    """Keep what came in and what we answered, on the caller and the case. `reply` is
+    the channel's answer as sent (TwiML), kept so a retry gets the same answer."""
     case_id = turn.case.id if turn.case else None
     session.add(
         Message(
             caller_id=turn.caller.id,
             case_id=case_id,
             direction="in",
-            twilio_sid=sms.sid,
-            body=sms.body,
-            num_media=len(sms.media),
-            step=step,
-            reply_twiml=twiml,
+            twilio_sid=sid,
+            body=body,
+            num_media=num_media,
+            step=turn.step,
+            reply_twiml=reply,
             created_at=now,
         )
     )
-    if texts:
-        body = "\n\n".join(texts)
+    if turn.texts:
+        body = "\n\n".join(turn.texts)
         session.add(
             Message(
                 caller_id=turn.caller.id,
@@ -260,8 +256,15 @@ def keep_messages(
         )
 
 
-def render(line, reply: engine.Reply, lang: str, case: Case | None, **extra: Any) -> str:
-    """The words of one reply, with the case's details filled in."""
+def render(
+    line: Line,
+    reply: engine.Reply,
+    lang: str,
+    case: Case | None,
+    channel: str = "sms",
+    **extra: Any,
+) -> str:
+    """The words of one reply, in a channel's words, with the case's details filled in."""
     params = {
         "org": line.settings.org_name,
         "ref": case.ref if case else "",
@@ -269,4 +272,4 @@ def render(line, reply: engine.Reply, lang: str, case: Case | None, **extra: Any
         **reply.params,
         **extra,
     }
-    return words.render(reply.template, lang, **params)
+    return words.render(reply.template, lang, channel=channel, **params)

@@ -7,8 +7,9 @@ from functools import wraps
 from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
-from flows.parse import detect_language, keyword, parse_phone
-from intake import channels, conversations, oncall, outbox, signing
+from flows.parse import parse_phone
+from intake import oncall, outbox, signing
+from intake import sms as sms_adapter
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import utcnow
@@ -45,24 +46,15 @@ def sms():
     if not sid or not sender:
         abort(400)
     body = request.form.get("Body", "")
-    inbound = conversations.InboundSms(sid=sid, sender=sender, body=body, media=read_media())
+    inbound = sms_adapter.InboundSms(sid=sid, sender=sender, body=body, media=read_media())
     line = current_line()
     try:
         with line.db.transaction() as session:
-            twiml = conversations.handle_sms(session, line, inbound)
+            twiml = sms_adapter.handle_sms(session, line, inbound)
     except Exception:  # noqa: BLE001 - whatever broke, the caller still hears what to do
         log_event("sms.fallback", level=40, exc_info=True, sid=sid)
-        twiml = fallback_twiml(body)
+        twiml = sms_adapter.fallback_twiml(line, body)
     return Response(twiml, mimetype="text/xml")
-
-
-def fallback_twiml(body: str) -> str:
-    """The emergency message from memory, for when storage (or anything) fails."""
-    line = current_line()
-    if keyword(line.flow.vocab, body) == "stop":
-        return channels.sms_twiml([])
-    lang = detect_language(line.flow.vocab, body) or "en"
-    return channels.sms_twiml([line.fallback.get(lang, line.fallback["en"])])
 
 
 def normalise_sender(raw: str) -> str:

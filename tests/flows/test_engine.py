@@ -184,10 +184,10 @@ def test_a_short_code_sender_must_type_a_number():
     assert templates(result) == ["retry_callback_number"]
 
 
-def test_stop_records_the_opt_out_and_says_nothing():
+def test_stop_records_the_opt_out_and_confirms_it():
     state = walk(*HAPPY_PATH[:4]).state
     result = say(state, "STOP")
-    assert result.replies == ()
+    assert templates(result) == ["opted_out"]  # the SMS adapter leaves Twilio's words unsaid
     assert kinds(result) == [ev.OptedOut]
     assert result.state == state
 
@@ -296,7 +296,7 @@ def test_help_with_media_answers_help_and_keeps_the_media():
 def test_stop_with_media_opts_out_and_keeps_the_media():
     state = walk(*HAPPY_PATH[:4]).state
     result = say(state, "STOP", (PHOTO,))
-    assert result.replies == ()
+    assert templates(result) == ["opted_out"]
     assert kinds(result) == [ev.MediaReceived, ev.OptedOut]
     assert result.state == state
 
@@ -448,20 +448,10 @@ def test_the_retry_count_survives_a_round_trip_through_json():
 
 
 @pytest.mark.parametrize(
-    "text", ["STOP", "stop", "Stop.", "STOPALL", "unsubscribe", "CANCEL", "end", "quit"]
-)
-def test_twilio_standard_opt_out_words_get_no_reply(text):
-    state = walk(*HAPPY_PATH[:4]).state
-    result = say(state, text)
-    assert result.replies == ()
-    assert kinds(result) == [ev.OptedOut]
-
-
-@pytest.mark.parametrize(
     "text",
     ["stop texting me", "please stop", "STOP STOP", "don't text me", "parar", "no más mensajes"],
 )
-def test_other_stop_phrases_are_confirmed_because_twilio_does_not(text):
+def test_every_stop_phrase_opts_out_and_is_confirmed(text):
     state = walk(*HAPPY_PATH[:4]).state
     result = say(state, text)
     assert templates(result) == ["opted_out"]

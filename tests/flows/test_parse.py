@@ -3,9 +3,7 @@
 import pytest
 
 from flows.parse import (
-    CARRIER_OPT_OUT_WORDS,
     detect_language,
-    is_carrier_opt_out_word,
     is_same_number,
     is_skip,
     keyword,
@@ -442,61 +440,6 @@ def test_parse_yes_no_police_unclear(text):
 
 
 @pytest.mark.parametrize(
-    "text",
-    [
-        "STOP",
-        "stop",
-        " Stop. ",
-        "STOPALL",
-        "Unsubscribe",
-        "cancel",
-        "END",
-        "quit",
-        "revoke",
-        "OptOut",
-    ],
-)
-def test_is_carrier_opt_out_word_true(text):
-    assert is_carrier_opt_out_word(text) is True
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "stop texting me",
-        "please stop",
-        "stop please",
-        "STOP STOP",
-        "stop all",
-        "opt out",
-        "opt-out",
-        "unstop",
-        "parar",
-        "baja",
-        "cancelar",
-        "near the bus stop",
-        *HOSTILE,
-    ],
-)
-def test_is_carrier_opt_out_word_false(text):
-    assert is_carrier_opt_out_word(text) is False
-
-
-def test_every_carrier_opt_out_word_is_a_stop_keyword():
-    assert CARRIER_OPT_OUT_WORDS == {
-        "stop",
-        "stopall",
-        "unsubscribe",
-        "cancel",
-        "end",
-        "quit",
-        "revoke",
-        "optout",
-    }
-    assert all(keyword(VOCAB, w) == "stop" for w in CARRIER_OPT_OUT_WORDS)
-
-
-@pytest.mark.parametrize(
     ("text", "expected"),
     [
         *[
@@ -845,7 +788,7 @@ def test_never_raises(func, text):
     func(VOCAB, text)
 
 
-@pytest.mark.parametrize("func", [parse_phone, normalize, is_carrier_opt_out_word])
+@pytest.mark.parametrize("func", [parse_phone, normalize])
 @pytest.mark.parametrize("text", HOSTILE + [LONG_WORDS, "1" * 2000])
 def test_never_raises_without_vocabulary(func, text):
     func(text)

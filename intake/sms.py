@@ -1,0 +1,96 @@
+"""The SMS adapter: what only texting knows, around one channel-neutral turn.
+
+MessageSid de-duplication (Twilio retries), texts from the on-call roster (staff
+commands), the carrier's own opt-out words (Twilio confirms those itself, so we leave our
+confirmation unsaid), TwiML from MessagingResponse, and the emergency fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from flows import engine
+from flows.parse import detect_language, keyword, normalize
+from intake import channels, conversations, roster, staff
+from intake.logs import event as log_event
+from intake.models import Message, OnCallPerson, utcnow
+
+if TYPE_CHECKING:
+    from intake.line import Line
+
+# Twilio's standard opt-out words: Twilio itself opts the sender out and confirms it, so
+# we must not answer these. Other stop phrases reach us unconfirmed and we confirm them.
+CARRIER_OPT_OUT_WORDS = frozenset(
+    ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout")
+)
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """An incoming text as Twilio described it, already checked and normalised."""
+
+    sid: str
+    sender: str  # E.164, or the raw id of a short code or alphanumeric sender
+    body: str
+    media: tuple[engine.Media, ...] = ()
+
+
+def is_carrier_opt_out_word(text: str) -> bool:
+    """True when the whole message is one of Twilio's standard opt-out words."""
+    return normalize(text) in CARRIER_OPT_OUT_WORDS
+
+
+def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | None = None) -> str:
+    """Handle one text inside the caller's transaction; return the TwiML to answer."""
+    now = now or utcnow()
+    person = roster.by_phone(session, sms.sender, lock=True)
+    caller = None if person else conversations.lock_caller(session, sms.sender, now)
+    earlier = session.scalar(select(Message).where(Message.twilio_sid == sms.sid))
+    if earlier is not None:  # Twilio retried: answer the same, change nothing
+        log_event("sms.duplicate", sid=sms.sid)
+        return earlier.reply_twiml or channels.sms_twiml([])
+    if person is not None:
+        return handle_staff_sms(session, line, person, sms, now)
+    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel="sms")
+    unsaid = frozenset({"opted_out"}) if is_carrier_opt_out_word(sms.body) else frozenset()
+    turn = conversations.take_turn(session, line, caller, inbound, now, unsaid)
+    twiml = channels.sms_twiml(turn.texts or [])
+    conversations.keep_messages(
+        session, turn, sms.body, now, sid=sms.sid, num_media=len(sms.media), reply=twiml
+    )
+    log_event("sms.handled", sid=sms.sid, caller=caller.id)
+    return twiml
+
+
+def handle_staff_sms(
+    session: Session, line: Line, person: OnCallPerson, sms: InboundSms, now: datetime
+) -> str:
+    """A text from someone on the roster: a command, answered and kept."""
+    texts, case = staff.handle(session, line, person, sms.body, now)
+    twiml = channels.sms_twiml(texts)
+    session.add(
+        Message(
+            person_id=person.id,
+            case_id=case.id if case else None,
+            direction="in",
+            twilio_sid=sms.sid,
+            body=sms.body,
+            reply_twiml=twiml,
+            created_at=now,
+        )
+    )
+    log_event("staff.command", sid=sms.sid, person=person.id, case=case.ref if case else "-")
+    return twiml
+
+
+def fallback_twiml(line: Line, body: str) -> str:
+    """The emergency message from memory, for when storage (or anything) fails."""
+    if keyword(line.flow.vocab, body) == "stop":
+        return channels.sms_twiml([])
+    lang = detect_language(line.flow.vocab, body) or "en"
+    return channels.sms_twiml([line.fallback.get(lang, line.fallback["en"])])
