@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from intake.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from intake.line import Line
 
 
 def load_settings() -> Settings:
@@ -262,7 +266,7 @@ def oncall_list() -> None:
     from intake import roster
     from intake.models import utcnow
 
-    def show(session, line):
+    def show(session, line: Line):
         now_on = {p.id for p in roster.chain(session, utcnow(), line.settings.zone)}
         for p in roster.members(session):
             when = "; ".join(p.windows) or "always"

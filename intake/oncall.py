@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
@@ -18,6 +19,9 @@ from intake.logs import event as log_event
 from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
 from intake.timefmt import clock_time
 
+if TYPE_CHECKING:
+    from intake.line import Line
+
 ALERT_KINDS = ("alert", "alert_call")
 STAFF = "staff"  # templates/staff/en: staff read English
 VOICE_ALERT_PATH = "/twilio/voice/alert"
@@ -27,7 +31,9 @@ DIGEST_LISTS = 8  # cases named in one combined text; ACK ALL takes them all any
 URGENT = ("oncall_alert_all", "oncall_alert_empty", "oncall_alert_fallback")
 
 
-def start_alert(session: Session, line, case: Case, reason: str, now: datetime) -> Alert | None:
+def start_alert(
+    session: Session, line: Line, case: Case, reason: str, now: datetime
+) -> Alert | None:
     """Wake someone for this case, unless an alert for it is already under way.
 
     With nobody on call the fallback number is told and the alert waits (open, with no
@@ -47,7 +53,7 @@ def start_alert(session: Session, line, case: Case, reason: str, now: datetime) 
     return alert
 
 
-def _begin(session: Session, line, alert: Alert, people: list[OnCallPerson], now) -> bool:
+def _begin(session: Session, line: Line, alert: Alert, people: list[OnCallPerson], now) -> bool:
     """Page the first of these people (the case's worker first); False if there is nobody."""
     worker = alert.case.assigned_person
     if worker is not None and roster.reachable(worker):
@@ -61,14 +67,14 @@ def _begin(session: Session, line, alert: Alert, people: list[OnCallPerson], now
     return True
 
 
-def reachable(session: Session, line, now: datetime) -> bool:
+def reachable(session: Session, line: Line, now: datetime) -> bool:
     """A page sent now would reach someone: a person on call, or the fallback number."""
     if line.settings.fallback_alert_number is not None:
         return True
     return bool(roster.chain(session, now, line.settings.zone))
 
 
-def check_due(line, now: datetime | None = None) -> int:
+def check_due(line: Line, now: datetime | None = None) -> int:
     """Escalate open alerts whose wait is over, start waiting ones; returns how many moved."""
     now = now or utcnow()
     with line.db.transaction() as session:
@@ -78,7 +84,7 @@ def check_due(line, now: datetime | None = None) -> int:
         return len(due) + wake_waiting(session, line, now)
 
 
-def wake_waiting(session: Session, line, now: datetime) -> int:
+def wake_waiting(session: Session, line: Line, now: datetime) -> int:
     """Alerts that found nobody on call: page the first person as soon as there is one.
 
     A waiting alert is open with no next check. A normal tick costs one lookup in the
@@ -109,7 +115,7 @@ def _open_alerts(condition):
     )
 
 
-def alert_stalled(line, now: datetime | None = None) -> int:
+def alert_stalled(line: Line, now: datetime | None = None) -> int:
     """Wake someone for intakes left partway (no alert yet) that show a child is missing.
 
     The signs: the child's name or age was given, or the caller said a child is missing
@@ -140,7 +146,7 @@ def alert_stalled(line, now: datetime | None = None) -> int:
         return len(stalled)
 
 
-def escalate(session: Session, line, alert: Alert, now: datetime) -> None:
+def escalate(session: Session, line: Line, alert: Alert, now: datetime) -> None:
     """Nobody acknowledged: the next in the chain who can still be paged; then everyone.
 
     People removed or opted out meanwhile are skipped; a chain with nobody left starts
@@ -164,7 +170,7 @@ def escalate(session: Session, line, alert: Alert, now: datetime) -> None:
         page_fallback(session, line, alert, now, "empty")
 
 
-def alert_everyone(session: Session, line, alert: Alert, now: datetime) -> None:
+def alert_everyone(session: Session, line: Line, alert: Alert, now: datetime) -> None:
     """The last round is over: page everyone who can be paged, and the fallback; then stop."""
     log_event("oncall.exhausted", level=logging.ERROR, case=alert.case.ref)
     for person in roster.people(session):
@@ -176,7 +182,7 @@ def alert_everyone(session: Session, line, alert: Alert, now: datetime) -> None:
 
 def page(
     session: Session,
-    line,
+    line: Line,
     alert: Alert,
     person: OnCallPerson,
     now: datetime,
@@ -197,7 +203,7 @@ def page(
         log_event("oncall.call_held", case=alert.case.ref, person=person.id)
 
 
-def page_fallback(session: Session, line, alert: Alert, now: datetime, why: str) -> None:
+def page_fallback(session: Session, line: Line, alert: Alert, now: datetime, why: str) -> None:
     """Tell the fallback number: nobody is on call ("empty"), or nobody took the case."""
     number = line.settings.fallback_alert_number
     if number is None:
@@ -207,7 +213,7 @@ def page_fallback(session: Session, line, alert: Alert, now: datetime, why: str)
     _page_sms(session, line, alert, number, None, now, template)
 
 
-def _paged_lately(session: Session, line, phone: str, channel: str, now: datetime) -> bool:
+def _paged_lately(session: Session, line: Line, phone: str, channel: str, now: datetime) -> bool:
     """Whether this number had a page by this channel within INTAKE_PAGE_WINDOW."""
     query = select(Page.id).where(
         Page.to_phone == phone,
@@ -217,7 +223,7 @@ def _paged_lately(session: Session, line, phone: str, channel: str, now: datetim
     return session.scalar(query.limit(1)) is not None
 
 
-def _page_sms(session, line, alert, phone, person_id, now, template) -> None:
+def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> None:
     """Text one number about an alert, combined with its other pages close in time.
 
     Combining lives on the outbox: a page joins a text to the same number that is not
@@ -306,7 +312,7 @@ def cancel_pages(session: Session, alert: Alert, reason: str) -> None:
             row.status, row.last_error = "cancelled", reason
 
 
-def _page_call(session, line, alert, person, now) -> None:
+def _page_call(session, line: Line, alert, person, now) -> None:
     page_row = Page(
         alert=alert, person_id=person.id, to_phone=person.phone, channel="call", created_at=now
     )
@@ -338,7 +344,7 @@ POLICE_WORDS = {True: "yes", False: "not yet", None: "not asked yet"}
 AREA_LIMIT, WHEN_LIMIT = 34, 22  # keep an alert at two SMS segments with a 40-char org name
 
 
-def alert_params(line, alert: Alert, now: datetime) -> dict[str, str]:
+def alert_params(line: Line, alert: Alert, now: datetime) -> dict[str, str]:
     """What an alert says: what to know before calling, little personal data unless
     INTAKE_ALERT_DETAIL=full."""
     case = alert.case
@@ -381,7 +387,7 @@ def _short(text: str | None, limit: int) -> str:
 
 
 def acknowledge(
-    session: Session, line, alert: Alert, person: OnCallPerson, now: datetime
+    session: Session, line: Line, alert: Alert, person: OnCallPerson, now: datetime
 ) -> set[str]:
     """Stop the escalation, give the case to this person, tell the others it is taken;
     returns the numbers told."""
@@ -507,7 +513,9 @@ def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
     return session.scalar(waiting) or session.scalar(newest)
 
 
-def take_off_chain(session: Session, line, person: OnCallPerson, why: str, now: datetime) -> None:
+def take_off_chain(
+    session: Session, line: Line, person: OnCallPerson, why: str, now: datetime
+) -> None:
     """This person can no longer be paged: their queued pages are cancelled, and an alert
     whose turn was theirs moves on at once (escalate skips them, or waits for someone)."""
     outbox.cancel_pending(session, why, to=person.phone, kinds=ALERT_KINDS)

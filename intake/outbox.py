@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -26,6 +26,9 @@ from intake.db import Database
 from intake.logs import event as log_event
 from intake.models import Caller, OnCallPerson, Outbound, utcnow
 from intake.transport import OPTED_OUT, Outgoing, SendError, Transport
+
+if TYPE_CHECKING:
+    from intake.line import Line
 
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(seconds=15)
@@ -135,7 +138,7 @@ def cancel_pending(
     return result.rowcount or 0
 
 
-def claim(db: Database, line, now: datetime, limit: int = BATCH) -> list[Claimed]:
+def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[Claimed]:
     """Take due rows (and rows whose lease ran out) for this worker, in one transaction."""
     with db.transaction() as session:
         ids = _lock_ids(session, Outbound.status == "sending", Outbound.lease_until, now, limit)
@@ -193,7 +196,7 @@ def _lock_ids(session: Session, status, column, now: datetime, limit: int) -> li
     return list(session.scalars(claim_query(status, column, now, limit)))
 
 
-def _prepare(line, row: Outbound, now: datetime) -> Claimed | None:
+def _prepare(line: Line, row: Outbound, now: datetime) -> Claimed | None:
     """Render the row's words now, in the recipient's current language.
 
     A daytime-only text claimed in quiet hours (a late worker, a retry) waits for 08:00.
@@ -229,7 +232,7 @@ OnFailure = Callable[[Session, Outbound, datetime], None]
 
 
 def dispatch(
-    line,
+    line: Line,
     transport: Transport,
     now: datetime | None = None,
     limit: int = BATCH,
@@ -291,7 +294,7 @@ def _release(db: Database, ids: list[int]) -> None:
     log_event("outbox.released", count=len(ids))
 
 
-def _send(line, transport: Transport, item: Claimed) -> str | SendError:
+def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
     path = CALL_STATUS_PATH if item.channel == "call" else STATUS_PATH
     callback = (
         signing.public_url(line.settings.public_base_url, path, f"outbox={item.id}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -11,8 +11,11 @@ from sqlalchemy import select
 from intake.models import Outbound
 from intake.timefmt import local_time
 
+if TYPE_CHECKING:
+    from intake.line import Line
 
-def outbox_rows(line, status: str | None, limit: int) -> list[dict[str, Any]]:
+
+def outbox_rows(line: Line, status: str | None, limit: int) -> list[dict[str, Any]]:
     query = select(Outbound).order_by(Outbound.id.desc()).limit(limit)
     if status:
         query = query.where(Outbound.status == status)

@@ -9,6 +9,7 @@ gunicorn worker.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -17,8 +18,11 @@ from intake import oncall, outbox
 from intake.logs import event as log_event
 from intake.transport import Transport, make_transport
 
+if TYPE_CHECKING:
+    from intake.line import Line
 
-def dispatch_job(line, transport: Transport) -> None:
+
+def dispatch_job(line: Line, transport: Transport) -> None:
     """One tick: escalate what waited too long, send what is due. Failures are logged."""
     try:
         oncall.alert_stalled(line)
@@ -31,7 +35,7 @@ def dispatch_job(line, transport: Transport) -> None:
         log_event("dispatch.batch", sent=report.sent, retried=report.retried, failed=report.failed)
 
 
-def _add_jobs(scheduler, line, transport: Transport | None = None) -> None:
+def _add_jobs(scheduler, line: Line, transport: Transport | None = None) -> None:
     transport = transport or make_transport(line.settings)
     scheduler.add_job(
         dispatch_job,
@@ -45,14 +49,14 @@ def _add_jobs(scheduler, line, transport: Transport | None = None) -> None:
     )
 
 
-def start_background(line) -> BackgroundScheduler:
+def start_background(line: Line) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     _add_jobs(scheduler, line)
     scheduler.start()
     return scheduler
 
 
-def run_forever(line) -> None:
+def run_forever(line: Line) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     _add_jobs(scheduler, line)
     log_event("worker.started", interval=line.settings.dispatch_interval.total_seconds())

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +20,9 @@ from flows.parse import keyword
 from intake import cases, oncall, outbox, roster
 from intake.logs import event as log_event
 from intake.models import Alert, Case, OnCallPerson, utcnow
+
+if TYPE_CHECKING:
+    from intake.line import Line
 
 OPEN = cases.OPEN_STATUSES
 FINISHED = ("found", "closed")  # nothing more to relay; an abandoned intake still has a caller
@@ -44,7 +48,7 @@ class Taken:
     who: str | None = None
 
 
-def handle(session: Session, line, person: OnCallPerson, text: str, now: datetime) -> Answer:
+def handle(session: Session, line: Line, person: OnCallPerson, text: str, now: datetime) -> Answer:
     """Run one staff command; returns the replies and the case it was about."""
     meaning = keyword(line.flow.vocab, text)
     if meaning == "stop":
@@ -60,7 +64,7 @@ def handle(session: Session, line, person: OnCallPerson, text: str, now: datetim
     return command(session, line, person, words[1:], text, now)
 
 
-def ack_command(session, line, person, args, text, now) -> Answer:
+def ack_command(session, line: Line, person, args, text, now) -> Answer:
     """ACK: the newest alert sent to this person; ACK <ref>: that case; ACK ALL: all."""
     if [a.upper() for a in args] == ["ALL"]:
         return ack_all(session, line, person, now)
@@ -77,7 +81,7 @@ def ack_command(session, line, person, args, text, now) -> Answer:
     return [take_text(line, taken)], taken.case
 
 
-def take_command(session, line, person, args, text, now) -> Answer:
+def take_command(session, line: Line, person, args, text, now) -> Answer:
     """TAKE <ref>: the case, even from the worker who has it (they are told)."""
     if not args:
         return [oncall.staff_words("take_which")], None
@@ -88,11 +92,11 @@ def take_command(session, line, person, args, text, now) -> Answer:
     return [take_text(line, taken)], taken.case
 
 
-def status_command(session, line, person, args, text, now) -> Answer:
+def status_command(session, line: Line, person, args, text, now) -> Answer:
     return [status(session, person)], None
 
 
-def relay_command(session, line, person, args, text, now) -> Answer:
+def relay_command(session, line: Line, person, args, text, now) -> Answer:
     if len(args) < 2:
         return [_help(unknown=True)], None
     return relay_to_caregiver(session, line, person, args[0], text, now)
@@ -109,7 +113,7 @@ COMMANDS: dict[str, Command] = {
 
 def take(
     session: Session,
-    line,
+    line: Line,
     person: OnCallPerson,
     case: Case,
     now: datetime,
@@ -145,7 +149,12 @@ def _restarted_and_waiting(session: Session, case: Case) -> bool:
 
 
 def _answer_alert(
-    session: Session, line, person: OnCallPerson, case: Case, alerts: list[Alert], now: datetime
+    session: Session,
+    line: Line,
+    person: OnCallPerson,
+    case: Case,
+    alerts: list[Alert],
+    now: datetime,
 ) -> Taken:
     """An alert that still pages always ends here: the caller's newest case that is still
     open (else the alert's own case) becomes this person's, and the paging stops."""
@@ -179,7 +188,7 @@ def _assign(
     log_event("staff.taken_over", case=case.ref, person=person.id, previous=holder.id)
 
 
-def take_text(line, taken: Taken) -> str:
+def take_text(line: Line, taken: Taken) -> str:
     """The text that answers an ACK, a TAKE or a press of 1 on an alert call."""
     case = taken.case
     if taken.outcome == "taken":
@@ -219,7 +228,7 @@ def status(session: Session, person: OnCallPerson) -> str:
 
 
 def relay_to_caregiver(
-    session: Session, line, person: OnCallPerson, ref: str, text: str, now: datetime
+    session: Session, line: Line, person: OnCallPerson, ref: str, text: str, now: datetime
 ) -> Answer:
     """R <ref> message: text the caregiver of this worker's case from the line's number."""
     case = _case(session, ref)
@@ -273,7 +282,9 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
     )
 
 
-def leave_roster(session: Session, line, who: str, now: datetime | None = None) -> OnCallPerson:
+def leave_roster(
+    session: Session, line: Line, who: str, now: datetime | None = None
+) -> OnCallPerson:
     """Take someone off the roster: their pages stop and their open cases go back to the
     chain."""
     person = roster.remove(session, who, line.settings.default_region)
@@ -282,7 +293,7 @@ def leave_roster(session: Session, line, who: str, now: datetime | None = None) 
 
 
 def hand_back(
-    session: Session, line, person: OnCallPerson, now: datetime, why: str = "left the roster"
+    session: Session, line: Line, person: OnCallPerson, now: datetime, why: str = "left the roster"
 ) -> list[Case]:
     """A worker left the roster (or stopped texts): no more pages to them, and each of their
     open cases is unassigned and alerted to the chain again (the caregiver's texts follow
@@ -297,7 +308,7 @@ def hand_back(
     return handed
 
 
-def stop_texts(session: Session, line, person: OnCallPerson, now: datetime) -> None:
+def stop_texts(session: Session, line: Line, person: OnCallPerson, now: datetime) -> None:
     """A roster member texted STOP: off the chain (kept on the roster), fallback told.
 
     Texts to them are blocked now, so their open cases go back to the chain: a caregiver
@@ -338,7 +349,7 @@ def _help(unknown: bool) -> str:
     return oncall.staff_words("staff_help", unknown=unknown)
 
 
-def ack_all(session: Session, line, person: OnCallPerson, now: datetime) -> Answer:
+def ack_all(session: Session, line: Line, person: OnCallPerson, now: datetime) -> Answer:
     """ACK ALL: take, each as ACK would, every case whose alert to this person still waits."""
     waiting = [alert.case for alert in oncall.alerts_to_ack_all(session, person)]
     if not waiting:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -10,6 +12,9 @@ from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
 from intake.web.twilio import twilio_signed
+
+if TYPE_CHECKING:
+    from intake.line import Line
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
@@ -77,7 +82,7 @@ def alert_answer():
     return _twiml(response)
 
 
-def _take(session, line, page: Page, response: VoiceResponse) -> None:
+def _take(session, line: Line, page: Page, response: VoiceResponse) -> None:
     """Take the case for the person called, as ACK does; say what came of it, and text
     the details."""
     now = utcnow()
