@@ -300,8 +300,6 @@ def test_greeting_says_the_danger_line_first(lang, name):
     assert text.startswith(DANGER[lang]), "the first words are the danger line"
     assert text.index(POLICE) < text.index("NCMEC") < text.index(NCMEC)
     for rule in FIRST_RULES[lang]:
-        if name == "fallback" and rule in ("refuse or delay", "se niega o tarda"):
-            continue  # the fallback is the short form: danger, police, NCMEC, a person
         assert rule in text, f"{lang}/{name} lacks {rule!r}"
     assert "?" not in text, "no question in the first words"
     assert ORG in text
