@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -41,6 +42,23 @@ def vocabulary() -> Vocabulary:
     return Vocabulary.from_languages(vocabulary_files())
 
 
+def spoken_digits(number: str) -> str:
+    """A phone number as Polly should read it: slowly, digit by digit.
+
+    Digits are separated by spaces and the number's groups by commas, so a voice reads
+    "1-800-843-5678" as "1, 8 0 0, 8 4 3, 5 6 7 8": one digit at a time, with a pause
+    between groups. Anything that is not a letter or digit separates groups.
+    """
+    groups = re.findall(r"[0-9A-Za-z]+", str(number))
+    return ", ".join(" ".join(group) for group in groups)
+
+
+def spelled(text: str) -> str:
+    """A code said one character at a time with a pause between: "K7M3QX" becomes
+    "K, 7, M, 3, Q, X" (a case reference read aloud)."""
+    return ", ".join(ch for ch in str(text) if ch.isalnum())
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
@@ -50,6 +68,8 @@ def _environment() -> Environment:
         keep_trailing_newline=False,
     )
     env.globals["facts"] = facts()
+    env.filters["spoken_digits"] = spoken_digits
+    env.filters["spelled"] = spelled
     return env
 
 

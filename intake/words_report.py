@@ -1,4 +1,5 @@
-"""Every reply a caller can receive, with its SMS segment count and reading grade.
+"""Every reply a caller can receive, with its SMS segment count and reading grade, and
+every sentence the voice line says, with its estimated speaking time.
 
 Run with `make words`. The tests in tests/test_templates.py use the same lists
 (VARIANTS, COMBINATIONS) so a wording change that breaks a budget fails a test.
@@ -87,10 +88,29 @@ COMBINATIONS: tuple[tuple[str, ...], ...] = (
 MAX_COMBINED_SEGMENTS = 3
 MAX_SINGLE_SEGMENTS = 2
 
+# --- the voice call (templates/voice/<lang>/) ----------------------------------
+# The call's templates, said with Twilio's <Say>. templates/voice/en/oncall_* are the
+# staff alert call (English only, rendered with staff parameters): not the caller's.
+STAFF_VOICE_PREFIX = "oncall_"
+# What a caller's speech answer may be read back as (`heard`): a name, and a long answer.
+HEARD = (CHILD, "a red jacket and blue jeans, about four feet tall, short brown hair, glasses")
+VOICE_VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
+    "summary": VARIANTS["summary"],
+    "whisper": {"lang": ("en", "es")},
+    "heard": {"heard": HEARD},
+}
+WORDS_PER_MINUTE = 150  # a calm speaking pace; Polly reads digits with pauses a bit slower
+MAX_VOICE_SECONDS = 35
+# Allowed to be longer, and why: the greeting and the fallback are said once, before
+# anything else, and carry every safety rule; the summary is the call's last word and
+# carries the police call, the case reference spelled twice, the NCMEC number and up to
+# three keys (Spanish runs about a fifth longer than English).
+LONG_VOICE = {"greeting": 45, "fallback": 45, "summary": 45}
 
-def variants(name: str) -> Iterator[dict[str, Any]]:
+
+def variants(name: str, table: dict[str, dict[str, tuple[Any, ...]]] | None = None):
     """Every set of template-specific parameters a template can be rendered with."""
-    options = VARIANTS.get(name, {})
+    options = (VARIANTS if table is None else table).get(name, {})
     keys = list(options)
     for values in itertools.product(*(options[k] for k in keys)):
         yield dict(zip(keys, values, strict=True))
@@ -113,6 +133,28 @@ def combination_variants(names: tuple[str, ...]) -> Iterator[dict[str, Any]]:
         if merged not in seen:
             seen.append(merged)
             yield merged
+
+
+def voice_variants(name: str) -> Iterator[dict[str, Any]]:
+    return variants(name, VOICE_VARIANTS)
+
+
+def voice_templates(lang: str = "en") -> list[str]:
+    """The caller's call: every templates/voice/<lang>/ template but the staff alert call."""
+    return [n for n in template_names("voice", lang) if not n.startswith(STAFF_VOICE_PREFIX)]
+
+
+def speaking_seconds(text: str) -> float:
+    """Rough time to say a text: its words at WORDS_PER_MINUTE (a digit is a word)."""
+    return len(text.split()) * 60 / WORDS_PER_MINUTE
+
+
+def max_voice_seconds(name: str) -> int:
+    return LONG_VOICE.get(name, MAX_VOICE_SECONDS)
+
+
+def render_voice(name: str, lang: str, /, org: str = ORG, **params: Any) -> str:
+    return render(name, lang, channel="voice", **context(org), **params)
 
 
 def render_joined(names: tuple[str, ...], lang: str, org: str = ORG, **params: Any) -> str:
@@ -233,7 +275,34 @@ def report(out=sys.stdout, show_text: bool = True) -> int:
             f"{septets(first)} sept" + ("  <-- OVER (max 2)" if bad else ""),
             file=out,
         )
+    problems += voice_report(out, show_text)
     print(f"\n{problems} over budget", file=out)
+    return problems
+
+
+def voice_report(out=sys.stdout, show_text: bool = True) -> int:
+    """Print every sentence of the call with its speaking time; return how many are long."""
+    problems = 0
+    for lang in LANGUAGES:
+        print(
+            f"\n######## {lang}: voice call (max {MAX_VOICE_SECONDS} s at "
+            f"{WORDS_PER_MINUTE} words a minute)",
+            file=out,
+        )
+        for name in voice_templates(lang):
+            for params in voice_variants(name):
+                text = render_voice(name, lang, **params)
+                plain = render_voice(name, lang, org=SHORT_ORG, **params)
+                seconds = speaking_seconds(text)
+                bad = seconds > max_voice_seconds(name)
+                problems += bad
+                head = f"{name} {_label(params)}".strip()
+                mark = f"  <-- LONG (max {max_voice_seconds(name)} s)" if bad else ""
+                words = len(text.split())
+                line = f"{head[:48]:<48} {words:3d} words {seconds:4.0f} s  {grade(plain, lang)}"
+                print(line + mark, file=out)
+                if show_text:
+                    print("    " + text.replace("\n", "\n    "), file=out)
     return problems
 
 
