@@ -226,10 +226,34 @@ def _answer(flow: Flow, state: State, inbound: Inbound, meaning: str | None = No
         retries = state.retries + 1 if parsed.unclear else state.retries
         new = replace(state, answers=answers, retries=retries)
         return Result(new, notes + (Reply(parsed.retry),), tuple(events))
-    answers[step.key] = parsed.value
-    events.append(ev.AnswerGiven(key=step.key, value=parsed.value))
     notes = tuple(Reply(n) for n in parsed.notes) + _confirm_found(meaning)
-    following = flow.next_step(step.key, answers, inbound.channel)
+    return _accept(flow, state, step, answers, parsed.value, notes, events, inbound.channel)
+
+
+def pass_over(flow: Flow, state: State, channel: str, quietly: bool = False) -> Result:
+    """The caller gave no answer at all (silence on a call), or the question is not asked
+    on this channel: take it as unknown and go on to the next question."""
+    step = flow.step(state.step) if state.status == ACTIVE else None
+    if step is None:
+        return Result(state)
+    notes = () if quietly else (Reply("moving_on"),)
+    return _accept(flow, state, step, dict(state.answers), None, notes, [], channel)
+
+
+def _accept(
+    flow: Flow,
+    state: State,
+    step: Step,
+    answers: dict[str, Any],
+    value: Any,
+    notes: tuple[Reply, ...],
+    events: list[ev.Event],
+    channel: str,
+) -> Result:
+    """Keep the answer to this step, then ask the next question, or finish the intake."""
+    answers[step.key] = value
+    events.append(ev.AnswerGiven(key=step.key, value=value))
+    following = flow.next_step(step.key, answers, channel)
     if following is None:
         done = replace(state, status=COMPLETE, step=None, answers=answers, retries=0)
         events.append(ev.IntakeCompleted(answers=dict(answers)))

@@ -181,7 +181,8 @@ def _apply_one(
             cases.add_media(session, case, media)
         case ev.IntakeCompleted() if case is not None:
             cases.complete(case, now)
-            followups.schedule(session, line.settings, case, caller, now)
+            if channel == "sms":  # a caller on a call chooses to get them (press 1)
+                followups.schedule(session, line.settings, case, caller, now)
             oncall.start_alert(session, line, case, "intake", now)
         case ev.AskedForPerson() if case is not None:
             oncall.start_alert(session, line, case, "asked", now)
