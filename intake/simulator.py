@@ -391,10 +391,28 @@ class Call:
 
     @classmethod
     def answer(
-        cls, post: Post, settings: Settings, person: str, url: str, *, line: str = LINE_NUMBER
+        cls,
+        post: Post,
+        settings: Settings,
+        person: str,
+        url: str,
+        *,
+        line: str = LINE_NUMBER,
+        sid: str | None = None,
+        status_callback: str | None = None,
     ) -> Call:
-        """`person` picks up a call the line placed (calls.create(to=person, url=url))."""
-        return cls.start(post, settings, line, to=person, path=url, direction="outbound-api")
+        """`person` picks up a call the line placed: calls.create(to=person, url=url,
+        status_callback=...); pass the created call's sid to keep Twilio's."""
+        return cls.start(
+            post,
+            settings,
+            line,
+            to=person,
+            path=url,
+            direction="outbound-api",
+            sid=sid or new_sid("CA"),
+            status_path=status_callback,
+        )
 
     # --- what the caller does -----------------------------------------------------------
 
