@@ -7,6 +7,7 @@ the person at the terminal plays the caller, one move at a time.
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 import xml.etree.ElementTree as ET
@@ -330,6 +331,9 @@ class Request:
     status: int
 
 
+# Told (who, line) as each line is spoken: who is "" for this call's own person, or the
+# number of a dialled person who hears their screening.
+Listener = Callable[[str, Spoken], None]
 Fetch = tuple[str, str, dict[str, str]]  # method, absolute URL, added parameters
 
 
@@ -360,6 +364,7 @@ class Call:
     status_path: str | None = VOICE_STATUS_PATH
     max_documents: int = MAX_DOCUMENTS
     extra: dict[str, str] = field(default_factory=dict)
+    listener: Listener | None = None  # told each line as it is spoken (the terminal phone)
     spoken: list[Spoken] = field(default_factory=list)
     dialled: list[str] = field(default_factory=list)
     legs: list[Leg] = field(default_factory=list)
@@ -549,14 +554,25 @@ class Call:
             self.seconds += int(verb.get("length", "1"))
             return
         if verb.tag == "Play":
-            self.spoken.append(Spoken(f"[plays {_text(verb)}]", "", ""))
+            self._hear(Spoken(f"[plays {_text(verb)}]", "", ""))
             return
         if verb.tag != "Say":
             raise CallError(f"<{verb.tag}> cannot be spoken")
         text = " ".join("".join(verb.itertext()).split())  # SSML inside is read as words
         for _ in range(max(1, int(verb.get("loop", "1")))):
-            self.spoken.append(Spoken(text, verb.get("language", "en-US"), verb.get("voice", "")))
+            self._hear(Spoken(text, verb.get("language", "en-US"), verb.get("voice", "")))
             self.seconds += _speaking_time(text)
+
+    def _hear(self, said: Spoken) -> None:
+        self.spoken.append(said)
+        if self.listener:
+            self.listener("", said)
+
+    def _leg_listener(self, number: str) -> Listener | None:
+        listener = self.listener
+        if listener is None:
+            return None
+        return lambda _, said: listener(number, said)
 
     # --- Dial ---------------------------------------------------------------------------
 
@@ -607,6 +623,7 @@ class Call:
             status_path=None,
             max_documents=self.max_documents,
             extra={"ParentCallSid": self.sid},
+            listener=self._leg_listener(number),
         )
         leg._proceed([], "", (method, urljoin(doc_url, url), {}))
         moves = list(pickup.presses)
@@ -727,3 +744,28 @@ def _dial_status(statuses: list[str]) -> str:
         if status in statuses:
             return status
     return "failed"
+
+
+CALL_HELP = (
+    "Digits (and # or *) press keys; an empty line stays silent; 'say: words' speaks "
+    "('say@0.4: words' when the line should be unsure); 'hangup' hangs up."
+)
+SPEECH = re.compile(r"say(?:@(\d*\.?\d+))?:\s*(.*)", re.IGNORECASE)
+KEYS = re.compile(r"[0-9*#]+")
+
+
+def play_line(call: Call, typed: str) -> bool:
+    """Apply one typed line to a call as a caller's move; False when it means nothing."""
+    typed = typed.strip()
+    speech = SPEECH.fullmatch(typed)
+    if not typed:
+        call.silence()
+    elif typed.lower() == "hangup":
+        call.hang_up()
+    elif KEYS.fullmatch(typed):
+        call.press(typed)
+    elif speech and speech[2]:
+        call.say(speech[2], confidence=float(speech[1] or 1.0))
+    else:
+        return False
+    return True
