@@ -122,6 +122,13 @@ def ivr_app(base_url: str = BASE_URL) -> Flask:
         d.number(BEN, url="/screen")
         return twiml(r)
 
+    @app.post("/dial-plain")
+    def dial_plain():
+        r = VoiceResponse()
+        r.dial(ANA, timeout=15)  # no action: the document goes on
+        r.say("Nobody answered.")
+        return twiml(r)
+
     @app.post("/screen")
     def screen():
         r = VoiceResponse()
@@ -360,6 +367,13 @@ def test_nobody_presses_1_so_the_dial_reports_no_answer(ivr, line_settings):
     assert call.current_record is not None and call.current_record.max_length == 120
 
 
+def test_a_dial_without_action_goes_on_with_the_next_verb(ivr, line_settings):
+    call = ring(ivr, line_settings, path="/dial-plain")
+    assert call.dialled == [ANA] and call.heard == ["Nobody answered."]
+    assert call.ended and call.ended_by == "end"  # the TwiML ran out: Twilio hangs up
+    assert int(seen(ivr, "/twilio/voice/status")[0]["CallDuration"]) >= 15  # it rang 15 s
+
+
 def test_everyone_busy_reports_busy(ivr, line_settings):
     call = ring(ivr, line_settings, path="/dial", callee=callees({}, default=BUSY))
     assert seen(ivr, "/dialled")[0]["DialCallStatus"] == "busy"
@@ -432,8 +446,9 @@ def test_the_on_call_worker_answers_the_alert_call_and_presses_1(alerting, fake)
     assert call.ended and call.ended_by == "hangup"
     assert the_alert(line).status == "acked"
     assert the_case(line).assigned_person_id is not None
-    if placed["status_callback"]:
-        assert call.requests[-1].status in (200, 204)
+    told = call.requests[-1]  # Twilio reports the finished call to its status callback
+    assert told.path.startswith("/twilio/call-status?outbox=") and told.status == 204
+    assert told.params["CallStatus"] == "completed" and told.params["CallSid"] == placed["sid"]
 
 
 def test_the_worker_who_stays_silent_hears_the_alert_twice_then_goodbye(alerting, fake):
