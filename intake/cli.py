@@ -156,26 +156,23 @@ def case_close(ref: str) -> None:
 
 
 @main.command()
-@click.option("--from", "sender", required=True, help="The phone number you text from.")
+@click.option("--from", "sender", required=True, help="The phone number you text or call from.")
 @click.option("--url", default=None, help="A running line (default: run one in-process).")
-def simulate(sender: str, url: str | None) -> None:
-    """Text the line from the terminal, through the signed webhook."""
+@click.option("--voice", is_flag=True, help="Call the line instead of texting it.")
+def simulate(sender: str, url: str | None, voice: bool) -> None:
+    """Text (or call, with --voice) the line from the terminal, through the signed webhooks."""
     import threading
 
     from intake import simulator
     from intake.db import Database
 
     settings = load_settings()
-    require_ready(Database(settings.database_url))
-    if url:
-        problem = simulator.unreachable(url)
-        if problem:
-            raise click.ClickException(problem)
-        post = simulator.http_post(url)
-    else:
-        from intake.app import create_app
-
-        post = simulator.app_post(create_app(settings))
+    if not (voice and url):  # the in-process line and the inbox of texts read the database
+        require_ready(Database(settings.database_url))
+    post = _line_post(settings, url)
+    if voice:
+        _call(settings, post, sender, url)
+        return
     screen = threading.Lock()
 
     def show(text: str) -> None:
@@ -192,6 +189,75 @@ def simulate(sender: str, url: str | None) -> None:
                 show(f"\n< {reply}\n")
     finally:
         finish()
+
+
+def _line_post(settings, url: str | None):
+    """How the simulator reaches the line: over HTTP at --url, or an app in this process."""
+    from intake import simulator
+
+    if url:
+        problem = simulator.unreachable(url)
+        if problem:
+            raise click.ClickException(problem)
+        return simulator.http_post(url)
+    from intake.app import create_app
+
+    return simulator.app_post(create_app(settings))
+
+
+def _call(settings, post, sender: str, url: str | None) -> None:
+    """One phone call in the terminal: the driver plays Twilio, you play the caller."""
+    import requests
+
+    from intake import simulator
+
+    click.echo(f"Calling the line. {simulator.CALL_HELP} Ctrl-D hangs up.")
+    try:
+        call = simulator.Call.start(post, settings, sender, callee=_ask_callee, listener=_show)
+        while not call.ended:
+            typed = _ask("> ")
+            if typed is None:
+                call.hang_up()
+            elif not simulator.play_line(call, typed):
+                click.echo(simulator.CALL_HELP)
+    except simulator.CallError as error:
+        raise click.ClickException(str(error)) from None
+    except requests.RequestException:
+        raise click.ClickException(f"The line at {url} stopped answering.") from None
+    click.echo("[the call ended]")
+
+
+def _show(who: str, said) -> None:
+    """A line the caller (or, indented, a person the line dialled) hears, with its language."""
+    if who:
+        click.echo(f"  ({who} hears) [{said.language}] {said.text}")
+    else:
+        click.echo(f"< [{said.language}] {said.text}")
+
+
+def _ask_callee(number: str):
+    """The terminal decides what a person the line dials does."""
+    from intake import simulator
+
+    reply = _ask(f"The line dials {number}: the person on call answers? [y/N] ") or ""
+    if not reply.strip().lower().startswith("y"):
+        return simulator.NO_ANSWER
+    keys = (_ask("They press (keys, or Enter for nothing): ") or "").strip()
+    return simulator.answers(*([keys] if keys else []))
+
+
+def _ask(prompt: str) -> str | None:
+    """One typed line; None at the end of input. Piped input is echoed, as if typed."""
+    if sys.stdin.isatty():
+        try:
+            return input(prompt)
+        except EOFError:
+            return None
+    line = sys.stdin.readline()
+    if not line:
+        return None
+    click.echo(prompt + line.rstrip("\n"))
+    return line.rstrip("\n")
 
 
 def _replies(settings, post, sender: str, text: str, url: str | None) -> list[str]:
