@@ -197,6 +197,9 @@ def parse_last_seen_ago_minutes(vocab: Vocabulary, text: str) -> int | None:
 
 _YES_DIGITS = frozenset({"1"})  # "Reply 1 for yes" works in every language
 _NO_DIGITS = frozenset({"2"})
+# On a call, 1 skips the police report question and 1 means "the number I call from".
+_SKIP_DIGITS = frozenset({"1"})
+_SAME_NUMBER_DIGITS = frozenset({"1"})
 
 
 def parse_yes_no(vocab: Vocabulary, text: str) -> bool | None:
@@ -252,14 +255,15 @@ def is_skip(vocab: Vocabulary, text: str) -> bool:
     """True when the caller asks to skip the question (any language): the whole answer
     is a skip word, or carries a skip phrase of two words or more ("no pic sorry")."""
     key = _key(text)
-    if key in vocab.skip:
+    if key in vocab.skip or key in _SKIP_DIGITS:
         return True
     return _has(key, tuple(p for p in vocab.skip if " " in p))
 
 
 def is_same_number(vocab: Vocabulary, text: str) -> bool:
-    """True when the caller says to use the number they are texting from."""
-    return _key(text) in vocab.same_number
+    """True when the caller says to use the number they are texting (or calling) from."""
+    key = _key(text)
+    return key in vocab.same_number or key in _SAME_NUMBER_DIGITS
 
 
 def parse_phone(text: str, region: str | None = "US", strict: bool = True) -> str | None:

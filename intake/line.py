@@ -24,7 +24,8 @@ class Line:
     settings: Settings
     db: Database
     flow: Flow
-    fallback: dict[str, str]  # the emergency message per language, ready before any request
+    fallback: dict[str, str]  # the emergency text per language, ready before any request
+    spoken_fallback: dict[str, str]  # the same for a call
 
     @classmethod
     def build(cls, settings: Settings) -> Line:
@@ -33,6 +34,7 @@ class Line:
             db=Database(settings.database_url),
             flow=intake_flow(settings.default_region, words.vocabulary()),
             fallback={lang: _fallback(settings, lang) for lang in words.LANGUAGES},
+            spoken_fallback={lang: _fallback(settings, lang, "voice") for lang in words.LANGUAGES},
         )
 
 
@@ -41,5 +43,6 @@ def current_line() -> Line:
     return current_app.extensions["intake"]
 
 
-def _fallback(settings: Settings, lang: str) -> str:
-    return words.render("fallback", lang, org=settings.org_name, ref="", child_name="")
+def _fallback(settings: Settings, lang: str, channel: str = "sms") -> str:
+    params = {"org": settings.org_name, "ref": "", "child_name": ""}
+    return words.render("fallback", lang, channel=channel, **params)

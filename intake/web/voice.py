@@ -1,4 +1,8 @@
-"""Voice webhooks. For now: the on-call alert call, which asks the worker to press 1."""
+"""Voice webhooks: a caller's call (the intake by phone) and the on-call alert call.
+
+Signed like every webhook (403). A call without CallSid or From is refused (400). Any
+failure on a caller's call still speaks the safety words, from memory.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from intake import oncall, outbox, staff, words
+from intake import voice as calls
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
-from intake.web.twilio import twilio_signed
+from intake.web.twilio import normalise_sender, twilio_signed
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -19,6 +24,159 @@ if TYPE_CHECKING:
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
 VOICE = "Polly.Joanna"
+MAX_SPEECH = 1000  # characters of one spoken answer kept
+
+
+def _caller() -> str:
+    """The calling number (E.164), after checking the call is one (400 if not)."""
+    sid = request.form.get("CallSid", "").strip()
+    phone = normalise_sender(request.form.get("From", ""))
+    if not sid or not phone:
+        abort(400)
+    return phone
+
+
+def _move() -> calls.Move:
+    """What the caller did at the last Gather."""
+    try:
+        confidence = float(request.form.get("Confidence", "1") or 1)
+    except ValueError:
+        confidence = 0.0
+    return calls.Move(
+        digits=request.form.get("Digits", "").strip()[:20],
+        speech=request.form.get("SpeechResult", "").strip()[:MAX_SPEECH],
+        confidence=confidence,
+    )
+
+
+def _number(name: str) -> int:
+    try:
+        value = int(request.args.get(name, "0"))
+    except ValueError:
+        abort(400)
+    if not 0 <= value < 1000:
+        abort(400)
+    return value
+
+
+def _call_turn(handle) -> Response:
+    """Run one step of a caller's call in a transaction; on any failure, the fallback."""
+    phone = _caller()
+    line = current_line()
+    try:
+        with line.db.transaction() as session:
+            twiml = handle(session, line, phone, utcnow())
+    except Exception:  # noqa: BLE001 - whatever broke, the caller still hears what to do
+        log_event("voice.fallback", level=40, exc_info=True, path=request.path)
+        twiml = calls.fallback(line)
+    return Response(twiml, mimetype="text/xml")
+
+
+@bp.post("")
+@twilio_signed
+def incoming():
+    """A call to the line: the safety words first, then the menu."""
+    return _call_turn(calls.answer)
+
+
+@bp.post("/menu")
+@twilio_signed
+def menu():
+    move = _move()
+    return _call_turn(lambda s, line, phone, now: calls.menu(s, line, phone, move, now))
+
+
+@bp.post("/turn")
+@twilio_signed
+def turn():
+    move, run = _move(), _number("silent")
+    return _call_turn(lambda s, line, phone, now: calls.turn(s, line, phone, move, run, now))
+
+
+@bp.post("/confirm")
+@twilio_signed
+def confirm():
+    move = _move()
+    return _call_turn(lambda s, line, phone, now: calls.confirm(s, line, phone, move, now))
+
+
+@bp.post("/end")
+@twilio_signed
+def end():
+    move = _move()
+    return _call_turn(lambda s, line, phone, now: calls.end(s, line, phone, move, now))
+
+
+@bp.post("/person/done")
+@twilio_signed
+def person_done():
+    status = request.form.get("DialCallStatus", "").strip().lower()[:20]
+    n = _number("n")
+    return _call_turn(lambda s, line, phone, now: calls.person_done(s, line, phone, status, n, now))
+
+
+@bp.post("/voicemail")
+@twilio_signed
+def voicemail():
+    url = request.form.get("RecordingUrl", "").strip()[:500]
+    seconds = _number_of(request.form.get("RecordingDuration"))
+    return _call_turn(
+        lambda s, line, phone, now: calls.voicemail(s, line, phone, url, seconds, now)
+    )
+
+
+@bp.post("/whisper")
+@twilio_signed
+def whisper():
+    """Spoken to the person on call who answers: who is calling; 1 takes the call."""
+    case_id = _number_of(request.args.get("case"))
+    line = current_line()
+    with line.db.transaction() as session:
+        twiml = calls.whisper(session, line, case_id)
+    return Response(twiml, mimetype="text/xml")
+
+
+@bp.post("/whisper/answer")
+@twilio_signed
+def whisper_answer():
+    case_id = _number_of(request.args.get("case"))
+    worker = normalise_sender(request.form.get("To", ""))
+    digits = request.form.get("Digits", "").strip()[:5]
+    line = current_line()
+    with line.db.transaction() as session:
+        twiml = calls.whisper_answer(session, line, case_id, worker, digits, utcnow())
+    return Response(twiml, mimetype="text/xml")
+
+
+@bp.post("/status")
+@twilio_signed
+def call_status():
+    """The number's call-status callback: a call that ends mid-intake wakes someone."""
+    phone = _caller()
+    state = request.form.get("CallStatus", "").strip().lower()
+    if state in ("completed", "busy", "failed", "no-answer", "canceled"):
+        line = current_line()
+        with line.db.transaction() as session:
+            calls.ended(session, line, phone, utcnow())
+    return Response(status=204)
+
+
+@bp.post("/fallback/person")
+@twilio_signed
+def fallback_person():
+    """With the database down, 0 rings the fallback number."""
+    digits = request.form.get("Digits", "").strip()[:5]
+    return Response(calls.fallback_person(current_line(), digits), mimetype="text/xml")
+
+
+def _number_of(value: str | None) -> int:
+    try:
+        number = int(value or 0)
+    except ValueError:
+        abort(400)
+    if not 0 <= number < 2**31:
+        abort(400)
+    return number
 
 
 def _say(response, template: str, **params) -> None:
@@ -56,8 +214,7 @@ def alert_call():
     gather = response.gather(input="dtmf", num_digits=1, timeout=8, action=action, method="POST")
     for _ in range(2):
         _say(gather, "oncall_alert", **params)
-    _say(response, "oncall_no_key")
-    response.hangup()
+    response.redirect(action, method="POST")  # no key: told how to take it by text
     return _twiml(response)
 
 

@@ -1,0 +1,496 @@
+"""The voice adapter: what only a phone call knows, around the one channel-neutral turn.
+
+A call speaks the safety words first, offers Spanish (2), a person (0) and the NCMEC
+number again (9), then asks the intake's questions: keypad where a step is yes/no, a
+choice or a number, speech for the rest, a low-confidence answer read back. Silence asks
+again twice, then passes the question over; a call that stays silent ends with the police
+instruction and the NCMEC number once more. Every Gather is followed by a Redirect, so
+silence moves the call on. TwiML only from VoiceResponse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from flows import engine
+from intake import cases, conversations, followups, oncall, outbox, roster, staff, words
+from intake.logs import event as log_event
+from intake.models import Caller, Case, CaseMedia
+
+if TYPE_CHECKING:
+    from intake.line import Line
+
+BASE = "/twilio/voice"
+MENU, TURN, CONFIRM, END = f"{BASE}/menu", f"{BASE}/turn", f"{BASE}/confirm", f"{BASE}/end"
+PERSON, WHISPER, VOICEMAIL = f"{BASE}/person", f"{BASE}/whisper", f"{BASE}/voicemail"
+FALLBACK_PERSON = f"{BASE}/fallback/person"
+VOICES = {"en": ("Polly.Joanna", "en-US"), "es": ("Polly.Lupe", "es-US")}
+SURE = 0.5  # speech heard with less confidence than this is read back
+ASK_AGAIN = 2  # silences on one question before it is passed over
+SILENT_CALL = 6  # silences in a row before a silent call ends
+RING_SECONDS = 20  # each on-call person rings this long
+VOICEMAIL_SECONDS = 120
+PENDING = "heard"  # Caller.state key: speech waiting for the caller to confirm it
+HUNG_UP = "hung_up"  # an alert's reason: the caller hung up during the intake
+KEYS = {"person": "0", "ncmec": "9", "spanish": "2"}
+# How a Gather listens for each kind of answer. One key ends a choice; a number ends with
+# # (or a pause); speech also takes one key, so 0 and 9 work on every question.
+KEYPAD = {"input": "dtmf", "num_digits": 1}
+SPOKEN = {"input": "dtmf speech", "speech_timeout": "auto"}
+LISTEN = {
+    engine.YES_NO: KEYPAD,
+    engine.CHOICE: KEYPAD,
+    engine.DIGITS: SPOKEN | {"finish_on_key": "#"},
+    engine.SPEECH: SPOKEN | {"num_digits": 1},
+    engine.MEDIA: KEYPAD,
+}
+
+
+@dataclass(frozen=True)
+class Move:
+    """What the caller did at a Gather: keys, speech (with Twilio's confidence) or nothing."""
+
+    digits: str = ""
+    speech: str = ""
+    confidence: float = 1.0
+
+    @property
+    def silent(self) -> bool:
+        return not self.digits and not self.speech
+
+    @property
+    def text(self) -> str:
+        return self.digits or self.speech
+
+
+class Call:
+    """The TwiML of one answer to Twilio, in the caller's language."""
+
+    def __init__(self, line: Line, lang: str, case: Case | None = None):
+        self.line, self.lang, self.case = line, lang, case
+        self.response = VoiceResponse()
+
+    def words(self, template: str, **params) -> str:
+        case = self.case
+        return words.render(
+            template,
+            self.lang,
+            channel="voice",
+            org=self.line.settings.org_name,
+            ref=case.ref if case else "",
+            child_name=(case.child_name or "") if case else "",
+            **params,
+        )
+
+    def say(self, text: str, into=None, lang: str | None = None) -> None:
+        voice, language = VOICES.get(lang or self.lang, VOICES["en"])
+        (into or self.response).say(text, voice=voice, language=language)
+
+    def say_template(self, template: str, into=None, **params) -> None:
+        self.say(self.words(template, **params), into)
+
+    def gather(self, action: str, hint: str = engine.SPEECH, **options) -> Gather:
+        """A Gather that listens as the step is best answered; silence goes on to the
+        Redirect after it."""
+        listen = LISTEN[hint] | options
+        language = VOICES.get(self.lang, VOICES["en"])[1]
+        return self.response.gather(action=action, method="POST", language=language, **listen)
+
+    def redirect(self, url: str) -> None:
+        self.response.redirect(url, method="POST")
+
+    def hangup(self) -> str:
+        self.response.hangup()
+        return str(self.response)
+
+    def __str__(self) -> str:
+        return str(self.response)
+
+
+# --- the start of a call --------------------------------------------------------------
+
+
+def answer(session: Session, line: Line, phone: str, now: datetime) -> str:
+    """A call comes in: the safety words, then the menu (2 Spanish, 0 a person, 9 NCMEC)."""
+    caller = conversations.lock_caller(session, phone, now)
+    call = Call(line, caller.lang if caller.lang in VOICES else "en")
+    call.say_template("greeting")
+    menu = call.gather(MENU, engine.CHOICE, timeout=3)
+    first, _, rest = call.words("menu").partition("\n")
+    call.say(first, menu, lang="es" if call.lang == "en" else call.lang)
+    call.say(rest, menu)
+    call.redirect(MENU)
+    log_event("voice.answered", caller=caller.id)
+    return str(call)
+
+
+def menu(session: Session, line: Line, phone: str, move: Move, now: datetime) -> str:
+    """After the menu: Spanish, a person, the NCMEC number, or on to the questions."""
+    caller = conversations.lock_caller(session, phone, now)
+    if move.digits == KEYS["person"]:
+        return ask_for_person(session, line, caller, now)
+    lang = "es" if move.digits == KEYS["spanish"] else None
+    return start_or_resume(session, line, caller, now, lang, again=move.digits == KEYS["ncmec"])
+
+
+def start_or_resume(
+    session: Session,
+    line: Line,
+    caller: Caller,
+    now: datetime,
+    lang: str | None = None,
+    again: bool = False,
+) -> str:
+    """Go on with the intake under way (begun by text or an earlier call), or begin one:
+    a call is a new report unless an intake is under way or a case is open."""
+    case = cases.current_case(session, caller)
+    _pass_over_what_a_call_cannot_ask(session, line, caller, case, now)
+    state = engine.State.from_dict(caller.state)
+    lang = lang if lang != state.lang else None
+    if state.status != engine.ACTIVE and case is not None and case.status == "open":
+        call = Call(line, caller.lang, case)
+        if again:
+            call.say_template("ncmec_again")
+        return end_menu(line, caller, case, call)
+    if state.status == engine.ACTIVE and lang is None:
+        return ask_again(line, caller, case, "ncmec_again" if again else None)
+    if state.status != engine.ACTIVE:
+        caller.state = engine.State(lang=state.lang).to_dict()
+    said_already = frozenset() if lang else frozenset({"welcome"})  # the greeting was said
+    inbound = engine.Inbound(sender=caller.phone, channel="voice", lang=lang)
+    turn = conversations.take_turn(session, line, caller, inbound, now, said_already)
+    call = Call(line, caller.lang, turn.case)
+    if again:
+        call.say_template("ncmec_again")
+    conversations.keep_messages(session, turn, "(call)", now)
+    return next_question(line, turn, call)
+
+
+def _pass_over_what_a_call_cannot_ask(
+    session: Session, line: Line, caller: Caller, case: Case | None, now: datetime
+) -> None:
+    """An intake begun by text may stand at the photo question, which a call skips."""
+    state = engine.State.from_dict(caller.state)
+    step = line.flow.step(state.step) if state.status == engine.ACTIVE else None
+    if step is not None and not step.asked(state.answers, "voice"):
+        result = engine.pass_over(line.flow, state, "voice", quietly=True)
+        conversations.apply(session, line, caller, case, result, now, "voice")
+        caller.state = result.state.to_dict()
+
+
+# --- one answer -----------------------------------------------------------------------
+
+
+def turn(
+    session: Session, line: Line, phone: str, move: Move, silent_run: int, now: datetime
+) -> str:
+    """The caller answered the current question (or said nothing)."""
+    caller = conversations.lock_caller(session, phone, now)
+    state = engine.State.from_dict(caller.state)
+    if move.digits == KEYS["person"]:
+        return ask_for_person(session, line, caller, now)
+    if move.digits == KEYS["ncmec"]:
+        return ask_again(line, caller, cases.current_case(session, caller), "ncmec_again")
+    if move.silent:
+        return silence(session, line, caller, silent_run + 1, now)
+    step = line.flow.step(state.step) if state.status == engine.ACTIVE else None
+    if move.speech and move.confidence < SURE and step and step.answer == engine.SPEECH:
+        caller.state = {**caller.state, PENDING: move.speech}
+        return read_back(line, caller, cases.current_case(session, caller), move.speech)
+    return answered(session, line, caller, move.text, now)
+
+
+def answered(session: Session, line: Line, caller: Caller, text: str, now: datetime) -> str:
+    """Run the turn for what the caller said or keyed, and ask what comes next."""
+    inbound = engine.Inbound(text=text, sender=caller.phone, channel="voice")
+    turn = conversations.take_turn(session, line, caller, inbound, now)
+    conversations.keep_messages(session, turn, text, now)
+    return next_question(line, turn, Call(line, caller.lang, turn.case))
+
+
+def confirm(session: Session, line: Line, phone: str, move: Move, now: datetime) -> str:
+    """1: the answer read back was right; anything else: ask the question again."""
+    caller = conversations.lock_caller(session, phone, now)
+    heard = (caller.state or {}).get(PENDING)
+    caller.state = {k: v for k, v in (caller.state or {}).items() if k != PENDING}
+    if move.digits == "1" and heard:
+        return answered(session, line, caller, heard, now)
+    return ask_again(line, caller, cases.current_case(session, caller))
+
+
+def read_back(line: Line, caller: Caller, case: Case | None, heard: str) -> str:
+    call = Call(line, caller.lang, case)
+    check = call.gather(CONFIRM, engine.CHOICE, timeout=5)
+    call.say_template("heard", check, heard=heard)
+    call.redirect(CONFIRM)
+    return str(call)
+
+
+def silence(session: Session, line: Line, caller: Caller, run: int, now: datetime) -> str:
+    """Nothing was heard: ask again twice, then pass the question over; a call silent for
+    long ends with the safety words once more."""
+    case = cases.current_case(session, caller)
+    if run >= SILENT_CALL:
+        call = Call(line, caller.lang, case)
+        call.say_template("silence_end")
+        return call.hangup()
+    if run % (ASK_AGAIN + 1):
+        return ask_again(line, caller, case, "silence", run)
+    state = engine.State.from_dict(caller.state)
+    result = engine.pass_over(line.flow, state, "voice")
+    turn = conversations.apply(session, line, caller, case, result, now, "voice")
+    caller.state = result.state.to_dict()
+    call = Call(line, caller.lang, turn.case)
+    call.say_template("moving_on")
+    if result.state.status != engine.ACTIVE:
+        return end_menu(line, caller, turn.case, call)
+    return ask(line, call, result.state, run)
+
+
+# --- asking ---------------------------------------------------------------------------
+
+
+def next_question(line: Line, turn: conversations.Turn, call: Call) -> str:
+    """Say this turn's replies, the last one as a question the caller can answer."""
+    state = turn.result.state
+    texts = turn.texts or []
+    for text in texts[:-1]:
+        call.say(text)
+    if state.status == engine.ACTIVE:
+        return ask(line, call, state, 0, said=texts[-1:])
+    if state.status == engine.COMPLETE:
+        return end_menu(line, turn.caller, turn.case, call, said=texts[-1:])
+    for text in texts[-1:]:
+        call.say(text)
+    call.say_template("goodbye")
+    return call.hangup()
+
+
+def ask(
+    line: Line, call: Call, state: engine.State, run: int, said: list[str] | None = None
+) -> str:
+    """Ask the current question in a Gather suited to its answer; silence comes back."""
+    step = line.flow.step(state.step)
+    gather = call.gather(TURN, step.answer)
+    for text in said or [call.words(step.prompt)]:
+        call.say(text, gather)
+    call.redirect(f"{TURN}?silent={run}")
+    return str(call)
+
+
+def ask_again(
+    line: Line, caller: Caller, case: Case | None, first: str | None = None, run: int = 0
+) -> str:
+    """Say something (silence, the NCMEC number) and ask the current question again."""
+    call = Call(line, caller.lang, case)
+    if first:
+        call.say_template(first)
+    state = engine.State.from_dict(caller.state)
+    if state.status != engine.ACTIVE:
+        return end_menu(line, caller, case, call)
+    return ask(line, call, state, run)
+
+
+# --- the end of the intake ------------------------------------------------------------
+
+
+def end_menu(
+    line: Line, caller: Caller, case: Case | None, call: Call, said: list[str] | None = None
+) -> str:
+    """The summary (case number, NCMEC again), then 1 checklist, 2 photo text, 0 person."""
+    gather = call.gather(END, engine.CHOICE, timeout=6)
+    if said:
+        for text in said:
+            call.say(text, gather)
+    else:
+        police = case.police_called if case else None
+        offer = followups.planned(line.settings, caller)
+        call.say_template("summary", gather, police_called=police, followups=offer)
+    call.redirect(END)  # silence: goodbye
+    return str(call)
+
+
+def end(session: Session, line: Line, phone: str, move: Move, now: datetime) -> str:
+    """At the end: 1 starts the follow-up texts, 2 texts a request for a photo, 0 a person."""
+    caller = conversations.lock_caller(session, phone, now)
+    case = cases.current_case(session, caller)
+    call = Call(line, caller.lang, case)
+    if move.digits == KEYS["person"]:
+        return ask_for_person(session, line, caller, now)
+    if case is not None and move.digits == "1" and followups.planned(line.settings, caller):
+        followups.schedule(session, line.settings, case, caller, now)
+        call.say_template("checklist_sent")
+    elif case is not None and move.digits == "2":
+        _text_photo_request(session, caller, case, now)
+        call.say_template("photo_text_sent")
+    elif move.digits == KEYS["ncmec"]:
+        call.say_template("ncmec_again")
+    if move.digits in ("1", "2", "9"):
+        return end_menu(line, caller, case, call)
+    call.say_template("goodbye")
+    return call.hangup()
+
+
+def _text_photo_request(session: Session, caller: Caller, case: Case, now: datetime) -> None:
+    outbox.enqueue(
+        session,
+        kind="photo_request",
+        to=caller.phone,
+        send_at=now,
+        template="ask_photo",
+        params={"ref": case.ref},
+        lang=caller.lang,
+        case_id=case.id,
+        caller_id=caller.id,
+        dedupe_key=f"photo_request:{case.id}",
+    )
+
+
+# --- reaching a person ----------------------------------------------------------------
+
+
+def ask_for_person(session: Session, line: Line, caller: Caller, now: datetime) -> str:
+    """0: ring the people on call one at a time; nobody: a voicemail."""
+    case = _ensure_case(session, line, caller, now)
+    call = Call(line, caller.lang, case)
+    call.say_template("connecting")
+    return dial(session, line, caller, case, call, 0, now)
+
+
+def dial(
+    session: Session, line: Line, caller: Caller, case: Case, call: Call, n: int, now: datetime
+) -> str:
+    """Ring the n-th person who can be reached now (screened: they must press 1)."""
+    numbers = _numbers_to_ring(session, line, now)
+    if n >= len(numbers):
+        return voicemail_prompt(call, bool(numbers))
+    caller_id = line.settings.twilio_phone_number or None
+    dialling = call.response.dial(
+        action=f"{PERSON}/done?n={n}",
+        method="POST",
+        timeout=RING_SECONDS,
+        caller_id=caller_id,
+    )
+    dialling.number(numbers[n], url=f"{WHISPER}?case={case.id}", method="POST")
+    log_event("voice.dial", case=case.ref, n=n)
+    return str(call)
+
+
+def person_done(
+    session: Session, line: Line, phone: str, status: str, n: int, now: datetime
+) -> str:
+    """The Dial ended: talked (goodbye), or the next person, or a voicemail."""
+    caller = conversations.lock_caller(session, phone, now)
+    case = _ensure_case(session, line, caller, now)
+    call = Call(line, caller.lang, case)
+    if status == "completed":
+        return call.hangup()
+    return dial(session, line, caller, case, call, n + 1, now)
+
+
+def voicemail_prompt(call: Call, anyone: bool) -> str:
+    call.say_template("no_one_answered" if anyone else "no_one_on_call")
+    call.response.record(
+        action=VOICEMAIL, method="POST", max_length=VOICEMAIL_SECONDS, play_beep=True
+    )
+    call.say_template("goodbye")
+    return call.hangup()
+
+
+def voicemail(
+    session: Session, line: Line, phone: str, url: str, seconds: int, now: datetime
+) -> str:
+    """The caller left a message: kept on the case, and the chain is alerted to it."""
+    caller = conversations.lock_caller(session, phone, now)
+    case = _ensure_case(session, line, caller, now)
+    if url:
+        session.add(CaseMedia(case=case, url=url, content_type="audio/x-wav", created_at=now))
+        oncall.start_alert(session, line, case, "voicemail", now)
+        log_event("voice.voicemail", case=case.ref, seconds=seconds)
+    call = Call(line, caller.lang, case)
+    call.say_template("voicemail_kept")
+    return call.hangup()
+
+
+def whisper(session: Session, line: Line, case_id: int) -> str:
+    """What the person on call hears on answering: who is calling; 1 takes the call."""
+    case = session.get(Case, case_id)
+    call = Call(line, "en", case)
+    answer_url = f"{WHISPER}/answer?case={case_id}"
+    check = call.gather(answer_url, engine.CHOICE, timeout=8)
+    call.say_template("whisper", check, lang=case.lang if case else "en")
+    call.redirect(answer_url)  # no key: not taken (a voicemail never takes the call)
+    return str(call)
+
+
+def whisper_answer(
+    session: Session, line: Line, case_id: int, worker_phone: str, digits: str, now: datetime
+) -> str:
+    """1 takes the call, as ACK would; an empty answer connects the two."""
+    case = session.get(Case, case_id)
+    person = roster.by_phone(session, worker_phone)
+    call = Call(line, "en", case)
+    if digits != "1" or case is None:
+        call.say_template("whisper_no_key")
+        return call.hangup()
+    if person is not None:
+        staff.take(session, line, person, case, now)
+    log_event("voice.taken", case=case.ref)
+    return str(call)  # nothing more: Twilio connects the caller
+
+
+def _numbers_to_ring(session: Session, line: Line, now: datetime) -> list[str]:
+    """Who a caller who pressed 0 may reach: those on call now, then the fallback number."""
+    numbers = [p.phone for p in roster.chain(session, now, line.settings.zone)]
+    fallback = line.settings.fallback_alert_number
+    return numbers + ([fallback] if fallback and fallback not in numbers else [])
+
+
+def _ensure_case(session: Session, line: Line, caller: Caller, now: datetime) -> Case:
+    """The caller's open case; a caller who asks for a person before any answer gets one."""
+    case = cases.current_case(session, caller)
+    if case is not None:
+        return case
+    inbound = engine.Inbound(sender=caller.phone, channel="voice")
+    turn = conversations.take_turn(session, line, caller, inbound, now)
+    return turn.case
+
+
+# --- the end of a call ----------------------------------------------------------------
+
+
+def ended(session: Session, line: Line, phone: str, now: datetime) -> None:
+    """The call ended. An intake left half done wakes someone: a hang-up may mean danger."""
+    caller = conversations.lock_caller(session, phone, now)
+    case = cases.current_case(session, caller)
+    if case is not None and case.status == "intake" and case.channel == "voice":
+        oncall.start_alert(session, line, case, HUNG_UP, now)
+        log_event("voice.hung_up", case=case.ref)
+
+
+def fallback(line: Line, lang: str = "en") -> str:
+    """With the database down: the safety words from memory, and 0 for the fallback number."""
+    call = Call(line, lang)
+    call.say(line.spoken_fallback.get(lang, line.spoken_fallback["en"]))
+    if line.settings.fallback_alert_number:
+        call.gather(FALLBACK_PERSON, engine.CHOICE, timeout=5)
+        call.redirect(FALLBACK_PERSON)
+        return str(call)
+    call.say_template("goodbye")
+    return call.hangup()
+
+
+def fallback_person(line: Line, digits: str) -> str:
+    """Database down: 0 rings the fallback number; anything else, goodbye."""
+    call = Call(line, "en")
+    number = line.settings.fallback_alert_number
+    if number and digits == KEYS["person"]:
+        call.say_template("connecting")
+        call.response.dial(number, timeout=RING_SECONDS * 2)
+    call.say_template("goodbye")
+    return call.hangup()

@@ -1,0 +1,326 @@
+"""The voice line end to end: whole calls driven as Twilio drives them (signed webhooks,
+TwiML followed verb by verb), on a real database, with pages through the fake Twilio."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+from sqlalchemy import select
+
+from intake import outbox, roster, simulator
+from intake.models import Alert, Case, CaseMedia, Outbound, utcnow
+from intake.transport import TwilioTransport
+from intake.words import render
+from tests.conftest import LINE_NUMBER, Phone, signed_post, twilio_settings
+
+CALLER = "+12125551234"
+ANA, BEN = "+12125550111", "+12125550122"
+FALLBACK = "+12125550199"
+NCMEC_SPOKEN = "1, 8 0 0, 8 4 3, 5 6 7 8"
+
+
+@pytest.fixture
+def settings(db_url, tmp_path, fake):
+    return twilio_settings(db_url, tmp_path, fake)
+
+
+@pytest.fixture
+def line(app):
+    return app.extensions["intake"]
+
+
+def add(line, name, phone):
+    with line.db.transaction() as s:
+        roster.add(s, name, phone)
+
+
+def call(app, settings, callee=simulator.nobody_answers, sender=CALLER) -> simulator.Call:
+    post = simulator.app_post(app)
+    return simulator.Call.start(post, settings, sender, to=LINE_NUMBER, callee=callee)
+
+
+def cases(line) -> list[Case]:
+    with line.db.sessions() as s:
+        return list(s.scalars(select(Case).order_by(Case.id)))
+
+
+def alerts(line) -> list[Alert]:
+    with line.db.sessions() as s:
+        return list(s.scalars(select(Alert).order_by(Alert.id)))
+
+
+def spoken(lines: list[str]) -> str:
+    return " ".join(" ".join(lines).split())
+
+
+def voice(name: str, lang: str = "en", **params) -> str:
+    """The words of a voice template, as a caller hears them (one line)."""
+    params = {"org": "Bright Path Family Services", "ref": "", "child_name": "", **params}
+    return " ".join(render(name, lang, channel="voice", **params).split())
+
+
+def worker_of(line, case_id: int) -> str | None:
+    with line.db.sessions() as s:
+        person = s.get(Case, case_id).assigned_person
+        return person.name if person else None
+
+
+def answer_everything(phone: simulator.Call) -> list[str]:
+    """A whole English intake by keypad and speech; returns what was said at the end."""
+    phone.silence()  # past the menu
+    phone.press("1")  # police called
+    phone.say("Mia Lopez")
+    phone.press("7#")
+    phone.say("about two hours ago")
+    phone.say("Elm Park in Springfield")
+    phone.say("red coat and blue jeans")
+    phone.say("Springfield police report 24 1187")
+    phone.press("1")  # parent
+    return phone.press("1")  # this number
+
+
+# --- the first words ---------------------------------------------------------------------
+
+
+def test_the_safety_words_come_before_any_question(app, settings):
+    phone = call(app, settings)
+    first = spoken(phone.heard)
+    assert first.index("9 1 1") < first.index("NCMEC") < first.index("Para español")
+    assert NCMEC_SPOKEN in first and "waiting period" in first
+    assert "police do not tell NCMEC" in first
+    assert "?" not in first.split("Para español")[0]  # no question before the safety words
+    assert phone.spoken[1].language == "es-US"  # "para español, oprima 2" in Spanish
+
+
+def twiml_of(app, settings, path: str, **fields) -> list[ET.Element]:
+    params = simulator.call_params(CALLER, "CA" + "1" * 32, To=LINE_NUMBER, **fields)
+    headers = simulator.signed_headers(settings, path, params)
+    status, twiml = simulator.app_post(app)(path, params, headers)
+    assert status == 200
+    return list(ET.fromstring(twiml))
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/twilio/voice", {}),
+        ("/twilio/voice/menu", {}),
+        ("/twilio/voice/turn", {"Digits": "1"}),
+        ("/twilio/voice/turn", {"SpeechResult": "Mia", "Confidence": "0.9"}),
+        ("/twilio/voice/turn?silent=1", {}),
+    ],
+)
+def test_every_gather_is_followed_by_a_redirect(app, settings, path, fields):
+    twiml_of(app, settings, "/twilio/voice")
+    verbs = twiml_of(app, settings, path, **fields)
+    gathers = [i for i, verb in enumerate(verbs) if verb.tag == "Gather"]
+    assert gathers
+    assert all(verbs[i + 1].tag == "Redirect" for i in gathers)
+
+
+# --- a whole call --------------------------------------------------------------------------
+
+
+def test_a_whole_call_in_english_by_keypad_and_speech_leaves_a_case(app, line, settings):
+    phone = call(app, settings)
+    assert phone.current_gather.input == "dtmf"
+    phone.silence()
+    assert phone.current_gather.num_digits == 1  # yes 1, no 2
+    end = spoken(answer_everything(phone))
+    [case] = cases(line)
+    assert case.channel == "voice" and case.status == "open"
+    assert (case.child_name, case.age_months, case.police_called) == ("Mia Lopez", 84, True)
+    assert case.last_seen_where == "Elm Park in Springfield"
+    assert case.relationship_to_child == "parent" and case.callback_phone == CALLER
+    assert ", ".join(case.ref) in end and NCMEC_SPOKEN in end  # the reference, spelled
+    assert "press 1" in end.lower()
+    assert "photo" not in " ".join(phone.heard[:-1]).lower()  # no photo step on a call
+
+
+def test_a_whole_call_in_spanish_after_pressing_2(app, line, settings):
+    phone = call(app, settings)
+    said = spoken(phone.press("2"))
+    assert "policía" in said and NCMEC_SPOKEN in said  # the safety words again, in Spanish
+    assert phone.current_gather.language == "es-US"
+    assert phone.spoken[-1].language == "es-US"
+    phone.press("2")  # police not called yet: urged
+    phone.press("1")
+    phone.say("Sofía")
+    assert cases(line)[0].lang == "es" and cases(line)[0].child_name == "Sofía"
+
+
+def test_the_checklist_by_text_only_when_the_caller_asks(app, line, settings):
+    phone = call(app, settings)
+    answer_everything(phone)
+    with line.db.sessions() as s:
+        assert s.scalars(select(Outbound).where(Outbound.kind == "followup")).all() == []
+    phone.press("1")
+    with line.db.sessions() as s:
+        plan = s.scalars(select(Outbound).where(Outbound.kind == "followup")).all()
+    assert len(plan) == 6 and all(r.to_phone == CALLER for r in plan)
+    phone.press("2")
+    with line.db.sessions() as s:
+        assert s.scalar(select(Outbound.template).where(Outbound.kind == "photo_request"))
+
+
+def test_a_low_confidence_answer_is_read_back(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()
+    phone.press("1")
+    heard = spoken(phone.say("Mia Lopes", confidence=0.3))
+    assert heard == voice("heard", heard="Mia Lopes")
+    again = spoken(phone.press("2"))
+    assert voice("ask_name") in again and cases(line)[0].child_name is None
+    phone.say("Mia Lopez", confidence=0.2)
+    phone.press("1")
+    assert cases(line)[0].child_name == "Mia Lopez"
+
+
+def test_silence_asks_twice_then_moves_on_and_a_silent_call_ends_safely(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()  # the menu
+    for _ in range(2):
+        assert voice("silence") in spoken(phone.silence())
+    moved = spoken(phone.silence())
+    assert voice("moving_on") in moved and voice("ask_name") in moved
+    assert cases(line)[0].police_called is None
+    phone.silence()
+    phone.silence()
+    last = spoken(phone.silence())
+    assert "9 1 1" in last and NCMEC_SPOKEN in last
+    assert phone.ended
+
+
+def test_press_9_says_the_ncmec_number_and_asks_again(app, settings):
+    phone = call(app, settings)
+    phone.silence()
+    again = spoken(phone.press("9"))
+    assert NCMEC_SPOKEN in again and voice("ask_police") in again
+
+
+# --- reaching a person -----------------------------------------------------------------
+
+
+def test_press_0_rings_the_chain_and_pressing_1_takes_the_call(app, line, settings):
+    add(line, "Ana", ANA)
+    add(line, "Ben", BEN)
+    who = simulator.callees({BEN: simulator.answers("1")})
+    phone = call(app, settings, callee=who)
+    phone.silence()
+    phone.press("0")
+    assert phone.dialled == [ANA, BEN]
+    assert [leg.connected for leg in phone.legs] == [True]
+    assert "Press 1 to take the call" in spoken([s.text for s in phone.legs[0].heard])
+    [case] = cases(line)
+    assert worker_of(line, case.id) == "Ben"
+
+
+def test_nobody_takes_the_call_so_a_voicemail_is_kept_and_the_chain_alerted(
+    app, line, settings, fake
+):
+    add(line, "Ana", ANA)
+    phone = call(app, settings)  # Ana does not pick up
+    phone.silence()
+    said = spoken(phone.press("0"))
+    assert voice("no_one_answered") in said
+    phone.say("My son Leo is gone, call me back please")
+    assert phone.ended
+    [case] = cases(line)
+    with line.db.sessions() as s:
+        media = s.scalars(select(CaseMedia).where(CaseMedia.case_id == case.id)).all()
+    assert [m.content_type for m in media] == ["audio/x-wav"]
+    assert [a.reason for a in alerts(line)] == ["voicemail"]
+    outbox.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    assert any(case.ref in m["body"] and "voicemail" in m["body"] for m in fake.messages)
+
+
+def test_a_voicemail_never_takes_the_call(app, line, settings):
+    add(line, "Ana", ANA)
+    machine = simulator.callees({ANA: simulator.answers()})  # picks up, presses nothing
+    phone = call(app, settings, callee=machine)
+    phone.silence()
+    phone.press("0")
+    assert [leg.connected for leg in phone.legs] == [False]
+    assert worker_of(line, cases(line)[0].id) is None
+
+
+# --- the call ends ---------------------------------------------------------------------
+
+
+def test_a_caller_who_hangs_up_partway_leaves_a_case_and_wakes_someone(app, line, settings, fake):
+    add(line, "Ana", ANA)
+    phone = call(app, settings)
+    phone.silence()
+    phone.press("2")
+    phone.press("2")
+    phone.say("Leo")
+    phone.hang_up()
+    [case] = cases(line)
+    assert case.child_name == "Leo" and case.police_called is False
+    assert [a.reason for a in alerts(line)] == ["hung_up"]
+    outbox.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    assert any("hung up" in m["body"] for m in fake.messages if m["to"] == ANA)
+
+
+def test_a_call_then_texts_are_the_same_caller_and_the_same_case(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()
+    phone.press("1")
+    phone.say("Mia")
+    phone.hang_up()
+    texts = Phone(app, settings, number=CALLER)
+    reply = texts.reply("7")  # the age, by text, on the same intake
+    assert render("ask_when", "en") in reply
+    [case] = cases(line)
+    assert (case.child_name, case.age_months) == ("Mia", 84)
+
+
+def test_texts_then_a_call_go_on_with_the_same_intake(app, line, settings):
+    texts = Phone(app, settings, number=CALLER)
+    texts.text("my daughter is missing")
+    texts.text("yes")
+    phone = call(app, settings)
+    said = spoken(phone.silence())
+    assert voice("ask_name") in said
+    phone.say("Ana")
+    assert len(cases(line)) == 1 and cases(line)[0].child_name == "Ana"
+
+
+# --- bad requests and a broken database -------------------------------------------------
+
+
+def test_an_unsigned_call_is_refused_and_changes_nothing(app, line):
+    params = simulator.call_params(CALLER, "CA" + "2" * 32)
+    response = app.test_client().post("/twilio/voice", data=params)
+    assert response.status_code == 403 and cases(line) == []
+
+
+@pytest.mark.parametrize("missing", ["CallSid", "From"])
+def test_a_call_without_callsid_or_from_is_a_400(app, line, missing):
+    params = simulator.call_params(CALLER, "CA" + "3" * 32)
+    params.pop(missing)
+    assert signed_post(app, "/twilio/voice", params).status_code == 400
+
+
+def test_with_the_database_down_the_call_still_hears_the_safety_words(tmp_path, fake):
+    from intake.app import create_app
+
+    broken = tmp_path / "not-a-database.db"
+    broken.write_text("this is not sqlite")
+    settings = twilio_settings(
+        f"sqlite:///{broken}", tmp_path, fake, fallback_alert_number=FALLBACK
+    )
+    app = create_app(settings)
+    phone = call(app, settings)
+    first = spoken(phone.heard)
+    assert "9 1 1" in first and NCMEC_SPOKEN in first
+    phone.press("0")
+    assert phone.dialled == [FALLBACK]
+
+
+def test_nobody_on_call_and_no_fallback_goes_straight_to_a_voicemail(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()
+    said = spoken(phone.press("0"))
+    assert voice("no_one_on_call") in said and phone.dialled == []
