@@ -114,6 +114,12 @@ def enqueue(
     return row
 
 
+def kinds_for_case(session: Session, case_id: int) -> set[str]:
+    """The kinds of texts queued or sent for a case (follow-ups, a photo request...)."""
+    query = select(Outbound.kind).where(Outbound.case_id == case_id).distinct()
+    return set(session.scalars(query))
+
+
 def cancel_pending(
     session: Session,
     reason: str,

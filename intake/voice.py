@@ -37,6 +37,7 @@ RING_SECONDS = 20  # each on-call person rings this long
 VOICEMAIL_SECONDS = 120
 PENDING = "heard"  # Caller.state key: speech waiting for the caller to confirm it
 HUNG_UP = "hung_up"  # an alert's reason: the caller hung up during the intake
+PHOTO_REQUEST = "photo_request"  # an outbox kind: a text asking a caller for a photo
 KEYS = {"person": "0", "ncmec": "9", "spanish": "2"}
 # How a Gather listens for each kind of answer. One key ends a choice; a number ends with
 # # (or a pause); speech also takes one key, so 0 and 9 work on every question.
@@ -330,16 +331,37 @@ def end(session: Session, line: Line, phone: str, move: Move, now: datetime) -> 
         call.say_template("photo_text_sent")
     elif move.digits == KEYS["ncmec"]:
         call.say_template("ncmec_again")
-    if move.digits in ("1", "2", "9"):
+    if move.digits == KEYS["ncmec"]:
         return end_menu(line, caller, case, call)
+    if move.digits in ("1", "2"):
+        return more(session, line, caller, case, call)
     call.say_template("goodbye")
     return call.hangup()
+
+
+def more(session: Session, line: Line, caller: Caller, case: Case | None, call: Call) -> str:
+    """After a text was sent: offer only what is left, not the whole summary again."""
+    gather = call.gather(END, engine.CHOICE, timeout=6)
+    offers = _offers_left(session, line, caller, case)
+    call.say_template("end_options", gather, **offers)
+    call.redirect(END)
+    return str(call)
+
+
+def _offers_left(session: Session, line: Line, caller: Caller, case: Case | None) -> dict:
+    """Whether the checklist and the photo request can still be asked for."""
+    kinds = set() if case is None else outbox.kinds_for_case(session, case.id)
+    planned = followups.planned(line.settings, caller)
+    return {
+        "offer_checklist": planned and followups.KIND not in kinds,
+        "offer_photo": PHOTO_REQUEST not in kinds,
+    }
 
 
 def _text_photo_request(session: Session, caller: Caller, case: Case, now: datetime) -> None:
     outbox.enqueue(
         session,
-        kind="photo_request",
+        kind=PHOTO_REQUEST,
         to=caller.phone,
         send_at=now,
         template="ask_photo",

@@ -98,6 +98,7 @@ VOICE_VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
     "summary": VARIANTS["summary"],
     "whisper": {"lang": ("en", "es")},
     "heard": {"heard": HEARD},
+    "end_options": {"offer_checklist": (True, False), "offer_photo": (True, False)},
 }
 WORDS_PER_MINUTE = 150  # a calm speaking pace; Polly reads digits with pauses a bit slower
 MAX_VOICE_SECONDS = 35

@@ -159,9 +159,16 @@ def test_the_checklist_by_text_only_when_the_caller_asks(app, line, settings):
     with line.db.sessions() as s:
         plan = s.scalars(select(Outbound).where(Outbound.kind == "followup")).all()
     assert len(plan) == 6 and all(r.to_phone == CALLER for r in plan)
+    left = spoken(phone.heard[-1:])
+    assert left == voice("end_options", offer_checklist=False, offer_photo=True)
     phone.press("2")
     with line.db.sessions() as s:
         assert s.scalar(select(Outbound.template).where(Outbound.kind == "photo_request"))
+    assert spoken(phone.heard[-1:]) == voice(
+        "end_options", offer_checklist=False, offer_photo=False
+    )
+    phone.silence()
+    assert phone.ended
 
 
 def test_a_low_confidence_answer_is_read_back(app, line, settings):

@@ -30,6 +30,7 @@ PARAMS: dict[str, set[str]] = {
     "summary": {"police_called", "followups"},
     "whisper": {"lang"},
     "heard": {"heard"},
+    "end_options": {"offer_checklist", "offer_photo"},
 }
 STEPS = (
     "police",
