@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from flows.parse import parse_phone
+from intake.windows import parse_windows
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -67,6 +68,8 @@ class Settings:
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
     followup_schedule: tuple[timedelta, ...] = DEFAULT_FOLLOWUPS
     case_reopen_window: timedelta = timedelta(hours=24)  # texts after a close go to its worker
+    office_hours: tuple[str, ...] = ()  # canonical windows (intake/windows.py); see office.py
+    office_number: str | None = None  # where calls go in office hours
 
     def __repr__(self) -> str:  # never print the token or the secret key
         return f"Settings(database={_redact_url(self.database_url)}, twilio={self.uses_twilio})"
@@ -113,8 +116,11 @@ class Settings:
             ).lower(),
             followup_schedule=reader.schedule("INTAKE_FOLLOWUP_SCHEDULE", DEFAULT_FOLLOWUPS),
             case_reopen_window=reader.duration("INTAKE_CASE_REOPEN_WINDOW", "24h"),
+            office_hours=reader.windows("INTAKE_OFFICE_HOURS"),
+            office_number=reader.phone("INTAKE_OFFICE_NUMBER"),
         )
         reader.check_twilio(settings)
+        reader.together("INTAKE_OFFICE_HOURS", "INTAKE_OFFICE_NUMBER")
         reader.raise_errors()
         return settings.with_local_secrets()
 
@@ -193,6 +199,27 @@ class _Reader:
             )
             return default
         return offsets
+
+    def windows(self, name: str) -> tuple[str, ...]:
+        """Windows like "mon-fri 09:00-17:00" separated by ";", in canonical form."""
+        raw = self.get(name)
+        if raw is None:
+            return ()
+        texts = [part for part in raw.split(";") if part.strip()]
+        try:
+            windows = parse_windows(texts)
+        except ValueError as error:
+            self.errors.append(f"{name}: {error}")
+            return ()
+        if not windows:
+            self.errors.append(f'{name} must list windows like "mon-fri 09:00-17:00"')
+        return tuple(str(window) for window in windows)
+
+    def together(self, *names: str) -> None:
+        """Settings that mean nothing alone: all of them or none."""
+        given = [name for name in names if self.get(name)]
+        if given and len(given) < len(names):
+            self.errors.append(f"{' and '.join(names)} must be set together")
 
     def phone(self, name: str) -> str | None:
         value = self.get(name)

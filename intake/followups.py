@@ -12,7 +12,7 @@ from flows.parse import parse_phone
 from intake import outbox
 from intake.models import Caller, Case, Outbound
 
-KIND = "followup"
+KIND = outbox.FOLLOWUP
 FIRST_DAY = timedelta(hours=24)
 TEEN_MONTHS = 12 * 12
 

@@ -92,6 +92,8 @@ class Case(Base):
     completed_at: Mapped[datetime | None]
     found_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Twilio refused a follow-up: the caller's number cannot receive texts; staff call instead
+    cannot_text_at: Mapped[datetime | None]
 
     caller: Mapped[Caller] = relationship(back_populates="cases")
     assigned_person: Mapped[OnCallPerson | None] = relationship()

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session, joinedload
 from intake import signing, words
 from intake.db import Database
 from intake.logs import event as log_event
-from intake.models import Caller, OnCallPerson, Outbound, utcnow
-from intake.transport import OPTED_OUT, Outgoing, SendError, Transport
+from intake.models import Caller, Case, OnCallPerson, Outbound, utcnow
+from intake.transport import CANNOT_TEXT, OPTED_OUT, Outgoing, SendError, Transport
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -35,6 +35,8 @@ BACKOFF_FIRST = timedelta(seconds=15)
 BACKOFF_MOST = timedelta(minutes=30)
 BATCH = 200
 OPTED_OUT_REASON = "opted out"
+CANNOT_TEXT_REASON = "cannot receive texts"
+FOLLOWUP = "followup"  # the kind of the follow-up plan's rows (intake/followups.py)
 QUIET_STARTS = time(21, 0)  # unprompted texts after the first day wait for daytime
 QUIET_ENDS = time(8, 0)
 DAYTIME_ONLY = "daytime_only"  # a row param: never send between QUIET_STARTS and QUIET_ENDS
@@ -353,6 +355,7 @@ def _record_error(
         row.status, row.send_at = "pending", now + backoff(row.attempts)
     else:
         row.status = "failed"
+        cannot_text(session, row, error.code, now)
     if row.status == "failed" and on_failure is not None:
         on_failure(session, row, now)
     log_event(
@@ -385,6 +388,26 @@ def opt_out(session: Session, phone: str, now: datetime) -> int:
     return cancel_pending(session, OPTED_OUT_REASON, to=phone)
 
 
+def cannot_text(session: Session, row: Outbound, code: int | None, now: datetime) -> int:
+    """A follow-up refused because its number cannot receive texts (21614, 21612: a
+    landline): cancel every follow-up still pending to that number and mark the cases of
+    the caller at that number (`cannot_text_at`) so staff call instead. Returns how many
+    were cancelled. Other codes, and other kinds of rows (pages to staff), change nothing.
+    """
+    if row.kind != FOLLOWUP or code not in CANNOT_TEXT:
+        return 0
+    callers = select(Caller.id).where(Caller.phone == row.to_phone)
+    session.execute(
+        update(Case)
+        .where(Case.caller_id.in_(callers), Case.cannot_text_at.is_(None))
+        .values(cannot_text_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    cancelled = cancel_pending(session, CANNOT_TEXT_REASON, to=row.to_phone, kinds=(FOLLOWUP,))
+    log_event("outbox.cannot_text", id=row.id, code=code, cancelled=cancelled)
+    return cancelled
+
+
 def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | None:
     """The row a callback speaks of; a row whose commit was lost is marked sent now."""
     row = session.scalar(select(Outbound).where(Outbound.twilio_sid == sid).with_for_update())
@@ -414,6 +437,8 @@ def record_delivery(
         row.last_error = f"delivery {status} ({error_code})" if error_code else status
         if error_code == OPTED_OUT:
             opt_out(session, row.to_phone, utcnow())
+        else:
+            cannot_text(session, row, error_code, utcnow())
     return row
 
 

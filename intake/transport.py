@@ -16,6 +16,7 @@ from twilio.rest import Client
 from intake.config import Settings
 
 OPTED_OUT = 21610
+CANNOT_TEXT = frozenset({21612, 21614})  # cannot route here; not a mobile number (a landline)
 PERMANENT_CODES = {21211, 21614, 21408, 21606, 21612, 30034}
 RETRY_CODES = {20429}
 REQUEST_TIMEOUT = 10.0  # seconds at most; a hung request must not outlive its lease

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from intake.config import ConfigError, Settings, parse_duration, warnings
+from intake.office import office_open
 
 
 def test_defaults_are_the_embedded_line(tmp_path):
@@ -155,3 +158,122 @@ def test_plain_http_is_a_warning_not_an_error(tmp_path, base_url, warned):
     settings = Settings.from_env(twilio_env(tmp_path, PUBLIC_BASE_URL=base_url))
     assert bool(warnings(settings)) is warned
     assert all("https" in w for w in warnings(settings))
+
+
+# --- office hours ------------------------------------------------------------------------
+
+OFFICE = {"INTAKE_OFFICE_HOURS": "mon-fri 09:00-17:00", "INTAKE_OFFICE_NUMBER": "+12125550199"}
+
+
+def office(tmp_path, **env) -> Settings:
+    return Settings.from_env({"INTAKE_INSTANCE_DIR": str(tmp_path), **OFFICE, **env})
+
+
+def test_office_hours_are_off_unless_set(tmp_path):
+    settings = Settings.from_env({"INTAKE_INSTANCE_DIR": str(tmp_path)})
+    assert (settings.office_hours, settings.office_number) == ((), None)
+    assert not office_open(settings, datetime(2026, 3, 2, 15, 0, tzinfo=UTC))  # Monday 10am
+
+
+def test_office_hours_are_kept_in_canonical_form(tmp_path):
+    settings = office(
+        tmp_path,
+        INTAKE_OFFICE_HOURS="weekdays 9am-5pm; Saturday 10-14;",
+        INTAKE_OFFICE_NUMBER="(212) 555-0199",
+    )
+    assert settings.office_hours == ("mon-fri 09:00-17:00", "sat 10:00-14:00")
+    assert settings.office_number == "+12125550199"
+
+
+@pytest.mark.parametrize("missing", ["INTAKE_OFFICE_HOURS", "INTAKE_OFFICE_NUMBER"])
+def test_office_hours_and_number_go_together(tmp_path, missing):
+    with pytest.raises(ConfigError) as error:
+        office(tmp_path, **{missing: ""})
+    message = str(error.value)
+    assert "INTAKE_OFFICE_HOURS and INTAKE_OFFICE_NUMBER must be set together" in message
+
+
+@pytest.mark.parametrize(
+    "name, value, complaint",
+    [
+        ("INTAKE_OFFICE_HOURS", "9-5", "ambiguous"),
+        ("INTAKE_OFFICE_HOURS", "mon-fri 09:00-17:00; funday", "not a day"),
+        ("INTAKE_OFFICE_HOURS", " ; ", "must list windows"),
+        ("INTAKE_OFFICE_NUMBER", "555-1234", "must be a valid phone number"),
+    ],
+)
+def test_bad_office_settings_are_named(tmp_path, name, value, complaint):
+    with pytest.raises(ConfigError) as error:
+        office(tmp_path, **{name: value})
+    message = str(error.value)
+    assert message.startswith(name) and complaint in message
+    assert "set together" not in message  # both were given; one was wrong
+
+
+def local(text: str, zone: str = "America/New_York") -> datetime:
+    """A wall-clock time in a zone, handed over in UTC as the line's clock would."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    "moment, is_open",
+    [
+        ("2026-03-02 08:59", False),  # Monday
+        ("2026-03-02 09:00", True),
+        ("2026-03-02 16:59", True),
+        ("2026-03-02 17:00", False),
+        ("2026-03-06 16:59", True),  # Friday
+        ("2026-03-07 12:00", False),  # Saturday
+    ],
+)
+def test_the_office_is_open_inside_its_window_and_not_at_its_end(tmp_path, moment, is_open):
+    assert office_open(office(tmp_path), local(moment)) is is_open
+
+
+@pytest.mark.parametrize(
+    "utc, is_open",
+    [
+        ("2026-03-06 13:00", False),  # Friday 08:00 EST
+        ("2026-03-09 13:00", True),  # Monday 09:00 EDT: the clocks sprang forward
+        ("2026-10-30 13:00", True),  # Friday 09:00 EDT
+        ("2026-11-02 13:00", False),  # Monday 08:00 EST: the clocks fell back
+        ("2026-11-02 14:00", True),
+    ],
+)
+def test_office_hours_follow_the_local_clock_across_dst(tmp_path, utc, is_open):
+    moment = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+    assert office_open(office(tmp_path), moment) is is_open
+
+
+def test_office_hours_are_read_in_the_lines_time_zone(tmp_path):
+    moment = local("2026-03-02 09:30")  # 06:30 in Los Angeles
+    assert office_open(office(tmp_path), moment)
+    west = office(tmp_path, INTAKE_TIMEZONE="America/Los_Angeles")
+    assert not office_open(west, moment)
+    assert office_open(west, local("2026-03-02 09:30", "America/Los_Angeles"))
+
+
+@pytest.mark.parametrize(
+    "moment, is_open",
+    [
+        ("2026-03-06 21:59", False),
+        ("2026-03-06 22:00", True),  # Friday night
+        ("2026-03-07 01:59", True),  # still Friday's window
+        ("2026-03-07 02:00", False),
+        ("2026-03-07 10:00", True),  # Saturday's own window
+        ("2026-03-08 01:00", False),  # Saturday night has no window
+    ],
+)
+def test_several_windows_and_one_past_midnight(tmp_path, moment, is_open):
+    settings = office(tmp_path, INTAKE_OFFICE_HOURS="fri 22:00-02:00; sat 10:00-14:00")
+    assert office_open(settings, local(moment)) is is_open
+
+
+def test_office_hours_without_a_number_are_never_open(tmp_path):
+    settings = replace(office(tmp_path), office_number=None)
+    assert not office_open(settings, local("2026-03-02 10:00"))
+
+
+def test_a_moment_without_a_time_zone_is_refused(tmp_path):
+    with pytest.raises(ValueError):
+        office_open(office(tmp_path), datetime(2026, 3, 2, 10, 0))
