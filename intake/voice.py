@@ -21,6 +21,7 @@ from flows import engine
 from intake import cases, conversations, followups, oncall, outbox, roster, staff, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, CaseMedia
+from intake.office import office_open
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 BASE = "/twilio/voice"
 MENU, TURN, CONFIRM, END = f"{BASE}/menu", f"{BASE}/turn", f"{BASE}/confirm", f"{BASE}/end"
 PERSON, WHISPER, VOICEMAIL = f"{BASE}/person", f"{BASE}/whisper", f"{BASE}/voicemail"
-FALLBACK_PERSON = f"{BASE}/fallback/person"
+FALLBACK_PERSON, OFFICE = f"{BASE}/fallback/person", f"{BASE}/office"
 VOICES = {"en": ("Polly.Joanna", "en-US"), "es": ("Polly.Lupe", "es-US")}
 SURE = 0.5  # speech heard with less confidence than this is read back
 ASK_AGAIN = 2  # silences on one question before it is passed over
@@ -121,13 +122,37 @@ def answer(session: Session, line: Line, phone: str, now: datetime) -> str:
     caller = conversations.lock_caller(session, phone, now)
     call = Call(line, caller.lang if caller.lang in VOICES else "en")
     call.say_template("greeting")
+    log_event("voice.answered", caller=caller.id)
+    if office_open(line.settings, now):  # in office hours the office answers first
+        call.say_template("office_connecting")
+        call.response.dial(
+            line.settings.office_number,
+            action=OFFICE,
+            method="POST",
+            timeout=RING_SECONDS,
+            caller_id=line.settings.twilio_phone_number or None,
+        )
+        return str(call)
+    return offer_menu(call)
+
+
+def offer_menu(call: Call) -> str:
+    """2 Spanish (said in Spanish), 0 a person, 9 the NCMEC number; silence goes on."""
     menu = call.gather(MENU, engine.CHOICE, timeout=3)
     first, _, rest = call.words("menu").partition("\n")
     call.say(first, menu, lang="es" if call.lang == "en" else call.lang)
     call.say(rest, menu)
     call.redirect(MENU)
-    log_event("voice.answered", caller=caller.id)
     return str(call)
+
+
+def office_done(session: Session, line: Line, phone: str, status: str, now: datetime) -> str:
+    """The office call ended: if nobody answered there, the after-hours line runs."""
+    caller = conversations.lock_caller(session, phone, now)
+    call = Call(line, caller.lang if caller.lang in VOICES else "en")
+    if status == "completed":
+        return call.hangup()
+    return offer_menu(call)
 
 
 def menu(session: Session, line: Line, phone: str, move: Move, now: datetime) -> str:

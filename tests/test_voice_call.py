@@ -331,3 +331,37 @@ def test_nobody_on_call_and_no_fallback_goes_straight_to_a_voicemail(app, line, 
     phone.silence()
     said = spoken(phone.press("0"))
     assert voice("no_one_on_call") in said and phone.dialled == []
+
+
+# --- office hours ------------------------------------------------------------------------
+
+OFFICE = "+12125550155"
+
+
+@pytest.fixture
+def office_app(db_url, tmp_path, fake):
+    from intake.app import create_app
+
+    always = ("mon-sun 00:00-23:59",)
+    settings = twilio_settings(db_url, tmp_path, fake, office_hours=always, office_number=OFFICE)
+    app = create_app(settings)
+    yield app, settings
+    app.extensions["intake"].db.dispose()
+
+
+def test_in_office_hours_the_call_hears_the_safety_words_then_goes_to_the_office(office_app):
+    app, settings = office_app
+    staffed = simulator.callees({OFFICE: simulator.answers(talks=120)})
+    phone = call(app, settings, callee=staffed)
+    said = spoken(phone.heard)
+    assert said.index(NCMEC_SPOKEN) < said.index(voice("office_connecting"))
+    assert phone.dialled == [OFFICE] and phone.ended
+    assert cases(app.extensions["intake"]) == []
+
+
+def test_when_nobody_answers_at_the_office_the_after_hours_line_runs(office_app):
+    app, settings = office_app
+    phone = call(app, settings)  # the office does not pick up
+    assert phone.dialled == [OFFICE]
+    assert "Para español" in spoken(phone.heard)
+    assert voice("ask_police") in spoken(phone.silence())

@@ -79,6 +79,14 @@ def incoming():
     return _call_turn(calls.answer)
 
 
+@bp.post("/office")
+@twilio_signed
+def office():
+    """The office's Dial ended: answered, or on to the after-hours line."""
+    status = request.form.get("DialCallStatus", "").strip().lower()[:20]
+    return _call_turn(lambda s, line, phone, now: calls.office_done(s, line, phone, status, now))
+
+
 @bp.post("/menu")
 @twilio_signed
 def menu():
