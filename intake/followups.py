@@ -27,10 +27,11 @@ def send_times(start: datetime, offsets: tuple[timedelta, ...], zone: ZoneInfo) 
 
 
 def planned(settings, caller: Caller) -> bool:
-    """Whether this caller gets the follow-up plan (the summary announces it)."""
-    return (
-        bool(settings.followup_schedule) and caller.opted_out_at is None and _textable(caller.phone)
-    )
+    """Whether this caller gets the follow-up plan (the summary announces it): not after
+    STOP, not to a short code, not to a number Twilio said cannot take texts."""
+    if not settings.followup_schedule or caller.opted_out_at is not None:
+        return False
+    return _textable(caller.phone) and not any(c.cannot_text_at for c in caller.cases)
 
 
 def runaway_early(case: Case) -> bool:

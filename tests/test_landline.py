@@ -115,3 +115,21 @@ def test_start_does_not_bring_back_follow_ups_to_a_number_that_cannot_get_them(
     outbox.dispatch(line, transport, now=later(line, 16))
     phone.text("START")
     assert {r.status for r in rows(line, kind="followup")[1:]} == {"cancelled"}
+
+
+def test_a_number_known_not_to_take_texts_is_not_promised_tips_again(line, phone, fake, transport):
+    from intake.words import render
+
+    intake(phone)
+    fake.fail_to(phone.number, 21614)
+    outbox.dispatch(line, transport, now=later(line, 16))
+    phone.text("RESTART")  # a second report from the same landline-forwarded number
+    for answer in ["yes", "Leo", "5", "an hour ago", "the park", "green shirt", "SKIP", "1"]:
+        phone.text(answer)
+    phone.text("SKIP")
+    summary = phone.reply("SAME")
+    with line.db.sessions() as s:
+        ref = s.scalars(select(Case.ref).order_by(Case.id.desc())).first()
+    no_tips = dict(org=line.settings.org_name, ref=ref, child_name="", police_called=True)
+    assert summary == render("summary", "en", followups=False, **no_tips)
+    assert [r for r in rows(line, kind="followup") if r.status == "pending"] == []
