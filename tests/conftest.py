@@ -135,6 +135,20 @@ def app(settings):
 
 
 @pytest.fixture
+def line(app):
+    """The running line of the app under test."""
+    return app.extensions["intake"]
+
+
+@pytest.fixture
+def transport(settings):
+    """The real twilio client, sending to the fake Twilio the settings point at."""
+    from intake.transport import TwilioTransport
+
+    return TwilioTransport(settings, timeout=2.0)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

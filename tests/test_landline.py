@@ -26,11 +26,6 @@ def transport(settings):
     return TwilioTransport(settings, timeout=1.0)
 
 
-@pytest.fixture
-def line(app):
-    return app.extensions["intake"]
-
-
 def the_case(line) -> Case:
     with line.db.sessions() as s:
         return s.scalars(select(Case)).one()

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from intake import cases as case_service
 from intake import oncall, outbox, roster
 from intake.models import Alert, Case, Message, Outbound, utcnow
-from intake.transport import TwilioTransport
 from intake.words import render
 from tests.conftest import Phone, twilio_settings
 from tests.test_sms_webhook import ANSWERS, intake
@@ -27,16 +26,6 @@ ANA, BEN = "+12125550111", "+12125550122"
 @pytest.fixture
 def settings(db_url, tmp_path, fake):
     return twilio_settings(db_url, tmp_path, fake)
-
-
-@pytest.fixture
-def line(app):
-    return app.extensions["intake"]
-
-
-@pytest.fixture
-def transport(settings):
-    return TwilioTransport(settings, timeout=2.0)
 
 
 def add(line, name, phone):

@@ -33,16 +33,6 @@ def settings(db_url, tmp_path, fake):
     return twilio_settings(db_url, tmp_path, fake, fallback_alert_number=FALLBACK)
 
 
-@pytest.fixture
-def line(app):
-    return app.extensions["intake"]
-
-
-@pytest.fixture
-def transport(settings):
-    return TwilioTransport(settings, timeout=2.0)
-
-
 def add(line, name, phone, by="sms", windows=()):
     with line.db.transaction() as s:
         roster.add(s, name, phone, by, list(windows))

@@ -39,11 +39,6 @@ def transport(settings):
     return TwilioTransport(settings, timeout=1.0)
 
 
-@pytest.fixture
-def line(app):
-    return app.extensions["intake"]
-
-
 def rows(line, **where) -> list[Outbound]:
     query = select(Outbound).order_by(Outbound.id)
     for key, value in where.items():

@@ -40,16 +40,6 @@ def settings(db_url, tmp_path, fake):
 
 
 @pytest.fixture
-def line(app):
-    return app.extensions["intake"]
-
-
-@pytest.fixture
-def transport(settings):
-    return TwilioTransport(settings, timeout=2.0)
-
-
-@pytest.fixture
 def crew(line):
     add(line, "Ana", ANA)
     add(line, "Ben", BEN)

@@ -12,11 +12,6 @@ from tests.conftest import make_settings
 ANA, ANA_2, BEN = "+12125550111", "+12125550112", "+12125550122"
 
 
-@pytest.fixture
-def line(app):
-    return app.extensions["intake"]
-
-
 def names(line) -> list[tuple[int, str, str]]:
     with line.db.sessions() as s:
         return [(p.position, p.name, p.phone) for p in roster.people(s)]

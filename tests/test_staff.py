@@ -24,12 +24,7 @@ from tests.test_oncall import ANA, BEN, FALLBACK, add, staff, texts_to, tick, ti
 from tests.test_sms_webhook import intake
 
 # the on-call tests' fixtures: a line with Twilio and a fallback number, Ana and Ben
-settings, line, transport, crew = (
-    test_oncall.settings,
-    test_oncall.line,
-    test_oncall.transport,
-    test_oncall.crew,
-)
+settings, crew = test_oncall.settings, test_oncall.crew
 
 
 def cases_by_id(line) -> list[Case]:

@@ -25,11 +25,6 @@ def settings(db_url, tmp_path, fake):
     return twilio_settings(db_url, tmp_path, fake)
 
 
-@pytest.fixture
-def line(app):
-    return app.extensions["intake"]
-
-
 def add(line, name, phone):
     with line.db.transaction() as s:
         roster.add(s, name, phone)

@@ -59,6 +59,12 @@ def _number(name: str) -> int:
     return value
 
 
+def _on_move(handle) -> Response:
+    """A step that answers what the caller did at the last Gather."""
+    move = _move()
+    return _call_turn(lambda s, line, phone, now: handle(s, line, phone, move, now))
+
+
 def _call_turn(handle) -> Response:
     """Run one step of a caller's call in a transaction; on any failure, the fallback."""
     phone = _caller()
@@ -90,8 +96,7 @@ def office():
 @bp.post("/menu")
 @twilio_signed
 def menu():
-    move = _move()
-    return _call_turn(lambda s, line, phone, now: calls.menu(s, line, phone, move, now))
+    return _on_move(calls.menu)
 
 
 @bp.post("/turn")
@@ -104,15 +109,13 @@ def turn():
 @bp.post("/confirm")
 @twilio_signed
 def confirm():
-    move = _move()
-    return _call_turn(lambda s, line, phone, now: calls.confirm(s, line, phone, move, now))
+    return _on_move(calls.confirm)
 
 
 @bp.post("/end")
 @twilio_signed
 def end():
-    move = _move()
-    return _call_turn(lambda s, line, phone, now: calls.end(s, line, phone, move, now))
+    return _on_move(calls.end)
 
 
 @bp.post("/person/done")
