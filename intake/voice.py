@@ -35,6 +35,7 @@ SURE = 0.5  # speech heard with less confidence than this is read back
 ASK_AGAIN = 2  # silences on one question before it is passed over
 SILENT_CALL = 6  # silences in a row before a silent call ends
 RING_SECONDS = 20  # each on-call person rings this long
+MAX_HINTS = 100  # Twilio takes up to 500 hint phrases; a short list helps more
 VOICEMAIL_SECONDS = 120
 PENDING = "heard"  # Caller.state key: speech waiting for the caller to confirm it
 HUNG_UP = "hung_up"  # an alert's reason: the caller hung up during the intake
@@ -302,11 +303,25 @@ def ask(
 ) -> str:
     """Ask the current question in a Gather suited to its answer; silence comes back."""
     step = line.flow.step(state.step)
-    gather = call.gather(TURN, step.answer)
+    gather = call.gather(TURN, step.answer, **hints(line, step.key))
     for text in said or [call.words(step.prompt)]:
         call.say(text, gather)
     call.redirect(f"{TURN}?silent={run}")
     return str(call)
+
+
+def hints(line: Line, step_key: str) -> dict[str, str]:
+    """Words speech recognition should expect for a question (ages, times), taken from
+    the vocabulary the parsers read them with; none where free speech is wanted."""
+    vocab = line.flow.vocab
+    words_of = {
+        "age_months": set(vocab.age_units) | set(vocab.newborn),
+        "last_seen_when": set(vocab.when) | set(vocab.ago_after) | set(vocab.ago_before),
+    }.get(step_key)
+    if not words_of:
+        return {}
+    expected = sorted(w for w in words_of if len(w) > 2)[:MAX_HINTS]
+    return {"hints": ", ".join(expected)}
 
 
 def ask_again(

@@ -166,6 +166,17 @@ def test_the_checklist_by_text_only_when_the_caller_asks(app, line, settings):
     assert phone.ended
 
 
+def test_speech_hints_help_where_the_answer_has_expected_words(app, settings):
+    phone = call(app, settings)
+    phone.silence()
+    phone.press("1")
+    assert phone.current_gather.hints == ""  # a name: free speech
+    phone.say("Mia")
+    assert "months" in phone.current_gather.hints and "meses" in phone.current_gather.hints
+    phone.press("7#")
+    assert "ago" in phone.current_gather.hints and "hace" in phone.current_gather.hints
+
+
 def test_a_low_confidence_answer_is_read_back(app, line, settings):
     phone = call(app, settings)
     phone.silence()
