@@ -102,12 +102,27 @@ def relay_command(session, line: Line, person, args, text, now) -> Answer:
     return relay_to_caregiver(session, line, person, args[0], text, now)
 
 
+def not_me_command(session, line: Line, person, args, text, now) -> Answer:
+    """NOTME [ref]: "I did not take this case" (caller ID can be forged): the case goes
+    back to the chain at once. Without a reference, the newest case this person has."""
+    query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
+    if args:
+        query = query.where(Case.ref == args[0].strip().upper())
+    case = session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
+    if case is None:
+        return [oncall.staff_words("not_me_nothing")], None
+    give_back(session, line, person, case, now)
+    log_event("staff.not_me", level=logging.WARNING, case=case.ref, person=person.id)
+    return [oncall.staff_words("not_me_done", ref=case.ref)], case
+
+
 COMMANDS: dict[str, Command] = {
     "ACK": ack_command,
     "TAKE": take_command,
     "STATUS": status_command,
     "R": relay_command,
     "REPLY": relay_command,
+    "NOTME": not_me_command,
 }
 
 
@@ -302,10 +317,15 @@ def hand_back(
     query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
     handed = list(session.scalars(query.order_by(Case.id).with_for_update()))
     for case in handed:
-        case.assigned_person = None
-        oncall.start_alert(session, line, case, "handed_back", now)
-        log_event("staff.handed_back", case=case.ref, person=person.id)
+        give_back(session, line, person, case, now)
     return handed
+
+
+def give_back(session: Session, line: Line, person: OnCallPerson, case: Case, now: datetime):
+    """This case is no longer this person's: the chain is woken for it again."""
+    case.assigned_person = None
+    oncall.start_alert(session, line, case, "handed_back", now)
+    log_event("staff.handed_back", case=case.ref, person=person.id)
 
 
 def stop_texts(session: Session, line: Line, person: OnCallPerson, now: datetime) -> None:

@@ -291,3 +291,27 @@ def test_help_names_every_command(app, settings, crew):
     reply = staff(app, settings, ANA).reply("HELP")
     for command in ("ACK ", "ACK case-number", "ACK ALL", "TAKE case-number", "STATUS", "R "):
         assert command in reply
+
+
+# --- caller ID is not a password -------------------------------------------------------------
+
+
+def test_a_forged_ack_is_seen_by_the_real_worker_who_hands_it_back_with_notme(
+    app, line, phone, settings, crew, fake, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    forged = staff(app, settings, ANA).reply("ACK")  # someone spoofing Ana's number
+    ref = cases_by_id(line)[0].ref
+    assert f"NOTME {ref}" in forged  # the reply goes to Ana's real phone and says how
+    back = staff(app, settings, ANA).reply("NOTME")  # the real Ana: "not me"
+    assert ref in back and "no longer yours" in back
+    assert cases_by_id(line)[0].assigned_person_id is None
+    assert alerts(line)[-1].status == "open" and alerts(line)[-1].reason == "handed_back"
+    tick(line, transport, utcnow() + timedelta(seconds=20))  # a page may wait 15 s to combine
+    assert any(ref in t for t in texts_to(fake, ANA)[1:] + texts_to(fake, BEN))
+    assert "is yours" in staff(app, settings, BEN).reply(f"ACK {ref}")
+
+
+def test_notme_with_nothing_to_hand_back_says_so(app, line, settings, crew):
+    assert "no open case" in staff(app, settings, ANA).reply("NOTME")
