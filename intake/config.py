@@ -68,6 +68,7 @@ class Settings:
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
     followup_schedule: tuple[timedelta, ...] = DEFAULT_FOLLOWUPS
     case_reopen_window: timedelta = timedelta(hours=24)  # texts after a close go to its worker
+    metrics_token: str | None = field(default=None, repr=False)  # /metrics needs it
     office_hours: tuple[str, ...] = ()  # canonical windows (intake/windows.py); see office.py
     office_number: str | None = None  # where calls go in office hours
 
@@ -116,6 +117,7 @@ class Settings:
             ).lower(),
             followup_schedule=reader.schedule("INTAKE_FOLLOWUP_SCHEDULE", DEFAULT_FOLLOWUPS),
             case_reopen_window=reader.duration("INTAKE_CASE_REOPEN_WINDOW", "24h"),
+            metrics_token=reader.get("INTAKE_METRICS_TOKEN"),
             office_hours=reader.windows("INTAKE_OFFICE_HOURS"),
             office_number=reader.phone("INTAKE_OFFICE_NUMBER"),
         )

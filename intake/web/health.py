@@ -1,8 +1,12 @@
-"""GET /healthz: 200 only when the line can take a text, 503 with the reason otherwise."""
+"""GET /healthz: 200 only when the line can take a text, 503 with the reason otherwise.
+GET /metrics: Prometheus figures, only with INTAKE_METRICS_TOKEN as a bearer token."""
 
-from flask import Blueprint, jsonify
+import hmac
 
-from intake import roster
+from flask import Blueprint, Response, abort, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from intake import metrics, roster
 from intake.line import current_line
 from intake.migrate import readiness
 
@@ -21,3 +25,16 @@ def healthz():
     with line.db.sessions() as session:
         nobody = roster.nobody_to_alert(session, line.settings)
     return jsonify(status="ok", database="ok", schema="ok", nobody_to_alert=nobody)
+
+
+@bp.get("/metrics")
+def prometheus():
+    """The figures for an operator's Prometheus; off (404) unless a token is set."""
+    line = current_line()
+    token = line.settings.metrics_token
+    if not token:
+        abort(404)
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        abort(401)
+    return Response(metrics.exposition(line), mimetype=CONTENT_TYPE_LATEST)

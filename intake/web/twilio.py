@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import parse_phone
-from intake import oncall, outbox, signing
+from intake import metrics, oncall, outbox, signing
 from intake import sms as sms_adapter
 from intake.line import current_line
 from intake.logs import event as log_event
@@ -33,7 +33,8 @@ def twilio_signed(view):
         if not signing.is_valid(settings.twilio_auth_token, url, request.form, signature):
             log_event("webhook.forbidden", path=request.path)
             abort(403)
-        return view(*args, **kwargs)
+        with metrics.WEBHOOK_SECONDS.labels(route=request.endpoint or "-").time():
+            return view(*args, **kwargs)
 
     return checked
 
@@ -53,6 +54,7 @@ def sms():
             twiml = sms_adapter.handle_sms(session, line, inbound)
     except Exception:  # noqa: BLE001 - whatever broke, the caller still hears what to do
         log_event("sms.fallback", level=40, exc_info=True, sid=sid)
+        metrics.FALLBACK_ANSWERS.labels(channel="sms").inc()
         twiml = sms_adapter.fallback_twiml(line, body)
     return Response(twiml, mimetype="text/xml")
 

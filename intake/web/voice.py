@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from intake import oncall, outbox, staff, words
+from intake import metrics, oncall, outbox, staff, words
 from intake import voice as calls
 from intake.line import current_line
 from intake.logs import event as log_event
@@ -74,6 +74,7 @@ def _call_turn(handle) -> Response:
             twiml = handle(session, line, phone, utcnow())
     except Exception:  # noqa: BLE001 - whatever broke, the caller still hears what to do
         log_event("voice.fallback", level=40, exc_info=True, path=request.path)
+        metrics.FALLBACK_ANSWERS.labels(channel="voice").inc()
         twiml = calls.fallback(line)
     return Response(twiml, mimetype="text/xml")
 
