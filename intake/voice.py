@@ -219,17 +219,26 @@ def turn(
     """The caller answered the current question (or said nothing)."""
     caller = conversations.lock_caller(session, phone, now)
     state = engine.State.from_dict(caller.state)
-    if move.digits == KEYS["person"]:
+    step = line.flow.step(state.step) if state.status == engine.ACTIVE else None
+    menu_key = not _an_answer(step, state, move)  # 9 keyed at "how old?" is an age
+    if menu_key and move.digits == KEYS["person"]:
         return ask_for_person(session, line, caller, now)
-    if move.digits == KEYS["ncmec"]:
+    if menu_key and move.digits == KEYS["ncmec"]:
         return ask_again(line, caller, cases.current_case(session, caller), "ncmec_again")
     if move.silent:
         return silence(session, line, caller, silent_run + 1, now)
-    step = line.flow.step(state.step) if state.status == engine.ACTIVE else None
     if move.speech and move.confidence < SURE and step and step.answer == engine.SPEECH:
         caller.state = {**caller.state, PENDING: move.speech}
         return read_back(line, caller, cases.current_case(session, caller), move.speech)
     return answered(session, line, caller, move.text, now)
+
+
+def _an_answer(step: engine.Step | None, state: engine.State, move: Move) -> bool:
+    """Keys the current question takes as its answer (a 9-year-old, "0" months)."""
+    if step is None or step.answer != engine.DIGITS or not move.digits:
+        return False
+    inbound = engine.Inbound(text=move.digits, channel="voice")
+    return step.parse(inbound, state).retry is None
 
 
 def answered(session: Session, line: Line, caller: Caller, text: str, now: datetime) -> str:

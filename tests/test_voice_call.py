@@ -205,6 +205,17 @@ def test_silence_asks_twice_then_moves_on_and_a_silent_call_ends_safely(app, lin
     assert phone.ended
 
 
+def test_a_9_year_old_keyed_at_the_age_question_is_an_age_not_the_menu(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()
+    phone.press("1")
+    phone.say("Leo")
+    said = spoken(phone.press("9#"))
+    assert voice("ask_when") in said and NCMEC_SPOKEN not in said
+    assert cases(line)[0].age_months == 9 * 12
+    assert NCMEC_SPOKEN in spoken(phone.press("9"))  # elsewhere, 9 is the NCMEC number
+
+
 def test_press_9_says_the_ncmec_number_and_asks_again(app, settings):
     phone = call(app, settings)
     phone.silence()
