@@ -539,7 +539,7 @@ def ended(session: Session, line: Line, phone: str, now: datetime) -> None:
     """The call ended. An intake left half done wakes someone: a hang-up may mean danger."""
     caller = conversations.lock_caller(session, phone, now)
     case = cases.current_case(session, caller)
-    if case is not None and case.status == "intake" and case.channel == "voice":
+    if case is not None and case.status == "intake":
         oncall.start_alert(session, line, case, HUNG_UP, now)
         log_event("voice.hung_up", case=case.ref)
 
