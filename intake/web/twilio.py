@@ -12,12 +12,15 @@ from intake import oncall, outbox, signing
 from intake import sms as sms_adapter
 from intake.line import current_line
 from intake.logs import event as log_event
-from intake.models import utcnow
+from intake.models import Message, Outbound, utcnow
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MAX_SENDER = 40
+MAX_INT = 2**31 - 1  # the largest number an INTEGER column (an id, an error code) holds
+SID_LENGTH = Message.twilio_sid.type.length  # a longer sid is none of Twilio's
+STATUS_LENGTH = Outbound.delivery_status.type.length
 
 
 def twilio_signed(view):
@@ -41,7 +44,7 @@ def twilio_signed(view):
 @bp.post("/sms")
 @twilio_signed
 def sms():
-    sid = request.form.get("MessageSid", "").strip()
+    sid = twilio_sid("MessageSid")
     sender = normalise_sender(request.form.get("From", ""))
     if not sid or not sender:
         abort(400)
@@ -86,11 +89,11 @@ def read_media() -> tuple[Media, ...]:
 @twilio_signed
 def status():
     """Twilio's delivery report for a text the line sent: recorded on its outbox row."""
-    sid = request.form.get("MessageSid", "").strip()
-    state = request.form.get("MessageStatus", "").strip().lower()
+    sid = twilio_sid("MessageSid")
+    state = _status("MessageStatus")
     if not sid or not state:
         abort(400)
-    error_code = _int_or_none(request.form.get("ErrorCode"))
+    error_code = whole_number(request.form.get("ErrorCode"))  # an odd one is left unsaid
     with current_line().db.transaction() as session:
         row = outbox.record_delivery(session, sid, state, error_code, _outbox_id())
         _escalate_if_failed(session, row)
@@ -102,8 +105,8 @@ def status():
 @twilio_signed
 def call_status():
     """Twilio's report on a call the line placed (an on-call alert)."""
-    sid = request.form.get("CallSid", "").strip()
-    state = request.form.get("CallStatus", "").strip().lower()
+    sid = twilio_sid("CallSid")
+    state = _status("CallStatus")
     if not sid or not state:
         abort(400)
     with current_line().db.transaction() as session:
@@ -118,12 +121,29 @@ def _escalate_if_failed(session, row) -> None:
         oncall.page_failed(session, row, utcnow())
 
 
+def twilio_sid(name: str) -> str:
+    """A message or call sid from the form; one too long to be Twilio's is refused (400)."""
+    sid = request.form.get(name, "").strip()
+    if len(sid) > SID_LENGTH:
+        abort(400)
+    return sid
+
+
+def _status(name: str) -> str:
+    """A delivery or call status, clipped to what the column keeps: an odd one is still
+    recorded on a known message, never lost to an error."""
+    return request.form.get(name, "").strip().lower()[:STATUS_LENGTH]
+
+
 def _outbox_id() -> int | None:
-    return _int_or_none(request.args.get("outbox"))
+    """The outbox row a callback names; a number no row can have is as good as none."""
+    return whole_number(request.args.get("outbox"))
 
 
-def _int_or_none(value: str | None) -> int | None:
+def whole_number(value: str | None) -> int | None:
+    """A whole number an INTEGER column can hold (0 to MAX_INT), else None."""
     try:
-        return int(value) if value not in (None, "") else None
+        number = int(value) if value not in (None, "") else None
     except ValueError:
         return None
+    return number if number is not None and 0 <= number <= MAX_INT else None

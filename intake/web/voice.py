@@ -16,7 +16,7 @@ from intake import voice as calls
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
-from intake.web.twilio import normalise_sender, twilio_signed
+from intake.web.twilio import normalise_sender, twilio_signed, whole_number
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -181,11 +181,9 @@ def fallback_person():
 
 
 def _number_of(value: str | None) -> int:
-    try:
-        number = int(value or 0)
-    except ValueError:
-        abort(400)
-    if not 0 <= number < 2**31:
+    """A number from a request (0 when absent); one no column can hold is refused (400)."""
+    number = whole_number(value or "0")
+    if number is None:
         abort(400)
     return number
 
@@ -201,9 +199,8 @@ def _twiml(response: VoiceResponse) -> Response:
 
 
 def _page_id() -> int:
-    try:
-        page_id = int(request.args.get("page", ""))
-    except ValueError:
+    page_id = whole_number(request.args.get("page"))
+    if page_id is None:
         abort(400)
     return page_id
 
