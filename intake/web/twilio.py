@@ -13,12 +13,12 @@ from intake import sms as sms_adapter
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Message, Outbound, utcnow
+from intake.web.values import form_value, whole_number
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MAX_SENDER = 40
-MAX_INT = 2**31 - 1  # the largest number an INTEGER column (an id, an error code) holds
 SID_LENGTH = Message.twilio_sid.type.length  # a longer sid is none of Twilio's
 STATUS_LENGTH = Outbound.delivery_status.type.length
 
@@ -45,10 +45,10 @@ def twilio_signed(view):
 @twilio_signed
 def sms():
     sid = twilio_sid("MessageSid")
-    sender = normalise_sender(request.form.get("From", ""))
+    sender = normalise_sender(form_value("From", ""))
     if not sid or not sender:
         abort(400)
-    body = request.form.get("Body", "")
+    body = form_value("Body", "")
     inbound = sms_adapter.InboundSms(sid=sid, sender=sender, body=body, media=read_media())
     line = current_line()
     try:
@@ -73,14 +73,14 @@ def normalise_sender(raw: str) -> str:
 def read_media() -> tuple[Media, ...]:
     """The MediaUrlN / MediaContentTypeN pairs of an MMS."""
     try:
-        count = min(int(request.form.get("NumMedia", "0")), MAX_MEDIA)
+        count = min(int(form_value("NumMedia", "0")), MAX_MEDIA)
     except ValueError:
         count = 0
     media = []
     for i in range(max(count, 0)):
-        url = request.form.get(f"MediaUrl{i}", "").strip()
+        url = form_value(f"MediaUrl{i}", "").strip()
         if url:
-            kind = request.form.get(f"MediaContentType{i}", "application/octet-stream")
+            kind = form_value(f"MediaContentType{i}", "application/octet-stream")
             media.append(Media(url=url, content_type=kind.strip()[:100]))
     return tuple(media)
 
@@ -93,7 +93,7 @@ def status():
     state = _status("MessageStatus")
     if not sid or not state:
         abort(400)
-    error_code = whole_number(request.form.get("ErrorCode"))  # an odd one is left unsaid
+    error_code = whole_number(form_value("ErrorCode"))  # an odd one is left unsaid
     with current_line().db.transaction() as session:
         row = outbox.record_delivery(session, sid, state, error_code, _outbox_id())
         _escalate_if_failed(session, row)
@@ -123,7 +123,7 @@ def _escalate_if_failed(session, row) -> None:
 
 def twilio_sid(name: str) -> str:
     """A message or call sid from the form; one too long to be Twilio's is refused (400)."""
-    sid = request.form.get(name, "").strip()
+    sid = form_value(name, "").strip()
     if len(sid) > SID_LENGTH:
         abort(400)
     return sid
@@ -132,18 +132,9 @@ def twilio_sid(name: str) -> str:
 def _status(name: str) -> str:
     """A delivery or call status, clipped to what the column keeps: an odd one is still
     recorded on a known message, never lost to an error."""
-    return request.form.get(name, "").strip().lower()[:STATUS_LENGTH]
+    return form_value(name, "").strip().lower()[:STATUS_LENGTH]
 
 
 def _outbox_id() -> int | None:
     """The outbox row a callback names; a number no row can have is as good as none."""
     return whole_number(request.args.get("outbox"))
-
-
-def whole_number(value: str | None) -> int | None:
-    """A whole number an INTEGER column can hold (0 to MAX_INT), else None."""
-    try:
-        number = int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
-    return number if number is not None and 0 <= number <= MAX_INT else None

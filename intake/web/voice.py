@@ -16,7 +16,8 @@ from intake import voice as calls
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
-from intake.web.twilio import normalise_sender, twilio_signed, whole_number
+from intake.web.twilio import normalise_sender, twilio_signed
+from intake.web.values import form_value, whole_number
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -29,8 +30,8 @@ MAX_SPEECH = 1000  # characters of one spoken answer kept
 
 def _caller() -> str:
     """The calling number (E.164), after checking the call is one (400 if not)."""
-    sid = request.form.get("CallSid", "").strip()
-    phone = normalise_sender(request.form.get("From", ""))
+    sid = form_value("CallSid", "").strip()
+    phone = normalise_sender(form_value("From", ""))
     if not sid or not phone:
         abort(400)
     return phone
@@ -39,12 +40,12 @@ def _caller() -> str:
 def _move() -> calls.Move:
     """What the caller did at the last Gather."""
     try:
-        confidence = float(request.form.get("Confidence", "1") or 1)
+        confidence = float(form_value("Confidence", "1") or 1)
     except ValueError:
         confidence = 0.0
     return calls.Move(
-        digits=request.form.get("Digits", "").strip()[:20],
-        speech=request.form.get("SpeechResult", "").strip()[:MAX_SPEECH],
+        digits=form_value("Digits", "").strip()[:20],
+        speech=form_value("SpeechResult", "").strip()[:MAX_SPEECH],
         confidence=confidence,
     )
 
@@ -89,7 +90,7 @@ def incoming():
 @twilio_signed
 def office():
     """The office's Dial ended: answered, or on to the after-hours line."""
-    status = request.form.get("DialCallStatus", "").strip().lower()[:20]
+    status = form_value("DialCallStatus", "").strip().lower()[:20]
     return _call_turn(lambda s, line, phone, now: calls.office_done(s, line, phone, status, now))
 
 
@@ -121,7 +122,7 @@ def end():
 @bp.post("/person/done")
 @twilio_signed
 def person_done():
-    status = request.form.get("DialCallStatus", "").strip().lower()[:20]
+    status = form_value("DialCallStatus", "").strip().lower()[:20]
     n = _number("n")
     return _call_turn(lambda s, line, phone, now: calls.person_done(s, line, phone, status, n, now))
 
@@ -129,8 +130,8 @@ def person_done():
 @bp.post("/voicemail")
 @twilio_signed
 def voicemail():
-    url = request.form.get("RecordingUrl", "").strip()[:500]
-    seconds = _number_of(request.form.get("RecordingDuration"))
+    url = form_value("RecordingUrl", "").strip()[:500]
+    seconds = _number_of(form_value("RecordingDuration"))
     return _call_turn(
         lambda s, line, phone, now: calls.voicemail(s, line, phone, url, seconds, now)
     )
@@ -151,8 +152,8 @@ def whisper():
 @twilio_signed
 def whisper_answer():
     case_id = _number_of(request.args.get("case"))
-    worker = normalise_sender(request.form.get("To", ""))
-    digits = request.form.get("Digits", "").strip()[:5]
+    worker = normalise_sender(form_value("To", ""))
+    digits = form_value("Digits", "").strip()[:5]
     line = current_line()
     with line.db.transaction() as session:
         twiml = calls.whisper_answer(session, line, case_id, worker, digits, utcnow())
@@ -164,7 +165,7 @@ def whisper_answer():
 def call_status():
     """The number's call-status callback: a call that ends mid-intake wakes someone."""
     phone = _caller()
-    state = request.form.get("CallStatus", "").strip().lower()
+    state = form_value("CallStatus", "").strip().lower()
     if state in ("completed", "busy", "failed", "no-answer", "canceled"):
         line = current_line()
         with line.db.transaction() as session:
@@ -176,7 +177,7 @@ def call_status():
 @twilio_signed
 def fallback_person():
     """With the database down, 0 rings the fallback number."""
-    digits = request.form.get("Digits", "").strip()[:5]
+    digits = form_value("Digits", "").strip()[:5]
     return Response(calls.fallback_person(current_line(), digits), mimetype="text/xml")
 
 
@@ -231,7 +232,7 @@ def alert_call():
 def alert_answer():
     """1 takes the case, as ACK does: the escalation stops and a text gives the details."""
     page_id = _page_id()
-    digits = request.form.get("Digits", "").strip()
+    digits = form_value("Digits", "").strip()
     line = current_line()
     response = VoiceResponse()
     with line.db.transaction() as session:
