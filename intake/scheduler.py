@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from intake import oncall, outbox
+from intake import dispatcher, oncall
 from intake.logs import event as log_event
 from intake.transport import Transport, make_transport
 
@@ -33,7 +33,7 @@ _failures_lock = threading.Lock()
 
 
 def _send_due(line: Line, transport: Transport) -> None:
-    report = outbox.dispatch(line, transport, on_failure=oncall.page_failed)
+    report = dispatcher.dispatch(line, transport, on_failure=oncall.page_failed)
     if report.ids:
         log_event("dispatch.batch", sent=report.sent, retried=report.retried, failed=report.failed)
 

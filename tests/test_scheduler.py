@@ -60,7 +60,7 @@ def test_a_failing_dispatch_still_runs_the_escalation_checks(line, transport, mo
     ran = []
     monkeypatch.setattr("intake.oncall.alert_stalled", lambda line: ran.append("stalled"))
     monkeypatch.setattr("intake.oncall.check_due", lambda line: ran.append("due"))
-    monkeypatch.setattr("intake.outbox.dispatch", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("intake.dispatcher.dispatch", lambda *a, **k: 1 / 0)
     before = scheduler.FAILURES["dispatch"]
     scheduler.dispatch_job(line, transport)
     scheduler.dispatch_job(line, transport)

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from intake import outbox, roster, simulator
+from intake import dispatcher, roster, simulator
 from intake.models import Alert, Case, CaseMedia, Outbound, utcnow
 from intake.transport import TwilioTransport
 from intake.words import render
@@ -244,7 +244,7 @@ def test_nobody_takes_the_call_so_a_voicemail_is_kept_and_the_chain_alerted(
         media = s.scalars(select(CaseMedia).where(CaseMedia.case_id == case.id)).all()
     assert [m.content_type for m in media] == ["audio/x-wav"]
     assert [a.reason for a in alerts(line)] == ["voicemail"]
-    outbox.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
     assert any(case.ref in m["body"] and "voicemail" in m["body"] for m in fake.messages)
 
 
@@ -272,7 +272,7 @@ def test_a_caller_who_hangs_up_partway_leaves_a_case_and_wakes_someone(app, line
     [case] = cases(line)
     assert case.child_name == "Leo" and case.police_called is False
     assert [a.reason for a in alerts(line)] == ["hung_up"]
-    outbox.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
     assert any("hung up" in m["body"] for m in fake.messages if m["to"] == ANA)
 
 

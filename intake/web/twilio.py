@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import parse_phone
-from intake import oncall, outbox, signing
+from intake import delivery, oncall, signing
 from intake import sms as sms_adapter
 from intake.line import current_line
 from intake.logs import event as log_event
@@ -95,7 +95,7 @@ def status():
         abort(400)
     error_code = whole_number(form_value("ErrorCode"))  # an odd one is left unsaid
     with current_line().db.transaction() as session:
-        row = outbox.record_delivery(session, sid, state, error_code, _outbox_id())
+        row = delivery.record_delivery(session, sid, state, error_code, _outbox_id())
         _escalate_if_failed(session, row)
     log_event("status.received", sid=sid, status=state, known=row is not None)
     return Response(status=204)
@@ -110,7 +110,7 @@ def call_status():
     if not sid or not state:
         abort(400)
     with current_line().db.transaction() as session:
-        row = outbox.record_call_status(session, sid, state, _outbox_id())
+        row = delivery.record_call_status(session, sid, state, _outbox_id())
         _escalate_if_failed(session, row)
     log_event("call_status.received", sid=sid, status=state, known=row is not None)
     return Response(status=204)
