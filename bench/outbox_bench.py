@@ -1,7 +1,7 @@
 """Benchmark the outbox dispatcher against PostgreSQL and a local fake Twilio.
 
 On a fresh database of its own (created, migrated, dropped at the end) it measures:
-one dispatcher sending N due rows (`outbox.dispatch` in a loop, this process); two
+one dispatcher sending N due rows (`dispatcher.dispatch` in a loop, this process); two
 dispatcher processes sending N due rows (timed from a common start signal, start-up not
 counted); for both, duplicates (messages received minus distinct bodies) and rows not
 'sent' (both must be 0); and, with --pending-future rows due 1 hour to 30 days ahead, the
@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from intake import outbox  # noqa: E402
+from intake import dispatcher, outbox  # noqa: E402
 from intake.app import Line, create_app  # noqa: E402
 from intake.config import Settings  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
@@ -107,7 +107,7 @@ def make_line(settings: Settings) -> Line:
 
 
 def drain(line: Line, transport: TwilioTransport, batch: int) -> None:
-    while outbox.dispatch(line, transport, limit=batch).ids:
+    while dispatcher.dispatch(line, transport, limit=batch).ids:
         pass
 
 

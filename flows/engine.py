@@ -212,7 +212,8 @@ def _answer(flow: Flow, state: State, inbound: Inbound, meaning: str | None = No
         events.append(ev.MediaReceived(media=inbound.media))
         images = _images(inbound.media)
         if images and step.key != "photos":  # a photo sent early spares the photo question
-            answers.setdefault("photos", []).extend(images)
+            # (a photo step passed over holds None: the late photo is kept all the same)
+            answers["photos"] = list(answers.get("photos") or []) + images
     parsed = step.parse(inbound, replace(state, answers=answers))
     events.extend(parsed.events)
     answers.update(parsed.remember)

@@ -1,19 +1,14 @@
-"""Durable sending: every text the line sends on its own is a row first.
+"""The queue: every text (or call) the line sends on its own is a row first.
 
-A dispatcher claims due rows (FOR UPDATE SKIP LOCKED on PostgreSQL; one BEGIN IMMEDIATE
-transaction on SQLite), marks them `sending` with a lease, sends each through a
-transport, and records the outcome in a short transaction of its own. A row whose lease
-ran out (its worker died) is claimed again; see the README for what that means.
+Rows are added (`enqueue`), cancelled while pending (`cancel_pending`) and claimed for
+sending (`claim`: FOR UPDATE SKIP LOCKED on PostgreSQL; one BEGIN IMMEDIATE transaction
+on SQLite), with their words rendered then. Unprompted texts keep out of quiet hours.
+Sending is intake/dispatcher.py; Twilio's reports on what was sent, intake/delivery.py.
 """
 
 from __future__ import annotations
 
-import random
-import time as clock
-from collections import defaultdict
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,18 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
-from intake import signing, words
+from intake import words
 from intake.db import Database
 from intake.logs import event as log_event
-from intake.models import Caller, Case, OnCallPerson, Outbound, utcnow
-from intake.transport import CANNOT_TEXT, OPTED_OUT, Outgoing, SendError, Transport
+from intake.models import Outbound
 
 if TYPE_CHECKING:
     from intake.line import Line
 
-MAX_ATTEMPTS = 8
-BACKOFF_FIRST = timedelta(seconds=15)
-BACKOFF_MOST = timedelta(minutes=30)
 BATCH = 200
 OPTED_OUT_REASON = "opted out"
 CANNOT_TEXT_REASON = "cannot receive texts"
@@ -40,22 +31,6 @@ FOLLOWUP = "followup"  # the kind of the follow-up plan's rows (intake/followups
 QUIET_STARTS = time(21, 0)  # unprompted texts after the first day wait for daytime
 QUIET_ENDS = time(8, 0)
 DAYTIME_ONLY = "daytime_only"  # a row param: never send between QUIET_STARTS and QUIET_ENDS
-STATUS_PATH = "/twilio/status"
-CALL_STATUS_PATH = "/twilio/call-status"
-FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
-FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read")
-DELIVERY_ORDER = {
-    "accepted": 0,
-    "queued": 1,
-    "sending": 2,
-    "sent": 3,
-    "receiving": 3,
-    "received": 3,
-    "delivered": 4,
-    "undelivered": 4,
-    "failed": 4,
-    "read": 5,
-}
 
 
 @dataclass(frozen=True)
@@ -68,17 +43,6 @@ class Claimed:
     channel: str
     body: str
     call_url: str | None = None
-
-
-@dataclass
-class Report:
-    """What one dispatch did: counts, the rows it settled, every row's outcome."""
-
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    ids: list[int] = field(default_factory=list)
-    outcomes: list[tuple[Claimed, str]] = field(default_factory=list)
 
 
 def enqueue(
@@ -234,222 +198,3 @@ def _prepare(line: Line, row: Outbound, now: datetime) -> Claimed | None:
         body=body or "",
         call_url=call_url,
     )
-
-
-OnFailure = Callable[[Session, Outbound, datetime], None]
-
-
-def dispatch(
-    line: Line,
-    transport: Transport,
-    now: datetime | None = None,
-    limit: int = BATCH,
-    on_failure: OnFailure | None = None,
-) -> Report:
-    """Send one batch of due rows; returns what happened.
-
-    Rows go out through a few sender threads, one recipient's rows in order on one
-    thread. A row is never sent once half its lease is gone (another worker could take
-    it after the lease): such rows are handed back for the next tick.
-    on_failure(session, row, now) runs in the row's transaction when a row finally fails.
-    """
-    now = now or utcnow()
-    deadline = clock.monotonic() + line.settings.send_lease.total_seconds() / 2
-    claimed = claim(line.db, line, now, limit)
-    by_recipient: dict[str, list[Claimed]] = defaultdict(list)
-    for item in claimed:
-        by_recipient[item.to].append(item)
-
-    def send_all(items: list[Claimed]) -> list[tuple[Claimed, str]]:
-        done = []
-        with line.db.engine.connect() as conn:  # one connection per sender thread
-            for item in items:
-                if clock.monotonic() > deadline:
-                    done.append((item, "late"))
-                    continue
-                outcome = _send(line, transport, item)
-                done.append((item, _record(line.db, conn, item, outcome, now, on_failure)))
-        return done
-
-    report = Report()
-    senders = max(1, min(line.settings.send_concurrency, len(by_recipient)))
-    with ThreadPoolExecutor(max_workers=senders) as pool:
-        for results in pool.map(send_all, by_recipient.values()):
-            for item, result in results:
-                _count(report, item, result)
-    late = [item.id for item, result in report.outcomes if result == "late"]
-    if late:
-        _release(line.db, late)
-    return report
-
-
-def _count(report: Report, item: Claimed, result: str) -> None:
-    report.outcomes.append((item, result))
-    if result in ("sent", "retried", "failed"):
-        report.ids.append(item.id)
-        setattr(report, result, getattr(report, result) + 1)
-
-
-def _release(db: Database, ids: list[int]) -> None:
-    """Hand back rows this worker no longer has time to send, for any worker to take."""
-    with db.transaction() as session:
-        session.execute(
-            update(Outbound)
-            .where(Outbound.id.in_(ids), Outbound.status == "sending")
-            .values(status="pending", lease_until=None, attempts=Outbound.attempts - 1)
-            .execution_options(synchronize_session=False)
-        )
-    log_event("outbox.released", count=len(ids))
-
-
-def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
-    path = CALL_STATUS_PATH if item.channel == "call" else STATUS_PATH
-    callback = (
-        signing.public_url(line.settings.public_base_url, path, f"outbox={item.id}")
-        if line.settings.uses_twilio
-        else None
-    )
-    message = Outgoing(to=item.to, body=item.body, status_callback=callback, call_url=item.call_url)
-    try:
-        if item.channel == "call":
-            return transport.place_call(message)
-        return transport.send_sms(message)
-    except SendError as error:
-        return error
-
-
-def _record(
-    db: Database,
-    conn,
-    item: Claimed,
-    outcome: str | SendError,
-    now: datetime,
-    on_failure: OnFailure | None,
-) -> str:
-    """Write down one send's outcome at once, in its own short transaction."""
-    if isinstance(outcome, str):
-        with conn.begin():
-            done = conn.execute(
-                update(Outbound)
-                .where(Outbound.id == item.id, Outbound.status == "sending")
-                .values(status="sent", twilio_sid=outcome, sent_at=now, lease_until=None)
-            )
-        if done.rowcount:
-            log_event("outbox.sent", id=item.id, kind=item.kind)
-        return "sent" if done.rowcount else "lost"
-    with db.transaction() as session:
-        return _record_error(session, item, outcome, now, on_failure)
-
-
-def _record_error(
-    session: Session, item: Claimed, error: SendError, now: datetime, on_failure
-) -> str:
-    row = session.get(Outbound, item.id, with_for_update=True)
-    if row is None or row.status != "sending":
-        return "lost"
-    row.last_error, row.error_code, row.lease_until = error.reason, error.code, None
-    if error.opted_out:
-        row.status = "failed"
-        opt_out(session, row.to_phone, now)
-    elif error.retry and row.attempts < MAX_ATTEMPTS:
-        row.status, row.send_at = "pending", now + backoff(row.attempts)
-    else:
-        row.status = "failed"
-        cannot_text(session, row, error.code, now)
-    if row.status == "failed" and on_failure is not None:
-        on_failure(session, row, now)
-    log_event(
-        "outbox.not_sent",
-        id=row.id,
-        kind=row.kind,
-        status=row.status,
-        error=error.reason,
-        attempts=row.attempts,
-    )
-    return "failed" if row.status == "failed" else "retried"
-
-
-def backoff(attempts: int) -> timedelta:
-    """15s, 30s, 1m, 2m ... up to 30 minutes, with jitter so retries don't stampede."""
-    delay = min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MOST)
-    return delay * random.uniform(0.8, 1.2)
-
-
-def opt_out(session: Session, phone: str, now: datetime) -> int:
-    """Record that a number opted out (a caller, or someone on call: no more pages to
-    them) and cancel everything pending to it."""
-    for table in (Caller, OnCallPerson):
-        session.execute(
-            update(table)
-            .where(table.phone == phone, table.opted_out_at.is_(None))
-            .values(opted_out_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return cancel_pending(session, OPTED_OUT_REASON, to=phone)
-
-
-def cannot_text(session: Session, row: Outbound, code: int | None, now: datetime) -> int:
-    """A follow-up refused because its number cannot receive texts (21614, 21612: a
-    landline): cancel every follow-up still pending to that number and mark the cases of
-    the caller at that number (`cannot_text_at`) so staff call instead. Returns how many
-    were cancelled. Other codes, and other kinds of rows (pages to staff), change nothing.
-    """
-    if row.kind != FOLLOWUP or code not in CANNOT_TEXT:
-        return 0
-    callers = select(Caller.id).where(Caller.phone == row.to_phone)
-    session.execute(
-        update(Case)
-        .where(Case.caller_id.in_(callers), Case.cannot_text_at.is_(None))
-        .values(cannot_text_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    cancelled = cancel_pending(session, CANNOT_TEXT_REASON, to=row.to_phone, kinds=(FOLLOWUP,))
-    log_event("outbox.cannot_text", id=row.id, code=code, cancelled=cancelled)
-    return cancelled
-
-
-def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | None:
-    """The row a callback speaks of; a row whose commit was lost is marked sent now."""
-    row = session.scalar(select(Outbound).where(Outbound.twilio_sid == sid).with_for_update())
-    if row is None and outbox_id is not None:
-        row = session.get(Outbound, outbox_id, with_for_update=True)
-        if row is not None and row.twilio_sid not in (None, sid):
-            return None
-    if row is not None and row.twilio_sid is None:  # Twilio took it; our commit was lost
-        row.twilio_sid, row.status, row.lease_until = sid, "sent", None
-        row.sent_at = row.sent_at or utcnow()
-    return row
-
-
-def record_delivery(
-    session: Session, sid: str, status: str, error_code: int | None, outbox_id: int | None
-) -> Outbound | None:
-    """Apply a Twilio status callback to its row; out-of-order callbacks never go back."""
-    row = _row_for(session, sid, outbox_id)
-    if row is None:
-        return None
-    if DELIVERY_ORDER.get(status, -1) >= DELIVERY_ORDER.get(row.delivery_status or "", -1):
-        row.delivery_status = status
-        if error_code:
-            row.error_code = error_code
-    if status in ("failed", "undelivered"):
-        row.status = "failed"
-        row.last_error = f"delivery {status} ({error_code})" if error_code else status
-        if error_code == OPTED_OUT:
-            opt_out(session, row.to_phone, utcnow())
-        else:
-            cannot_text(session, row, error_code, utcnow())
-    return row
-
-
-def record_call_status(
-    session: Session, sid: str, status: str, outbox_id: int | None
-) -> Outbound | None:
-    """Apply a call's status callback; a call nobody picked up counts as failed."""
-    row = _row_for(session, sid, outbox_id)
-    if row is None:
-        return None
-    row.delivery_status = status
-    if status in FAILED_CALL:
-        row.status, row.last_error = "failed", f"call {status}"
-    return row

@@ -8,13 +8,18 @@ gunicorn worker.
 
 from __future__ import annotations
 
+import threading
+import traceback
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from intake import oncall, outbox
+from intake import dispatcher, oncall
 from intake.logs import event as log_event
 from intake.transport import Transport, make_transport
 
@@ -22,17 +27,46 @@ if TYPE_CHECKING:
     from intake.line import Line
 
 
-def dispatch_job(line: Line, transport: Transport) -> None:
-    """One tick: escalate what waited too long, send what is due. Failures are logged."""
-    try:
-        oncall.alert_stalled(line)
-        oncall.check_due(line)
-        report = outbox.dispatch(line, transport, on_failure=oncall.page_failed)
-    except Exception:  # noqa: BLE001 - the clock must keep ticking
-        log_event("dispatch.error", level=40, exc_info=True)
-        return
+# Failed runs of each part of the tick since the process started, for a /metrics to read.
+FAILURES: Counter[str] = Counter()
+_failures_lock = threading.Lock()
+
+
+def _send_due(line: Line, transport: Transport) -> None:
+    report = dispatcher.dispatch(line, transport, on_failure=oncall.page_failed)
     if report.ids:
         log_event("dispatch.batch", sent=report.sent, retried=report.retried, failed=report.failed)
+
+
+# The parts of one tick, in order: escalations first, so the pages they make go out now.
+PARTS: tuple[tuple[str, Callable[[Line, Transport], object]], ...] = (
+    ("alert_stalled", lambda line, transport: oncall.alert_stalled(line)),
+    ("check_due", lambda line, transport: oncall.check_due(line)),
+    ("dispatch", _send_due),
+)
+
+
+def dispatch_job(line: Line, transport: Transport) -> None:
+    """One tick: escalate what waited too long, send what is due. Each part runs alone:
+    one that fails is logged and counted, and the others still run."""
+    for name, part in PARTS:
+        _run_part(name, part, line, transport)
+
+
+def _run_part(name: str, part, line: Line, transport: Transport) -> None:
+    try:
+        part(line, transport)
+    except Exception as exc:  # noqa: BLE001 - the clock must keep ticking
+        with _failures_lock:
+            FAILURES[name] += 1
+        # the class and place only: an exception's words may carry a caller's details
+        log_event("job.error", level=40, job=name, error=type(exc).__name__, at=_where(exc))
+
+
+def _where(exc: BaseException) -> str:
+    """The file and line the exception was raised at, e.g. oncall.py:123."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "-"
 
 
 def _add_jobs(scheduler, line: Line, transport: Transport | None = None) -> None:

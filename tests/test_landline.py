@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from intake import outbox
+from intake import dispatcher, outbox
 from intake.models import Case
 from intake.transport import TwilioTransport
 from tests.conftest import twilio_settings
@@ -37,14 +37,14 @@ def assert_plan_stopped(line, fake, sent: int) -> None:
     assert later_ones and all(r.status == "cancelled" for r in later_ones)
     assert {r.last_error for r in later_ones} == {outbox.CANNOT_TEXT_REASON}
     assert the_case(line).cannot_text_at is not None
-    outbox.dispatch(line, TwilioTransport(line.settings), now=later(line, WEEK))
+    dispatcher.dispatch(line, TwilioTransport(line.settings), now=later(line, WEEK))
     assert len(fake.messages) == sent
 
 
 def test_a_follow_up_refused_as_not_a_mobile_number_stops_the_plan(line, phone, fake, transport):
     intake(phone)
     fake.fail_to(phone.number, 21614)
-    report = outbox.dispatch(line, transport, now=later(line, 16))
+    report = dispatcher.dispatch(line, transport, now=later(line, 16))
     assert report.failed == 1
     first = rows(line, kind="followup")[0]
     assert (first.status, first.error_code, first.attempts) == ("failed", 21614, 1)
@@ -54,7 +54,7 @@ def test_a_follow_up_refused_as_not_a_mobile_number_stops_the_plan(line, phone, 
 
 def test_a_delivery_report_saying_it_cannot_route_stops_the_plan(app, line, phone, fake, transport):
     intake(phone)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     sent = rows(line, status="sent")[0]
     assert the_case(line).cannot_text_at is None
     params = {"MessageSid": sent.twilio_sid, "MessageStatus": "undelivered", "ErrorCode": "21612"}
@@ -67,13 +67,13 @@ def test_a_delivery_report_saying_it_cannot_route_stops_the_plan(app, line, phon
 def test_an_invalid_number_fails_only_its_own_text(line, phone, fake, transport):
     intake(phone)
     fake.fail_to(phone.number, 21211)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     first, *rest = rows(line, kind="followup")
     assert (first.status, first.error_code) == ("failed", 21211)
     assert {r.status for r in rest} == {"pending"}
     assert the_case(line).cannot_text_at is None
     fake.clear_failures()
-    assert outbox.dispatch(line, transport, now=later(line, 61)).sent == 1
+    assert dispatcher.dispatch(line, transport, now=later(line, 61)).sent == 1
 
 
 def test_texts_that_are_not_follow_ups_are_left_alone(line, phone, fake, transport):
@@ -82,7 +82,7 @@ def test_texts_that_are_not_follow_ups_are_left_alone(line, phone, fake, transpo
     with line.db.transaction() as s:  # say someone on the roster tested from this phone
         outbox.enqueue(s, kind="alert", to=phone.number, body="page", send_at=page_at)
     fake.fail_to(phone.number, 21614)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     [alert] = rows(line, kind="alert")
     assert alert.status == "pending"
 
@@ -94,12 +94,12 @@ def test_a_refused_page_does_not_mark_the_case_or_stop_the_plan(line, phone, fak
         case_id = s.scalar(select(Case.id))
         outbox.enqueue(s, kind="alert", to=staff, body="page", case_id=case_id, send_at=page_at)
     fake.fail_to(staff, 21614)
-    outbox.dispatch(line, transport, now=later(line, 2))
+    dispatcher.dispatch(line, transport, now=later(line, 2))
     [alert] = rows(line, kind="alert")
     assert (alert.status, alert.error_code) == ("failed", 21614)
     assert {r.status for r in rows(line, kind="followup")} == {"pending"}
     assert the_case(line).cannot_text_at is None
-    assert outbox.dispatch(line, transport, now=later(line, 16)).sent == 1
+    assert dispatcher.dispatch(line, transport, now=later(line, 16)).sent == 1
 
 
 def test_start_does_not_bring_back_follow_ups_to_a_number_that_cannot_get_them(
@@ -107,7 +107,7 @@ def test_start_does_not_bring_back_follow_ups_to_a_number_that_cannot_get_them(
 ):
     intake(phone)
     fake.fail_to(phone.number, 21614)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     phone.text("START")
     assert {r.status for r in rows(line, kind="followup")[1:]} == {"cancelled"}
 
@@ -117,7 +117,7 @@ def test_a_number_known_not_to_take_texts_is_not_promised_tips_again(line, phone
 
     intake(phone)
     fake.fail_to(phone.number, 21614)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     phone.text("RESTART")  # a second report from the same landline-forwarded number
     for answer in ["yes", "Leo", "5", "an hour ago", "the park", "green shirt", "SKIP", "1"]:
         phone.text(answer)

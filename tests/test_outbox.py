@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake import outbox, signing
+from intake import dispatcher, outbox, signing
 from intake.app import create_app
 from intake.followups import send_times
 from intake.models import Caller, Case, Outbound
@@ -115,7 +115,7 @@ def test_a_day_two_follow_up_claimed_at_night_waits_for_morning(line, phone, fak
     start = completed_at(line)
     night = start + timedelta(days=3)
     night = night.astimezone(NY).replace(hour=2, minute=30).astimezone(UTC)
-    outbox.dispatch(line, transport, now=night)  # a worker that was down for days
+    dispatcher.dispatch(line, transport, now=night)  # a worker that was down for days
     sent = [m["body"] for m in fake.messages]
     plan = rows(line, kind="followup")
     assert len(sent) == 4  # the first-day texts go; replies to a texting caller may
@@ -123,7 +123,7 @@ def test_a_day_two_follow_up_claimed_at_night_waits_for_morning(line, phone, fak
         assert row.status == "pending" and row.attempts == 0
         assert row.send_at.astimezone(NY).strftime("%H:%M") == "08:00"
     morning = plan[4].send_at
-    outbox.dispatch(line, transport, now=morning)
+    dispatcher.dispatch(line, transport, now=morning)
     assert len(fake.messages) == 6
 
 
@@ -132,7 +132,7 @@ def test_a_day_two_follow_up_claimed_at_night_waits_for_morning(line, phone, fak
 
 def test_due_follow_ups_go_out_through_twilio_with_a_status_callback(line, phone, fake, transport):
     intake(phone)
-    report = outbox.dispatch(line, transport, now=later(line, 16))
+    report = dispatcher.dispatch(line, transport, now=later(line, 16))
     assert report.sent == 1
     [message] = fake.messages
     sent = rows(line, status="sent")[0]
@@ -146,7 +146,7 @@ def test_due_follow_ups_go_out_through_twilio_with_a_status_callback(line, phone
 
 def test_nothing_goes_out_before_it_is_due(line, phone, fake, transport):
     intake(phone)
-    assert outbox.dispatch(line, transport, now=later(line, 14)).sent == 0
+    assert dispatcher.dispatch(line, transport, now=later(line, 14)).sent == 0
     assert fake.messages == []
 
 
@@ -166,7 +166,7 @@ def test_follow_ups_go_out_in_the_callers_language(app, line, settings, fake, tr
         "MISMO",
     ]:
         phone.text(answer)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     assert "ENCONTRADO" in fake.messages[0]["body"]
 
 
@@ -174,7 +174,7 @@ def test_found_cancels_every_pending_follow_up(line, phone, fake, transport):
     intake(phone)
     phone.text("FOUND")
     assert {r.status for r in rows(line, kind="followup")} == {"cancelled"}
-    assert outbox.dispatch(line, transport, now=later(line, 60 * 72)).sent == 0
+    assert dispatcher.dispatch(line, transport, now=later(line, 60 * 72)).sent == 0
     assert fake.messages == []
 
 
@@ -182,7 +182,7 @@ def test_stop_cancels_everything_for_that_number(line, phone, transport, fake):
     intake(phone)
     phone.text("STOP")
     assert {r.status for r in rows(line)} == {"cancelled"}
-    outbox.dispatch(line, transport, now=later(line, 60 * 72))
+    dispatcher.dispatch(line, transport, now=later(line, 60 * 72))
     assert fake.messages == []
 
 
@@ -198,7 +198,7 @@ def test_a_case_closed_by_staff_cancels_its_follow_ups(line, phone):
 def test_21610_marks_the_caller_opted_out_and_cancels_their_texts(line, phone, fake, transport):
     intake(phone)
     fake.fail_to(phone.number, 21610)
-    report = outbox.dispatch(line, transport, now=later(line, 16))
+    report = dispatcher.dispatch(line, transport, now=later(line, 16))
     assert report.failed == 1
     plan = rows(line)
     assert plan[0].status == "failed" and "21610" in plan[0].last_error
@@ -211,7 +211,7 @@ def test_21610_marks_the_caller_opted_out_and_cancels_their_texts(line, phone, f
 def test_a_permanent_error_fails_once_and_shows_on_the_case(line, phone, fake, transport, code):
     intake(phone)
     fake.fail_to(phone.number, code)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     first = rows(line)[0]
     assert first.status == "failed" and first.error_code == code and first.attempts == 1
     with line.db.sessions() as s:
@@ -222,7 +222,7 @@ def test_a_permanent_error_fails_once_and_shows_on_the_case(line, phone, fake, t
             if r.status == "failed"
         ]
     assert len(failed) == 1
-    assert outbox.dispatch(line, transport, now=later(line, 17)).ids == []
+    assert dispatcher.dispatch(line, transport, now=later(line, 17)).ids == []
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
@@ -230,11 +230,11 @@ def test_server_errors_and_rate_limits_retry_with_backoff(line, phone, fake, tra
     intake(phone)
     fake.fail_next(1, status)
     now = later(line, 16)
-    assert outbox.dispatch(line, transport, now=now).retried == 1
+    assert dispatcher.dispatch(line, transport, now=now).retried == 1
     row = rows(line)[0]
     assert row.status == "pending" and row.attempts == 1 and row.send_at > now
-    assert outbox.dispatch(line, transport, now=now + timedelta(seconds=5)).ids == []
-    assert outbox.dispatch(line, transport, now=row.send_at).sent == 1
+    assert dispatcher.dispatch(line, transport, now=now + timedelta(seconds=5)).ids == []
+    assert dispatcher.dispatch(line, transport, now=row.send_at).sent == 1
     assert len(fake.messages) == 1
 
 
@@ -243,7 +243,7 @@ def test_a_timeout_is_retried(line, phone, fake, settings):
     fake.delay_next(1, 2.0)
     quick = TwilioTransport(settings, timeout=0.3)
     now = later(line, 16)
-    assert outbox.dispatch(line, quick, now=now).retried == 1
+    assert dispatcher.dispatch(line, quick, now=now).retried == 1
     assert "network" in rows(line)[0].last_error
 
 
@@ -251,21 +251,21 @@ def test_nothing_is_retried_forever(line, phone, fake, transport):
     intake(phone)
     fake.fail_to(phone.number, 20500, status=500)
     now = later(line, 16)
-    for _ in range(outbox.MAX_ATTEMPTS + 2):
-        outbox.dispatch(line, transport, now=now)
-        now += outbox.BACKOFF_MOST * 2
+    for _ in range(dispatcher.MAX_ATTEMPTS + 2):
+        dispatcher.dispatch(line, transport, now=now)
+        now += dispatcher.BACKOFF_MOST * 2
     first = rows(line)[0]
-    assert first.status == "failed" and first.attempts == outbox.MAX_ATTEMPTS
+    assert first.status == "failed" and first.attempts == dispatcher.MAX_ATTEMPTS
 
 
 def test_a_restart_loses_nothing_late_ones_go_at_once_and_none_twice(settings, phone, fake, line):
     intake(phone)
     start = completed_at(line)
-    outbox.dispatch(line, TwilioTransport(settings), now=start + timedelta(hours=2))
+    dispatcher.dispatch(line, TwilioTransport(settings), now=start + timedelta(hours=2))
     assert len(fake.messages) == 2
     restarted = create_app(settings).extensions["intake"]  # a new process, same database
     noon = (start + timedelta(days=4)).astimezone(NY).replace(hour=12).astimezone(UTC)
-    report = outbox.dispatch(restarted, TwilioTransport(settings), now=noon)
+    report = dispatcher.dispatch(restarted, TwilioTransport(settings), now=noon)
     assert report.sent == 4
     assert sorted(m["body"] for m in fake.messages) == sorted(
         r.body for r in rows(line, status="sent")
@@ -279,8 +279,8 @@ def test_a_row_left_sending_by_a_dead_worker_is_sent_after_its_lease(line, phone
     now = later(line, 16)
     claimed = outbox.claim(line.db, line, now)  # a worker claims, then dies
     assert len(claimed) == 1
-    assert outbox.dispatch(line, transport, now=now + timedelta(seconds=30)).ids == []
-    report = outbox.dispatch(
+    assert dispatcher.dispatch(line, transport, now=now + timedelta(seconds=30)).ids == []
+    report = dispatcher.dispatch(
         line, transport, now=now + line.settings.send_lease + timedelta(seconds=1)
     )
     assert report.sent == 1 and len(fake.messages) == 1
@@ -308,7 +308,7 @@ def test_two_dispatchers_send_a_thousand_due_rows_each_exactly_once(line, settin
 
     def work(worker_line) -> None:
         transport = TwilioTransport(settings)
-        while outbox.dispatch(worker_line, transport, now=now, limit=50).ids:
+        while dispatcher.dispatch(worker_line, transport, now=now, limit=50).ids:
             pass
 
     threads = [threading.Thread(target=work, args=(w,)) for w in lines]
@@ -332,7 +332,7 @@ def post_status(app, params: dict[str, str], query: str = ""):
 
 def test_a_status_callback_records_delivery_on_the_row(app, line, phone, transport):
     intake(phone)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     sent = rows(line, status="sent")[0]
     params = {"MessageSid": sent.twilio_sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
     assert post_status(app, params, f"outbox={sent.id}").status_code == 204
@@ -343,7 +343,7 @@ def test_a_status_callback_records_delivery_on_the_row(app, line, phone, transpo
 
 def test_an_undelivered_status_marks_the_row_failed_with_its_code(app, line, phone, transport):
     intake(phone)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     sent = rows(line, status="sent")[0]
     params = {"MessageSid": sent.twilio_sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
     post_status(app, params, f"outbox={sent.id}")
@@ -362,7 +362,7 @@ def test_a_callback_for_a_send_whose_commit_was_lost_marks_it_sent(app, line, ph
 
 def test_a_forged_status_callback_changes_nothing(app, line, phone, transport):
     intake(phone)
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     sent = rows(line, status="sent")[0]
     params = {"MessageSid": sent.twilio_sid, "MessageStatus": "failed"}
     response = app.test_client().post(
@@ -384,7 +384,7 @@ def test_without_credentials_the_local_transport_keeps_texts_in_the_outbox(db_ur
     local = local_app.extensions["intake"]
     phone = Phone(local_app, local.settings)
     intake(phone)
-    report = outbox.dispatch(local, LocalTransport(), now=later(local, 61))
+    report = dispatcher.dispatch(local, LocalTransport(), now=later(local, 61))
     assert report.sent == 2
     sent = rows(local, status="sent")
     assert all(r.twilio_sid.startswith("LOCAL") and r.body for r in sent)
@@ -399,12 +399,12 @@ def test_a_batch_that_outruns_half_its_lease_hands_the_rest_back(settings, fake)
     now = datetime.now(UTC)
     fill(line, 12, now)
     fake.delay_next(12, 0.25)  # 12 sends of 0.25 s outrun the 1 s left of a 2 s lease
-    report = outbox.dispatch(line, TwilioTransport(line.settings), now=now)
+    report = dispatcher.dispatch(line, TwilioTransport(line.settings), now=now)
     handed_back = rows(line, status="pending")
     assert 0 < report.sent < 12 and len(handed_back) == 12 - report.sent
     assert all(r.attempts == 0 and r.lease_until is None for r in handed_back)
     for _ in range(5):  # later ticks send the rest
-        outbox.dispatch(line, TwilioTransport(line.settings), now=now)
+        dispatcher.dispatch(line, TwilioTransport(line.settings), now=now)
     bodies = [m["body"] for m in fake.messages]
     assert len(bodies) == len(set(bodies)) == 12
     line.db.dispose()
@@ -416,5 +416,5 @@ def test_start_after_stop_brings_back_the_follow_ups_still_ahead(line, phone, fa
     phone.text("START")
     plan = rows(line, kind="followup")
     assert {r.status for r in plan} == {"pending"}
-    outbox.dispatch(line, transport, now=later(line, 16))
+    dispatcher.dispatch(line, transport, now=later(line, 16))
     assert len(fake.messages) == 1

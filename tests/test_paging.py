@@ -357,7 +357,7 @@ def test_the_clock_runs_a_tick_with_waiting_alerts_without_error(
     with caplog.at_level(logging.INFO, logger="intake"):
         scheduler.dispatch_job(line, transport)
         scheduler.dispatch_job(line, transport)
-    assert not [r for r in caplog.records if r.getMessage() == "dispatch.error"]
+    assert not [r for r in caplog.records if r.getMessage() == "job.error"]
     assert len(texts_to(fake, FALLBACK)) == 1
 
 

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from intake import outbox, roster, simulator
+from intake import dispatcher, roster, simulator
 from intake.models import Alert, Case, CaseMedia, Outbound, utcnow
 from intake.transport import TwilioTransport
 from intake.words import render
@@ -255,7 +255,7 @@ def test_nobody_takes_the_call_so_a_voicemail_is_kept_and_the_chain_alerted(
         media = s.scalars(select(CaseMedia).where(CaseMedia.case_id == case.id)).all()
     assert [m.content_type for m in media] == ["audio/x-wav"]
     assert [a.reason for a in alerts(line)] == ["voicemail"]
-    outbox.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
     assert any(case.ref in m["body"] and "voicemail" in m["body"] for m in fake.messages)
 
 
@@ -283,7 +283,7 @@ def test_a_caller_who_hangs_up_partway_leaves_a_case_and_wakes_someone(app, line
     [case] = cases(line)
     assert case.child_name == "Leo" and case.police_called is False
     assert [a.reason for a in alerts(line)] == ["hung_up"]
-    outbox.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
     assert any("hung up" in m["body"] for m in fake.messages if m["to"] == ANA)
 
 
@@ -382,3 +382,14 @@ def test_when_nobody_answers_at_the_office_the_after_hours_line_runs(office_app)
     assert phone.dialled == [OFFICE]
     assert "Para español" in spoken(phone.heard)
     assert voice("ask_police") in spoken(phone.silence())
+
+
+@pytest.mark.parametrize("duration", ["99999999999999", "-4", "twelve"])
+def test_a_voicemail_with_an_odd_duration_is_still_kept(app, line, settings, duration):
+    call(app, settings)  # a case for the caller
+    params = simulator.call_params(CALLER, "CA" + "4" * 32, To=LINE_NUMBER)
+    signed_post(app, "/twilio/voice/menu", params)
+    params |= {"RecordingUrl": "https://api.twilio.com/rec/RE1", "RecordingDuration": duration}
+    assert signed_post(app, "/twilio/voice/voicemail", params).status_code == 200
+    with line.db.sessions() as s:
+        assert s.scalars(select(CaseMedia.content_type)).all() == ["audio/x-wav"]

@@ -8,16 +8,19 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import parse_phone
-from intake import metrics, oncall, outbox, signing
+from intake import delivery, metrics, oncall, signing
 from intake import sms as sms_adapter
 from intake.line import current_line
 from intake.logs import event as log_event
-from intake.models import utcnow
+from intake.models import Message, Outbound, utcnow
+from intake.web.values import form_value, whole_number
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MAX_SENDER = 40
+SID_LENGTH = Message.twilio_sid.type.length  # a longer sid is none of Twilio's
+STATUS_LENGTH = Outbound.delivery_status.type.length
 
 
 def twilio_signed(view):
@@ -42,11 +45,11 @@ def twilio_signed(view):
 @bp.post("/sms")
 @twilio_signed
 def sms():
-    sid = request.form.get("MessageSid", "").strip()
-    sender = normalise_sender(request.form.get("From", ""))
+    sid = twilio_sid("MessageSid")
+    sender = normalise_sender(form_value("From", ""))
     if not sid or not sender:
         abort(400)
-    body = request.form.get("Body", "")
+    body = form_value("Body", "")
     inbound = sms_adapter.InboundSms(sid=sid, sender=sender, body=body, media=read_media())
     line = current_line()
     try:
@@ -72,14 +75,14 @@ def normalise_sender(raw: str) -> str:
 def read_media() -> tuple[Media, ...]:
     """The MediaUrlN / MediaContentTypeN pairs of an MMS."""
     try:
-        count = min(int(request.form.get("NumMedia", "0")), MAX_MEDIA)
+        count = min(int(form_value("NumMedia", "0")), MAX_MEDIA)
     except ValueError:
         count = 0
     media = []
     for i in range(max(count, 0)):
-        url = request.form.get(f"MediaUrl{i}", "").strip()
+        url = form_value(f"MediaUrl{i}", "").strip()
         if url:
-            kind = request.form.get(f"MediaContentType{i}", "application/octet-stream")
+            kind = form_value(f"MediaContentType{i}", "application/octet-stream")
             media.append(Media(url=url, content_type=kind.strip()[:100]))
     return tuple(media)
 
@@ -88,13 +91,13 @@ def read_media() -> tuple[Media, ...]:
 @twilio_signed
 def status():
     """Twilio's delivery report for a text the line sent: recorded on its outbox row."""
-    sid = request.form.get("MessageSid", "").strip()
-    state = request.form.get("MessageStatus", "").strip().lower()
+    sid = twilio_sid("MessageSid")
+    state = _status("MessageStatus")
     if not sid or not state:
         abort(400)
-    error_code = _int_or_none(request.form.get("ErrorCode"))
+    error_code = whole_number(form_value("ErrorCode"))  # an odd one is left unsaid
     with current_line().db.transaction() as session:
-        row = outbox.record_delivery(session, sid, state, error_code, _outbox_id())
+        row = delivery.record_delivery(session, sid, state, error_code, _outbox_id())
         _escalate_if_failed(session, row)
     log_event("status.received", sid=sid, status=state, known=row is not None)
     return Response(status=204)
@@ -104,12 +107,12 @@ def status():
 @twilio_signed
 def call_status():
     """Twilio's report on a call the line placed (an on-call alert)."""
-    sid = request.form.get("CallSid", "").strip()
-    state = request.form.get("CallStatus", "").strip().lower()
+    sid = twilio_sid("CallSid")
+    state = _status("CallStatus")
     if not sid or not state:
         abort(400)
     with current_line().db.transaction() as session:
-        row = outbox.record_call_status(session, sid, state, _outbox_id())
+        row = delivery.record_call_status(session, sid, state, _outbox_id())
         _escalate_if_failed(session, row)
     log_event("call_status.received", sid=sid, status=state, known=row is not None)
     return Response(status=204)
@@ -120,12 +123,20 @@ def _escalate_if_failed(session, row) -> None:
         oncall.page_failed(session, row, utcnow())
 
 
+def twilio_sid(name: str) -> str:
+    """A message or call sid from the form; one too long to be Twilio's is refused (400)."""
+    sid = form_value(name, "").strip()
+    if len(sid) > SID_LENGTH:
+        abort(400)
+    return sid
+
+
+def _status(name: str) -> str:
+    """A delivery or call status, clipped to what the column keeps: an odd one is still
+    recorded on a known message, never lost to an error."""
+    return form_value(name, "").strip().lower()[:STATUS_LENGTH]
+
+
 def _outbox_id() -> int | None:
-    return _int_or_none(request.args.get("outbox"))
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+    """The outbox row a callback names; a number no row can have is as good as none."""
+    return whole_number(request.args.get("outbox"))

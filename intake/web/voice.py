@@ -17,6 +17,7 @@ from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
 from intake.web.twilio import normalise_sender, twilio_signed
+from intake.web.values import form_value, whole_number
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -29,8 +30,8 @@ MAX_SPEECH = 1000  # characters of one spoken answer kept
 
 def _caller() -> str:
     """The calling number (E.164), after checking the call is one (400 if not)."""
-    sid = request.form.get("CallSid", "").strip()
-    phone = normalise_sender(request.form.get("From", ""))
+    sid = form_value("CallSid", "").strip()
+    phone = normalise_sender(form_value("From", ""))
     if not sid or not phone:
         abort(400)
     return phone
@@ -39,12 +40,12 @@ def _caller() -> str:
 def _move() -> calls.Move:
     """What the caller did at the last Gather."""
     try:
-        confidence = float(request.form.get("Confidence", "1") or 1)
+        confidence = float(form_value("Confidence", "1") or 1)
     except ValueError:
         confidence = 0.0
     return calls.Move(
-        digits=request.form.get("Digits", "").strip()[:20],
-        speech=request.form.get("SpeechResult", "").strip()[:MAX_SPEECH],
+        digits=form_value("Digits", "").strip()[:20],
+        speech=form_value("SpeechResult", "").strip()[:MAX_SPEECH],
         confidence=confidence,
     )
 
@@ -90,7 +91,7 @@ def incoming():
 @twilio_signed
 def office():
     """The office's Dial ended: answered, or on to the after-hours line."""
-    status = request.form.get("DialCallStatus", "").strip().lower()[:20]
+    status = form_value("DialCallStatus", "").strip().lower()[:20]
     return _call_turn(lambda s, line, phone, now: calls.office_done(s, line, phone, status, now))
 
 
@@ -122,7 +123,7 @@ def end():
 @bp.post("/person/done")
 @twilio_signed
 def person_done():
-    status = request.form.get("DialCallStatus", "").strip().lower()[:20]
+    status = form_value("DialCallStatus", "").strip().lower()[:20]
     n = _number("n")
     return _call_turn(lambda s, line, phone, now: calls.person_done(s, line, phone, status, n, now))
 
@@ -130,8 +131,8 @@ def person_done():
 @bp.post("/voicemail")
 @twilio_signed
 def voicemail():
-    url = request.form.get("RecordingUrl", "").strip()[:500]
-    seconds = _number_of(request.form.get("RecordingDuration"))
+    url = form_value("RecordingUrl", "").strip()[:500]
+    seconds = _seconds(form_value("RecordingDuration"))  # never lose a message to it
     return _call_turn(
         lambda s, line, phone, now: calls.voicemail(s, line, phone, url, seconds, now)
     )
@@ -152,8 +153,8 @@ def whisper():
 @twilio_signed
 def whisper_answer():
     case_id = _number_of(request.args.get("case"))
-    worker = normalise_sender(request.form.get("To", ""))
-    digits = request.form.get("Digits", "").strip()[:5]
+    worker = normalise_sender(form_value("To", ""))
+    digits = form_value("Digits", "").strip()[:5]
     line = current_line()
     with line.db.transaction() as session:
         twiml = calls.whisper_answer(session, line, case_id, worker, digits, utcnow())
@@ -165,7 +166,7 @@ def whisper_answer():
 def call_status():
     """The number's call-status callback: a call that ends mid-intake wakes someone."""
     phone = _caller()
-    state = request.form.get("CallStatus", "").strip().lower()
+    state = form_value("CallStatus", "").strip().lower()
     if state in ("completed", "busy", "failed", "no-answer", "canceled"):
         line = current_line()
         with line.db.transaction() as session:
@@ -177,16 +178,14 @@ def call_status():
 @twilio_signed
 def fallback_person():
     """With the database down, 0 rings the fallback number."""
-    digits = request.form.get("Digits", "").strip()[:5]
+    digits = form_value("Digits", "").strip()[:5]
     return Response(calls.fallback_person(current_line(), digits), mimetype="text/xml")
 
 
 def _number_of(value: str | None) -> int:
-    try:
-        number = int(value or 0)
-    except ValueError:
-        abort(400)
-    if not 0 <= number < 2**31:
+    """A number from a request (0 when absent); one no column can hold is refused (400)."""
+    number = whole_number(value or "0")
+    if number is None:
         abort(400)
     return number
 
@@ -202,9 +201,8 @@ def _twiml(response: VoiceResponse) -> Response:
 
 
 def _page_id() -> int:
-    try:
-        page_id = int(request.args.get("page", ""))
-    except ValueError:
+    page_id = whole_number(request.args.get("page"))
+    if page_id is None:
         abort(400)
     return page_id
 
@@ -235,7 +233,7 @@ def alert_call():
 def alert_answer():
     """1 takes the case, as ACK does: the escalation stops and a text gives the details."""
     page_id = _page_id()
-    digits = request.form.get("Digits", "").strip()
+    digits = form_value("Digits", "").strip()
     line = current_line()
     response = VoiceResponse()
     with line.db.transaction() as session:
@@ -270,3 +268,11 @@ def _take(session, line: Line, page: Page, response: VoiceResponse) -> None:
         _say(response, "oncall_taken", who=taken.who)
     else:
         _say(response, "oncall_acked", ref=taken.case.ref)
+
+
+def _seconds(value: str | None) -> int:
+    """A duration as Twilio reports it, clipped; unreadable is 0 (only shown to staff)."""
+    try:
+        return min(max(int(value or 0), 0), 24 * 3600)
+    except ValueError:
+        return 0

@@ -548,3 +548,11 @@ def test_saying_there_is_no_photo_in_any_words_skips_it(text):
     state = walk(*HAPPY_PATH[:9]).state
     assert state.step == "photos"
     assert templates(say(state, text)) == ["ask_callback"]
+
+
+def test_a_photo_after_the_photo_question_was_passed_over_is_kept():
+    state = walk(*HAPPY_PATH[:9], "hold on", "wait", "one sec").state
+    assert state.step == "callback_phone" and state.answers["photos"] is None
+    result = say(state, "", (PHOTO,))
+    assert result.state.answers["photos"] == [{"url": PHOTO.url, "content_type": "image/jpeg"}]
+    assert ev.MediaReceived in kinds(result)

@@ -1,0 +1,111 @@
+"""Twilio's reports on what the line sent (status callbacks), and what a refusal means:
+a number that opted out gets nothing more; a follow-up to a number that cannot take
+texts cancels the rest of the plan and tells staff to call instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from intake.logs import event as log_event
+from intake.models import Caller, Case, OnCallPerson, Outbound, utcnow
+from intake.outbox import CANNOT_TEXT_REASON, FOLLOWUP, OPTED_OUT_REASON, cancel_pending
+from intake.transport import CANNOT_TEXT, OPTED_OUT
+
+FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
+FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read")
+DELIVERY_ORDER = {
+    "accepted": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "receiving": 3,
+    "received": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "read": 5,
+}
+
+
+def opt_out(session: Session, phone: str, now: datetime) -> int:
+    """Record that a number opted out (a caller, or someone on call: no more pages to
+    them) and cancel everything pending to it."""
+    for table in (Caller, OnCallPerson):
+        session.execute(
+            update(table)
+            .where(table.phone == phone, table.opted_out_at.is_(None))
+            .values(opted_out_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return cancel_pending(session, OPTED_OUT_REASON, to=phone)
+
+
+def cannot_text(session: Session, row: Outbound, code: int | None, now: datetime) -> int:
+    """A follow-up refused because its number cannot receive texts (21614, 21612: a
+    landline): cancel every follow-up still pending to that number and mark the cases of
+    the caller at that number (`cannot_text_at`) so staff call instead. Returns how many
+    were cancelled. Other codes, and other kinds of rows (pages to staff), change nothing.
+    """
+    if row.kind != FOLLOWUP or code not in CANNOT_TEXT:
+        return 0
+    callers = select(Caller.id).where(Caller.phone == row.to_phone)
+    session.execute(
+        update(Case)
+        .where(Case.caller_id.in_(callers), Case.cannot_text_at.is_(None))
+        .values(cannot_text_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    cancelled = cancel_pending(session, CANNOT_TEXT_REASON, to=row.to_phone, kinds=(FOLLOWUP,))
+    log_event("outbox.cannot_text", id=row.id, code=code, cancelled=cancelled)
+    return cancelled
+
+
+def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | None:
+    """The row a callback speaks of; a row whose commit was lost is marked sent now."""
+    row = session.scalar(select(Outbound).where(Outbound.twilio_sid == sid).with_for_update())
+    if row is None and outbox_id is not None:
+        row = session.get(Outbound, outbox_id, with_for_update=True)
+        if row is not None and row.twilio_sid not in (None, sid):
+            return None
+    if row is not None and row.twilio_sid is None:  # Twilio took it; our commit was lost
+        row.twilio_sid, row.status, row.lease_until = sid, "sent", None
+        row.sent_at = row.sent_at or utcnow()
+    return row
+
+
+def record_delivery(
+    session: Session, sid: str, status: str, error_code: int | None, outbox_id: int | None
+) -> Outbound | None:
+    """Apply a Twilio status callback to its row; out-of-order callbacks never go back."""
+    row = _row_for(session, sid, outbox_id)
+    if row is None:
+        return None
+    if DELIVERY_ORDER.get(status, -1) >= DELIVERY_ORDER.get(row.delivery_status or "", -1):
+        row.delivery_status = status
+        if error_code:
+            row.error_code = error_code
+    if status in ("failed", "undelivered"):
+        row.status = "failed"
+        row.last_error = f"delivery {status} ({error_code})" if error_code else status
+        if error_code == OPTED_OUT:
+            opt_out(session, row.to_phone, utcnow())
+        else:
+            cannot_text(session, row, error_code, utcnow())
+    return row
+
+
+def record_call_status(
+    session: Session, sid: str, status: str, outbox_id: int | None
+) -> Outbound | None:
+    """Apply a call's status callback; a call nobody picked up counts as failed."""
+    row = _row_for(session, sid, outbox_id)
+    if row is None:
+        return None
+    row.delivery_status = status
+    if status in FAILED_CALL:
+        row.status, row.last_error = "failed", f"call {status}"
+    return row

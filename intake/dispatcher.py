@@ -1,0 +1,188 @@
+"""Sending: a dispatcher claims due rows from the queue (intake/outbox.py), sends each
+through a transport, and records the outcome in a short transaction of its own.
+
+Rows are claimed with a lease (`sending`); a row whose lease ran out (its worker died)
+is claimed again; see the README for what that means. A send that fails is retried
+with backoff, or fails for good.
+"""
+
+from __future__ import annotations
+
+import random
+import time as clock
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from intake import signing
+from intake.db import Database
+from intake.delivery import cannot_text, opt_out
+from intake.logs import event as log_event
+from intake.models import Outbound, utcnow
+from intake.outbox import BATCH, Claimed, claim
+from intake.transport import Outgoing, SendError, Transport
+
+if TYPE_CHECKING:
+    from intake.line import Line
+
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST = timedelta(seconds=15)
+BACKOFF_MOST = timedelta(minutes=30)
+STATUS_PATH = "/twilio/status"
+CALL_STATUS_PATH = "/twilio/call-status"
+
+
+@dataclass
+class Report:
+    """What one dispatch did: counts, the rows it settled, every row's outcome."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    ids: list[int] = field(default_factory=list)
+    outcomes: list[tuple[Claimed, str]] = field(default_factory=list)
+
+
+OnFailure = Callable[[Session, Outbound, datetime], None]
+
+
+def dispatch(
+    line: Line,
+    transport: Transport,
+    now: datetime | None = None,
+    limit: int = BATCH,
+    on_failure: OnFailure | None = None,
+) -> Report:
+    """Send one batch of due rows; returns what happened.
+
+    Rows go out through a few sender threads, one recipient's rows in order on one
+    thread. A row is never sent once half its lease is gone (another worker could take
+    it after the lease): such rows are handed back for the next tick.
+    on_failure(session, row, now) runs in the row's transaction when a row finally fails.
+    """
+    now = now or utcnow()
+    deadline = clock.monotonic() + line.settings.send_lease.total_seconds() / 2
+    claimed = claim(line.db, line, now, limit)
+    by_recipient: dict[str, list[Claimed]] = defaultdict(list)
+    for item in claimed:
+        by_recipient[item.to].append(item)
+
+    def send_all(items: list[Claimed]) -> list[tuple[Claimed, str]]:
+        done = []
+        with line.db.engine.connect() as conn:  # one connection per sender thread
+            for item in items:
+                if clock.monotonic() > deadline:
+                    done.append((item, "late"))
+                    continue
+                outcome = _send(line, transport, item)
+                done.append((item, _record(line.db, conn, item, outcome, now, on_failure)))
+        return done
+
+    report = Report()
+    senders = max(1, min(line.settings.send_concurrency, len(by_recipient)))
+    with ThreadPoolExecutor(max_workers=senders) as pool:
+        for results in pool.map(send_all, by_recipient.values()):
+            for item, result in results:
+                _count(report, item, result)
+    late = [item.id for item, result in report.outcomes if result == "late"]
+    if late:
+        _release(line.db, late)
+    return report
+
+
+def _count(report: Report, item: Claimed, result: str) -> None:
+    report.outcomes.append((item, result))
+    if result in ("sent", "retried", "failed"):
+        report.ids.append(item.id)
+        setattr(report, result, getattr(report, result) + 1)
+
+
+def _release(db: Database, ids: list[int]) -> None:
+    """Hand back rows this worker no longer has time to send, for any worker to take."""
+    with db.transaction() as session:
+        session.execute(
+            update(Outbound)
+            .where(Outbound.id.in_(ids), Outbound.status == "sending")
+            .values(status="pending", lease_until=None, attempts=Outbound.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+    log_event("outbox.released", count=len(ids))
+
+
+def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
+    path = CALL_STATUS_PATH if item.channel == "call" else STATUS_PATH
+    callback = (
+        signing.public_url(line.settings.public_base_url, path, f"outbox={item.id}")
+        if line.settings.uses_twilio
+        else None
+    )
+    message = Outgoing(to=item.to, body=item.body, status_callback=callback, call_url=item.call_url)
+    try:
+        if item.channel == "call":
+            return transport.place_call(message)
+        return transport.send_sms(message)
+    except SendError as error:
+        return error
+
+
+def _record(
+    db: Database,
+    conn,
+    item: Claimed,
+    outcome: str | SendError,
+    now: datetime,
+    on_failure: OnFailure | None,
+) -> str:
+    """Write down one send's outcome at once, in its own short transaction."""
+    if isinstance(outcome, str):
+        with conn.begin():
+            done = conn.execute(
+                update(Outbound)
+                .where(Outbound.id == item.id, Outbound.status == "sending")
+                .values(status="sent", twilio_sid=outcome, sent_at=now, lease_until=None)
+            )
+        if done.rowcount:
+            log_event("outbox.sent", id=item.id, kind=item.kind)
+        return "sent" if done.rowcount else "lost"
+    with db.transaction() as session:
+        return _record_error(session, item, outcome, now, on_failure)
+
+
+def _record_error(
+    session: Session, item: Claimed, error: SendError, now: datetime, on_failure
+) -> str:
+    row = session.get(Outbound, item.id, with_for_update=True)
+    if row is None or row.status != "sending":
+        return "lost"
+    row.last_error, row.error_code, row.lease_until = error.reason, error.code, None
+    if error.opted_out:
+        row.status = "failed"
+        opt_out(session, row.to_phone, now)
+    elif error.retry and row.attempts < MAX_ATTEMPTS:
+        row.status, row.send_at = "pending", now + backoff(row.attempts)
+    else:
+        row.status = "failed"
+        cannot_text(session, row, error.code, now)
+    if row.status == "failed" and on_failure is not None:
+        on_failure(session, row, now)
+    log_event(
+        "outbox.not_sent",
+        id=row.id,
+        kind=row.kind,
+        status=row.status,
+        error=error.reason,
+        attempts=row.attempts,
+    )
+    return "failed" if row.status == "failed" else "retried"
+
+
+def backoff(attempts: int) -> timedelta:
+    """15s, 30s, 1m, 2m ... up to 30 minutes, with jitter so retries don't stampede."""
+    delay = min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MOST)
+    return delay * random.uniform(0.8, 1.2)

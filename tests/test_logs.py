@@ -1,0 +1,61 @@
+"""The line's logs: one event, one line, whatever a request carries."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from intake import logs
+from tests.conftest import signed_post
+
+FORGED = "SM1\n2026-11-29 03:00:00,000 CRITICAL oncall.empty_chain"
+
+
+@pytest.fixture
+def log_lines():
+    """What the line's own formatter writes for the 'intake' logger, as written."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.KeyValueFormatter())
+    logger = logging.getLogger("intake")
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield lambda: stream.getvalue().splitlines()
+    logger.removeHandler(handler)
+    logger.setLevel(old_level)
+
+
+def test_a_signed_sid_with_a_newline_cannot_forge_a_log_line(app, log_lines):
+    form = {"MessageSid": FORGED, "MessageStatus": 'delivered\r\nx="1"\u2028y'}
+    assert signed_post(app, "/twilio/status", form).status_code == 204
+    lines = log_lines()
+    assert len(lines) == 1 and "status.received" in lines[0]
+    assert not any(line.split(" ")[2:3] == ["CRITICAL"] for line in lines)
+    assert "\\n2026-11-29" in lines[0] and '\\"1\\"' in lines[0] and "\\u2028" in lines[0]
+
+
+def test_a_failing_text_logs_its_exception_on_the_same_line(log_lines, phone, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("line one\nCRITICAL line two")
+
+    monkeypatch.setattr("intake.sms.handle_sms", broken)
+    phone.text("help", MessageSid="SM2\rforged")
+    (line,) = log_lines()
+    assert "sms.fallback" in line and "SM2\\rforged" in line and "line one\\nCRITICAL" in line
+
+
+@given(
+    name=st.text(max_size=20),
+    fields=st.dictionaries(st.text(max_size=8), st.text(max_size=30), max_size=4),
+)
+def test_any_event_is_one_line(name, fields):
+    record = logging.LogRecord("intake", logging.INFO, __file__, 1, name, None, None)
+    record.fields = fields
+    line = logs.KeyValueFormatter().format(record)
+    assert len(line.splitlines()) == 1
+    line.encode("utf-8")  # a lone surrogate is spelled out, never written raw
