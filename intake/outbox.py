@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from intake import signing, words
@@ -68,6 +68,8 @@ class Claimed:
     channel: str
     body: str
     call_url: str | None = None
+    unsure: bool = False  # an earlier request may have reached Twilio: look it up first
+    tried_at: datetime | None = None  # when the first request for it left (wall clock)
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Report:
     """What one dispatch did: counts, the rows it settled, every row's outcome."""
 
     sent: int = 0
+    found: int = 0  # of `sent`: found at Twilio by a lookup, not sent again
     retried: int = 0
     failed: int = 0
     ids: list[int] = field(default_factory=list)
@@ -153,6 +156,13 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
         due = _lock_ids(
             session, Outbound.status == "pending", Outbound.send_at, now, limit - len(ids)
         )
+        if ids:  # their worker died mid-send: Twilio may have taken them
+            session.execute(
+                update(Outbound)
+                .where(Outbound.id.in_(ids))
+                .values(unsure=True)
+                .execution_options(synchronize_session=False)
+            )
         ids += due
         if not ids:
             return []
@@ -163,6 +173,7 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
                 status="sending",
                 lease_until=now + line.settings.send_lease,
                 attempts=Outbound.attempts + 1,
+                tried_at=func.coalesce(Outbound.tried_at, utcnow()),
             )
             .execution_options(synchronize_session=False)
         )
@@ -233,6 +244,8 @@ def _prepare(line: Line, row: Outbound, now: datetime) -> Claimed | None:
         channel=row.channel,
         body=body or "",
         call_url=call_url,
+        unsure=row.unsure,
+        tried_at=row.tried_at,
     )
 
 
@@ -267,6 +280,15 @@ def dispatch(
                 if clock.monotonic() > deadline:
                     done.append((item, "late"))
                     continue
+                if item.unsure:
+                    found = _look_up(line, transport, conn, item)
+                    if found is not None:
+                        result = _record(line.db, conn, item, found, now, on_failure)
+                        done.append((item, "found" if result == "sent" else result))
+                        continue
+                    if clock.monotonic() > deadline:
+                        done.append((item, "late"))
+                        continue
                 outcome = _send(line, transport, item)
                 done.append((item, _record(line.db, conn, item, outcome, now, on_failure)))
         return done
@@ -285,6 +307,9 @@ def dispatch(
 
 def _count(report: Report, item: Claimed, result: str) -> None:
     report.outcomes.append((item, result))
+    if result == "found":
+        report.found += 1
+        result = "sent"
     if result in ("sent", "retried", "failed"):
         report.ids.append(item.id)
         setattr(report, result, getattr(report, result) + 1)
@@ -300,6 +325,34 @@ def _release(db: Database, ids: list[int]) -> None:
             .execution_options(synchronize_session=False)
         )
     log_event("outbox.released", count=len(ids))
+
+
+def _look_up(line: Line, transport: Transport, conn, item: Claimed) -> str | SendError | None:
+    """Before sending again a row whose earlier request may have reached Twilio, ask
+    Twilio: the SID of a matching text (or call) sent since the first attempt and not
+    already any other row's, or None (not there: send it), or a SendError (cannot tell:
+    try later, still unsure)."""
+    since = item.tried_at or utcnow()
+    message = Outgoing(to=item.to, body=item.body, call_url=item.call_url)
+    try:
+        sids = transport.find_sent(message, item.channel, since)
+    except SendError as error:
+        return SendError(f"lookup: {error.reason}", error.code, retry=True, ambiguous=True)
+    if sids:
+        taken = set(
+            conn.scalars(
+                select(Outbound.twilio_sid).where(
+                    Outbound.twilio_sid.in_(sids), Outbound.id != item.id
+                )
+            )
+        )
+        conn.rollback()  # end the read; _record begins its own transaction
+        free = [sid for sid in sids if sid not in taken]
+        if free:
+            log_event("outbox.found", id=item.id, kind=item.kind, candidates=len(free))
+            return free[-1]  # Twilio lists newest first: the first attempt's
+    log_event("outbox.not_found", id=item.id, kind=item.kind)
+    return None
 
 
 def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
@@ -332,7 +385,9 @@ def _record(
             done = conn.execute(
                 update(Outbound)
                 .where(Outbound.id == item.id, Outbound.status == "sending")
-                .values(status="sent", twilio_sid=outcome, sent_at=now, lease_until=None)
+                .values(
+                    status="sent", twilio_sid=outcome, sent_at=now, lease_until=None, unsure=False
+                )
             )
         if done.rowcount:
             log_event("outbox.sent", id=item.id, kind=item.kind)
@@ -348,6 +403,7 @@ def _record_error(
     if row is None or row.status != "sending":
         return "lost"
     row.last_error, row.error_code, row.lease_until = error.reason, error.code, None
+    row.unsure = row.unsure or error.ambiguous  # stays unsure until Twilio has answered
     if error.opted_out:
         row.status = "failed"
         opt_out(session, row.to_phone, now)
