@@ -283,14 +283,14 @@ def dispatch(
                 if item.unsure:
                     found = _look_up(line, transport, conn, item)
                     if found is not None:
-                        result = _record(line.db, conn, item, found, now, on_failure)
+                        result = _record(line, conn, item, found, now, on_failure)
                         done.append((item, "found" if result == "sent" else result))
                         continue
                     if clock.monotonic() > deadline:
                         done.append((item, "late"))
                         continue
                 outcome = _send(line, transport, item)
-                done.append((item, _record(line.db, conn, item, outcome, now, on_failure)))
+                done.append((item, _record(line, conn, item, outcome, now, on_failure)))
         return done
 
     report = Report()
@@ -372,7 +372,7 @@ def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
 
 
 def _record(
-    db: Database,
+    line: Line,
     conn,
     item: Claimed,
     outcome: str | SendError,
@@ -392,12 +392,17 @@ def _record(
         if done.rowcount:
             log_event("outbox.sent", id=item.id, kind=item.kind)
         return "sent" if done.rowcount else "lost"
-    with db.transaction() as session:
-        return _record_error(session, item, outcome, now, on_failure)
+    with line.db.transaction() as session:
+        return _record_error(session, item, outcome, now, on_failure, line.settings.retry_after)
 
 
 def _record_error(
-    session: Session, item: Claimed, error: SendError, now: datetime, on_failure
+    session: Session,
+    item: Claimed,
+    error: SendError,
+    now: datetime,
+    on_failure,
+    retry_after: timedelta = BACKOFF_FIRST,
 ) -> str:
     row = session.get(Outbound, item.id, with_for_update=True)
     if row is None or row.status != "sending":
@@ -408,7 +413,7 @@ def _record_error(
         row.status = "failed"
         opt_out(session, row.to_phone, now)
     elif error.retry and row.attempts < MAX_ATTEMPTS:
-        row.status, row.send_at = "pending", now + backoff(row.attempts)
+        row.status, row.send_at = "pending", now + backoff(row.attempts, retry_after)
     else:
         row.status = "failed"
         cannot_text(session, row, error.code, now)
@@ -425,9 +430,9 @@ def _record_error(
     return "failed" if row.status == "failed" else "retried"
 
 
-def backoff(attempts: int) -> timedelta:
-    """15s, 30s, 1m, 2m ... up to 30 minutes, with jitter so retries don't stampede."""
-    delay = min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MOST)
+def backoff(attempts: int, first: timedelta = BACKOFF_FIRST) -> timedelta:
+    """15s (`first`), 30s, 1m, 2m ... up to 30 minutes, with jitter so retries don't stampede."""
+    delay = min(first * (2 ** max(attempts - 1, 0)), BACKOFF_MOST)
     return delay * random.uniform(0.8, 1.2)
 
 
