@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -17,13 +18,13 @@ from urllib3.exceptions import NewConnectionError
 
 from intake.config import Settings
 
+T = TypeVar("T")
 OPTED_OUT = 21610
 CANNOT_TEXT = frozenset({21612, 21614})  # cannot route here; not a mobile number (a landline)
 PERMANENT_CODES = {21211, 21614, 21408, 21606, 21612, 30034}
 RETRY_CODES = {20429}
 REQUEST_TIMEOUT = 10.0  # seconds at most; a hung request must not outlive its lease
 LOOKUP_LIMIT = 50  # a lookup reads at most this many of Twilio's newest matches
-LOOKUP_SLACK = timedelta(days=1)  # Twilio's DateSent filter is by day: widen it by one
 SKEW = timedelta(minutes=5)  # clocks (ours, Twilio's) may disagree by this much
 AMBIGUOUS_STATUS = {502, 504}  # a gateway gave up: Twilio behind it may have taken the text
 
@@ -138,19 +139,21 @@ class TwilioTransport:
         return _call_twilio(lambda: self._find_messages(message, since))
 
     def _find_messages(self, message: Outgoing, since: datetime) -> list[str]:
+        # Not Twilio's DateSent filter: a text still queued at Twilio (1 a second per long
+        # code: minutes, in a burst) has no date_sent yet and would not be listed. Its
+        # date_created is set when Twilio takes it: filter on that here.
         service = self.sender.get("messaging_service_sid")
         sender = {} if service else {"from_": self.settings.twilio_phone_number}
         found = self.client.messages.list(
-            to=message.to,
-            date_sent_after=since - LOOKUP_SLACK,
-            limit=LOOKUP_LIMIT,
-            page_size=LOOKUP_LIMIT,
-            **sender,
+            to=message.to, limit=LOOKUP_LIMIT, page_size=LOOKUP_LIMIT, **sender
         )
         return [
             m.sid
             for m in found
-            if m.body == message.body and (not service or m.messaging_service_sid == service)
+            if m.body == message.body
+            and (not service or m.messaging_service_sid == service)
+            and m.date_created is not None
+            and m.date_created >= since - SKEW
         ]
 
     def _find_calls(self, message: Outgoing, since: datetime) -> list[str]:
@@ -178,7 +181,7 @@ def make_transport(settings: Settings) -> Transport:
     return TwilioTransport(settings) if settings.uses_twilio else LocalTransport()
 
 
-def _call_twilio(send) -> str:
+def _call_twilio(send: Callable[[], T]) -> T:
     """Run one REST call and turn every failure into a SendError that says what to do."""
     try:
         return send()
