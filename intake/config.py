@@ -60,6 +60,7 @@ class Settings:
     dispatch_interval: timedelta = timedelta(seconds=5)
     send_lease: timedelta = timedelta(minutes=2)  # a claimed row is claimed again after this
     send_concurrency: int = 4  # sender threads in one dispatcher
+    retry_after: timedelta = timedelta(seconds=15)  # first retry; doubles up to 30 minutes
     escalation_wait: timedelta = timedelta(minutes=5)
     stalled_after: timedelta = timedelta(minutes=10)  # an intake left half done wakes someone
     escalation_rounds: int = 3
@@ -107,6 +108,7 @@ class Settings:
             dispatch_interval=reader.duration("INTAKE_DISPATCH_INTERVAL", "5s"),
             send_lease=reader.duration("INTAKE_SEND_LEASE", "2m"),
             send_concurrency=reader.count("INTAKE_SEND_CONCURRENCY", 4),
+            retry_after=reader.duration("INTAKE_RETRY_AFTER", "15s"),
             escalation_wait=reader.duration("INTAKE_ESCALATION_WAIT", "5m"),
             stalled_after=reader.duration("INTAKE_STALLED_AFTER", "10m"),
             escalation_rounds=reader.count("INTAKE_ESCALATION_ROUNDS", 3),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from intake import signing
@@ -43,6 +43,7 @@ class Report:
     """What one dispatch did: counts, the rows it settled, every row's outcome."""
 
     sent: int = 0
+    found: int = 0  # of `sent`: found at Twilio by a lookup, not sent again
     retried: int = 0
     failed: int = 0
     ids: list[int] = field(default_factory=list)
@@ -80,8 +81,17 @@ def dispatch(
                 if clock.monotonic() > deadline:
                     done.append((item, "late"))
                     continue
+                if item.unsure:
+                    found = _look_up(line, transport, conn, item)
+                    if found is not None:
+                        result = _record(line, conn, item, found, now, on_failure)
+                        done.append((item, "found" if result == "sent" else result))
+                        continue
+                    if clock.monotonic() > deadline:
+                        done.append((item, "late"))
+                        continue
                 outcome = _send(line, transport, item)
-                done.append((item, _record(line.db, conn, item, outcome, now, on_failure)))
+                done.append((item, _record(line, conn, item, outcome, now, on_failure)))
         return done
 
     report = Report()
@@ -98,6 +108,9 @@ def dispatch(
 
 def _count(report: Report, item: Claimed, result: str) -> None:
     report.outcomes.append((item, result))
+    if result == "found":
+        report.found += 1
+        result = "sent"
     if result in ("sent", "retried", "failed"):
         report.ids.append(item.id)
         setattr(report, result, getattr(report, result) + 1)
@@ -113,6 +126,34 @@ def _release(db: Database, ids: list[int]) -> None:
             .execution_options(synchronize_session=False)
         )
     log_event("outbox.released", count=len(ids))
+
+
+def _look_up(line: Line, transport: Transport, conn, item: Claimed) -> str | SendError | None:
+    """Before sending again a row whose earlier request may have reached Twilio, ask
+    Twilio: the SID of a matching text (or call) sent since the first attempt and not
+    already any other row's, or None (not there: send it), or a SendError (cannot tell:
+    try later, still unsure)."""
+    since = item.tried_at or utcnow()
+    message = Outgoing(to=item.to, body=item.body, call_url=item.call_url)
+    try:
+        sids = transport.find_sent(message, item.channel, since)
+    except SendError as error:
+        return SendError(f"lookup: {error.reason}", error.code, retry=True, ambiguous=True)
+    if sids:
+        taken = set(
+            conn.scalars(
+                select(Outbound.twilio_sid).where(
+                    Outbound.twilio_sid.in_(sids), Outbound.id != item.id
+                )
+            )
+        )
+        conn.rollback()  # end the read; _record begins its own transaction
+        free = [sid for sid in sids if sid not in taken]
+        if free:
+            log_event("outbox.found", id=item.id, kind=item.kind, candidates=len(free))
+            return free[-1]  # Twilio lists newest first: the first attempt's
+    log_event("outbox.not_found", id=item.id, kind=item.kind)
+    return None
 
 
 def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
@@ -132,7 +173,7 @@ def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
 
 
 def _record(
-    db: Database,
+    line: Line,
     conn,
     item: Claimed,
     outcome: str | SendError,
@@ -145,27 +186,35 @@ def _record(
             done = conn.execute(
                 update(Outbound)
                 .where(Outbound.id == item.id, Outbound.status == "sending")
-                .values(status="sent", twilio_sid=outcome, sent_at=now, lease_until=None)
+                .values(
+                    status="sent", twilio_sid=outcome, sent_at=now, lease_until=None, unsure=False
+                )
             )
         if done.rowcount:
             log_event("outbox.sent", id=item.id, kind=item.kind)
         return "sent" if done.rowcount else "lost"
-    with db.transaction() as session:
-        return _record_error(session, item, outcome, now, on_failure)
+    with line.db.transaction() as session:
+        return _record_error(session, item, outcome, now, on_failure, line.settings.retry_after)
 
 
 def _record_error(
-    session: Session, item: Claimed, error: SendError, now: datetime, on_failure
+    session: Session,
+    item: Claimed,
+    error: SendError,
+    now: datetime,
+    on_failure,
+    retry_after: timedelta = BACKOFF_FIRST,
 ) -> str:
     row = session.get(Outbound, item.id, with_for_update=True)
     if row is None or row.status != "sending":
         return "lost"
     row.last_error, row.error_code, row.lease_until = error.reason, error.code, None
+    row.unsure = row.unsure or error.ambiguous  # stays unsure until Twilio has answered
     if error.opted_out:
         row.status = "failed"
         opt_out(session, row.to_phone, now)
     elif error.retry and row.attempts < MAX_ATTEMPTS:
-        row.status, row.send_at = "pending", now + backoff(row.attempts)
+        row.status, row.send_at = "pending", now + backoff(row.attempts, retry_after)
     else:
         row.status = "failed"
         cannot_text(session, row, error.code, now)
@@ -182,7 +231,7 @@ def _record_error(
     return "failed" if row.status == "failed" else "retried"
 
 
-def backoff(attempts: int) -> timedelta:
-    """15s, 30s, 1m, 2m ... up to 30 minutes, with jitter so retries don't stampede."""
-    delay = min(BACKOFF_FIRST * (2 ** max(attempts - 1, 0)), BACKOFF_MOST)
+def backoff(attempts: int, first: timedelta = BACKOFF_FIRST) -> timedelta:
+    """15s (`first`), 30s, 1m, 2m ... up to 30 minutes, with jitter so retries don't stampede."""
+    delay = min(first * (2 ** max(attempts - 1, 0)), BACKOFF_MOST)
     return delay * random.uniform(0.8, 1.2)

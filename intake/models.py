@@ -181,6 +181,11 @@ class Outbound(Base):
     error_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    # when a request for this row first left for Twilio (wall clock), and whether the
+    # last one may have reached Twilio unanswered (a timeout, a dropped connection, a
+    # worker that died mid-send): such a row is looked up at Twilio before it is sent again
+    tried_at: Mapped[datetime | None]
+    unsure: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     case: Mapped[Case | None] = relationship()
     caller: Mapped[Caller | None] = relationship()

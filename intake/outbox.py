@@ -13,13 +13,13 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from intake import words
 from intake.db import Database
 from intake.logs import event as log_event
-from intake.models import Outbound
+from intake.models import Outbound, utcnow
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -43,6 +43,8 @@ class Claimed:
     channel: str
     body: str
     call_url: str | None = None
+    unsure: bool = False  # an earlier request may have reached Twilio: look it up first
+    tried_at: datetime | None = None  # when the first request for it left (wall clock)
 
 
 def enqueue(
@@ -117,6 +119,13 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
         due = _lock_ids(
             session, Outbound.status == "pending", Outbound.send_at, now, limit - len(ids)
         )
+        if ids:  # their worker died mid-send: Twilio may have taken them
+            session.execute(
+                update(Outbound)
+                .where(Outbound.id.in_(ids))
+                .values(unsure=True)
+                .execution_options(synchronize_session=False)
+            )
         ids += due
         if not ids:
             return []
@@ -127,6 +136,7 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
                 status="sending",
                 lease_until=now + line.settings.send_lease,
                 attempts=Outbound.attempts + 1,
+                tried_at=func.coalesce(Outbound.tried_at, utcnow()),
             )
             .execution_options(synchronize_session=False)
         )
@@ -197,4 +207,6 @@ def _prepare(line: Line, row: Outbound, now: datetime) -> Claimed | None:
         channel=row.channel,
         body=body or "",
         call_url=call_url,
+        unsure=row.unsure,
+        tried_at=row.tried_at,
     )

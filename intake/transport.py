@@ -4,32 +4,44 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from intake.config import Settings
 
+T = TypeVar("T")
 OPTED_OUT = 21610
 CANNOT_TEXT = frozenset({21612, 21614})  # cannot route here; not a mobile number (a landline)
 PERMANENT_CODES = {21211, 21614, 21408, 21606, 21612, 30034}
 RETRY_CODES = {20429}
 REQUEST_TIMEOUT = 10.0  # seconds at most; a hung request must not outlive its lease
+LOOKUP_LIMIT = 50  # a lookup reads at most this many of Twilio's newest matches
+SKEW = timedelta(minutes=5)  # clocks (ours, Twilio's) may disagree by this much
+AMBIGUOUS_STATUS = {502, 504}  # a gateway gave up: Twilio behind it may have taken the text
 
 
 class SendError(Exception):
-    """Sending failed. `retry` says whether trying again later may work."""
+    """Sending failed. `retry` says whether trying again later may work; `ambiguous`, that
+    the request may have reached Twilio (a timeout or a connection dropped after it was
+    written), so the text may exist there: look it up before sending it again."""
 
-    def __init__(self, reason: str, code: int | None = None, retry: bool = False):
+    def __init__(
+        self, reason: str, code: int | None = None, retry: bool = False, ambiguous: bool = False
+    ):
         super().__init__(reason)
         self.reason = reason
         self.code = code
         self.retry = retry
+        self.ambiguous = ambiguous
 
     @property
     def opted_out(self) -> bool:
@@ -50,6 +62,8 @@ class Transport(Protocol):
     def send_sms(self, message: Outgoing) -> str: ...
 
     def place_call(self, message: Outgoing) -> str: ...
+
+    def find_sent(self, message: Outgoing, channel: str, since: datetime) -> list[str]: ...
 
 
 class RedirectingHttpClient(TwilioHttpClient):
@@ -116,6 +130,39 @@ class TwilioTransport:
             )
         )
 
+    def find_sent(self, message: Outgoing, channel: str, since: datetime) -> list[str]:
+        """SIDs of texts (or calls) this line sent to `message.to` since `since` that match
+        it (same body; for a call, any call): newest first. Raises SendError when Twilio
+        cannot be asked."""
+        if channel == "call":
+            return _call_twilio(lambda: self._find_calls(message, since))
+        return _call_twilio(lambda: self._find_messages(message, since))
+
+    def _find_messages(self, message: Outgoing, since: datetime) -> list[str]:
+        # Not Twilio's DateSent filter: a text still queued at Twilio (1 a second per long
+        # code: minutes, in a burst) has no date_sent yet and would not be listed. Its
+        # date_created is set when Twilio takes it: filter on that here.
+        service = self.sender.get("messaging_service_sid")
+        sender = {} if service else {"from_": self.settings.twilio_phone_number}
+        found = self.client.messages.list(
+            to=message.to, limit=LOOKUP_LIMIT, page_size=LOOKUP_LIMIT, **sender
+        )
+        return [
+            m.sid
+            for m in found
+            if m.body == message.body
+            and (not service or m.messaging_service_sid == service)
+            and m.date_created is not None
+            and m.date_created >= since - SKEW
+        ]
+
+    def _find_calls(self, message: Outgoing, since: datetime) -> list[str]:
+        # StartTime is empty until a call starts ringing: filter by creation time here
+        found = self.client.calls.list(
+            to=message.to, from_=self.caller_id, limit=LOOKUP_LIMIT, page_size=LOOKUP_LIMIT
+        )
+        return [c.sid for c in found if c.date_created and c.date_created >= since - SKEW]
+
 
 class LocalTransport:
     """No Twilio credentials: the row itself is the message; the simulator shows it."""
@@ -126,21 +173,36 @@ class LocalTransport:
     def place_call(self, message: Outgoing) -> str:
         return "LOCAL" + uuid.uuid4().hex
 
+    def find_sent(self, message: Outgoing, channel: str, since: datetime) -> list[str]:
+        return []  # a local send never fails halfway
+
 
 def make_transport(settings: Settings) -> Transport:
     return TwilioTransport(settings) if settings.uses_twilio else LocalTransport()
 
 
-def _call_twilio(send) -> str:
+def _call_twilio(send: Callable[[], T]) -> T:
     """Run one REST call and turn every failure into a SendError that says what to do."""
     try:
         return send()
     except TwilioRestException as error:
         raise _classify(error) from None
     except requests.RequestException as error:
-        raise SendError(f"network: {type(error).__name__}", retry=True) from None
-    except TwilioException as error:
-        raise SendError(f"twilio: {type(error).__name__}", retry=True) from None
+        reason = f"network: {type(error).__name__}"
+        raise SendError(reason, retry=True, ambiguous=_may_have_arrived(error)) from None
+    except TwilioException as error:  # e.g. an answer that could not be read
+        raise SendError(f"twilio: {type(error).__name__}", retry=True, ambiguous=True) from None
+
+
+def _may_have_arrived(error: requests.RequestException) -> bool:
+    """Whether the request may have reached Twilio. Only a connection that was never made
+    (refused, a name that did not resolve, a connect timeout) is certain not to have."""
+    if isinstance(error, requests.ConnectTimeout):
+        return False
+    if isinstance(error, requests.ConnectionError):
+        reason = getattr(error.args[0], "reason", None) if error.args else None
+        return not isinstance(reason, NewConnectionError)
+    return True
 
 
 def _classify(error: TwilioRestException) -> SendError:
@@ -151,5 +213,6 @@ def _classify(error: TwilioRestException) -> SendError:
     if code in PERMANENT_CODES:
         return SendError(f"twilio error {code}", code=code)
     if status == 429 or code in RETRY_CODES or status >= 500:
-        return SendError(f"twilio http {status} (code {code})", code=code, retry=True)
+        reason = f"twilio http {status} (code {code})"
+        return SendError(reason, code=code, retry=True, ambiguous=status in AMBIGUOUS_STATUS)
     return SendError(f"twilio http {status} (code {code})", code=code)

@@ -55,7 +55,12 @@ def postgres_database() -> str:
 @pytest.fixture(params=DATABASES)
 def db_url(request, tmp_path, sqlite_template) -> str:
     """An empty, migrated database of each kind in turn."""
-    if request.param == "sqlite":
+    return empty_database(request, request.param, tmp_path, sqlite_template)
+
+
+def empty_database(request, kind: str, tmp_path, sqlite_template: str) -> str:
+    """An empty, migrated database of one kind ("sqlite" or "postgres")."""
+    if kind == "sqlite":
         path = tmp_path / "intake.db"
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"

@@ -1,4 +1,4 @@
-"""A local fake of the two Twilio REST endpoints the line uses: create Message, create Call.
+"""A local fake of the Twilio REST endpoints the line uses: create and list Messages and Calls.
 
 A real HTTP/1.1 server on 127.0.0.1 (ephemeral port, standard library only, daemon threads)
 that the real `twilio.rest.Client` can talk to through an `http_client` which rewrites
@@ -16,8 +16,11 @@ As a pytest fixture:
             yield fake
 
 Responses follow Twilio's OpenAPI description (api.v2010.account.message / .call, 201 on
-create) and its error body `{"code", "message", "more_info", "status"}`. Programmable
-failures: `fail_to`, `fail_next`, `delay_next`, `clear_failures`.
+create) and its error body `{"code", "message", "more_info", "status"}`. Lists (GET) filter
+Messages by To, From, DateSent / DateSent< / DateSent> (by UTC day, as Twilio does) and Calls
+by To, From; newest first, one page of PageSize (50). Programmable failures: `fail_to`,
+`fail_next`, `delay_next`, `hang_next` (accept, then answer too late), `random_faults`,
+`clear_failures`.
 """
 
 from __future__ import annotations
@@ -26,12 +29,13 @@ import base64
 import binascii
 import json
 import math
+import random
 import secrets
 import socket
 import sys
 import threading
 from collections import deque
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -192,7 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeTwilio:
-    """Twilio's Messages and Calls create endpoints on http://127.0.0.1:<ephemeral port>.
+    """Twilio's Messages and Calls endpoints (create, list) on http://127.0.0.1:<ephemeral port>.
 
     Credentials: HTTP Basic with username = `account_sid` (or any API key `SK...`) and
     password = `auth_token`; else 401 code 20003. A path AccountSid other than
@@ -227,6 +231,9 @@ class FakeTwilio:
         self._fail_to: dict[str, tuple[int, int, str | None]] = {}
         self._fail_next: deque[list] = deque()  # [remaining, status, code, message]
         self._delay_next: deque[list] = deque()  # [remaining, seconds]
+        self._hang_next: deque[list] = deque()  # [remaining, seconds]
+        self._random: tuple[random.Random, float, float, float, float] | None = None
+        self._hung = 0
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -303,6 +310,12 @@ class FakeTwilio:
             return self._requests_count
 
     @property
+    def hung(self) -> int:
+        """How many creates were accepted and then answered too late (hang_next, random)."""
+        with self._lock:
+            return self._hung
+
+    @property
     def internal_errors(self) -> list[BaseException]:
         with self._lock:
             return list(self._internal_errors)
@@ -318,6 +331,9 @@ class FakeTwilio:
             self._fail_to.clear()
             self._fail_next.clear()
             self._delay_next.clear()
+            self._hang_next.clear()
+            self._random = None
+            self._hung = 0
 
     # --- programmable failures -------------------------------------------------------
 
@@ -345,11 +361,35 @@ class FakeTwilio:
             with self._lock:
                 self._delay_next.append([n, seconds])
 
+    def hang_next(self, n: int, seconds: float):
+        """The next `n` creates are accepted (the message or call exists and is listed at
+        once), then the answer waits `seconds`: a client with a shorter timeout sees a
+        timeout for a text Twilio took."""
+        if n > 0:
+            with self._lock:
+                self._hang_next.append([n, seconds])
+
+    def random_faults(
+        self,
+        seed: int,
+        error_500: float = 0.0,
+        error_429: float = 0.0,
+        hang: float = 0.0,
+        hang_seconds: float = 2.0,
+    ):
+        """From now on, each request fails at random: HTTP 500 or 429 (any request, lists
+        too: nothing created) or, for creates, accepted then answered after `hang_seconds`
+        (like hang_next). The rates are fractions of requests; `seed` makes a run repeat."""
+        with self._lock:
+            self._random = (random.Random(seed), error_500, error_429, hang, hang_seconds)
+
     def clear_failures(self) -> None:
         with self._lock:
             self._fail_to.clear()
             self._fail_next.clear()
             self._delay_next.clear()
+            self._hang_next.clear()
+            self._random = None
 
     # --- request handling (runs on server threads) -----------------------------------
 
@@ -378,15 +418,25 @@ class FakeTwilio:
         kind = {"Messages.json": "message", "Calls.json": "call"}.get(parts[3])
         if kind is None:
             raise _error(404, 20404, f"The requested resource {path} was not found")
+        if method == "GET":
+            self._random_error()
+            return 200, self._list(kind, path, parse_qs(urlsplit(target).query)), {}
         if method != "POST":
             raise _error(405, 20004, "Method not allowed")
         form = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
         received_at = _now()
         try:
             self._programmed(form.get("To", [""])[0])
+            hang = self._hang()
             if kind == "message":
-                return 201, self._create_message(path, form, received_at), {}
-            return 201, self._create_call(path, form, received_at), {}
+                created = self._create_message(path, form, received_at)
+            else:
+                created = self._create_call(path, form, received_at)
+            if hang:
+                with self._lock:
+                    self._hung += 1
+                self._stopping.wait(hang)  # accepted; the answer comes too late
+            return 201, created, {}
         except _Reply as reply:
             with self._lock:
                 self._rejected.append(
@@ -449,6 +499,79 @@ class FakeTwilio:
             code, status, message = target
             raise _error(status, code, message)
 
+    def _random_error(self) -> None:
+        with self._lock:
+            if self._random is None:
+                return
+            rng, error_500, error_429, _, _ = self._random
+            roll = rng.random()
+        if roll < error_500:
+            raise _error(500)
+        if roll < error_500 + error_429:
+            raise _error(429)
+
+    def _hang(self) -> float:
+        """Seconds to hold a create's answer after accepting it (0: answer at once).
+        Random 500/429 are raised here too, before anything is created."""
+        with self._lock:
+            if self._hang_next:
+                entry = self._hang_next[0]
+                entry[0] -= 1
+                if entry[0] <= 0:
+                    self._hang_next.popleft()
+                return entry[1]
+        self._random_error()
+        with self._lock:
+            if self._random is None:
+                return 0.0
+            rng, _, _, hang, hang_seconds = self._random
+            return hang_seconds if rng.random() < hang else 0.0
+
+    def _list(self, kind: str, path: str, query: dict) -> dict:
+        """One page of Messages or Calls, newest first, filtered as Twilio filters."""
+
+        def one(name: str) -> str | None:
+            return query.get(name, [None])[0]
+
+        def day(value: str) -> date:
+            return date.fromisoformat(value[:10])
+
+        records = self.messages if kind == "message" else self.calls
+        to, from_ = one("To"), one("From")
+        on, before, after = one("DateSent"), one("DateSent<"), one("DateSent>")
+        found = []
+        for record in reversed(records):
+            sent = record["received_at"].date()
+            if to and record["to"] != to:
+                continue
+            if from_ and record["from_"] != from_:
+                continue
+            if kind == "message" and (
+                (on and sent != day(on))
+                or (before and sent > day(before))
+                or (after and sent < day(after))
+            ):
+                continue
+            found.append(record)
+        size = min(int(one("PageSize") or 50), 1000)
+        items = [
+            self._message_resource(path, r) if kind == "message" else self._call_resource(path, r)
+            for r in found[:size]
+        ]
+        key = "messages" if kind == "message" else "calls"
+        uri = f"{path}?PageSize={size}&Page=0"
+        return {
+            key: items,
+            "end": max(len(items) - 1, 0),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        }
+
     def _create_message(self, path: str, form: dict, received_at: datetime) -> dict:
         to = form.get("To", [""])[0]
         from_ = form.get("From", [""])[0]
@@ -466,28 +589,33 @@ class FakeTwilio:
         # Twilio gives MMS an "MM" SID and SMS an "SM" SID.
         sid = ("MM" if media else "SM") + secrets.token_hex(16)
         status_callback = form.get("StatusCallback", [None])[0]
+        record = {
+            "sid": sid,
+            "to": to,
+            "from_": from_ or None,
+            "body": body,
+            "media_urls": media,
+            "status_callback": status_callback,
+            "messaging_service_sid": service or None,
+            "received_at": received_at,
+            "params": form,
+        }
         with self._lock:
-            self._messages.append(
-                {
-                    "sid": sid,
-                    "to": to,
-                    "from_": from_ or None,
-                    "body": body,
-                    "media_urls": media,
-                    "status_callback": status_callback,
-                    "messaging_service_sid": service or None,
-                    "received_at": received_at,
-                    "params": form,
-                }
-            )
-        created = _rfc2822(received_at)
+            self._messages.append(record)
+        return {**self._message_resource(path, record), "date_sent": None, "status": "queued"}
+
+    def _message_resource(self, path: str, record: dict) -> dict:
+        """A message as Twilio shows it; listed, it has been sent (at once, here)."""
+        sid, body, media = record["sid"], record["body"], record["media_urls"]
+        from_, service, to = record["from_"], record["messaging_service_sid"], record["to"]
+        created = _rfc2822(record["received_at"])
         uri = f"{path[: -len('.json')]}/{sid}.json"
         return {
             "account_sid": self.account_sid,
             "api_version": API_VERSION,
             "body": body,
             "date_created": created,
-            "date_sent": None,
+            "date_sent": created,
             "date_updated": created,
             "direction": "outbound-api",
             "error_code": None,
@@ -499,7 +627,7 @@ class FakeTwilio:
             "price": None,
             "price_unit": "USD",
             "sid": sid,
-            "status": "queued",
+            "status": "sent",
             "subresource_uris": {"media": f"{uri[: -len('.json')]}/Media.json"},
             "to": to,
             "uri": uri,
@@ -519,20 +647,23 @@ class FakeTwilio:
             raise _error(400, 21205)
         sid = "CA" + secrets.token_hex(16)
         status_callback = form.get("StatusCallback", [None])[0]
+        record = {
+            "sid": sid,
+            "to": to,
+            "from_": from_,
+            "url": url or None,
+            "twiml": twiml or None,
+            "status_callback": status_callback,
+            "received_at": received_at,
+            "params": form,
+        }
         with self._lock:
-            self._calls.append(
-                {
-                    "sid": sid,
-                    "to": to,
-                    "from_": from_,
-                    "url": url or None,
-                    "twiml": twiml or None,
-                    "status_callback": status_callback,
-                    "received_at": received_at,
-                    "params": form,
-                }
-            )
-        created = _rfc2822(received_at)
+            self._calls.append(record)
+        return self._call_resource(path, record)
+
+    def _call_resource(self, path: str, record: dict) -> dict:
+        sid, from_, to = record["sid"], record["from_"], record["to"]
+        created = _rfc2822(record["received_at"])
         uri = f"{path[: -len('.json')]}/{sid}.json"
         base = uri[: -len(".json")]
         return {

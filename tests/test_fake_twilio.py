@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from intake.transport import RedirectingHttpClient
@@ -337,3 +337,44 @@ def test_stop_is_idempotent_and_restartable():
     with fake:  # records survive a restart; the port is a new ephemeral one
         assert make_client(fake).messages.create(to=TO, from_=FROM, body="two").sid
         assert [m["body"] for m in fake.messages] == ["one", "two"]
+
+
+def test_messages_list_filters_by_to_from_and_day_sent_newest_first(fake, client):
+    from datetime import UTC, datetime, timedelta
+
+    first = client.messages.create(to=TO, from_=FROM, body="one").sid
+    client.messages.create(to="+12125550000", from_=FROM, body="elsewhere")
+    client.messages.create(to=TO, from_="+15005550001", body="another sender")
+    second = client.messages.create(to=TO, from_=FROM, body="two").sid
+    today = datetime.now(UTC)
+    found = client.messages.list(to=TO, from_=FROM, date_sent_after=today - timedelta(days=1))
+    assert [m.sid for m in found] == [second, first]
+    assert [m.body for m in found] == ["two", "one"] and found[0].date_sent is not None
+    assert client.messages.list(to=TO, from_=FROM, date_sent_after=today + timedelta(days=1)) == []
+    assert len(client.messages.list(to=TO)) == 3
+
+
+def test_calls_list_filters_by_to_and_from(fake, client):
+    sid = client.calls.create(to=TO, from_=FROM, url="https://example.org/x").sid
+    client.calls.create(to="+12125550000", from_=FROM, url="https://example.org/x")
+    assert [c.sid for c in client.calls.list(to=TO, from_=FROM)] == [sid]
+
+
+def test_hang_next_accepts_then_answers_too_late(fake):
+    fake.hang_next(1, 2.0)
+    with pytest.raises(requests.exceptions.Timeout):
+        make_client(fake, timeout=0.3).messages.create(to=TO, from_=FROM, body="took it")
+    assert [m["body"] for m in fake.messages] == ["took it"] and fake.hung == 1
+    assert make_client(fake).messages.create(to=TO, from_=FROM, body="next").status == "queued"
+
+
+def test_random_faults_fail_lists_too_and_repeat_with_their_seed(fake, client):
+    fake.random_faults(seed=7, error_500=1.0)
+    with pytest.raises(TwilioException, match="Unable to fetch page"):  # how lists fail
+        client.messages.list(to=TO)
+    fake.random_faults(seed=7, error_429=1.0)
+    with pytest.raises(TwilioRestException) as error:
+        client.messages.create(to=TO, from_=FROM, body="x")
+    assert error.value.status == 429 and fake.messages == []
+    fake.clear_failures()
+    assert client.messages.create(to=TO, from_=FROM, body="x").sid

@@ -14,7 +14,7 @@ from intake.app import create_app
 from intake.followups import send_times
 from intake.models import Caller, Case, Outbound
 from intake.outbox import after_quiet_hours
-from intake.transport import LocalTransport, TwilioTransport
+from intake.transport import LocalTransport, Outgoing, TwilioTransport
 from tests.conftest import (
     ACCOUNT,
     BASE_URL,
@@ -418,3 +418,125 @@ def test_start_after_stop_brings_back_the_follow_ups_still_ahead(line, phone, fa
     assert {r.status for r in plan} == {"pending"}
     dispatcher.dispatch(line, transport, now=later(line, 16))
     assert len(fake.messages) == 1
+
+
+# --- an answer lost after Twilio took the text --------------------------------------------
+
+TO = "+12125557788"
+
+
+def one_row(line, body: str = "hello", **extra) -> datetime:
+    now = datetime.now(UTC)
+    with line.db.transaction() as s:
+        outbox.enqueue(
+            s, kind="test", to=TO, body=body, send_at=now - timedelta(seconds=1), **extra
+        )
+    return now
+
+
+def wait_until(condition) -> None:
+    done = threading.Event()
+    while not condition():
+        done.wait(0.02)
+
+
+def test_a_text_twilio_took_before_a_timeout_is_found_not_sent_again(line, fake, settings):
+    now = one_row(line)
+    fake.hang_next(1, 2.0)
+    quick = TwilioTransport(settings, timeout=0.3)
+    assert dispatcher.dispatch(line, quick, now=now).retried == 1
+    [row] = rows(line)
+    assert row.unsure and row.tried_at is not None and "network" in row.last_error
+    assert len(fake.messages) == 1  # Twilio has it; the line does not know
+    report = dispatcher.dispatch(line, quick, now=row.send_at)
+    assert (report.sent, report.found) == (1, 1)
+    [row] = rows(line)
+    assert len(fake.messages) == 1
+    assert (row.status, row.twilio_sid, row.unsure) == ("sent", fake.messages[0]["sid"], False)
+
+
+def test_a_timeout_before_twilio_took_it_is_sent_again_after_the_lookup(line, fake, settings):
+    now = one_row(line)
+    fake.delay_next(1, 1.0)
+    fake.fail_next(1, 500)  # answered (too late) with an error: nothing was created
+    quick = TwilioTransport(settings, timeout=0.3)
+    assert dispatcher.dispatch(line, quick, now=now).retried == 1
+    wait_until(lambda: len(fake.rejected) == 1)
+    report = dispatcher.dispatch(line, quick, now=rows(line)[0].send_at)
+    assert (report.sent, report.found) == (1, 0)
+    assert len(fake.messages) == 1 and rows(line)[0].twilio_sid == fake.messages[0]["sid"]
+
+
+def test_a_lookup_never_takes_a_text_another_row_was_sent_as(line, fake, settings, transport):
+    now = one_row(line, body="same words")
+    assert dispatcher.dispatch(line, transport, now=now).sent == 1
+    one_row(line, body="same words")
+    fake.delay_next(1, 1.0)
+    fake.fail_next(1, 500)
+    quick = TwilioTransport(settings, timeout=0.3)
+    assert dispatcher.dispatch(line, quick, now=now).retried == 1
+    wait_until(lambda: len(fake.rejected) == 1)
+    report = dispatcher.dispatch(line, quick, now=rows(line)[1].send_at)
+    assert (report.sent, report.found) == (1, 0)
+    assert len(fake.messages) == 2
+    assert {r.twilio_sid for r in rows(line)} == {m["sid"] for m in fake.messages}
+
+
+def test_a_lookup_that_fails_sends_nothing_and_stays_unsure(line, fake, settings):
+    now = one_row(line)
+    fake.hang_next(1, 2.0)
+    quick = TwilioTransport(settings, timeout=0.3)
+    dispatcher.dispatch(line, quick, now=now)
+    fake.random_faults(seed=1, error_500=1.0)  # every request, the lookup too, fails
+    report = dispatcher.dispatch(line, quick, now=rows(line)[0].send_at)
+    assert report.retried == 1 and len(fake.messages) == 1
+    [row] = rows(line)
+    assert row.unsure and row.last_error.startswith("lookup:")
+    fake.clear_failures()
+    assert dispatcher.dispatch(line, quick, now=row.send_at).found == 1
+    assert len(fake.messages) == 1
+
+
+def test_a_row_whose_worker_died_mid_send_is_looked_up_first(line, fake, transport):
+    now = one_row(line)
+    [claimed] = outbox.claim(line.db, line, now)  # a worker claims, sends, dies unrecorded
+    sid = transport.send_sms(Outgoing(to=claimed.to, body=claimed.body))
+    report = dispatcher.dispatch(
+        line, transport, now=now + line.settings.send_lease + timedelta(seconds=1)
+    )
+    assert (report.sent, report.found) == (1, 1)
+    assert len(fake.messages) == 1 and rows(line)[0].twilio_sid == sid
+
+
+def test_an_alert_call_twilio_placed_before_a_timeout_is_not_placed_again(line, fake, settings):
+    now = one_row(line, body="", channel="call", params={"call_url": BASE_URL + "/voice/x"})
+    fake.hang_next(1, 2.0)
+    quick = TwilioTransport(settings, timeout=0.3)
+    assert dispatcher.dispatch(line, quick, now=now).retried == 1
+    report = dispatcher.dispatch(line, quick, now=rows(line)[0].send_at)
+    assert (report.sent, report.found) == (1, 1)
+    assert len(fake.calls) == 1 and rows(line)[0].twilio_sid == fake.calls[0]["sid"]
+
+
+def test_only_a_request_that_may_have_arrived_is_ambiguous(db_url, tmp_path, fake, settings):
+    from intake.transport import SendError
+
+    message = Outgoing(to=TO, body="hi")
+    fake.hang_next(1, 2.0)
+    with pytest.raises(SendError) as timed_out:
+        TwilioTransport(settings, timeout=0.3).send_sms(message)
+    assert timed_out.value.ambiguous and timed_out.value.retry
+    closed = make_settings(
+        db_url,
+        tmp_path,
+        twilio_account_sid=ACCOUNT,
+        twilio_phone_number=LINE_NUMBER,
+        twilio_api_base_url="http://127.0.0.1:9",  # nothing listens: refused
+    )
+    with pytest.raises(SendError) as refused:
+        TwilioTransport(closed, timeout=0.3).send_sms(message)
+    assert refused.value.retry and not refused.value.ambiguous
+    fake.fail_next(1, 500)
+    with pytest.raises(SendError) as error:
+        TwilioTransport(settings, timeout=1.0).send_sms(message)
+    assert error.value.retry and not error.value.ambiguous
