@@ -29,11 +29,19 @@ def require_ready(db) -> None:
         raise click.ClickException(state.problem)
 
 
-def open_line():
-    """The line a command works on, its database checked first."""
+def build_app(settings: Settings):
+    """The app, or one plain message when its keys cannot read the stored data."""
     from intake.app import create_app
 
-    line = create_app(load_settings()).extensions["intake"]
+    try:
+        return create_app(settings)
+    except ConfigError as error:
+        raise click.ClickException(f"configuration:\n{error}") from None
+
+
+def open_line():
+    """The line a command works on, its database checked first."""
+    line = build_app(load_settings()).extensions["intake"]
     require_ready(line.db)
     return line
 
@@ -62,9 +70,10 @@ def db_upgrade() -> None:
     from intake.db import describe_failure
     from intake.migrate import upgrade
 
-    url = load_settings().database_url
+    settings = load_settings()
+    url = settings.database_url
     try:
-        upgrade(url)
+        upgrade(url, keys=settings.data_key_ring())
     except SQLAlchemyError as error:
         raise click.ClickException(describe_failure(error, make_url(url))) from None
     except CommandError as error:
@@ -82,10 +91,9 @@ def run(host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     from intake import scheduler, startup
-    from intake.app import create_app
 
     settings = load_settings()
-    app = create_app(settings)
+    app = build_app(settings)
     line = app.extensions["intake"]
     require_ready(line.db)
     server = make_server(host, port, app, threaded=True)  # a port in use: Werkzeug says so
