@@ -381,3 +381,24 @@ def oncall_move(who: str, position: int) -> None:
         lambda s, line: roster.move(s, who, position, line.settings.default_region)
     )
     click.echo(f"{person.name} is now at place {person.position}")
+
+
+@main.group()
+def keys() -> None:
+    """The keys that encrypt the children's data (INTAKE_DATA_KEYS)."""
+
+
+@keys.command("rotate")
+@click.option("--batch", default=500, show_default=True, type=int, help="Rows per transaction.")
+def keys_rotate(batch: int) -> None:
+    """Re-encrypt every stored value with the first key; then older keys can be dropped."""
+    from intake import crypto
+
+    line = open_line()
+    try:
+        counts = crypto.rotate(line.db.engine, line.settings.data_key_ring(), batch, click.echo)
+    except crypto.DataKeyError as error:
+        raise click.ClickException(str(error)) from None
+    for table, count in counts.items():
+        click.echo(f"{table}: {count} values re-encrypted")
+    click.echo(f"done: {sum(counts.values())} values now use the first key")

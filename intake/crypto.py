@@ -172,3 +172,54 @@ def check(connection, ring: MultiFernet, columns: Iterable[Column] = COLUMNS) ->
                     f"({column.table}.{column.name}): the key that encrypted it is not "
                     "in the list. Put it back (new keys go first, old ones after)."
                 ) from None
+
+
+def rotate(engine, ring: MultiFernet, batch: int = 500, echo=None) -> dict[str, int]:
+    """Re-encrypt every stored value with the first key, a batch per transaction.
+
+    Each write only replaces the token it read, so a row the line changed meanwhile keeps
+    its newer value (already under the first key). Returns values rotated per table.
+    """
+    from sqlalchemy import and_, column, select, table
+
+    counts: dict[str, int] = {}
+    tables: dict[str, list[str]] = {}
+    for item in COLUMNS:
+        tables.setdefault(item.table, []).append(item.name)
+    for name, names in tables.items():
+        rows_table = table(name, column("id"), *(column(c, Text) for c in names))
+        counts[name] = 0
+        last = 0
+        while True:
+            with engine.begin() as conn:
+                rows = conn.execute(
+                    select(rows_table)
+                    .where(rows_table.c.id > last)
+                    .order_by(rows_table.c.id)
+                    .limit(batch)
+                ).all()
+                for row in rows:
+                    for c in names:
+                        old = getattr(row, c)
+                        if old is None:
+                            continue
+                        try:
+                            new = ring.rotate(old.encode()).decode()
+                        except InvalidToken:
+                            raise DataKeyError(
+                                f"a value in {name}.{c} cannot be decrypted with "
+                                "INTAKE_DATA_KEYS: keep every old key in the list until "
+                                "rotation is done"
+                            ) from None
+                        done = conn.execute(
+                            rows_table.update()
+                            .where(and_(rows_table.c.id == row.id, rows_table.c[c] == old))
+                            .values({c: new})
+                        )
+                        counts[name] += done.rowcount
+            if not rows:
+                break
+            last = rows[-1].id
+            if echo is not None:
+                echo(f"{name}: {counts[name]} values re-encrypted so far")
+    return counts
