@@ -119,11 +119,26 @@ def attach(engine, ring: MultiFernet) -> None:
     engine.dialect.intake_data_keys = ring
 
 
+class _NotByValue(TypeDecorator.Comparator):
+    """Only IS NULL / IS NOT NULL: a token differs every time, so `col == x` never matches.
+
+    A query by value would find nothing, silently; it fails loudly instead.
+    """
+
+    ALLOWED = {"is_", "is_not", "isnot"}
+
+    def operate(self, op, *other, **kwargs):
+        if getattr(op, "__name__", "") not in self.ALLOWED:
+            raise TypeError("an encrypted column cannot be compared or searched by value")
+        return super().operate(op, *other, **kwargs)
+
+
 class Encrypted(TypeDecorator):
     """Text stored as a Fernet token; read back as the text."""
 
     impl = Text
     cache_ok = True
+    comparator_factory = _NotByValue
 
     def process_bind_param(self, value: str | None, dialect) -> str | None:
         if value is None:
@@ -141,6 +156,7 @@ class EncryptedJSON(TypeDecorator):
 
     impl = Text
     cache_ok = True
+    comparator_factory = _NotByValue
 
     def process_bind_param(self, value: Any, dialect) -> str | None:
         if value is None:

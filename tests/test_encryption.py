@@ -239,3 +239,11 @@ def test_migration_0007_without_keys_refuses_to_leave_rows_in_clear(empty_db_url
     engine.dispose()
     with pytest.raises(RuntimeError, match="needs the data keys"):
         upgrade(empty_db_url)
+
+
+def test_an_encrypted_column_cannot_be_searched_by_value():
+    with pytest.raises(TypeError, match="cannot be compared or searched by value"):
+        select(Message).where(Message.body == "hello")
+    with pytest.raises(TypeError):
+        select(Case).where(Case.child_name.like("Mia%"))
+    select(Case).where(Case.child_name.is_not(None))  # whether there is one: allowed
