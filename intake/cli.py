@@ -29,11 +29,19 @@ def require_ready(db) -> None:
         raise click.ClickException(state.problem)
 
 
-def open_line():
-    """The line a command works on, its database checked first."""
+def build_app(settings: Settings):
+    """The app, or one plain message when its keys cannot read the stored data."""
     from intake.app import create_app
 
-    line = create_app(load_settings()).extensions["intake"]
+    try:
+        return create_app(settings)
+    except ConfigError as error:
+        raise click.ClickException(f"configuration:\n{error}") from None
+
+
+def open_line():
+    """The line a command works on, its database checked first."""
+    line = build_app(load_settings()).extensions["intake"]
     require_ready(line.db)
     return line
 
@@ -62,9 +70,10 @@ def db_upgrade() -> None:
     from intake.db import describe_failure
     from intake.migrate import upgrade
 
-    url = load_settings().database_url
+    settings = load_settings()
+    url = settings.database_url
     try:
-        upgrade(url)
+        upgrade(url, keys=settings.data_key_ring())
     except SQLAlchemyError as error:
         raise click.ClickException(describe_failure(error, make_url(url))) from None
     except CommandError as error:
@@ -82,10 +91,9 @@ def run(host: str, port: int) -> None:
     from werkzeug.serving import make_server
 
     from intake import scheduler, startup
-    from intake.app import create_app
 
     settings = load_settings()
-    app = create_app(settings)
+    app = build_app(settings)
     line = app.extensions["intake"]
     require_ready(line.db)
     server = make_server(host, port, app, threaded=True)  # a port in use: Werkzeug says so
@@ -373,3 +381,24 @@ def oncall_move(who: str, position: int) -> None:
         lambda s, line: roster.move(s, who, position, line.settings.default_region)
     )
     click.echo(f"{person.name} is now at place {person.position}")
+
+
+@main.group()
+def keys() -> None:
+    """The keys that encrypt the children's data (INTAKE_DATA_KEYS)."""
+
+
+@keys.command("rotate")
+@click.option("--batch", default=500, show_default=True, type=int, help="Rows per transaction.")
+def keys_rotate(batch: int) -> None:
+    """Re-encrypt every stored value with the first key; then older keys can be dropped."""
+    from intake import crypto
+
+    line = open_line()
+    try:
+        counts = crypto.rotate(line.db.engine, line.settings.data_key_ring(), batch, click.echo)
+    except crypto.DataKeyError as error:
+        raise click.ClickException(str(error)) from None
+    for table, count in counts.items():
+        click.echo(f"{table}: {count} values re-encrypted")
+    click.echo(f"done: {sum(counts.values())} values now use the first key")

@@ -13,10 +13,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cryptography.fernet import MultiFernet
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from flows.parse import parse_phone
+from intake import crypto
 from intake.windows import parse_windows
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -72,6 +74,8 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)  # /metrics needs it
     office_hours: tuple[str, ...] = ()  # canonical windows (intake/windows.py); see office.py
     office_number: str | None = None  # where calls go in office hours
+    # Fernet keys for the children's data at rest: the first encrypts, all decrypt
+    data_keys: tuple[str, ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:  # never print the token or the secret key
         return f"Settings(database={_redact_url(self.database_url)}, twilio={self.uses_twilio})"
@@ -122,6 +126,7 @@ class Settings:
             metrics_token=reader.get("INTAKE_METRICS_TOKEN"),
             office_hours=reader.windows("INTAKE_OFFICE_HOURS"),
             office_number=reader.phone("INTAKE_OFFICE_NUMBER"),
+            data_keys=reader.data_keys("INTAKE_DATA_KEYS"),
         )
         reader.check_twilio(settings)
         reader.together("INTAKE_OFFICE_HOURS", "INTAKE_OFFICE_NUMBER")
@@ -134,7 +139,12 @@ class Settings:
 
         token = self.twilio_auth_token or _local_secret(self.instance_dir, "twilio_auth_token")
         key = self.secret_key or _local_secret(self.instance_dir, "secret_key")
-        return replace(self, twilio_auth_token=token, secret_key=key)
+        data_keys = self.data_keys or (crypto.local_key(self.instance_dir),)
+        return replace(self, twilio_auth_token=token, secret_key=key, data_keys=data_keys)
+
+    def data_key_ring(self) -> MultiFernet:
+        """The data keys as one MultiFernet (a local key from instance/ when none is set)."""
+        return crypto.key_ring(self.data_keys or (crypto.local_key(self.instance_dir),))
 
 
 class _Reader:
@@ -219,6 +229,21 @@ class _Reader:
             self.errors.append(f'{name} must list windows like "mon-fri 09:00-17:00"')
         return tuple(str(window) for window in windows)
 
+    def data_keys(self, name: str) -> tuple[str, ...]:
+        """Comma-separated Fernet keys; an error names the bad one's place, never its text."""
+        raw = self.get(name)
+        if raw is None:
+            return ()
+        keys = tuple(part.strip() for part in raw.split(",") if part.strip())
+        bad = [str(n) for n, key in enumerate(keys, 1) if not crypto.is_key(key)]
+        if bad:
+            self.errors.append(
+                f"{name} must be comma-separated Fernet keys (not one: key {', '.join(bad)}); "
+                f"make one with {crypto.MAKE_A_KEY}"
+            )
+            return ()
+        return keys
+
     def together(self, *names: str) -> None:
         """Settings that mean nothing alone: all of them or none."""
         given = [name for name in names if self.get(name)]
@@ -271,6 +296,11 @@ class _Reader:
             self.errors.append("PUBLIC_BASE_URL is required with TWILIO_ACCOUNT_SID")
         if not self.get("SECRET_KEY"):
             self.errors.append("SECRET_KEY is required with TWILIO_ACCOUNT_SID")
+        if not self.get("INTAKE_DATA_KEYS"):
+            self.errors.append(
+                "INTAKE_DATA_KEYS is required with TWILIO_ACCOUNT_SID (the key that encrypts "
+                f"the children's data at rest); make one with {crypto.MAKE_A_KEY}"
+            )
 
     def raise_errors(self) -> None:
         if self.errors:
@@ -317,7 +347,7 @@ def _is_loopback(host: str) -> bool:
 def _local_secret(folder: Path, name: str) -> str:
     """A random secret generated once into instance/ for the embedded default."""
     path = folder / name
-    folder.mkdir(parents=True, exist_ok=True)
+    crypto.make_private_dir(folder)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

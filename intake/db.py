@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cryptography.fernet import MultiFernet
 from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+
+from intake import crypto
 
 # Twilio waits 15 s for a webhook's answer. A database that hangs must fail fast enough
 # that the emergency fallback still reaches the caller in time.
@@ -52,7 +56,7 @@ def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
         try:
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database))
         except OSError:
             pass  # opening the file will fail, and say so, at first use
     engine = create_engine(
@@ -95,11 +99,29 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-class Database:
-    """The app's engine and session factory."""
+def _create_private(path: Path) -> None:
+    """A new SQLite file readable by its owner only, in a folder only its owner enters.
 
-    def __init__(self, url: str):
+    SQLite gives the -wal and -shm files the database file's own permissions.
+    """
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(folder, 0o700)  # mkdir's mode passes through the umask
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+class Database:
+    """The app's engine and session factory; `keys` encrypt the children's data."""
+
+    def __init__(self, url: str, keys: MultiFernet | None = None):
         self.engine = make_engine(url)
+        if keys is not None:
+            crypto.attach(self.engine, keys)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

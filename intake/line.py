@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from flows.engine import Flow
 from flows.intake import intake_flow
-from intake import words
-from intake.config import Settings
-from intake.db import Database
+from intake import crypto, words
+from intake.config import ConfigError, Settings
+from intake.db import Database, DatabaseBusy
 
 
 @dataclass
@@ -29,9 +30,13 @@ class Line:
 
     @classmethod
     def build(cls, settings: Settings) -> Line:
+        """The line; ConfigError when INTAKE_DATA_KEYS cannot read the stored data."""
+        keys = settings.data_key_ring()
+        db = Database(settings.database_url, keys)
+        _check_keys(db, keys)
         return cls(
             settings=settings,
-            db=Database(settings.database_url),
+            db=db,
             flow=intake_flow(settings.default_region, words.vocabulary()),
             fallback={lang: _fallback(settings, lang) for lang in words.LANGUAGES},
             spoken_fallback={lang: _fallback(settings, lang, "voice") for lang in words.LANGUAGES},
@@ -41,6 +46,18 @@ class Line:
 def current_line() -> Line:
     """The line of the app handling this request."""
     return current_app.extensions["intake"]
+
+
+def _check_keys(db: Database, keys) -> None:
+    """A wrong key stops the line at start, not at the first caller's message."""
+    try:
+        with db.engine.connect() as conn:
+            crypto.check(conn, keys)
+    except crypto.DataKeyError as error:
+        db.dispose()
+        raise ConfigError(str(error)) from None
+    except (SQLAlchemyError, DatabaseBusy):
+        pass  # no database or no tables yet: the readiness check says so
 
 
 def _fallback(settings: Settings, lang: str, channel: str = "sms") -> str:

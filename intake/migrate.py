@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from cryptography.fernet import MultiFernet
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -26,9 +27,11 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the schema up to date (idempotent)."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", keys: MultiFernet | None = None) -> None:
+    """Bring the schema up to date (idempotent); `keys` encrypt rows stored in clear (0007)."""
+    config = alembic_config(database_url)
+    config.attributes["data_keys"] = keys
+    command.upgrade(config, revision)
 
 
 @cache

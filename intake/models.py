@@ -1,4 +1,8 @@
-"""The line's tables, as SQLAlchemy 2.0 typed models. Times are stored in UTC."""
+"""The line's tables, as SQLAlchemy 2.0 typed models. Times are stored in UTC.
+
+A child's details, every message body and the conversation state are `Encrypted`
+(Fernet tokens, intake/crypto.py). Phone numbers stay clear: they are looked up by value.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from intake.crypto import Encrypted, EncryptedJSON
 
 
 def utcnow() -> datetime:
@@ -56,7 +62,7 @@ class Caller(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     phone: Mapped[str] = mapped_column(String(40), unique=True)  # E.164, or a raw sender id
     lang: Mapped[str] = mapped_column(String(5), default="en")
-    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)  # every answer
     opted_out_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -75,16 +81,16 @@ class Case(Base):
     status: Mapped[str] = mapped_column(String(12), default="intake")  # intake|open|found|closed
     lang: Mapped[str] = mapped_column(String(5), default="en")
     channel: Mapped[str] = mapped_column(String(8), default="sms")
-    child_name: Mapped[str | None] = mapped_column(String(200))
+    child_name: Mapped[str | None] = mapped_column(Encrypted)
     age_months: Mapped[int | None] = mapped_column(Integer)
-    last_seen_when: Mapped[str | None] = mapped_column(Text)
+    last_seen_when: Mapped[str | None] = mapped_column(Encrypted)
     last_seen_at: Mapped[datetime | None]  # estimated from "2 hours ago" style answers
-    last_seen_where: Mapped[str | None] = mapped_column(Text)
-    description: Mapped[str | None] = mapped_column(Text)
+    last_seen_where: Mapped[str | None] = mapped_column(Encrypted)
+    description: Mapped[str | None] = mapped_column(Encrypted)
     police_called: Mapped[bool | None]
-    police_report: Mapped[str | None] = mapped_column(Text)
+    police_report: Mapped[str | None] = mapped_column(Encrypted)
     relationship_to_child: Mapped[str | None] = mapped_column(String(20))
-    callback_phone: Mapped[str | None] = mapped_column(String(40))
+    callback_phone: Mapped[str | None] = mapped_column(Encrypted)
     # the caller said a child is missing (a "missing" word): a stalled intake still pages
     reported_missing: Mapped[bool] = mapped_column(default=False, server_default=false())
     assigned_person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
@@ -108,7 +114,7 @@ class CaseMedia(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    url: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Encrypted)
     content_type: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -127,10 +133,10 @@ class Message(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
-    body: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Encrypted, default="")
     num_media: Mapped[int] = mapped_column(Integer, default=0)
     step: Mapped[str | None] = mapped_column(String(40))  # the question this answered
-    reply_twiml: Mapped[str | None] = mapped_column(Text)  # what we answered, for retries
+    reply_twiml: Mapped[str | None] = mapped_column(Encrypted)  # what we answered, for retries
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
@@ -165,8 +171,8 @@ class Outbound(Base):
     channel: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call
     to_phone: Mapped[str] = mapped_column(String(40))
     template: Mapped[str | None] = mapped_column(String(60))
-    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    body: Mapped[str | None] = mapped_column(Text)  # literal text, or the rendered template
+    params: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    body: Mapped[str | None] = mapped_column(Encrypted)  # literal text, or the rendered template
     lang: Mapped[str] = mapped_column(String(5), default="en")
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))

@@ -124,7 +124,7 @@ class Inbox:
     def __init__(self, settings: Settings, phone: str):
         from intake.db import Database
 
-        self.db = Database(settings.database_url)
+        self.db = Database(settings.database_url, settings.data_key_ring())
         self.phone = phone
         self.seen = self._sent_ids()
 

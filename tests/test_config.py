@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.fernet import Fernet
 
 from intake.config import ConfigError, Settings, parse_duration, warnings
 from intake.office import office_open
+
+DATA_KEY = Fernet.generate_key().decode()
 
 
 def test_defaults_are_the_embedded_line(tmp_path):
@@ -51,6 +54,7 @@ def test_real_twilio_needs_its_whole_set(tmp_path):
     message = str(error.value)
     for name in ("TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER", "PUBLIC_BASE_URL", "SECRET_KEY"):
         assert name in message
+    assert "INTAKE_DATA_KEYS is required" in message and "Fernet.generate_key()" in message
 
 
 def test_a_complete_twilio_setup_is_accepted_and_never_printed(tmp_path):
@@ -62,14 +66,16 @@ def test_a_complete_twilio_setup_is_accepted_and_never_printed(tmp_path):
         "PUBLIC_BASE_URL": "https://line.example.org/",
         "SECRET_KEY": "another-secret",
         "DATABASE_URL": "postgresql+psycopg://intake:pw-secret@db/intake",
+        "INTAKE_DATA_KEYS": DATA_KEY,
     }
     settings = Settings.from_env(env)
     assert settings.uses_twilio
     assert settings.twilio_phone_number == "+12125551234"
     assert settings.public_base_url == "https://line.example.org"
+    assert settings.data_keys == (DATA_KEY,)
     shown = repr(settings)
     assert "super-secret-token" not in shown and "pw-secret" not in shown
-    assert "another-secret" not in shown
+    assert "another-secret" not in shown and DATA_KEY not in shown
 
 
 @pytest.mark.parametrize(
@@ -100,6 +106,7 @@ def twilio_env(tmp_path, **overrides) -> dict[str, str]:
         "TWILIO_PHONE_NUMBER": "+12125551234",
         "PUBLIC_BASE_URL": "https://line.example.org",
         "SECRET_KEY": "key",
+        "INTAKE_DATA_KEYS": DATA_KEY,
     }
     return {**env, **overrides}
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from intake import outbox, roster
+from intake import crypto, outbox, roster
 from intake.models import OnCallPerson
 from tests.conftest import POSTGRES_URL
 
@@ -26,6 +26,8 @@ NOBODY = "Nobody on the roster can be alerted"
 
 def environment(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
     env = {**os.environ, "INTAKE_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": database_url}
+    # the data key the test's own app generated (conftest: instance_dir is tmp_path/instance)
+    env["INTAKE_DATA_KEYS"] = crypto.local_key(tmp_path / "instance")
     for name in ("PORT", "INTAKE_FALLBACK_ALERT_NUMBER", "TWILIO_ACCOUNT_SID"):
         env.pop(name, None)
     return {**env, **extra}

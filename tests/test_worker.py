@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from intake import outbox
+from intake import crypto, outbox
 from intake.models import Outbound
 from tests.conftest import ACCOUNT, BASE_URL, TOKEN
 from tests.fake_twilio import FakeTwilio
@@ -32,6 +32,8 @@ def worker_env(db_url: str, fake: FakeTwilio, tmp_path: Path) -> dict[str, str]:
         "INTAKE_INSTANCE_DIR": str(tmp_path),
         "PUBLIC_BASE_URL": BASE_URL,
         "SECRET_KEY": "worker-test",
+        # the key the test's own line generated into its instance folder (conftest)
+        "INTAKE_DATA_KEYS": crypto.local_key(tmp_path / "instance"),
         "TWILIO_ACCOUNT_SID": ACCOUNT,
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_PHONE_NUMBER": "+12125550100",

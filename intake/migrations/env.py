@@ -16,6 +16,11 @@ def run_migrations_online() -> None:
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # Batch mode rebuilds a table (copy, drop, rename): with rows that other tables
+            # point at, SQLite refuses the drop while it enforces foreign keys. The pragma
+            # works only outside a transaction, so it goes straight to the driver.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         _run(conn)
     engine.dispose()
 
