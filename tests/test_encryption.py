@@ -165,9 +165,9 @@ def test_keys_rotate_moves_every_value_to_the_first_key(db_url, tmp_path):
     rotated.extensions["intake"].db.dispose()
 
 
-def test_migration_0007_encrypts_rows_stored_in_clear_and_back(empty_db_url):
+def test_migration_0008_encrypts_rows_stored_in_clear_and_back(empty_db_url):
     ring = crypto.key_ring([Fernet.generate_key().decode()])
-    upgrade(empty_db_url, "0006")
+    upgrade(empty_db_url, "0007")
     engine = create_engine(empty_db_url)
     now = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
     with engine.begin() as conn:
@@ -221,12 +221,12 @@ def test_migration_0007_encrypts_rows_stored_in_clear_and_back(empty_db_url):
 
     config = alembic_config(empty_db_url)
     config.attributes["data_keys"] = ring
-    command.downgrade(config, "0006")
+    command.downgrade(config, "0007")
     assert "Mia Lopez" in raw_text(empty_db_url)
 
 
-def test_migration_0007_without_keys_refuses_to_leave_rows_in_clear(empty_db_url):
-    upgrade(empty_db_url, "0006")
+def test_migration_0008_without_keys_refuses_to_leave_rows_in_clear(empty_db_url):
+    upgrade(empty_db_url, "0007")
     engine = create_engine(empty_db_url)
     with engine.begin() as conn:
         conn.execute(

@@ -4,8 +4,8 @@ Columns that held short strings or JSON become Text (a token is longer than its 
 every stored value is encrypted with the first of INTAKE_DATA_KEYS, which `intake db upgrade`
 passes in (see intake/crypto.py). Downgrading decrypts them again.
 
-Revision ID: 0007_encrypt
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-29 17:45:00
 
 """
@@ -17,8 +17,8 @@ from alembic import context, op
 
 from intake import crypto
 
-revision: str = "0007_encrypt"
-down_revision: str | Sequence[str] | None = "0006"
+revision: str = "0008"
+down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
