@@ -51,6 +51,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("case_media", "url"),
     Column("messages", "body"),
     Column("messages", "reply_twiml"),
+    Column("messages", "meta", json=True),
     Column("outbox", "body"),
     Column("outbox", "params", json=True),
 )

@@ -137,6 +137,9 @@ class Message(Base):
     num_media: Mapped[int] = mapped_column(Integer, default=0)
     step: Mapped[str | None] = mapped_column(String(40))  # the question this answered
     reply_twiml: Mapped[str | None] = mapped_column(Encrypted)  # what we answered, for retries
+    # a staff command's request as Twilio described it (sender, where from): a forged
+    # caller ID can be traced (SECURITY.md)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")

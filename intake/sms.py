@@ -7,7 +7,7 @@ confirmation unsaid), TwiML from MessagingResponse, and the emergency fallback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ class InboundSms:
     sender: str  # E.164, or the raw id of a short code or alphanumeric sender
     body: str
     media: tuple[engine.Media, ...] = ()
+    meta: dict[str, str] = field(default_factory=dict)  # Twilio's other fields, for staff
 
 
 def is_carrier_opt_out_word(text: str) -> bool:
@@ -81,6 +82,7 @@ def handle_staff_sms(
             twilio_sid=sms.sid,
             body=sms.body,
             reply_twiml=twiml,
+            meta=sms.meta or None,
             created_at=now,
         )
     )

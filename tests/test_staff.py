@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from intake import cases, roster
+from intake import cases, roster, simulator
 from intake.app import create_app
 from intake.config import Settings
 from intake.models import Alert, Case, Message, OnCallPerson, Outbound, utcnow
@@ -316,3 +316,21 @@ def test_a_forged_ack_is_seen_by_the_real_worker_who_hands_it_back_with_notme(
 
 def test_notme_with_nothing_to_hand_back_says_so(app, line, settings, crew):
     assert "no open case" in staff(app, settings, ANA).reply("NOTME")
+
+
+def test_each_staff_command_is_kept_with_twilios_metadata(
+    app, line, phone, settings, crew, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    worker = staff(app, settings, ANA)
+    params = simulator.sms_params(ANA, "ACK")
+    params |= {"FromCity": "SPRINGFIELD", "FromState": "IL", "FromCountry": "US"}
+    response = worker.post(params)
+    assert response.status_code == 200
+    with line.db.sessions() as s:
+        kept = s.scalars(select(Message).where(Message.person_id.is_not(None))).all()
+    [ack] = [m for m in kept if m.body == "ACK"]
+    assert ack.case_id is not None
+    assert ack.meta["FromCity"] == "SPRINGFIELD" and ack.meta["From"] == ANA
+    assert "Body" not in ack.meta and ack.meta["RemoteAddr"]

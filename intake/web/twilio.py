@@ -50,7 +50,9 @@ def sms():
     if not sid or not sender:
         abort(400)
     body = form_value("Body", "")
-    inbound = sms_adapter.InboundSms(sid=sid, sender=sender, body=body, media=read_media())
+    inbound = sms_adapter.InboundSms(
+        sid=sid, sender=sender, body=body, media=read_media(), meta=request_meta()
+    )
     line = current_line()
     try:
         with line.db.transaction() as session:
@@ -60,6 +62,33 @@ def sms():
         metrics.FALLBACK_ANSWERS.labels(channel="sms").inc()
         twiml = sms_adapter.fallback_twiml(line, body)
     return Response(twiml, mimetype="text/xml")
+
+
+# What Twilio says of a text besides its words, kept with a staff command (SECURITY.md).
+META_FIELDS = (
+    "AccountSid",
+    "MessagingServiceSid",
+    "From",
+    "To",
+    "FromCity",
+    "FromState",
+    "FromZip",
+    "FromCountry",
+    "NumSegments",
+    "SmsStatus",
+    "ApiVersion",
+)
+MAX_META = 100  # characters of one metadata value kept
+
+
+def request_meta() -> dict[str, str]:
+    """Twilio's metadata of this request, and where it came from (proxies included)."""
+    meta = {name: form_value(name)[:MAX_META] for name in META_FIELDS if form_value(name)}
+    meta["RemoteAddr"] = (request.remote_addr or "")[:MAX_META]
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if forwarded:
+        meta["ForwardedFor"] = forwarded[:MAX_META]
+    return meta
 
 
 def normalise_sender(raw: str) -> str:

@@ -17,6 +17,22 @@ from alembic import context, op
 
 from intake import crypto
 
+# The columns this migration encrypts, as they stood then (later ones encrypt from birth).
+COLUMNS_AT_0008 = (
+    crypto.Column("callers", "state", json=True),
+    crypto.Column("cases", "child_name"),
+    crypto.Column("cases", "last_seen_when"),
+    crypto.Column("cases", "last_seen_where"),
+    crypto.Column("cases", "description"),
+    crypto.Column("cases", "police_report"),
+    crypto.Column("cases", "callback_phone"),
+    crypto.Column("case_media", "url"),
+    crypto.Column("messages", "body"),
+    crypto.Column("messages", "reply_twiml"),
+    crypto.Column("outbox", "body"),
+    crypto.Column("outbox", "params", json=True),
+)
+
 revision: str = "0008"
 down_revision: str | Sequence[str] | None = "0007"
 branch_labels: str | Sequence[str] | None = None
@@ -68,7 +84,7 @@ def _rewrite(change) -> None:
     bind = op.get_bind()
     ring = context.config.attributes.get("data_keys")
     tables: dict[str, list[str]] = {}
-    for column in crypto.COLUMNS:
+    for column in COLUMNS_AT_0008:
         tables.setdefault(column.table, []).append(column.name)
     for name, columns in tables.items():
         table = sa.table(
