@@ -678,7 +678,7 @@ class Call:
         except ET.ParseError as error:
             raise CallError(f"{self._path(url)} did not answer TwiML: {error}") from None
         if root.tag != "Response":
-            raise CallError(f"{self._path(url)} answered <{root.tag}>, not <Response>")
+            raise CallError(f"{self._path(url)} answered <{root.tag}>, which is not TwiML")
         return list(root)
 
     def _end(self, how: str) -> None:
