@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.fernet import MultiFernet
-from sqlalchemy import URL, Engine, create_engine, event, text
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -129,15 +129,6 @@ class Database:
         """One session in one transaction: committed on success, rolled back on error."""
         with self.sessions() as session, session.begin():
             yield session
-
-    def ping(self) -> bool:
-        """Whether the database answers a trivial query."""
-        try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-            return True
-        except Exception:  # noqa: BLE001 - any failure means "does not answer"
-            return False
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -16,7 +16,6 @@ from intake.outbox import CANNOT_TEXT_REASON, FOLLOWUP, OPTED_OUT_REASON, cancel
 from intake.transport import CANNOT_TEXT, OPTED_OUT
 
 FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
-FINAL_DELIVERY = ("delivered", "undelivered", "failed", "read")
 DELIVERY_ORDER = {
     "accepted": 0,
     "queued": 1,

@@ -3,27 +3,18 @@ case says to call instead. Through a real intake, the real twilio client and a f
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from intake import dispatcher, outbox
 from intake.models import Case
 from intake.transport import TwilioTransport
-from tests.conftest import twilio_settings
+from tests import test_outbox
 from tests.test_outbox import later, post_status, rows
 from tests.test_sms_webhook import intake
 
+# the outbox tests' fixtures: a line with Twilio, the client with a short timeout
+settings, transport = test_outbox.settings, test_outbox.transport
 WEEK = 60 * 24 * 7  # minutes: long after the last follow-up
-
-
-@pytest.fixture
-def settings(db_url, tmp_path, fake):
-    return twilio_settings(db_url, tmp_path, fake)
-
-
-@pytest.fixture
-def transport(settings):
-    return TwilioTransport(settings, timeout=1.0)
 
 
 def the_case(line) -> Case:
