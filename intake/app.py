@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 from intake import logs, words
 from intake.config import Settings
 from intake.line import Line
-from intake.web import cases, health, twilio, voice
+from intake.web import cases, health, simulator, twilio, voice
 
 MAX_REQUEST_BYTES = 256 * 1024  # Twilio's largest webhook is far below this
 
@@ -32,4 +32,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(voice.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(cases.bp)
+    app.register_blueprint(simulator.bp)
     return app

@@ -74,6 +74,8 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)  # /metrics needs it
     office_hours: tuple[str, ...] = ()  # canonical windows (intake/windows.py); see office.py
     office_number: str | None = None  # where calls go in office hours
+    # the phone simulator (/simulator) with Twilio credentials set: only for signed-in admins
+    simulator: bool = False
     # Fernet keys for the children's data at rest: the first encrypts, all decrypt
     data_keys: tuple[str, ...] = field(default=(), repr=False)
 
@@ -126,6 +128,7 @@ class Settings:
             metrics_token=reader.get("INTAKE_METRICS_TOKEN"),
             office_hours=reader.windows("INTAKE_OFFICE_HOURS"),
             office_number=reader.phone("INTAKE_OFFICE_NUMBER"),
+            simulator=reader.choice("INTAKE_SIMULATOR", ("ON", "OFF"), "OFF") == "ON",
             data_keys=reader.data_keys("INTAKE_DATA_KEYS"),
         )
         reader.check_twilio(settings)

@@ -8,14 +8,18 @@ the person at the terminal plays the caller, one move at a time.
 from __future__ import annotations
 
 import re
+import secrets
 import threading
+import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlencode, urljoin
 
+import phonenumbers
 import requests
 
 from intake import signing
@@ -111,11 +115,68 @@ def text_line(settings: Settings, post: Post, sender: str, line: str) -> list[st
     media = []
     if line.lower().startswith("photo:"):
         media, line = [line.split(":", 1)[1].strip()], ""
-    params = sms_params(sender, line, media)
+    return send_text(settings, post, sender, line, media)
+
+
+def send_text(
+    settings: Settings, post: Post, sender: str, body: str, media: list[str] | None = None
+) -> list[str]:
+    """Text the line as `sender` through the signed SMS webhook; returns the replies."""
+    params = sms_params(sender, body, media)
     status, text = post(SMS_PATH, params, signed_headers(settings, SMS_PATH, params))
     if status != 200:
         return [f"[the line answered HTTP {status}]"]
     return message_bodies(text)
+
+
+def is_fictitious(number: str) -> bool:
+    """A North American 555-0100 to 555-0199 number: set aside for fiction, it reaches no one."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    national = str(parsed.national_number)
+    if parsed.country_code != 1 or len(national) != 10:
+        return False
+    return national[3:6] == "555" and 100 <= int(national[6:]) <= 199
+
+
+@dataclass(frozen=True)
+class LineText:
+    """A text (or call) the line sent a number on its own: one outbox row."""
+
+    id: int
+    kind: str
+    channel: str  # sms | call
+    body: str
+    status: str  # sent | failed
+    sent_at: datetime | None
+    call_url: str | None = None  # for a call: where its TwiML is fetched
+
+
+def line_texts(session, phone: str, statuses: tuple[str, ...] = ("sent",)) -> list[LineText]:
+    """What the line sent `phone` from the outbox, in the order it went out."""
+    from sqlalchemy import select
+
+    from intake.models import Outbound
+
+    query = (
+        select(Outbound)
+        .where(Outbound.to_phone == phone, Outbound.status.in_(statuses))
+        .order_by(Outbound.sent_at, Outbound.id)
+    )
+    return [
+        LineText(
+            id=row.id,
+            kind=row.kind,
+            channel=row.channel,
+            body=row.body or "",
+            status=row.status,
+            sent_at=row.sent_at,
+            call_url=(row.params or {}).get("call_url") if row.channel == "call" else None,
+        )
+        for row in session.scalars(query)
+    ]
 
 
 class Inbox:
@@ -126,26 +187,16 @@ class Inbox:
 
         self.db = Database(settings.database_url, settings.data_key_ring())
         self.phone = phone
-        self.seen = self._sent_ids()
+        self.seen = {text.id for text in self._texts()}
 
-    def _sent_ids(self) -> set[int]:
-        from sqlalchemy import select
-
-        from intake.models import Outbound
-
-        query = select(Outbound.id).where(
-            Outbound.to_phone == self.phone, Outbound.status == "sent"
-        )
+    def _texts(self) -> list[LineText]:
         with self.db.sessions() as session:
-            return set(session.scalars(query))
+            return line_texts(session, self.phone)
 
     def new_texts(self) -> list[str]:
-        from intake.models import Outbound
-
-        fresh = sorted(self._sent_ids() - self.seen)
-        self.seen.update(fresh)
-        with self.db.sessions() as session:
-            return [session.get(Outbound, i).body or "" for i in fresh]
+        fresh = [text for text in self._texts() if text.id not in self.seen]
+        self.seen.update(text.id for text in fresh)
+        return [text.body for text in fresh]
 
 
 def watch(inbox: Inbox, show: Callable[[str], None], every: float = 1.0) -> Callable[[], None]:
@@ -405,6 +456,7 @@ class Call:
         line: str = LINE_NUMBER,
         sid: str | None = None,
         status_callback: str | None = None,
+        listener: Listener | None = None,
     ) -> Call:
         """`person` picks up a call the line placed: calls.create(to=person, url=url,
         status_callback=...); pass the created call's sid to keep Twilio's."""
@@ -417,6 +469,7 @@ class Call:
             direction="outbound-api",
             sid=sid or new_sid("CA"),
             status_path=status_callback,
+            listener=listener,
         )
 
     # --- what the caller does -----------------------------------------------------------
@@ -769,3 +822,64 @@ def play_line(call: Call, typed: str) -> bool:
     else:
         return False
     return True
+
+
+# --- calls kept for the browser phone (/simulator) -----------------------------------------
+
+CALL_IDLE_SECONDS = 15 * 60  # a call nobody moved on for this long is forgotten
+MAX_HELD_CALLS = 100
+
+
+@dataclass
+class HeldCall:
+    """A call the browser phone plays, kept between its requests, with every line heard
+    on it: (who, line), who being "" for the phone's own person or a dialled number."""
+
+    phone: str
+    call: Call | None = None
+    heard: list[tuple[str, Spoken]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    used: float = 0.0
+
+    def hear(self, who: str, said: Spoken) -> None:
+        self.heard.append((who, said))
+
+
+class HeldCalls:
+    """Calls kept in this process's memory by a random id; idle ones expire."""
+
+    def __init__(self, idle: float = CALL_IDLE_SECONDS, most: int = MAX_HELD_CALLS, clock=None):
+        self.idle, self.most = idle, most
+        self.clock = clock or time.monotonic
+        self.calls: dict[str, HeldCall] = {}
+        self.lock = threading.Lock()
+
+    def start(self, phone: str, begin: Callable[[Listener], Call]) -> tuple[str, HeldCall]:
+        """Begin a call (`begin` is given the listener to pass on) and keep it."""
+        held = HeldCall(phone, used=self.clock())
+        with held.lock:
+            held.call = begin(held.hear)
+        call_id = secrets.token_urlsafe(18)
+        with self.lock:
+            self._forget_idle(room=1)
+            self.calls[call_id] = held
+        return call_id, held
+
+    def get(self, call_id: str) -> HeldCall | None:
+        """A kept call, marked as used now; None when unknown or expired."""
+        with self.lock:
+            self._forget_idle()
+            held = self.calls.get(call_id)
+            if held is not None:
+                held.used = self.clock()
+            return held
+
+    def _forget_idle(self, room: int = 0) -> None:
+        """Drop idle calls, then the least recently used until `room` more fit."""
+        cutoff = self.clock() - self.idle
+        for call_id, held in list(self.calls.items()):
+            if held.used < cutoff:
+                del self.calls[call_id]
+        excess = len(self.calls) - self.most + room
+        for call_id in sorted(self.calls, key=lambda k: self.calls[k].used)[: max(excess, 0)]:
+            del self.calls[call_id]

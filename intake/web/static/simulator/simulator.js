@@ -1,0 +1,258 @@
+// The phone simulator: texts and calls through the server, which signs them as Twilio
+// would. Plain JS, no build step, no inline code (the Content-Security-Policy forbids it).
+"use strict";
+
+(function () {
+  const POLL_MS = 2000;
+  const STORE = "intake.simulator.threads";
+  const $ = (id) => document.getElementById(id);
+  const phoneEl = $("phone");
+  const base = phoneEl.dataset.base.replace(/\/$/, "");
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const which = $("which");
+  const number = $("number");
+
+  // threads[phone] = [{who: "me"|"line", text, kind, channel, id, status}]
+  const saved = JSON.parse(sessionStorage.getItem(STORE) || "{}");
+  const threads = saved.threads || {};
+  const seen = saved.seen || {}; // phone -> ids of outbox rows already shown
+  const unread = {};
+  let call = null; // the call state the server last answered
+  let typed = "";
+
+  function save() {
+    sessionStorage.setItem(STORE, JSON.stringify({ threads, seen }));
+  }
+
+  function current() {
+    return which.value === "caregiver" ? number.value.trim() : which.value;
+  }
+
+  function phones() {
+    const list = [number.value.trim()];
+    for (const option of which.options) {
+      if (option.value !== "caregiver") list.push(option.value);
+    }
+    return list.filter((p) => p);
+  }
+
+  async function send(path, data) {
+    const response = await fetch(base + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(data),
+      credentials: "same-origin",
+    });
+    let answer = {};
+    try {
+      answer = await response.json();
+    } catch (e) {
+      answer = {};
+    }
+    if (!response.ok) {
+      throw new Error(answer.error || "The simulator answered HTTP " + response.status + ".");
+    }
+    return answer;
+  }
+
+  function problem(text) {
+    const el = $("problem");
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
+
+  function add(phone, item) {
+    (threads[phone] = threads[phone] || []).push(item);
+    save();
+  }
+
+  // --- the thread ---------------------------------------------------------------------
+
+  const KINDS = {
+    followup: "follow-up",
+    alert: "alert",
+    alert_call: "alert call",
+    relay: "relayed text",
+  };
+
+  function bubble(item) {
+    const li = document.createElement("li");
+    li.className = "msg " + (item.who === "me" ? "me" : "line");
+    const from = document.createElement("span");
+    from.className = "from";
+    let label = item.who === "me" ? "You" : "The line";
+    if (item.id !== undefined) label += " (" + (KINDS[item.kind] || item.kind) + ")";
+    if (item.photo) label += " (photo)";
+    from.textContent = label;
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = item.text; // always text: never markup from a message
+    li.append(from, text);
+    if (item.status === "failed") {
+      const note = document.createElement("span");
+      note.className = "failed";
+      note.textContent = "Not delivered (Twilio refused it).";
+      li.append(note);
+    }
+    if (item.channel === "call" && item.status === "sent") {
+      const answer = document.createElement("button");
+      answer.type = "button";
+      answer.textContent = "Answer this call";
+      answer.addEventListener("click", () => answerCall(item.id));
+      li.append(answer);
+    }
+    return li;
+  }
+
+  function render() {
+    const phone = current();
+    const list = $("thread");
+    list.replaceChildren(...(threads[phone] || []).map(bubble));
+    list.lastElementChild?.scrollIntoView({ block: "nearest" });
+    $("caregiver-number").hidden = which.value !== "caregiver";
+    unread[phone] = 0;
+    for (const option of which.options) {
+      const who = option.value === "caregiver" ? number.value.trim() : option.value;
+      const name = option.value === "caregiver" ? "Caregiver" : option.dataset.name + " (" + who + ")";
+      option.textContent = unread[who] ? name + " - " + unread[who] + " new" : name;
+    }
+  }
+
+  async function poll() {
+    try {
+      const answer = await send("/inbox", { phones: phones() });
+      let changed = false;
+      for (const [phone, texts] of Object.entries(answer.texts)) {
+        const known = new Set(seen[phone] || []);
+        for (const t of texts) {
+          if (known.has(t.id)) continue;
+          known.add(t.id);
+          add(phone, { who: "line", text: t.body, kind: t.kind, channel: t.channel, id: t.id, status: t.status });
+          if (phone !== current()) unread[phone] = (unread[phone] || 0) + 1;
+          changed = true;
+        }
+        seen[phone] = [...known];
+      }
+      if (changed) {
+        save();
+        render();
+      }
+    } catch (e) {
+      // the next poll tries again; a send shows its own problem
+    } finally {
+      setTimeout(poll, POLL_MS);
+    }
+  }
+
+  async function text(body, photo) {
+    const phone = current();
+    problem("");
+    add(phone, { who: "me", text: body || "", photo: !!photo });
+    render();
+    try {
+      const answer = await send("/text", { phone, body: body || "", photo: !!photo });
+      for (const reply of answer.replies) add(phone, { who: "line", text: reply });
+    } catch (e) {
+      problem(e.message);
+    }
+    render();
+  }
+
+  $("compose").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = $("body").value;
+    if (!body.trim()) return;
+    $("body").value = "";
+    text(body, false);
+  });
+  $("photo").addEventListener("click", () => text("", true));
+  which.addEventListener("change", render);
+  number.addEventListener("change", render);
+
+  // --- calls --------------------------------------------------------------------------
+
+  const WAITS = {
+    dtmf: "The line waits for you to press keys.",
+    "dtmf speech": "The line waits for you to press keys or speak.",
+    speech: "The line waits for you to speak.",
+    record: "The line is recording: speak your message, or stay silent.",
+    "": "The call has ended.",
+  };
+
+  function showCall(state) {
+    call = state;
+    typed = "";
+    $("keys-typed").textContent = "";
+    $("call-panel").hidden = false;
+    $("call-title").textContent = "On a call with the line (" + state.phone + ")";
+    $("spoken").replaceChildren(
+      ...state.heard.map((line) => {
+        const li = document.createElement("li");
+        li.className = line.who ? "leg" : "said";
+        li.textContent = (line.who ? "(" + line.who + " hears) " : "") + line.text;
+        li.lang = line.lang ? line.lang.slice(0, 2) : "en";
+        return li;
+      })
+    );
+    $("spoken").lastElementChild?.scrollIntoView({ block: "nearest" });
+    $("call-waits").textContent = WAITS[state.waits] ?? state.waits;
+    for (const button of document.querySelectorAll("#call-panel .key, #speak button, #send-keys, #silence, #hangup")) {
+      button.disabled = state.ended;
+    }
+  }
+
+  async function callMove(move, value) {
+    if (!call || call.ended) return;
+    problem("");
+    try {
+      showCall(await send("/calls/" + encodeURIComponent(call.id), { move, value: value || "" }));
+    } catch (e) {
+      problem(e.message);
+    }
+  }
+
+  async function startCall() {
+    problem("");
+    try {
+      showCall(await send("/calls", { phone: current(), staff_answer: $("staff-answer").checked }));
+    } catch (e) {
+      problem(e.message);
+    }
+  }
+
+  async function answerCall(outboxId) {
+    problem("");
+    try {
+      showCall(await send("/calls/answer", { phone: current(), outbox: outboxId }));
+    } catch (e) {
+      problem(e.message);
+    }
+  }
+
+  function pressKey(key) {
+    if (!call || call.ended) return;
+    typed += key;
+    $("keys-typed").textContent = typed;
+    const finished = (call.finish || "").includes(key);
+    if (finished || (call.digits && typed.length >= call.digits)) {
+      callMove("keys", typed);
+    }
+  }
+
+  $("call").addEventListener("click", startCall);
+  for (const button of document.querySelectorAll("#call-panel .key")) {
+    button.addEventListener("click", () => pressKey(button.dataset.key));
+  }
+  $("send-keys").addEventListener("click", () => callMove("keys", typed));
+  $("silence").addEventListener("click", () => callMove("silence"));
+  $("hangup").addEventListener("click", () => callMove("hangup"));
+  $("speak").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const words = $("speech").value;
+    $("speech").value = "";
+    callMove("speech", words);
+  });
+
+  render();
+  poll();
+})();
