@@ -101,11 +101,31 @@ def run(host: str, port: int) -> None:
     clock = scheduler.start_background(line)
     mode = "Twilio" if settings.uses_twilio else "local outbox (no Twilio credentials)"
     click.echo(f"The line is up on http://{host}:{server.port} ({mode}).")
+    for line_of_text in addresses(settings, f"http://{host}:{server.port}"):
+        click.echo(line_of_text)
     click.echo("Text it from the terminal: intake simulate --from +15555550123")
     try:
         server.serve_forever()
     finally:
         clock.shutdown(wait=False)
+
+
+FIRST_SIGN_IN = 'intake staff add --email you@example.org --name "Your Name" --admin'
+
+
+def addresses(settings: Settings, base: str) -> list[str]:
+    """Where the phone simulator and the dashboard are, and how to sign in the first time."""
+    if not settings.uses_twilio:
+        simulator = f"Phone simulator (text and call the line in a browser): {base}/simulator/"
+    elif settings.simulator:
+        simulator = f"Phone simulator (signed-in admins only): {base}/simulator/"
+    else:
+        simulator = "Phone simulator: off with Twilio credentials (INTAKE_SIMULATOR=on for admins)"
+    return [
+        simulator,
+        f"Dashboard: {base}/dashboard",
+        f"First time? Make yourself an admin: {FIRST_SIGN_IN}",
+    ]
 
 
 @main.command()

@@ -34,6 +34,11 @@ CALLS = simulator.HeldCalls()
 MOVES = ("keys", "speech", "silence", "hangup")
 
 
+def ACCEPTS(number: str) -> simulator.Pickup:
+    """Whoever the line rings picks up and presses 1 (accepts the caller)."""
+    return simulator.answers("1")
+
+
 def simulator_enabled() -> bool:
     """The one gate. On in local mode (no Twilio credentials: nothing leaves the machine);
     with Twilio credentials only when INTAKE_SIMULATOR=on, and then only for a signed-in
@@ -56,7 +61,9 @@ def signed_in_admin() -> bool:
 
 @bp.before_request
 def gate():
+    """Off: 404. On: every POST carries the page's CSRF token (Flask-WTF checks it)."""
     if simulator_enabled():
+        current_app.extensions["csrf"].protect()
         return None
     settings = current_line().settings
     if settings.simulator:  # on, but nobody signed in as an admin
@@ -113,12 +120,12 @@ def start_call():
     the line rings picks up and accepts (presses 1)."""
     data = _json()
     phone = _phone(data.get("phone"))
-    callee = simulator.answers("1") if data.get("staff_answer") is True else None
+    staffed = data.get("staff_answer") is True
+    callee = ACCEPTS if staffed else simulator.nobody_answers
     settings = current_line().settings
 
     def begin(listener):
-        options = {"callee": callee} if callee else {}
-        return simulator.Call.start(_post(), settings, phone, listener=listener, **options)
+        return simulator.Call.start(_post(), settings, phone, callee=callee, listener=listener)
 
     return _call_started(phone, begin)
 
