@@ -173,6 +173,7 @@ def test_a_call_says_the_emergency_words_and_follows_key_presses(browser):
     assert call["waits"] == "dtmf" and call["digits"] == 1 and not call["ended"]
     before = len(call["heard"])
     call = browser.call(f"/calls/{call['id']}", {"move": "keys", "value": "0"})
+    assert call["heard"][before] == {"who": "you", "text": "[you press 0]", "lang": "en-US"}
     assert "calling the person on call" in " ".join(line["text"] for line in call["heard"][before:])
     call = browser.call(f"/calls/{call['id']}", {"move": "hangup"})
     assert call["ended"] and call["waits"] == ""

@@ -32,6 +32,7 @@ MAX_NUMBER = 40  # characters of a typed phone number
 SHOWN = ("sent", "failed")  # outbox rows a phone shows: went out, or Twilio refused them
 CALLS = simulator.HeldCalls()
 MOVES = ("keys", "speech", "silence", "hangup")
+YOU = "you"  # who made a move, among the lines heard on a call
 
 
 def ACCEPTS(number: str) -> simulator.Pickup:
@@ -164,6 +165,7 @@ def move(call_id: str):
         call = held.call
         if call.ended:
             return _call_state(call_id, held)
+        held.hear(YOU, simulator.Spoken(_move_words(kind, value)))
         try:
             _play(call, kind, value)
         except simulator.CallError as error:
@@ -172,6 +174,16 @@ def move(call_id: str):
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+def _move_words(kind: str, value: str) -> str:
+    """The caller's move, as the page lists it among what was said."""
+    keys = "".join(k for k in value if k in "0123456789*#")
+    if kind == "keys" and keys:
+        return f"[you press {keys}]"
+    if kind == "speech" and value.strip():
+        return value.strip()
+    return "[you hang up]" if kind == "hangup" else "[you stay silent]"
 
 
 def _play(call: simulator.Call, kind: str, value: str) -> None:

@@ -118,7 +118,13 @@
     }
   }
 
+  let timer = null;
+  let polling = false;
+
   async function poll() {
+    clearTimeout(timer);
+    if (polling) return;
+    polling = true;
     try {
       const answer = await send("/inbox", { phones: phones() });
       let changed = false;
@@ -140,7 +146,8 @@
     } catch (e) {
       // the next poll tries again; a send shows its own problem
     } finally {
-      setTimeout(poll, POLL_MS);
+      polling = false;
+      timer = setTimeout(poll, POLL_MS);
     }
   }
 
@@ -156,6 +163,7 @@
       problem(e.message);
     }
     render();
+    poll(); // what the text set off (an alert, a relayed text) shows without waiting
   }
 
   $("compose").addEventListener("submit", (event) => {
@@ -166,8 +174,12 @@
     text(body, false);
   });
   $("photo").addEventListener("click", () => text("", true));
-  which.addEventListener("change", render);
-  number.addEventListener("change", render);
+  for (const el of [which, number]) {
+    el.addEventListener("change", () => {
+      render();
+      poll();
+    });
+  }
 
   // --- calls --------------------------------------------------------------------------
 
@@ -188,8 +200,13 @@
     $("spoken").replaceChildren(
       ...state.heard.map((line) => {
         const li = document.createElement("li");
-        li.className = line.who ? "leg" : "said";
-        li.textContent = (line.who ? "(" + line.who + " hears) " : "") + line.text;
+        if (line.who === "you") {
+          li.className = "you";
+          li.textContent = "You: " + line.text;
+        } else {
+          li.className = line.who ? "leg" : "said";
+          li.textContent = (line.who ? "(" + line.who + " hears) " : "") + line.text;
+        }
         li.lang = line.lang ? line.lang.slice(0, 2) : "en";
         return li;
       })
@@ -211,22 +228,23 @@
     }
   }
 
-  async function startCall() {
+  async function begin(path, data) {
     problem("");
     try {
-      showCall(await send("/calls", { phone: current(), staff_answer: $("staff-answer").checked }));
+      showCall(await send(path, data));
+      $("call-panel").scrollIntoView({ block: "start" });
+      $("call-title").focus();
     } catch (e) {
       problem(e.message);
     }
   }
 
-  async function answerCall(outboxId) {
-    problem("");
-    try {
-      showCall(await send("/calls/answer", { phone: current(), outbox: outboxId }));
-    } catch (e) {
-      problem(e.message);
-    }
+  function startCall() {
+    begin("/calls", { phone: current(), staff_answer: $("staff-answer").checked });
+  }
+
+  function answerCall(outboxId) {
+    begin("/calls/answer", { phone: current(), outbox: outboxId });
   }
 
   function pressKey(key) {

@@ -1,0 +1,94 @@
+"""The phone simulator in chromium: a whole SMS intake typed on the page, the alert on a
+staff phone, ACK and a relayed text back to the caregiver; a call with key presses."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from intake import roster, scheduler
+from tests.browser.conftest import shoot
+from tests.test_sms_webhook import ANSWERS
+
+DANA = "+12125550181"
+
+
+@pytest.fixture
+def live_settings_overrides() -> dict:
+    return {"dispatch_interval": timedelta(seconds=1)}
+
+
+@pytest.fixture
+def clock(live):
+    """The clock `intake run` keeps: due texts go out (locally) every second."""
+    running = scheduler.start_background(live.line)
+    yield
+    running.shutdown(wait=True)
+
+
+@pytest.fixture
+def dana(live):
+    with live.line.db.transaction() as session:
+        roster.add(session, "Dana Reyes", DANA)
+
+
+def text(page: Page, body: str) -> str:
+    """Type a text, send it, and return the line's reply once it shows."""
+    answers = page.locator("#thread .msg.line")
+    before = answers.count()
+    page.get_by_label("Text message").fill(body)
+    page.get_by_label("Text message").press("Enter")
+    expect(answers).to_have_count(before + 1)
+    return answers.nth(before).inner_text()
+
+
+def test_a_whole_sms_intake_then_ack_on_a_staff_phone(live, dana, clock, page):
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(f"{live.url}/simulator/")
+    first = text(page, "my daughter is missing")
+    assert "Call police at 911 now" in first and "1-800-THE-LOST" in first
+    assert "child's name" in text(page, ANSWERS[0])
+    for answer in ANSWERS[1:]:
+        text(page, answer)
+    assert "photo" in page.locator("#thread .msg.line").last.inner_text()
+    text(page, "SKIP")
+    summary = text(page, "SAME")
+    ref = re.search(r"case number is (\w+)", summary)[1]
+    no_sideways_scroll(page)
+    shoot(page, "simulator-caregiver")
+
+    page.get_by_label("Phone", exact=True).select_option(DANA)
+    thread = page.locator("#thread")
+    expect(thread).to_contain_text(f"MISSING CHILD {ref}")  # the clock sent the alert
+    assert f"Case {ref} is yours" in text(page, "ACK")
+    text(page, f"R {ref} This is Dana Reyes, I am calling you now.")
+    shoot(page, "simulator-staff-phone")
+
+    page.get_by_label("Phone", exact=True).select_option("caregiver")
+    expect(thread).to_contain_text("This is Dana Reyes, I am calling you now.")
+    page.emulate_media(color_scheme="dark")
+    shoot(page, "simulator-caregiver-dark")
+
+
+def test_a_call_from_the_page_presses_keys_and_shows_what_is_spoken(live, dana, page):
+    page.goto(f"{live.url}/simulator/")
+    page.get_by_role("button", name="Call the line").click()
+    spoken = page.locator("#spoken")
+    expect(spoken).to_contain_text("Call your police now")
+    expect(page.locator("#call-waits")).to_have_text("The line waits for you to press keys.")
+    page.get_by_role("button", name="0", exact=True).click()
+    expect(spoken).to_contain_text("calling the person on call")
+    expect(page.locator("#call-waits")).to_contain_text("recording")
+    page.get_by_label("Speech (what you say aloud)").fill("My son Leo is missing, call me back")
+    page.get_by_role("button", name="Say it").click()
+    expect(page.locator("#call-waits")).to_have_text("The call has ended.")  # message left
+    expect(page.get_by_role("button", name="Hang up")).to_be_disabled()
+    shoot(page, "simulator-call")
+
+
+def no_sideways_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"]
