@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from intake import roster, scheduler, simulator
 from intake.app import create_app
 from intake.cli import addresses
+from intake.config import ConfigError, Settings
 from intake.models import Message
 from intake.transport import LocalTransport
 from intake.words import facts
@@ -309,3 +310,18 @@ def test_run_prints_the_simulator_the_dashboard_and_the_first_sign_in(tmp_path):
     assert "/simulator/" not in "\n".join(addresses(live, "http://127.0.0.1:5000"))
     drill = make_settings("sqlite://", tmp_path, twilio_account_sid=ACCOUNT, simulator=True)
     assert "admins" in "\n".join(addresses(drill, "http://127.0.0.1:5000"))
+
+
+# --- INTAKE_SIMULATOR ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, on", [("on", True), ("ON", True), ("off", False), ("", False)])
+def test_intake_simulator_is_read_from_the_environment(tmp_path, value, on):
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_SIMULATOR": value}
+    assert Settings.from_env(env).simulator is on
+
+
+def test_a_wrong_intake_simulator_value_is_named_at_start(tmp_path):
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_SIMULATOR": "yes please"}
+    with pytest.raises(ConfigError, match="INTAKE_SIMULATOR must be one of ON, OFF"):
+        Settings.from_env(env)
