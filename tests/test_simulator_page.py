@@ -159,9 +159,10 @@ def test_a_post_without_the_pages_csrf_token_is_refused(app, line, browser):
         assert session.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_the_inbox_refuses_too_many_phones(browser):
-    answer = browser.post("/inbox", {"phones": [CAREGIVER] * 31})
-    assert answer.status_code == 400
+@pytest.mark.parametrize("phones", [[CAREGIVER] * 31, [[CAREGIVER]], CAREGIVER, ["not a number"]])
+def test_the_inbox_refuses_what_is_not_a_short_list_of_numbers(browser, phones):
+    answer = browser.post("/inbox", {"phones": phones})
+    assert answer.status_code == 400 and answer.get_json()["error"]
 
 
 # --- calls ------------------------------------------------------------------------------------

@@ -106,6 +106,8 @@ def inbox():
     asked = _json().get("phones")
     if not isinstance(asked, list) or len(asked) > MAX_PHONES:
         return _refused(400, f"Ask about a list of at most {MAX_PHONES} phones.")
+    if not all(isinstance(raw, str) for raw in asked):
+        return _refused(400, "Each phone is a number, as text.")
     phones = {raw: _phone(raw) for raw in asked}
     with current_line().db.sessions() as session:
         texts = {

@@ -73,7 +73,13 @@ def test_a_whole_sms_intake_then_ack_on_a_staff_phone(live, dana, clock, page):
     shoot(page, "simulator-caregiver-dark")
 
 
+STRICT_CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+
+
 def test_a_call_from_the_page_presses_keys_and_shows_what_is_spoken(live, dana, page):
+    live.app.after_request(strict_csp)  # what the dashboard's policy will allow, at most
+    refused = []
+    page.on("console", lambda msg: refused.append(msg.text) if "Security Policy" in msg.text else 0)
     page.goto(f"{live.url}/simulator/")
     page.get_by_role("button", name="Call the line").click()
     spoken = page.locator("#spoken")
@@ -87,6 +93,12 @@ def test_a_call_from_the_page_presses_keys_and_shows_what_is_spoken(live, dana, 
     expect(page.locator("#call-waits")).to_have_text("The call has ended.")  # message left
     expect(page.get_by_role("button", name="Hang up")).to_be_disabled()
     shoot(page, "simulator-call")
+    assert refused == []  # no inline script or style: the page works under a strict policy
+
+
+def strict_csp(response):
+    response.headers["Content-Security-Policy"] = STRICT_CSP
+    return response
 
 
 def no_sideways_scroll(page: Page) -> None:

@@ -15,7 +15,7 @@
   // threads[phone] = [{who: "me"|"line", text, kind, channel, id, status}]
   const saved = JSON.parse(sessionStorage.getItem(STORE) || "{}");
   const threads = saved.threads || {};
-  const seen = saved.seen || {}; // phone -> ids of outbox rows already shown
+  const seen = saved.seen || {}; // phone -> outbox rows already shown ("id@sent_at")
   const unread = {};
   let call = null; // the call state the server last answered
   let typed = "";
@@ -131,8 +131,9 @@
       for (const [phone, texts] of Object.entries(answer.texts)) {
         const known = new Set(seen[phone] || []);
         for (const t of texts) {
-          if (known.has(t.id)) continue;
-          known.add(t.id);
+          const key = t.id + "@" + t.at; // a new database numbers its rows from 1 again
+          if (known.has(key)) continue;
+          known.add(key);
           add(phone, { who: "line", text: t.body, kind: t.kind, channel: t.channel, id: t.id, status: t.status });
           if (phone !== current()) unread[phone] = (unread[phone] || 0) + 1;
           changed = true;
