@@ -11,9 +11,11 @@ from playwright.sync_api import Page, expect
 
 from intake import roster, scheduler
 from tests.browser.conftest import shoot
-from tests.test_sms_webhook import ANSWERS
+from tests.conftest import Phone
+from tests.test_sms_webhook import ANSWERS, intake
 
 DANA = "+12125550181"
+SAM = "+12125550182"
 
 
 @pytest.fixture
@@ -71,6 +73,21 @@ def test_a_whole_sms_intake_then_ack_on_a_staff_phone(live, dana, clock, page):
     expect(thread).to_contain_text("This is Dana Reyes, I am calling you now.")
     page.emulate_media(color_scheme="dark")
     shoot(page, "simulator-caregiver-dark")
+
+
+def test_an_alert_call_rings_the_staff_phone_and_is_answered_with_1(live, clock, page):
+    with live.line.db.transaction() as session:
+        roster.add(session, "Sam Ortiz", SAM, "call")
+    caregiver = Phone(live.app, live.line.settings, number="+12125550148")
+    intake(caregiver, photo=False)  # typed elsewhere: the page only plays the staff phone
+    page.goto(f"{live.url}/simulator/")
+    page.get_by_label("Phone", exact=True).select_option(SAM)
+    page.get_by_role("button", name="Answer this call").click()
+    spoken = page.locator("#spoken")
+    expect(spoken).to_contain_text("Press 1")
+    page.get_by_role("button", name="1", exact=True).click()
+    expect(spoken).to_contain_text("is yours")
+    expect(page.locator("#call-waits")).to_have_text("The call has ended.")
 
 
 STRICT_CSP = "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
