@@ -35,11 +35,6 @@ MOVES = ("keys", "speech", "silence", "hangup")
 YOU = "you"  # who made a move, among the lines heard on a call
 
 
-def ACCEPTS(number: str) -> simulator.Pickup:
-    """Whoever the line rings picks up and presses 1 (accepts the caller)."""
-    return simulator.answers("1")
-
-
 def simulator_enabled() -> bool:
     """The one gate. On in local mode (no Twilio credentials: nothing leaves the machine);
     with Twilio credentials only when INTAKE_SIMULATOR=on, and then only for a signed-in
@@ -81,7 +76,7 @@ def page():
         twilio=line.settings.uses_twilio,
         caregiver=CAREGIVER,
         staff=_staff_phones(),
-        photo_url=line.settings.public_base_url + "/simulator/static/sample-photo.jpg",
+        photo_url=_photo_url(),
     )
 
 
@@ -94,9 +89,8 @@ def text():
     photo = data.get("photo") is True
     if not isinstance(body, str) or len(body) > MAX_BODY or not (body.strip() or photo):
         return _refused(400, f"Type a text of 1 to {MAX_BODY} characters.")
-    settings = current_line().settings
-    media = [settings.public_base_url + "/simulator/static/sample-photo.jpg"] if photo else None
-    replies = simulator.send_text(settings, _post(), phone, body, media)
+    media = [_photo_url()] if photo else None
+    replies = simulator.send_text(current_line().settings, _post(), phone, body, media)
     return jsonify(phone=phone, replies=replies, at=utcnow().isoformat())
 
 
@@ -124,7 +118,7 @@ def start_call():
     data = _json()
     phone = _phone(data.get("phone"))
     staffed = data.get("staff_answer") is True
-    callee = ACCEPTS if staffed else simulator.nobody_answers
+    callee = _accepts if staffed else simulator.nobody_answers
     settings = current_line().settings
 
     def begin(listener):
@@ -178,6 +172,11 @@ def move(call_id: str):
 # --- helpers -----------------------------------------------------------------------------
 
 
+def _accepts(number: str) -> simulator.Pickup:
+    """Whoever the line rings picks up and presses 1 (accepts the caller)."""
+    return simulator.answers("1")
+
+
 def _move_words(kind: str, value: str) -> str:
     """The caller's move, as the page lists it among what was said."""
     keys = "".join(k for k in value if k in "0123456789*#")
@@ -223,6 +222,11 @@ def _call_state(call_id: str, held: simulator.HeldCall):
         finish=prompt.finish_on_key if prompt else "",  # a key that sends the keys typed
         ended=call.ended,
     )
+
+
+def _photo_url() -> str:
+    """The sample picture "Send a photo" sends, at the line's public address."""
+    return current_line().settings.public_base_url + "/simulator/static/sample-photo.jpg"
 
 
 def _line_number() -> str:

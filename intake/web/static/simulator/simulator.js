@@ -88,10 +88,10 @@
     text.className = "text";
     text.textContent = item.text; // always text: never markup from a message
     li.append(from, text);
-    if (item.status === "failed") {
+    if (item.status === "failed" || item.unsent) {
       const note = document.createElement("span");
       note.className = "failed";
-      note.textContent = "Not delivered (Twilio refused it).";
+      note.textContent = item.unsent ? "Not sent." : "Not delivered (Twilio refused it).";
       li.append(note);
     }
     if (item.channel === "call" && item.status === "sent") {
@@ -155,12 +155,15 @@
   async function text(body, photo) {
     const phone = current();
     problem("");
-    add(phone, { who: "me", text: body || "", photo: !!photo });
+    const mine = { who: "me", text: body || "", photo: !!photo };
+    add(phone, mine);
     render();
     try {
       const answer = await send("/text", { phone, body: body || "", photo: !!photo });
       for (const reply of answer.replies) add(phone, { who: "line", text: reply });
     } catch (e) {
+      mine.unsent = true;
+      save();
       problem(e.message);
     }
     render();
