@@ -110,6 +110,11 @@ def test_a_call_from_the_page_presses_keys_and_shows_what_is_spoken(live, dana, 
     expect(page.locator("#call-waits")).to_have_text("The call has ended.")  # message left
     expect(page.get_by_role("button", name="Hang up")).to_be_disabled()
     shoot(page, "simulator-call")
+    page.get_by_label("Caregiver's number").fill("12")
+    page.get_by_label("Text message").fill("hello")
+    page.get_by_label("Text message").press("Enter")
+    expect(page.get_by_role("alert")).to_have_text("That is not a phone number (try +12125550147).")
+    expect(page.locator("#thread")).to_contain_text("Not sent.")
     assert refused == []  # no inline script or style: the page works under a strict policy
 
 
