@@ -296,6 +296,8 @@ def test_with_twilio_an_admin_texts_only_as_a_fictitious_number(gated, monkeypat
 
 def test_local_mode_has_the_simulator_on(client):
     assert client.get("/simulator/").status_code == 200
+    bare = client.get("/simulator")  # the address as the issue writes it
+    assert bare.status_code == 308 and bare.headers["Location"].endswith("/simulator/")
 
 
 # --- intake run -------------------------------------------------------------------------------
