@@ -10,10 +10,11 @@ import os
 # Where: behind nginx on the same host, loopback only; in a container, HOST=0.0.0.0.
 bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"]
 
-# How many. Measured on 2 shared cores (deploy/measure_gunicorn.py, PostgreSQL): gthread
-# with 2 processes x 4 threads answered a burst of whole intakes with the lowest p95; sync
-# workers queue every text behind one slow database call. A process per core, a few
-# threads each: the work is short database transactions, not CPU.
+# How many. Measured on 2 shared cores (deploy/measure_gunicorn.py, PostgreSQL; README
+# "gunicorn's settings" has the table): gthread answered bursts of whole intakes as fast
+# as sync or up to 3 times faster, and a text stuck on a database lock for 4 s held up a sync
+# process (p95 5.7 s for everyone else) but not a gthread one (1.1 s). The work is short
+# database transactions, not CPU: a process per core, a few threads each.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

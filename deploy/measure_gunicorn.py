@@ -56,6 +56,8 @@ TEXTS = [
     "SKIP",
     "SAME",
 ]
+# --threads 1 for sync: gunicorn.conf.py sets threads, and gunicorn quietly runs a "sync"
+# worker with more than one thread as gthread.
 SETTINGS = {
     "sync x2": "--worker-class sync --workers 2 --threads 1",
     "sync x4": "--worker-class sync --workers 4 --threads 1",
