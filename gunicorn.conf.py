@@ -7,17 +7,23 @@ Any of them can be overridden without editing this file: GUNICORN_CMD_ARGS="--th
 
 import os
 
+
+def setting(name: str, default: str) -> str:
+    """An environment variable; empty counts as unset (.env.example leaves many empty)."""
+    return os.environ.get(name, "").strip() or default
+
+
 # Where: behind nginx on the same host, loopback only; in a container, HOST=0.0.0.0.
-bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"]
+bind = [f"{setting('HOST', '127.0.0.1')}:{setting('PORT', '8000')}"]
 
 # How many. Measured on 2 shared cores (deploy/measure_gunicorn.py, PostgreSQL; README
 # "gunicorn's settings" has the table): gthread answered bursts of whole intakes as fast
 # as sync or up to 3 times faster, and a text stuck on a database lock for 4 s held up a sync
 # process (p95 5.7 s for everyone else) but not a gthread one (1.1 s). The work is short
 # database transactions, not CPU: a process per core, a few threads each.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = int(setting("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(setting("GUNICORN_THREADS", "4"))
 
 # Time. A webhook answers within 5 s by design (every database wait gives up after 4 s and
 # the line answers the emergency words from memory); Twilio gives up at 15 s and fetches
@@ -35,7 +41,7 @@ keepalive = 75
 # The proxy: nginx sets X-Forwarded-Proto and X-Forwarded-For. Trusted only from these
 # addresses (nginx on the same host; set FORWARDED_ALLOW_IPS to nginx's address otherwise).
 # Signatures and links do not depend on it: they use PUBLIC_BASE_URL, never the Host header.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarded_allow_ips = setting("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
 # Logs on stdout and stderr (journald or the container runtime keeps them). The access log
@@ -43,7 +49,7 @@ secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 # bodies are never logged (Twilio POSTs them as forms).
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+loglevel = setting("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%({x-forwarded-for}i)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 # Not preload_app: the line opens database connections while it starts, and a pool must

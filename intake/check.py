@@ -63,10 +63,6 @@ def fail(subject: str, text: str) -> Finding:
     return Finding(FAIL, subject, text)
 
 
-def passed(findings: list[Finding]) -> bool:
-    return all(f.outcome != FAIL for f in findings)
-
-
 def run(env: Mapping[str, str] | None = None) -> Iterator[Finding]:
     """Every check, in the order an operator fixes things; settings read as production does."""
     env = os.environ if env is None else env

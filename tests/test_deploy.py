@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -170,7 +171,6 @@ def test_the_units_run_the_same_roles_hardened_with_secrets_from_a_file(name, co
 
 
 def gunicorn_settings(monkeypatch) -> dict:
-    import runpy
 
     for name in ("HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS"):
         monkeypatch.delenv(name, raising=False)
@@ -197,3 +197,12 @@ def test_nginx_and_gunicorn_agree_on_the_port_the_headers_and_the_clocks(monkeyp
     # a stuck request is cut before Twilio's 15 s, after the line's own 5 s budget
     assert config["timeout"] < seconds(nginx_value("proxy_read_timeout")) < 15
     assert "%(U)s" in config["access_log_format"] and "%(r)s" not in config["access_log_format"]
+
+
+def test_empty_settings_in_the_environment_file_mean_the_defaults(monkeypatch):
+    for name in ("HOST", "PORT", "WEB_CONCURRENCY", "GUNICORN_THREADS", "FORWARDED_ALLOW_IPS"):
+        monkeypatch.setenv(name, "")  # as .env.example leaves them, never ":8000" (all)
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert config["bind"] == ["127.0.0.1:8000"]
+    assert (config["workers"], config["threads"]) == (2, 4)
+    assert config["forwarded_allow_ips"] == "127.0.0.1,::1"
