@@ -7,7 +7,7 @@ this module asks each of them, and Twilio, and says what is wrong and what to do
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -32,6 +32,10 @@ HOOKS = (
     ("sms_url", simulator.SMS_PATH, '"A message comes in"'),
     ("voice_url", simulator.VOICE_PATH, '"A call comes in"'),
     ("status_callback", simulator.VOICE_STATUS_PATH, '"Call status changes"'),
+)
+FALLBACK_WARNING = (
+    "when the line is down, Twilio says nothing. Point it at the TwiML Bin made from "
+    "`intake fallback-twiml"
 )
 FALLBACKS = (
     ("sms_fallback_url", "messaging", "--sms"),
@@ -180,7 +184,8 @@ def twilio(settings: Settings) -> Iterator[Finding]:
         yield fail("Twilio", f"the account is {account.status}: sending and calls stop.")
         return
     yield ok("Twilio", "the account and auth token are accepted; the account is active")
-    yield from phone_number(client, settings)
+    texts_to_number = yield from messaging_service(client, settings)
+    yield from phone_number(client, settings, texts_to_number)
 
 
 def _twilio_failure(error: Exception) -> str:
@@ -194,7 +199,38 @@ def _twilio_failure(error: Exception) -> str:
     return f"Twilio's API did not answer ({type(error).__name__}): check the network."
 
 
-def phone_number(client, settings: Settings) -> Iterator[Finding]:
+def messaging_service(client, settings: Settings) -> Generator[Finding, None, bool]:
+    """TWILIO_MESSAGING_SERVICE_SID is the account's, and sends texts to this line. True
+    when the number's own messaging webhook takes the texts (no service, or it defers)."""
+    sid = settings.twilio_messaging_service_sid
+    if not sid:
+        return True
+    subject = "TWILIO_MESSAGING_SERVICE_SID"
+    try:
+        service = client.messaging.v1.services(sid).fetch()
+    except (TwilioException, requests.RequestException) as error:
+        if isinstance(error, TwilioRestException) and error.status == 404:
+            yield fail(subject, "not a Messaging Service of this Twilio account.")
+        else:
+            yield fail(subject, _twilio_failure(error))
+        return False
+    if service.use_inbound_webhook_on_number:
+        yield ok(subject, "texts go to the number's own webhook (checked below)")
+        return True
+    wanted = settings.public_base_url + simulator.SMS_PATH
+    if service.inbound_request_url == wanted:
+        yield ok(subject, f"texts come to {wanted}")
+    else:
+        yield fail(
+            subject,
+            f"its Integration page must send a webhook to POST {wanted}: set it there.",
+        )
+    if not service.fallback_url:
+        yield warn(subject, f"no fallback URL: {FALLBACK_WARNING} --sms`.")
+    return False
+
+
+def phone_number(client, settings: Settings, texts_to_number: bool = True) -> Iterator[Finding]:
     """TWILIO_PHONE_NUMBER belongs to the account, and its webhooks point at this line."""
     number = settings.twilio_phone_number
     if not number:
@@ -212,23 +248,21 @@ def phone_number(client, settings: Settings) -> Iterator[Finding]:
         )
         return
     yield ok("TWILIO_PHONE_NUMBER", "a number of this account")
-    yield from webhooks(found[0], settings)
+    yield from webhooks(found[0], settings, texts_to_number)
 
 
-def webhooks(number, settings: Settings) -> Iterator[Finding]:
+def webhooks(number, settings: Settings, texts_to_number: bool = True) -> Iterator[Finding]:
     """Each webhook the README's step by step sets, as Twilio has it now."""
     for field, path, label in HOOKS:
-        if field == "sms_url" and settings.twilio_messaging_service_sid:
-            continue  # the Messaging Service's own setting takes the texts
+        if field == "sms_url" and not texts_to_number:
+            continue  # the Messaging Service's own webhook takes the texts
         wanted = settings.public_base_url + path
         if getattr(number, field, None) == wanted:
             yield ok(f"number's {label}", wanted)
         else:
             yield fail(f"number's {label}", f"must be POST {wanted}: set it on the number.")
     for field, kind, flag in FALLBACKS:
+        if flag == "--sms" and not texts_to_number:
+            continue
         if not getattr(number, field, None):
-            yield warn(
-                f"number's {kind} fallback URL",
-                "not set: when the line is down, Twilio says nothing. Point it at the "
-                f"TwiML Bin made from `intake fallback-twiml {flag}`.",
-            )
+            yield warn(f"number's {kind} fallback URL", f"not set: {FALLBACK_WARNING} {flag}`.")

@@ -21,7 +21,8 @@ Messages by To, From, DateSent / DateSent< / DateSent> (by UTC day, as Twilio do
 by To, From; newest first, one page of PageSize (50). The account itself (GET
 Accounts/{Sid}.json, its `status` from `account_status`) and the account's numbers (GET
 IncomingPhoneNumbers.json, filtered by PhoneNumber; `add_number` adds one with its webhook
-URLs) answer too, for `intake check`. Programmable failures: `fail_to`,
+URLs), and a Messaging Service (GET v1/Services/{Sid}, `add_service`) answer too, for
+`intake check`. Programmable failures: `fail_to`,
 `fail_next`, `delay_next`, `hang_next` (accept, then answer too late), `random_faults`,
 `clear_failures`.
 """
@@ -240,12 +241,19 @@ class FakeTwilio:
         self._hung = 0
         self.account_status = "active"  # or "suspended", "closed"
         self._numbers: list[dict] = []
+        self._services: dict[str, dict] = {}
 
     def add_number(self, phone_number: str, **settings: str) -> None:
         """A number the account owns, with its console settings (sms_url, voice_url,
         status_callback, sms_fallback_url, voice_fallback_url)."""
         with self._lock:
             self._numbers.append({"phone_number": phone_number, **settings})
+
+    def add_service(self, sid: str, **settings) -> None:
+        """A Messaging Service of the account (inbound_request_url, fallback_url,
+        use_inbound_webhook_on_number), fetched at messaging.twilio.com/v1/Services/{sid}."""
+        with self._lock:
+            self._services[sid] = {"sid": sid, **settings}
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -347,6 +355,7 @@ class FakeTwilio:
             self._random = None
             self._hung = 0
             self._numbers.clear()
+            self._services.clear()
             self.account_status = "active"
 
     # --- programmable failures -------------------------------------------------------
@@ -423,6 +432,9 @@ class FakeTwilio:
             self._requests_count += 1
         path = urlsplit(target).path
         parts = path.strip("/").split("/")
+        if parts[:2] == ["v1", "Services"] and len(parts) == 3 and method == "GET":
+            self._authenticate(headers.get("Authorization"))
+            return 200, self._service(path, parts[2]), {}
         # 2010-04-01 / Accounts / {AccountSid}.json | {AccountSid} / Messages.json | ...
         if len(parts) not in (3, 4) or parts[0] != API_VERSION or parts[1] != "Accounts":
             raise _error(404, 20404, f"The requested resource {path} was not found")
@@ -603,6 +615,24 @@ class FakeTwilio:
             "subresource_uris": {},
             "type": "Full",
             "uri": path,
+        }
+
+    def _service(self, path: str, sid: str) -> dict:
+        """A Messaging Service as Twilio shows it (messaging.v1.service); 404 if unknown."""
+        with self._lock:
+            service = self._services.get(sid)
+        if service is None:
+            raise _error(404, 20404, f"The requested resource {path} was not found")
+        return {
+            "account_sid": self.account_sid,
+            "friendly_name": "Fake service",
+            "inbound_request_url": None,
+            "inbound_method": "POST",
+            "fallback_url": None,
+            "fallback_method": "POST",
+            "use_inbound_webhook_on_number": False,
+            "url": path,
+            **service,
         }
 
     def _numbers_page(self, path: str, query: dict) -> dict:

@@ -203,3 +203,37 @@ def test_a_number_without_fallback_urls_is_a_warning_naming_the_command(env, fak
     assert result.exit_code == 0, result.output
     assert "`intake fallback-twiml --sms`" in result.output
     assert "`intake fallback-twiml --voice`" in result.output
+
+
+SERVICE = "MG" + "5" * 32
+
+
+@pytest.mark.parametrize(
+    "service, found",
+    [
+        (
+            {"inbound_request_url": HOOKS["sms_url"], "fallback_url": HOOKS["sms_fallback_url"]},
+            f"ok    TWILIO_MESSAGING_SERVICE_SID: texts come to {HOOKS['sms_url']}",
+        ),
+        (
+            {"use_inbound_webhook_on_number": True},
+            "ok    TWILIO_MESSAGING_SERVICE_SID: texts go to the number's own webhook",
+        ),
+        (
+            {"inbound_request_url": "https://old.example.org/sms"},
+            "FAIL  TWILIO_MESSAGING_SERVICE_SID: its Integration page must send a webhook to "
+            f"POST {HOOKS['sms_url']}: set it there.",
+        ),
+        (
+            None,
+            "FAIL  TWILIO_MESSAGING_SERVICE_SID: not a Messaging Service of this Twilio account.",
+        ),
+    ],
+)
+def test_a_messaging_service_is_checked_where_it_takes_the_texts(env, fake, service, found):
+    env["TWILIO_MESSAGING_SERVICE_SID"] = SERVICE
+    if service is not None:
+        fake.add_service(SERVICE, **service)
+    result = check(env)
+    assert found in result.output, result.output
+    assert result.exit_code == (1 if found.startswith("FAIL") else 0)
