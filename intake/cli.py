@@ -422,3 +422,32 @@ def keys_rotate(batch: int) -> None:
     for table, count in counts.items():
         click.echo(f"{table}: {count} values re-encrypted")
     click.echo(f"done: {sum(counts.values())} values now use the first key")
+
+
+@main.command("check")
+def check_command() -> None:
+    """Check a production configuration: database, migrations, keys, Twilio, roster."""
+    from intake import check
+
+    findings = []
+    for finding in check.run():
+        click.echo(str(finding))
+        findings.append(finding)
+    failed = sum(f.outcome == check.FAIL for f in findings)
+    if failed:
+        click.echo(f"{failed} problem(s): the line is not ready for real callers.")
+        sys.exit(1)
+    click.echo("all checks passed")
+
+
+@main.command("fallback-twiml")
+@click.option("--sms", "channel", flag_value="sms", help="For the messaging fallback URL.")
+@click.option("--voice", "channel", flag_value="voice", help="For the voice fallback URL.")
+def fallback_twiml(channel: str | None) -> None:
+    """Print the TwiML for a TwiML Bin that Twilio answers with when the line is down."""
+    from intake import twiml_bin
+
+    if channel is None:
+        raise click.UsageError("say which: --sms or --voice")
+    settings = load_settings()
+    click.echo(twiml_bin.sms(settings) if channel == "sms" else twiml_bin.voice(settings))

@@ -38,8 +38,10 @@ class Line:
             settings=settings,
             db=db,
             flow=intake_flow(settings.default_region, words.vocabulary()),
-            fallback={lang: _fallback(settings, lang) for lang in words.LANGUAGES},
-            spoken_fallback={lang: _fallback(settings, lang, "voice") for lang in words.LANGUAGES},
+            fallback={lang: fallback_words(settings, lang) for lang in words.LANGUAGES},
+            spoken_fallback={
+                lang: fallback_words(settings, lang, "voice") for lang in words.LANGUAGES
+            },
         )
 
 
@@ -60,6 +62,7 @@ def _check_keys(db: Database, keys) -> None:
         pass  # no database or no tables yet: the readiness check says so
 
 
-def _fallback(settings: Settings, lang: str, channel: str = "sms") -> str:
+def fallback_words(settings: Settings, lang: str, channel: str = "sms") -> str:
+    """The emergency message said from memory (and in the static TwiML Bin fallback)."""
     params = {"org": settings.org_name, "ref": "", "child_name": ""}
     return words.render("fallback", lang, channel=channel, **params)

@@ -18,7 +18,11 @@ As a pytest fixture:
 Responses follow Twilio's OpenAPI description (api.v2010.account.message / .call, 201 on
 create) and its error body `{"code", "message", "more_info", "status"}`. Lists (GET) filter
 Messages by To, From, DateSent / DateSent< / DateSent> (by UTC day, as Twilio does) and Calls
-by To, From; newest first, one page of PageSize (50). Programmable failures: `fail_to`,
+by To, From; newest first, one page of PageSize (50). The account itself (GET
+Accounts/{Sid}.json, its `status` from `account_status`) and the account's numbers (GET
+IncomingPhoneNumbers.json, filtered by PhoneNumber; `add_number` adds one with its webhook
+URLs), and a Messaging Service (GET v1/Services/{Sid}, `add_service`) answer too, for
+`intake check`. Programmable failures: `fail_to`,
 `fail_next`, `delay_next`, `hang_next` (accept, then answer too late), `random_faults`,
 `clear_failures`.
 """
@@ -65,6 +69,7 @@ ERROR_MESSAGES = {
     21614: "'To' number is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit.",
 }
+NUMBER_URLS = ("sms_url", "voice_url", "status_callback", "sms_fallback_url", "voice_fallback_url")
 DEFAULT_CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
 
 # GSM 03.38: basic set (1 septet) and extension table (escape + 1 septet).
@@ -234,6 +239,21 @@ class FakeTwilio:
         self._hang_next: deque[list] = deque()  # [remaining, seconds]
         self._random: tuple[random.Random, float, float, float, float] | None = None
         self._hung = 0
+        self.account_status = "active"  # or "suspended", "closed"
+        self._numbers: list[dict] = []
+        self._services: dict[str, dict] = {}
+
+    def add_number(self, phone_number: str, **settings: str) -> None:
+        """A number the account owns, with its console settings (sms_url, voice_url,
+        status_callback, sms_fallback_url, voice_fallback_url)."""
+        with self._lock:
+            self._numbers.append({"phone_number": phone_number, **settings})
+
+    def add_service(self, sid: str, **settings) -> None:
+        """A Messaging Service of the account (inbound_request_url, fallback_url,
+        use_inbound_webhook_on_number), fetched at messaging.twilio.com/v1/Services/{sid}."""
+        with self._lock:
+            self._services[sid] = {"sid": sid, **settings}
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -321,7 +341,7 @@ class FakeTwilio:
             return list(self._internal_errors)
 
     def reset(self) -> None:
-        """Forget everything received and every programmed failure or delay."""
+        """Forget everything received, every programmed failure or delay, and the numbers."""
         with self._lock:
             self._messages.clear()
             self._calls.clear()
@@ -334,6 +354,9 @@ class FakeTwilio:
             self._hang_next.clear()
             self._random = None
             self._hung = 0
+            self._numbers.clear()
+            self._services.clear()
+            self.account_status = "active"
 
     # --- programmable failures -------------------------------------------------------
 
@@ -409,13 +432,20 @@ class FakeTwilio:
             self._requests_count += 1
         path = urlsplit(target).path
         parts = path.strip("/").split("/")
-        # 2010-04-01 / Accounts / {AccountSid} / Messages.json | Calls.json
-        if len(parts) != 4 or parts[0] != API_VERSION or parts[1] != "Accounts":
+        if parts[:2] == ["v1", "Services"] and len(parts) == 3 and method == "GET":
+            self._authenticate(headers.get("Authorization"))
+            return 200, self._service(path, parts[2]), {}
+        # 2010-04-01 / Accounts / {AccountSid}.json | {AccountSid} / Messages.json | ...
+        if len(parts) not in (3, 4) or parts[0] != API_VERSION or parts[1] != "Accounts":
             raise _error(404, 20404, f"The requested resource {path} was not found")
         self._authenticate(headers.get("Authorization"))
-        if parts[2] != self.account_sid:
+        if parts[2].removesuffix(".json" if len(parts) == 3 else "") != self.account_sid:
             raise _error(404, 20404, f"The requested resource {path} was not found")
-        kind = {"Messages.json": "message", "Calls.json": "call"}.get(parts[3])
+        if len(parts) == 3 and method == "GET":
+            return 200, self._account(path), {}
+        if parts[-1] == "IncomingPhoneNumbers.json" and method == "GET":
+            return 200, self._numbers_page(path, parse_qs(urlsplit(target).query)), {}
+        kind = {"Messages.json": "message", "Calls.json": "call"}.get(parts[-1])
         if kind is None:
             raise _error(404, 20404, f"The requested resource {path} was not found")
         if method == "GET":
@@ -567,6 +597,70 @@ class FakeTwilio:
             "next_page_uri": None,
             "page": 0,
             "page_size": size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri,
+        }
+
+    def _account(self, path: str) -> dict:
+        """The account as Twilio shows it (api.v2010.account)."""
+        return {
+            "auth_token": None,
+            "date_created": _rfc2822(_now()),
+            "date_updated": _rfc2822(_now()),
+            "friendly_name": "Fake account",
+            "owner_account_sid": self.account_sid,
+            "sid": self.account_sid,
+            "status": self.account_status,
+            "subresource_uris": {},
+            "type": "Full",
+            "uri": path,
+        }
+
+    def _service(self, path: str, sid: str) -> dict:
+        """A Messaging Service as Twilio shows it (messaging.v1.service); 404 if unknown."""
+        with self._lock:
+            service = self._services.get(sid)
+        if service is None:
+            raise _error(404, 20404, f"The requested resource {path} was not found")
+        return {
+            "account_sid": self.account_sid,
+            "friendly_name": "Fake service",
+            "inbound_request_url": None,
+            "inbound_method": "POST",
+            "fallback_url": None,
+            "fallback_method": "POST",
+            "use_inbound_webhook_on_number": False,
+            "url": path,
+            **service,
+        }
+
+    def _numbers_page(self, path: str, query: dict) -> dict:
+        """One page of the account's numbers, filtered by PhoneNumber as Twilio filters."""
+        wanted = query.get("PhoneNumber", [None])[0]
+        with self._lock:
+            numbers = [n for n in self._numbers if not wanted or n["phone_number"] == wanted]
+        items = [
+            {
+                "account_sid": self.account_sid,
+                "sid": "PN" + secrets.token_hex(16),
+                "friendly_name": n["phone_number"],
+                "sms_method": "POST",
+                "voice_method": "POST",
+                "status_callback_method": "POST",
+                **{field: None for field in NUMBER_URLS},
+                **n,
+            }
+            for n in numbers
+        ]
+        uri = f"{path}?PageSize=50&Page=0"
+        return {
+            "incoming_phone_numbers": items,
+            "end": max(len(items) - 1, 0),
+            "first_page_uri": uri,
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": 50,
             "previous_page_uri": None,
             "start": 0,
             "uri": uri,
