@@ -29,6 +29,7 @@ MAX_FOLLOWUPS = 6  # one template each: templates/sms/<lang>/followup_<n>.txt
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 DATABASES = ("sqlite", "postgresql")
+MAX_DAYS = 36500  # a retention longer than a century is a typo
 
 
 class ConfigError(ValueError):
@@ -74,6 +75,8 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)  # /metrics needs it
     office_hours: tuple[str, ...] = ()  # canonical windows (intake/windows.py); see office.py
     office_number: str | None = None  # where calls go in office hours
+    # a case found or closed this many days ago loses its personal data (intake/retention.py)
+    retention_days: int = 90
     # Fernet keys for the children's data at rest: the first encrypts, all decrypt
     data_keys: tuple[str, ...] = field(default=(), repr=False)
 
@@ -126,6 +129,7 @@ class Settings:
             metrics_token=reader.get("INTAKE_METRICS_TOKEN"),
             office_hours=reader.windows("INTAKE_OFFICE_HOURS"),
             office_number=reader.phone("INTAKE_OFFICE_NUMBER"),
+            retention_days=reader.days("INTAKE_RETENTION_DAYS", 90),
             data_keys=reader.data_keys("INTAKE_DATA_KEYS"),
         )
         reader.check_twilio(settings)
@@ -192,6 +196,16 @@ class _Reader:
             return default
         if not raw.isdigit() or not 1 <= int(raw) <= 20:
             self.errors.append(f"{name} must be a whole number from 1 to 20")
+            return default
+        return int(raw)
+
+    def days(self, name: str, default: int) -> int:
+        """A number of days, at least 1 (up to about 100 years)."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+            self.errors.append(f"{name} must be a whole number of days from 1 to {MAX_DAYS}")
             return default
         return int(raw)
 

@@ -29,6 +29,7 @@ FINISHED = ("found", "closed")  # nothing more to relay; an abandoned intake sti
 WAITING = ("open", "exhausted")  # an alert that still wants someone
 RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
 STATUS_WORDS = {"abandoned": "left unfinished (the caregiver started again)"}
+PURGED_WORDS = "data retention"  # a purged case, as staff read it (intake/retention.py)
 
 Answer = tuple[list[str], Case | None]  # the replies, and the case the command was about
 Command = Callable[[Session, object, OnCallPerson, list[str], str, datetime], Answer]
@@ -217,12 +218,15 @@ def take_text(line: Line, taken: Taken) -> str:
 
 
 def status_text(case: Case) -> str:
-    """A finished case's status in the words staff read."""
-    return STATUS_WORDS.get(case.status, case.status)
+    """A finished case's status in the words staff read (and whether retention purged it)."""
+    words = STATUS_WORDS.get(case.status, case.status)
+    return f"{words}, and its details were deleted ({PURGED_WORDS})" if case.purged_at else words
 
 
 def callback(case: Case) -> str:
-    """The number to call the caregiver back on."""
+    """The number to call the caregiver back on (none once retention purged the case)."""
+    if case.purged_at is not None:
+        return ""
     return case.callback_phone or case.caller.phone
 
 
@@ -253,7 +257,9 @@ def relay_to_caregiver(
     if case.status in FINISHED:
         number = callback(case) if mine else ""
         return [
-            oncall.staff_words("relay_case_over", ref=case.ref, status=case.status, callback=number)
+            oncall.staff_words(
+                "relay_case_over", ref=case.ref, status=status_text(case), callback=number
+            )
         ], case
     if not mine:
         return [oncall.staff_words("relay_not_yours", ref=case.ref)], case
