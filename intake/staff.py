@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from flows.parse import keyword
 from intake import cases, oncall, outbox, roster
 from intake.logs import event as log_event
-from intake.models import Alert, Case, OnCallPerson, utcnow
+from intake.models import Alert, Case, Message, OnCallPerson, utcnow
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -153,6 +153,32 @@ def take(
         return Taken("taken_by_other", case, who=holder.name)
     _assign(session, person, case, holder, now)
     return Taken("taken", case, callback(case))
+
+
+def keep_command(
+    session: Session,
+    person: OnCallPerson,
+    case: Case | None,
+    said: str,
+    reply: str,
+    meta: dict[str, str] | None,
+    now: datetime,
+    sid: str | None = None,
+) -> None:
+    """Keep a staff command on its case with Twilio's metadata of the request: caller ID
+    can be forged, and this is how a forgery is traced (SECURITY.md)."""
+    session.add(
+        Message(
+            person_id=person.id,
+            case_id=case.id if case else None,
+            direction="in",
+            twilio_sid=sid,
+            body=said,
+            reply_twiml=reply,
+            meta=meta or None,
+            created_at=now,
+        )
+    )
 
 
 def _restarted_and_waiting(session: Session, case: Case) -> bool:
