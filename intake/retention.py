@@ -16,7 +16,7 @@ What goes, for a due case:
 - the links to its photos and recordings, after they are queued for deletion at Twilio.
 And once none of the caller's cases is kept any longer (every one purged): the caller's
 conversation state and phone number (replaced by "purged:<id>", which no sender can
-have), and the messages and outbox rows of that caller not tied to a case.
+have), the messages of that caller not tied to a case, and every outbox row to them.
 
 What stays: the case row (ref, status, channel, language, age in months, relationship,
 whether police were called, who took it, every time: created, completed, found, closed,
@@ -112,13 +112,31 @@ def plan(line: Line, now: datetime | None = None) -> Plan:
         cases = list(session.scalars(select(Case).where(due(before)).order_by(Case.id)))
         result.refs = [case.ref for case in cases]
         due_ids = {case.id for case in cases}
-        for caller_id in {case.caller_id for case in cases}:
-            if not _kept_cases(session, caller_id, due_ids):
-                result.callers += 1
-        media = session.scalars(select(CaseMedia).where(CaseMedia.case_id.in_(due_ids)))
-        result.files = sum(1 for item in media if twilio_file(item.url) is not None)
+        callers = {case.caller_id for case in cases}
+        result.callers = len(callers - _callers_keeping(session, callers, due_ids))
+        for ids in _chunks(due_ids):
+            media = session.scalars(select(CaseMedia.url).where(CaseMedia.case_id.in_(ids)))
+            result.files += sum(1 for url in media if twilio_file(url) is not None)
         result.waiting = session.scalar(select(func.count()).select_from(TwilioDeletion)) or 0
     return result
+
+
+def _callers_keeping(session: Session, callers: set[int], leaving: set[int]) -> set[int]:
+    """Those of these callers with a case not purged besides the ones `leaving`."""
+    keeping = set()
+    for ids in _chunks(callers):
+        query = select(Case.id, Case.caller_id).where(
+            Case.caller_id.in_(ids), Case.purged_at.is_(None)
+        )
+        keeping |= {caller for case_id, caller in session.execute(query) if case_id not in leaving}
+    return keeping
+
+
+def _chunks(ids: Iterable[int], size: int = 1000) -> Iterable[list[int]]:
+    """Ids a few at a time: a database takes only so many parameters in one query."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
 
 
 def purge(line: Line, transport: Transport, now: datetime | None = None) -> Report:
@@ -208,8 +226,7 @@ def _scrub_caller(session: Session, caller: Caller) -> None:
     """The caller's number and conversation, and what of theirs no case holds."""
     _scrub_messages(session, and_(Message.caller_id == caller.id, Message.case_id.is_(None)))
     outbox.cancel_pending(session, PURGE_REASON, to=caller.phone)
-    caseless = and_(Outbound.caller_id == caller.id, Outbound.case_id.is_(None))
-    _scrub_outbox(session, caseless, caller)
+    _scrub_outbox(session, Outbound.to_phone == caller.phone, caller)  # by index, not caller_id
     caller.phone = purged_phone(caller.id)
     caller.state = {}
 
