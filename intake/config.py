@@ -26,10 +26,10 @@ DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_FOLLOWUPS = tuple(timedelta(minutes=m) for m in (15, 60, 3 * 60, 8 * 60, 24 * 60, 48 * 60))
 MAX_FOLLOWUPS = 6  # one template each: templates/sms/<lang>/followup_<n>.txt
+MAX_DAYS = 36500  # a retention longer than a century is a typo
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 DATABASES = ("sqlite", "postgresql")
-MAX_DAYS = 36500  # a retention longer than a century is a typo
 
 
 class ConfigError(ValueError):
@@ -72,11 +72,11 @@ class Settings:
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
     followup_schedule: tuple[timedelta, ...] = DEFAULT_FOLLOWUPS
     case_reopen_window: timedelta = timedelta(hours=24)  # texts after a close go to its worker
+    # a case found or closed this many days ago loses its personal data (intake/retention.py)
+    retention_days: int = 90
     metrics_token: str | None = field(default=None, repr=False)  # /metrics needs it
     office_hours: tuple[str, ...] = ()  # canonical windows (intake/windows.py); see office.py
     office_number: str | None = None  # where calls go in office hours
-    # a case found or closed this many days ago loses its personal data (intake/retention.py)
-    retention_days: int = 90
     # Fernet keys for the children's data at rest: the first encrypts, all decrypt
     data_keys: tuple[str, ...] = field(default=(), repr=False)
 
@@ -126,10 +126,10 @@ class Settings:
             ).lower(),
             followup_schedule=reader.schedule("INTAKE_FOLLOWUP_SCHEDULE", DEFAULT_FOLLOWUPS),
             case_reopen_window=reader.duration("INTAKE_CASE_REOPEN_WINDOW", "24h"),
+            retention_days=reader.days("INTAKE_RETENTION_DAYS", 90),
             metrics_token=reader.get("INTAKE_METRICS_TOKEN"),
             office_hours=reader.windows("INTAKE_OFFICE_HOURS"),
             office_number=reader.phone("INTAKE_OFFICE_NUMBER"),
-            retention_days=reader.days("INTAKE_RETENTION_DAYS", 90),
             data_keys=reader.data_keys("INTAKE_DATA_KEYS"),
         )
         reader.check_twilio(settings)
