@@ -408,6 +408,10 @@ def purge(dry_run: bool) -> None:
     click.echo(f"deleted {report.deleted} photo(s) and recording(s) at Twilio")
     if report.left:
         click.echo(f"{report.left} still to delete at Twilio: the next purge tries again")
+    if report.failed:
+        raise click.ClickException(
+            f"{report.failed} case(s) could not be purged (see the log): the next purge tries again"
+        )
 
 
 def _cases(refs: list[str]) -> str:

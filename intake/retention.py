@@ -76,6 +76,7 @@ class Report:
     callers: int = 0
     deleted: int = 0  # photos and recordings Twilio confirmed gone
     left: int = 0  # still to delete at Twilio: tried again next run
+    failed: int = 0  # cases that could not be purged (logged): tried again next run
 
 
 def purged_phone(caller_id: int) -> str:
@@ -146,8 +147,13 @@ def purge(line: Line, transport: Transport, now: datetime | None = None) -> Repo
     with line.db.sessions() as session:
         due_ids = list(session.scalars(select(Case.id).where(due(cutoff(line, now)))))
     for case_id in sorted(due_ids):
-        with line.db.transaction() as session:
-            done = purge_case(session, line, case_id, now)
+        try:
+            with line.db.transaction() as session:
+                done = purge_case(session, line, case_id, now)
+        except Exception as exc:  # noqa: BLE001 - one case that fails must not keep the rest
+            report.failed += 1
+            log_event("retention.case_failed", level=40, case_id=case_id, error=type(exc).__name__)
+            continue
         if done is not None:
             report.refs.append(done[0])
             report.callers += done[1]
@@ -155,6 +161,7 @@ def purge(line: Line, transport: Transport, now: datetime | None = None) -> Repo
     log_event(
         "retention.done",
         cases=len(report.refs),
+        failed=report.failed,
         callers=report.callers,
         deleted=report.deleted,
         left=report.left,
@@ -176,7 +183,7 @@ def purge_case(session: Session, line: Line, case_id: int, now: datetime) -> tup
     files = _scrub_case(session, case, caller)
     case.purged_at = now
     session.flush()
-    caller_purged = not _kept_cases(session, caller.id, {case.id})
+    caller_purged = not _keeps_another_case(session, caller.id, case.id)
     if caller_purged:
         _scrub_caller(session, caller)
     log_event("retention.case", case=case.ref, files=files, caller_purged=caller_purged)
@@ -190,10 +197,10 @@ def _locked(session: Session, query):
     ).one_or_none()
 
 
-def _kept_cases(session: Session, caller_id: int, leaving: Iterable[int]) -> bool:
-    """Whether the caller has a case not purged (open, or inside retention) besides these."""
+def _keeps_another_case(session: Session, caller_id: int, case_id: int) -> bool:
+    """Whether the caller has a case not purged (open, or inside retention) besides this."""
     query = select(Case.id).where(
-        Case.caller_id == caller_id, Case.purged_at.is_(None), Case.id.not_in(list(leaving))
+        Case.caller_id == caller_id, Case.purged_at.is_(None), Case.id != case_id
     )
     return session.scalar(query.limit(1)) is not None
 

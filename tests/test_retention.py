@@ -13,7 +13,8 @@ from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select, text
 
 from intake import logs, retention, roster, scheduler, simulator
 from intake.cases import close
@@ -222,6 +223,23 @@ def test_an_abandoned_intake_goes_once_old_and_nothing_of_the_caller_is_open(
     phone.text("FOUND")
     assert retention.purge(line, transport).refs == [abandoned.ref]
     assert NAME not in everything_said(line, abandoned.id)
+
+
+def test_a_case_that_cannot_be_purged_is_logged_and_the_others_still_go(
+    line, phone, fake, transport, log_text
+):
+    broken = found_case(phone, fake, line, days=120)
+    other = found_case(Phone(phone.app, phone.settings, number="+12125559876"), fake, line, 95)
+    stray = Fernet(Fernet.generate_key()).encrypt(b"x").decode()  # under a key long gone
+    with line.db.transaction() as s:
+        s.execute(
+            text("UPDATE case_media SET url = :url WHERE case_id = :id"),
+            {"url": stray, "id": broken.id},
+        )
+    report = retention.purge(line, transport)
+    assert report.refs == [other.ref] and report.failed == 1
+    assert f"retention.case_failed case_id={broken.id} error=DataKeyError" in log_text()
+    assert NAME not in everything_said(line, other.id)
 
 
 # --- at Twilio ----------------------------------------------------------------------------
