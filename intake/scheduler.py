@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 PURGE_AT = time(3, 30)  # the daily retention purge, in INTAKE_TIMEZONE: a quiet hour
-PURGE_GRACE = 6 * 3600  # a worker that was down at PURGE_AT still purges within this
+PURGE_GRACE = 6 * 3600  # a run that could not start at PURGE_AT (busy, asleep) may within this
 
 # Failed runs of each part of the tick since the process started, for a /metrics to read.
 FAILURES: Counter[str] = Counter()
