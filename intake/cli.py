@@ -403,6 +403,43 @@ def oncall_move(who: str, position: int) -> None:
     click.echo(f"{person.name} is now at place {person.position}")
 
 
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Show what would go; change nothing.")
+def purge(dry_run: bool) -> None:
+    """Purge the personal data of cases found or closed over INTAKE_RETENTION_DAYS ago."""
+    from intake import retention
+    from intake.transport import make_transport
+
+    line = open_line()
+    days = line.settings.retention_days
+    if dry_run:
+        plan = retention.plan(line)
+        click.echo(f"would purge {_cases(plan.refs)} found or closed over {days} days ago")
+        click.echo(f"would forget {plan.callers} caller number(s) and conversation(s)")
+        click.echo(
+            f"would delete {plan.files} photo(s) and recording(s) at Twilio "
+            f"({plan.waiting} waiting from earlier purges)"
+        )
+        click.echo("dry run: nothing changed")
+        return
+    report = retention.purge(line, make_transport(line.settings))
+    click.echo(f"purged {_cases(report.refs)} found or closed over {days} days ago")
+    click.echo(f"forgot {report.callers} caller number(s) and conversation(s)")
+    click.echo(f"deleted {report.deleted} photo(s) and recording(s) at Twilio")
+    if report.left:
+        click.echo(f"{report.left} still to delete at Twilio: the next purge tries again")
+    if report.failed:
+        raise click.ClickException(
+            f"{report.failed} case(s) could not be purged (see the log): the next purge tries again"
+        )
+
+
+def _cases(refs: list[str]) -> str:
+    """'2 cases: K7M3QX, 3NVMQ6', or '0 cases'."""
+    listed = f": {', '.join(refs)}" if refs else ""
+    return f"{len(refs)} case{'' if len(refs) == 1 else 's'}{listed}"
+
+
 @main.group()
 def keys() -> None:
     """The keys that encrypt the children's data (INTAKE_DATA_KEYS)."""

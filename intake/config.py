@@ -26,6 +26,7 @@ DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_FOLLOWUPS = tuple(timedelta(minutes=m) for m in (15, 60, 3 * 60, 8 * 60, 24 * 60, 48 * 60))
 MAX_FOLLOWUPS = 6  # one template each: templates/sms/<lang>/followup_<n>.txt
+MAX_DAYS = 36500  # a retention longer than a century is a typo
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 DATABASES = ("sqlite", "postgresql")
@@ -71,6 +72,8 @@ class Settings:
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
     followup_schedule: tuple[timedelta, ...] = DEFAULT_FOLLOWUPS
     case_reopen_window: timedelta = timedelta(hours=24)  # texts after a close go to its worker
+    # a case found or closed this many days ago loses its personal data (intake/retention.py)
+    retention_days: int = 90
     metrics_token: str | None = field(default=None, repr=False)  # /metrics needs it
     office_hours: tuple[str, ...] = ()  # canonical windows (intake/windows.py); see office.py
     office_number: str | None = None  # where calls go in office hours
@@ -125,6 +128,7 @@ class Settings:
             ).lower(),
             followup_schedule=reader.schedule("INTAKE_FOLLOWUP_SCHEDULE", DEFAULT_FOLLOWUPS),
             case_reopen_window=reader.duration("INTAKE_CASE_REOPEN_WINDOW", "24h"),
+            retention_days=reader.days("INTAKE_RETENTION_DAYS", 90),
             metrics_token=reader.get("INTAKE_METRICS_TOKEN"),
             office_hours=reader.windows("INTAKE_OFFICE_HOURS"),
             office_number=reader.phone("INTAKE_OFFICE_NUMBER"),
@@ -195,6 +199,16 @@ class _Reader:
             return default
         if not raw.isdigit() or not 1 <= int(raw) <= 20:
             self.errors.append(f"{name} must be a whole number from 1 to 20")
+            return default
+        return int(raw)
+
+    def days(self, name: str, default: int) -> int:
+        """A number of days, at least 1 (up to about 100 years)."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
+            self.errors.append(f"{name} must be a whole number of days from 1 to {MAX_DAYS}")
             return default
         return int(raw)
 

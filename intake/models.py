@@ -100,6 +100,8 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     # Twilio refused a follow-up: the caller's number cannot receive texts; staff call instead
     cannot_text_at: Mapped[datetime | None]
+    # its personal data was deleted under INTAKE_RETENTION_DAYS (intake/retention.py)
+    purged_at: Mapped[datetime | None]
 
     caller: Mapped[Caller] = relationship(back_populates="cases")
     assigned_person: Mapped[OnCallPerson | None] = relationship()
@@ -119,6 +121,26 @@ class CaseMedia(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     case: Mapped[Case] = relationship(back_populates="media")
+
+
+class TwilioDeletion(Base):
+    """A photo or recording still to delete at Twilio after its case was purged.
+
+    Only Twilio's SIDs, no personal data: the row goes once Twilio confirms (or says it
+    is already gone); another failure leaves it for the next purge.
+    """
+
+    __tablename__ = "twilio_deletions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # media | recording
+    account_sid: Mapped[str] = mapped_column(String(34))
+    message_sid: Mapped[str | None] = mapped_column(String(64))  # a photo's message
+    sid: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Message(Base):

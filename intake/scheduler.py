@@ -1,4 +1,5 @@
-"""APScheduler is the clock: every few seconds it escalates alerts and sends due texts.
+"""APScheduler is the clock: every few seconds it escalates alerts and sends due texts;
+once a day (PURGE_AT, in the line's time zone) it purges what retention says must go.
 
 Its job store is memory only: the work itself lives in the outbox table, so any number
 of workers may run and a restart loses nothing. `intake run` starts it in the background
@@ -12,20 +13,23 @@ import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from intake import dispatcher, oncall
+from intake import dispatcher, oncall, retention
 from intake.logs import event as log_event
 from intake.transport import Transport, make_transport
 
 if TYPE_CHECKING:
     from intake.line import Line
 
+
+PURGE_AT = time(3, 30)  # the daily retention purge, in INTAKE_TIMEZONE: a quiet hour
+PURGE_GRACE = 6 * 3600  # a run that could not start at PURGE_AT (busy, asleep) may within this
 
 # Failed runs of each part of the tick since the process started, for a /metrics to read.
 FAILURES: Counter[str] = Counter()
@@ -51,6 +55,11 @@ def dispatch_job(line: Line, transport: Transport) -> None:
     one that fails is logged and counted, and the others still run."""
     for name, part in PARTS:
         _run_part(name, part, line, transport)
+
+
+def purge_job(line: Line, transport: Transport) -> None:
+    """The daily retention purge (intake/retention.py); a failure is logged and counted."""
+    _run_part("purge", lambda line, transport: retention.purge(line, transport), line, transport)
 
 
 def _run_part(name: str, part, line: Line, transport: Transport) -> None:
@@ -80,6 +89,18 @@ def _add_jobs(scheduler, line: Line, transport: Transport | None = None) -> None
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),  # run at once on start: late rows go out first
+    )
+    scheduler.add_job(
+        purge_job,
+        "cron",
+        args=(line, transport),
+        hour=PURGE_AT.hour,
+        minute=PURGE_AT.minute,
+        timezone=line.settings.zone,
+        id="purge",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=PURGE_GRACE,
     )
 
 

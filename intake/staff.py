@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from flows.parse import keyword
 from intake import cases, oncall, outbox, roster
 from intake.logs import event as log_event
-from intake.models import Alert, Case, OnCallPerson, utcnow
+from intake.models import Alert, Case, Message, OnCallPerson, utcnow
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -29,6 +29,7 @@ FINISHED = ("found", "closed")  # nothing more to relay; an abandoned intake sti
 WAITING = ("open", "exhausted")  # an alert that still wants someone
 RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
 STATUS_WORDS = {"abandoned": "left unfinished (the caregiver started again)"}
+PURGED_WORDS = "data retention"  # a purged case, as staff read it (intake/retention.py)
 
 Answer = tuple[list[str], Case | None]  # the replies, and the case the command was about
 Command = Callable[[Session, object, OnCallPerson, list[str], str, datetime], Answer]
@@ -154,6 +155,32 @@ def take(
     return Taken("taken", case, callback(case))
 
 
+def keep_command(
+    session: Session,
+    person: OnCallPerson,
+    case: Case | None,
+    said: str,
+    reply: str,
+    meta: dict[str, str] | None,
+    now: datetime,
+    sid: str | None = None,
+) -> None:
+    """Keep a staff command on its case with Twilio's metadata of the request: caller ID
+    can be forged, and this is how a forgery is traced (SECURITY.md)."""
+    session.add(
+        Message(
+            person_id=person.id,
+            case_id=case.id if case else None,
+            direction="in",
+            twilio_sid=sid,
+            body=said,
+            reply_twiml=reply,
+            meta=meta or None,
+            created_at=now,
+        )
+    )
+
+
 def _restarted_and_waiting(session: Session, case: Case) -> bool:
     """The caller left this intake half done for a new one (RESTART), whose alert still
     waits: the same caller with the same need."""
@@ -217,12 +244,15 @@ def take_text(line: Line, taken: Taken) -> str:
 
 
 def status_text(case: Case) -> str:
-    """A finished case's status in the words staff read."""
-    return STATUS_WORDS.get(case.status, case.status)
+    """A finished case's status in the words staff read (and whether retention purged it)."""
+    words = STATUS_WORDS.get(case.status, case.status)
+    return f"{words}, and its details were deleted ({PURGED_WORDS})" if case.purged_at else words
 
 
 def callback(case: Case) -> str:
-    """The number to call the caregiver back on."""
+    """The number to call the caregiver back on (none once retention purged the case)."""
+    if case.purged_at is not None:
+        return ""
     return case.callback_phone or case.caller.phone
 
 
@@ -253,7 +283,9 @@ def relay_to_caregiver(
     if case.status in FINISHED:
         number = callback(case) if mine else ""
         return [
-            oncall.staff_words("relay_case_over", ref=case.ref, status=case.status, callback=number)
+            oncall.staff_words(
+                "relay_case_over", ref=case.ref, status=status_text(case), callback=number
+            )
         ], case
     if not mine:
         return [oncall.staff_words("relay_not_yours", ref=case.ref)], case

@@ -58,12 +58,24 @@ class Outgoing:
     call_url: str | None = None  # for calls: where Twilio fetches the TwiML
 
 
+@dataclass(frozen=True)
+class TwilioFile:
+    """A photo (one media item of a message) or a call recording kept at Twilio."""
+
+    kind: str  # media | recording
+    account_sid: str
+    sid: str
+    message_sid: str | None = None  # the message a media item belongs to
+
+
 class Transport(Protocol):
     def send_sms(self, message: Outgoing) -> str: ...
 
     def place_call(self, message: Outgoing) -> str: ...
 
     def find_sent(self, message: Outgoing, channel: str, since: datetime) -> list[str]: ...
+
+    def delete_file(self, file: TwilioFile) -> None: ...
 
 
 class RedirectingHttpClient(TwilioHttpClient):
@@ -163,6 +175,25 @@ class TwilioTransport:
         )
         return [c.sid for c in found if c.date_created and c.date_created >= since - SKEW]
 
+    def delete_file(self, file: TwilioFile) -> None:
+        """Delete a photo or recording at Twilio; one already gone counts as deleted.
+        Raises SendError when Twilio cannot be asked or refuses."""
+        account = self.client.api.v2010.accounts(file.account_sid)
+        if file.kind == "media":
+            resource = account.messages(file.message_sid).media(file.sid)
+        else:
+            resource = account.recordings(file.sid)
+        _call_twilio(lambda: _delete(resource))
+
+
+def _delete(resource) -> None:
+    """DELETE one Twilio resource; a 404 means it is already gone, which is what we want."""
+    try:
+        resource.delete()
+    except TwilioRestException as error:
+        if error.status != 404:
+            raise
+
 
 class LocalTransport:
     """No Twilio credentials: the row itself is the message; the simulator shows it."""
@@ -175,6 +206,9 @@ class LocalTransport:
 
     def find_sent(self, message: Outgoing, channel: str, since: datetime) -> list[str]:
         return []  # a local send never fails halfway
+
+    def delete_file(self, file: TwilioFile) -> None:
+        """Nothing is kept at Twilio without Twilio."""
 
 
 def make_transport(settings: Settings) -> Transport:

@@ -500,19 +500,28 @@ def whisper(session: Session, line: Line, case_id: int) -> str:
 
 
 def whisper_answer(
-    session: Session, line: Line, case_id: int, worker_phone: str, digits: str, now: datetime
+    session: Session,
+    line: Line,
+    case_id: int,
+    worker_phone: str,
+    digits: str,
+    now: datetime,
+    meta: dict[str, str] | None = None,
 ) -> str:
-    """1 takes the call, as ACK would; an empty answer connects the two."""
+    """1 takes the call, as ACK would, and is kept on the case with Twilio's `meta` of the
+    request, as a text command is; an empty answer connects the two."""
     case = session.get(Case, case_id)
     person = roster.by_phone(session, worker_phone)
     call = Call(line, "en", case)
     if digits != "1" or case is None:
         call.say_template("whisper_no_key")
         return call.hangup()
+    twiml = str(call)  # nothing more: Twilio connects the caller
     if person is not None:
-        staff.take(session, line, person, case, now)
+        taken = staff.take(session, line, person, case, now)
+        staff.keep_command(session, person, taken.case, digits, twiml, meta, now)
     log_event("voice.taken", case=case.ref)
-    return str(call)  # nothing more: Twilio connects the caller
+    return twiml
 
 
 def _numbers_to_ring(session: Session, line: Line, now: datetime) -> list[str]:

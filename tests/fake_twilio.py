@@ -1,4 +1,5 @@
-"""A local fake of the Twilio REST endpoints the line uses: create and list Messages and Calls.
+"""A local fake of the Twilio REST endpoints the line uses: create and list Messages and Calls,
+delete a message's media and a recording.
 
 A real HTTP/1.1 server on 127.0.0.1 (ephemeral port, standard library only, daemon threads)
 that the real `twilio.rest.Client` can talk to through an `http_client` which rewrites
@@ -25,6 +26,13 @@ URLs), and a Messaging Service (GET v1/Services/{Sid}, `add_service`) answer too
 `intake check`. Programmable failures: `fail_to`,
 `fail_next`, `delay_next`, `hang_next` (accept, then answer too late), `random_faults`,
 `clear_failures`.
+
+Photos and recordings: `add_media()` and `add_recording()` store one and return the URL
+Twilio would give the line (MediaUrl0, RecordingUrl); DELETE
+/Accounts/{Sid}/Messages/{MessageSid}/Media/{Sid}.json and /Accounts/{Sid}/Recordings/{Sid}.json
+remove it (204), or answer 404 code 20404 when it is not there; `stored_media`,
+`stored_recordings` and `deletes` show what is left and what was asked;
+`fail_next_deletes` makes deletes fail.
 """
 
 from __future__ import annotations
@@ -190,9 +198,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # client went away (e.g. its read timed out)
 
     def _send(self, status: int, body: dict, headers: dict):
-        payload = json.dumps(body).encode("utf-8")
+        payload = b"" if status == 204 else json.dumps(body).encode("utf-8")
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if payload:
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in headers.items():
             self.send_header(name, value)
@@ -242,6 +251,10 @@ class FakeTwilio:
         self.account_status = "active"  # or "suspended", "closed"
         self._numbers: list[dict] = []
         self._services: dict[str, dict] = {}
+        self._media: dict[str, str] = {}  # media sid -> its message sid
+        self._recordings: set[str] = set()
+        self._deletes: list[dict] = []
+        self._fail_deletes: deque[list] = deque()  # [remaining, status, code]
 
     def add_number(self, phone_number: str, **settings: str) -> None:
         """A number the account owns, with its console settings (sms_url, voice_url,
@@ -336,6 +349,40 @@ class FakeTwilio:
             return self._hung
 
     @property
+    def stored_media(self) -> list[str]:
+        """SIDs of the photos still stored (added, not deleted)."""
+        with self._lock:
+            return sorted(self._media)
+
+    @property
+    def stored_recordings(self) -> list[str]:
+        with self._lock:
+            return sorted(self._recordings)
+
+    @property
+    def deletes(self) -> list[dict]:
+        """Every DELETE of a media item or recording: kind, sid, the status answered."""
+        with self._lock:
+            return list(self._deletes)
+
+    def add_media(self) -> str:
+        """Store a photo as Twilio keeps an MMS's media; returns its MediaUrl."""
+        message_sid, sid = "MM" + secrets.token_hex(16), "ME" + secrets.token_hex(16)
+        with self._lock:
+            self._media[sid] = message_sid
+        return (
+            f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}"
+            f"/Messages/{message_sid}/Media/{sid}"
+        )
+
+    def add_recording(self) -> str:
+        """Store a call recording; returns its RecordingUrl."""
+        sid = "RE" + secrets.token_hex(16)
+        with self._lock:
+            self._recordings.add(sid)
+        return f"https://api.twilio.com/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{sid}"
+
+    @property
     def internal_errors(self) -> list[BaseException]:
         with self._lock:
             return list(self._internal_errors)
@@ -357,6 +404,10 @@ class FakeTwilio:
             self._numbers.clear()
             self._services.clear()
             self.account_status = "active"
+            self._media.clear()
+            self._recordings.clear()
+            self._deletes.clear()
+            self._fail_deletes.clear()
 
     # --- programmable failures -------------------------------------------------------
 
@@ -377,6 +428,13 @@ class FakeTwilio:
             code = code if code is not None else DEFAULT_CODE_FOR_STATUS.get(status, status)
             with self._lock:
                 self._fail_next.append([n, status, code, message])
+
+    def fail_next_deletes(self, n: int = 1, status: int = 500, code: int | None = None):
+        """The next `n` deletes (media or recording) answer HTTP `status`, deleting nothing."""
+        if n > 0:
+            code = code if code is not None else DEFAULT_CODE_FOR_STATUS.get(status, status)
+            with self._lock:
+                self._fail_deletes.append([n, status, code])
 
     def delay_next(self, n: int, seconds: float):
         """The next `n` creates wait `seconds` before being handled (then answer normally)."""
@@ -413,6 +471,7 @@ class FakeTwilio:
             self._delay_next.clear()
             self._hang_next.clear()
             self._random = None
+            self._fail_deletes.clear()
 
     # --- request handling (runs on server threads) -----------------------------------
 
@@ -432,6 +491,8 @@ class FakeTwilio:
             self._requests_count += 1
         path = urlsplit(target).path
         parts = path.strip("/").split("/")
+        if method == "DELETE":
+            return self._delete(path, parts, headers)
         if parts[:2] == ["v1", "Services"] and len(parts) == 3 and method == "GET":
             self._authenticate(headers.get("Authorization"))
             return 200, self._service(path, parts[2]), {}
@@ -480,6 +541,46 @@ class FakeTwilio:
                     }
                 )
             raise
+
+    def _delete(self, path: str, parts: list[str], headers):
+        """DELETE a message's media item or a recording: 204, or 404 when not stored."""
+        missing = _error(404, 20404, f"The requested resource {path} was not found")
+        if len(parts) < 5 or parts[0] != API_VERSION or parts[1] != "Accounts":
+            raise missing
+        self._authenticate(headers.get("Authorization"))
+        if parts[2] != self.account_sid or not parts[-1].endswith(".json"):
+            raise missing
+        sid = parts[-1][: -len(".json")]
+        if len(parts) == 7 and parts[3] == "Messages" and parts[5] == "Media":
+            kind, message_sid = "media", parts[4]
+        elif len(parts) == 5 and parts[3] == "Recordings":
+            kind, message_sid = "recording", None
+        else:
+            raise _error(405, 20004, "Method not allowed")
+        with self._lock:
+            failure = None
+            if self._fail_deletes:
+                entry = self._fail_deletes[0]
+                failure = (entry[1], entry[2])
+                entry[0] -= 1
+                if entry[0] <= 0:
+                    self._fail_deletes.popleft()
+            if failure is not None:
+                status = failure[0]
+            elif kind == "media" and self._media.get(sid) == message_sid:
+                del self._media[sid]
+                status = 204
+            elif kind == "recording" and sid in self._recordings:
+                self._recordings.discard(sid)
+                status = 204
+            else:
+                status = 404
+            self._deletes.append({"kind": kind, "sid": sid, "status": status})
+        if failure is not None:
+            raise _error(*failure)
+        if status == 404:
+            raise missing
+        return 204, {}, {}
 
     def _authenticate(self, header: str | None) -> None:
         if not header:

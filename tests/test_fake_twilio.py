@@ -378,3 +378,51 @@ def test_random_faults_fail_lists_too_and_repeat_with_their_seed(fake, client):
     assert error.value.status == 429 and fake.messages == []
     fake.clear_failures()
     assert client.messages.create(to=TO, from_=FROM, body="x").sid
+
+
+# --- deleting photos and recordings ---------------------------------------------------------
+
+
+def _media_sids(url: str) -> tuple[str, str]:
+    parts = url.rstrip("/").split("/")
+    return parts[-3], parts[-1]  # .../Messages/{MM}/Media/{ME}
+
+
+def test_a_stored_photo_is_deleted_once_then_is_not_found(fake, client):
+    url = fake.add_media()
+    message_sid, sid = _media_sids(url)
+    assert url.startswith(f"https://api.twilio.com/2010-04-01/Accounts/{SID}/Messages/MM")
+    assert client.messages(message_sid).media(sid).delete() is True
+    assert fake.stored_media == []
+    with pytest.raises(TwilioRestException) as error:
+        client.messages(message_sid).media(sid).delete()
+    assert (error.value.status, error.value.code) == (404, 20404)
+    assert [d["status"] for d in fake.deletes] == [204, 404]
+
+
+def test_a_stored_recording_is_deleted(fake, client):
+    sid = fake.add_recording().rsplit("/", 1)[1]
+    other = fake.add_recording().rsplit("/", 1)[1]
+    assert client.recordings(sid).delete() is True
+    assert fake.stored_recordings == [other]
+
+
+def test_a_photo_named_under_another_message_is_not_found(fake, client):
+    _, sid = _media_sids(fake.add_media())
+    with pytest.raises(TwilioRestException) as error:
+        client.messages("MM" + "0" * 32).media(sid).delete()
+    assert error.value.status == 404 and len(fake.stored_media) == 1
+
+
+def test_deletes_need_credentials_and_fail_when_told(fake, client):
+    sid = fake.add_recording().rsplit("/", 1)[1]
+    with pytest.raises(TwilioRestException) as error:
+        make_client(fake, token="wrong").recordings(sid).delete()
+    assert error.value.status == 401
+    fake.fail_next_deletes(1, status=503)
+    with pytest.raises(TwilioRestException) as error:
+        client.recordings(sid).delete()
+    assert (error.value.status, error.value.code) == (503, 20503)
+    assert fake.stored_recordings == [sid]
+    assert client.recordings(sid).delete() is True  # the failure was used up
+    assert fake.messages == [] and fake.rejected == []  # creates are not touched

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from intake import dispatcher, roster, simulator
-from intake.models import Alert, Case, CaseMedia, Outbound, utcnow
+from intake.models import Alert, Case, CaseMedia, Message, Outbound, utcnow
 from intake.transport import TwilioTransport
 from intake.words import render
 from tests.conftest import LINE_NUMBER, Phone, signed_post, twilio_settings
@@ -238,6 +238,21 @@ def test_press_0_rings_the_chain_and_pressing_1_takes_the_call(app, line, settin
     assert "Press 1 to take the call" in spoken([s.text for s in phone.legs[0].heard])
     [case] = cases(line)
     assert worker_of(line, case.id) == "Ben"
+
+
+def test_pressing_1_on_a_whispered_call_is_kept_with_twilios_metadata(app, line, settings):
+    add(line, "Ben", BEN)
+    phone = call(app, settings, callee=simulator.callees({BEN: simulator.answers("1")}))
+    phone.silence()
+    phone.press("0")
+    [leg] = phone.legs
+    [case] = cases(line)
+    with line.db.sessions() as s:
+        [kept] = s.scalars(select(Message).where(Message.person_id.is_not(None))).all()
+    assert kept.case_id == case.id and kept.body == "1" and kept.direction == "in"
+    assert kept.meta["CallSid"] == leg.sid and kept.meta["ParentCallSid"] == phone.sid
+    assert kept.meta["To"] == BEN and kept.meta["Direction"] == "outbound-dial"
+    assert kept.meta["RemoteAddr"] and "Digits" not in kept.meta
 
 
 def test_nobody_takes_the_call_so_a_voicemail_is_kept_and_the_chain_alerted(

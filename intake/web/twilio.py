@@ -78,12 +78,34 @@ META_FIELDS = (
     "SmsStatus",
     "ApiVersion",
 )
+# ... and of a call (a key pressed by someone on call), kept the same way
+CALL_META_FIELDS = (
+    "AccountSid",
+    "CallSid",
+    "ParentCallSid",
+    "From",
+    "To",
+    "Caller",
+    "Called",
+    "CallerName",
+    "CallerCity",
+    "CallerState",
+    "CallerZip",
+    "CallerCountry",
+    "CalledCity",
+    "CalledState",
+    "CalledCountry",
+    "ForwardedFrom",
+    "Direction",
+    "CallStatus",
+    "ApiVersion",
+)
 MAX_META = 100  # characters of one metadata value kept
 
 
-def request_meta() -> dict[str, str]:
+def request_meta(fields: tuple[str, ...] = META_FIELDS) -> dict[str, str]:
     """Twilio's metadata of this request, and where it came from (proxies included)."""
-    meta = {name: form_value(name)[:MAX_META] for name in META_FIELDS if form_value(name)}
+    meta = {name: form_value(name)[:MAX_META] for name in fields if form_value(name)}
     meta["RemoteAddr"] = (request.remote_addr or "")[:MAX_META]
     forwarded = request.headers.get("X-Forwarded-For", "")
     if forwarded:

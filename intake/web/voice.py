@@ -16,7 +16,7 @@ from intake import voice as calls
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
-from intake.web.twilio import normalise_sender, twilio_signed
+from intake.web.twilio import CALL_META_FIELDS, normalise_sender, request_meta, twilio_signed
 from intake.web.values import form_value, whole_number
 
 if TYPE_CHECKING:
@@ -156,8 +156,9 @@ def whisper_answer():
     worker = normalise_sender(form_value("To", ""))
     digits = form_value("Digits", "").strip()[:5]
     line = current_line()
+    meta = request_meta(CALL_META_FIELDS)
     with line.db.transaction() as session:
-        twiml = calls.whisper_answer(session, line, case_id, worker, digits, utcnow())
+        twiml = calls.whisper_answer(session, line, case_id, worker, digits, utcnow(), meta)
     return Response(twiml, mimetype="text/xml")
 
 

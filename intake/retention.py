@@ -1,0 +1,321 @@
+"""Retention: a case found or closed more than INTAKE_RETENTION_DAYS ago loses its personal
+data, here and at Twilio; its counts and times stay.
+
+A case is due when it is found or closed and the later of its found and closed times is
+more than N days ago (an intake left half done and started again, "abandoned", is due N
+days after it began once its caller has no open case). An open case (intake, open) is
+never due, whatever its age.
+
+What goes, for a due case:
+- its answers: child's name, when and where last seen (the words), description, police
+  report number, callback number;
+- every message on it (the caregiver's, the line's replies, staff commands): body, TwiML
+  reply, Twilio's metadata;
+- its outbox rows: body and parameters, and the recipient where it is the caregiver;
+  rows still pending are cancelled;
+- the links to its photos and recordings, after they are queued for deletion at Twilio.
+And once none of the caller's cases is kept any longer (every one purged): the caller's
+conversation state and phone number (replaced by "purged:<id>", which no sender can
+have), the messages of that caller not tied to a case, and every outbox row to them.
+
+What stays: the case row (ref, status, channel, language, age in months, relationship,
+whether police were called, who took it, every time: created, completed, found, closed,
+last seen, purged), how many messages, photos and recordings it had (the rows, emptied),
+delivery statuses and errors, alerts and pages (they name staff, not the family).
+
+Each case is purged in one transaction, so a purge killed halfway resumes next run and
+never purges twice. Photos and recordings are deleted at Twilio after that, from a list
+of SIDs (no personal data) that keeps each one until Twilio confirms it gone (a 404
+counts as gone); a failure leaves it for the next run, and the database never waits on
+Twilio.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from intake import outbox
+from intake.cases import OPEN_STATUSES
+from intake.logs import event as log_event
+from intake.models import Caller, Case, CaseMedia, Message, Outbound, TwilioDeletion, utcnow
+from intake.transport import SendError, Transport, TwilioFile
+
+if TYPE_CHECKING:
+    from intake.line import Line
+
+FINISHED = ("found", "closed")
+ABANDONED = "abandoned"
+PURGED = "purged"  # what a caregiver's number becomes on a purged outbox row
+PURGE_REASON = "case purged"
+MEDIA_URL = re.compile(r"/Accounts/(AC\w+)/Messages/(MM\w+)/Media/(ME\w+)")
+RECORDING_URL = re.compile(r"/Accounts/(AC\w+)/Recordings/(RE\w+)")
+
+
+@dataclass
+class Plan:
+    """What a purge would do now (a dry run): case refs, no personal data."""
+
+    refs: list[str] = field(default_factory=list)
+    callers: int = 0  # callers whose number and conversation would go
+    files: int = 0  # photos and recordings to delete at Twilio
+    waiting: int = 0  # deletions at Twilio already waiting from earlier runs
+
+
+@dataclass
+class Report:
+    """What a purge did."""
+
+    refs: list[str] = field(default_factory=list)
+    callers: int = 0
+    deleted: int = 0  # photos and recordings Twilio confirmed gone
+    left: int = 0  # still to delete at Twilio: tried again next run
+    failed: int = 0  # cases that could not be purged (logged): tried again next run
+
+
+def purged_phone(caller_id: int) -> str:
+    """A caller's number once purged: unique, and no phone or sender id has a colon."""
+    return f"purged:{caller_id}"
+
+
+def cutoff(line: Line, now: datetime) -> datetime:
+    return now - timedelta(days=line.settings.retention_days)
+
+
+def due(before: datetime):
+    """The condition for a case whose personal data is due to go (see the module)."""
+    found, closed = Case.found_at, Case.closed_at
+    finished = and_(
+        Case.status.in_(FINISHED),
+        or_(found.is_not(None), closed.is_not(None)),
+        or_(found.is_(None), found < before),
+        or_(closed.is_(None), closed < before),
+    )
+    sibling = aliased(Case)
+    open_sibling = exists().where(
+        sibling.caller_id == Case.caller_id, sibling.status.in_(OPEN_STATUSES)
+    )
+    abandoned = and_(Case.status == ABANDONED, Case.created_at < before, ~open_sibling)
+    return and_(Case.purged_at.is_(None), or_(finished, abandoned))
+
+
+def plan(line: Line, now: datetime | None = None) -> Plan:
+    """What a purge would do now; changes nothing."""
+    before = cutoff(line, now or utcnow())
+    result = Plan()
+    with line.db.sessions() as session:
+        cases = list(session.scalars(select(Case).where(due(before)).order_by(Case.id)))
+        result.refs = [case.ref for case in cases]
+        due_ids = {case.id for case in cases}
+        callers = {case.caller_id for case in cases}
+        result.callers = len(callers - _callers_keeping(session, callers, due_ids))
+        for ids in _chunks(due_ids):
+            media = session.scalars(select(CaseMedia.url).where(CaseMedia.case_id.in_(ids)))
+            result.files += sum(1 for url in media if twilio_file(url) is not None)
+        result.waiting = session.scalar(select(func.count()).select_from(TwilioDeletion)) or 0
+    return result
+
+
+def _callers_keeping(session: Session, callers: set[int], leaving: set[int]) -> set[int]:
+    """Those of these callers with a case not purged besides the ones `leaving`."""
+    keeping = set()
+    for ids in _chunks(callers):
+        query = select(Case.id, Case.caller_id).where(
+            Case.caller_id.in_(ids), Case.purged_at.is_(None)
+        )
+        keeping |= {caller for case_id, caller in session.execute(query) if case_id not in leaving}
+    return keeping
+
+
+def _chunks(ids: Iterable[int], size: int = 1000) -> Iterable[list[int]]:
+    """Ids a few at a time: a database takes only so many parameters in one query."""
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), size):
+        yield ordered[start : start + size]
+
+
+def purge(line: Line, transport: Transport, now: datetime | None = None) -> Report:
+    """Purge every due case, then delete what waits at Twilio."""
+    now = now or utcnow()
+    report = Report()
+    with line.db.sessions() as session:
+        due_ids = list(session.scalars(select(Case.id).where(due(cutoff(line, now)))))
+    for case_id in sorted(due_ids):
+        try:
+            with line.db.transaction() as session:
+                done = purge_case(session, line, case_id, now)
+        except Exception as exc:  # noqa: BLE001 - one case that fails must not keep the rest
+            report.failed += 1
+            log_event("retention.case_failed", level=40, case_id=case_id, error=type(exc).__name__)
+            continue
+        if done is not None:
+            report.refs.append(done[0])
+            report.callers += done[1]
+    report.deleted, report.left = delete_at_twilio(line, transport)
+    log_event(
+        "retention.done",
+        cases=len(report.refs),
+        failed=report.failed,
+        callers=report.callers,
+        deleted=report.deleted,
+        left=report.left,
+    )
+    return report
+
+
+def purge_case(session: Session, line: Line, case_id: int, now: datetime) -> tuple[str, int] | None:
+    """Purge one case (and its caller, when nothing of theirs is kept any longer), inside
+    the caller's lock; None when it is no longer due (purged meanwhile, or found again).
+    Returns the case's ref and 1 if its caller was purged too, else 0."""
+    caller_id = session.scalar(select(Case.caller_id).where(Case.id == case_id))
+    if caller_id is None:
+        return None
+    caller = _locked(session, select(Caller).where(Caller.id == caller_id))
+    case = _locked(session, select(Case).where(Case.id == case_id, due(cutoff(line, now))))
+    if case is None:
+        return None
+    files = _scrub_case(session, case, caller)
+    case.purged_at = now
+    session.flush()
+    caller_purged = not _keeps_another_case(session, caller.id, case.id)
+    if caller_purged:
+        _scrub_caller(session, caller)
+    log_event("retention.case", case=case.ref, files=files, caller_purged=caller_purged)
+    return case.ref, int(caller_purged)
+
+
+def _locked(session: Session, query):
+    """The one row a query finds (or None), locked until the transaction ends."""
+    return session.scalars(
+        query.with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+
+
+def _keeps_another_case(session: Session, caller_id: int, case_id: int) -> bool:
+    """Whether the caller has a case not purged (open, or inside retention) besides this."""
+    query = select(Case.id).where(
+        Case.caller_id == caller_id, Case.purged_at.is_(None), Case.id != case_id
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def _scrub_case(session: Session, case: Case, caller: Caller) -> int:
+    """Empty the case's personal data; queue its files for Twilio. Returns how many."""
+    for name in (
+        "child_name",
+        "last_seen_when",
+        "last_seen_where",
+        "description",
+        "police_report",
+        "callback_phone",
+    ):
+        setattr(case, name, None)
+    files = 0
+    for item in session.scalars(select(CaseMedia).where(CaseMedia.case_id == case.id)):
+        found = twilio_file(item.url) if item.url else None
+        if found is not None:
+            session.add(_deletion(found, case.id))
+            files += 1
+        item.url = ""
+    _scrub_messages(session, Message.case_id == case.id)
+    outbox.cancel_pending(session, PURGE_REASON, case_id=case.id)
+    _scrub_outbox(session, Outbound.case_id == case.id, caller)
+    return files
+
+
+def _scrub_caller(session: Session, caller: Caller) -> None:
+    """The caller's number and conversation, and what of theirs no case holds."""
+    _scrub_messages(session, and_(Message.caller_id == caller.id, Message.case_id.is_(None)))
+    outbox.cancel_pending(session, PURGE_REASON, to=caller.phone)
+    _scrub_outbox(session, Outbound.to_phone == caller.phone, caller)  # by index, not caller_id
+    caller.phone = purged_phone(caller.id)
+    caller.state = {}
+
+
+def _scrub_messages(session: Session, which) -> None:
+    session.execute(
+        update(Message)
+        .where(which)
+        .values(body="", reply_twiml=None, meta=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _scrub_outbox(session: Session, which, caller: Caller) -> None:
+    """Bodies and parameters go; the recipient too where it is the caregiver."""
+    session.execute(
+        update(Outbound)
+        .where(which)
+        .values(body=None, params={})
+        .execution_options(synchronize_session=False)
+    )
+    caregiver = or_(Outbound.caller_id == caller.id, Outbound.to_phone == caller.phone)
+    session.execute(
+        update(Outbound)
+        .where(which, caregiver)
+        .values(to_phone=PURGED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def twilio_file(url: str) -> TwilioFile | None:
+    """The photo or recording at Twilio a stored link names; None for any other link."""
+    media = MEDIA_URL.search(url)
+    if media:
+        account, message_sid, sid = media.groups()
+        return TwilioFile("media", account, sid, message_sid)
+    recording = RECORDING_URL.search(url)
+    if recording:
+        account, sid = recording.groups()
+        return TwilioFile("recording", account, sid)
+    return None
+
+
+def _deletion(found: TwilioFile, case_id: int) -> TwilioDeletion:
+    return TwilioDeletion(
+        kind=found.kind,
+        account_sid=found.account_sid,
+        message_sid=found.message_sid,
+        sid=found.sid,
+        case_id=case_id,
+    )
+
+
+def delete_at_twilio(line: Line, transport: Transport) -> tuple[int, int]:
+    """Delete each waiting photo and recording at Twilio; returns (deleted, left).
+
+    A row goes once Twilio confirms (or says it is already gone). Twilio unreachable or
+    busy (a retryable error) ends this run's deletions: the rest wait for the next run.
+    """
+    with line.db.sessions() as session:
+        waiting = list(session.scalars(select(TwilioDeletion).order_by(TwilioDeletion.id)))
+    deleted = 0
+    for n, row in enumerate(waiting):
+        found = TwilioFile(row.kind, row.account_sid, row.sid, row.message_sid)
+        try:
+            transport.delete_file(found)
+        except SendError as error:
+            _failed(line, row.id, error.reason)
+            log_event("retention.twilio_failed", level=30, kind=row.kind, sid=row.sid)
+            if error.retry:
+                return deleted, len(waiting) - n
+            continue
+        with line.db.transaction() as session:
+            session.execute(delete(TwilioDeletion).where(TwilioDeletion.id == row.id))
+        deleted += 1
+    return deleted, len(waiting) - deleted
+
+
+def _failed(line: Line, row_id: int, reason: str) -> None:
+    with line.db.transaction() as session:
+        session.execute(
+            update(TwilioDeletion)
+            .where(TwilioDeletion.id == row_id)
+            .values(attempts=TwilioDeletion.attempts + 1, last_error=reason[:100])
+        )
