@@ -102,6 +102,8 @@ def run(host: str, port: int) -> None:
     mode = "Twilio" if settings.uses_twilio else "local outbox (no Twilio credentials)"
     click.echo(f"The line is up on http://{host}:{server.port} ({mode}).")
     click.echo("Text it from the terminal: intake simulate --from +15555550123")
+    click.echo(f"Staff dashboard: http://{host}:{server.port}/dashboard/")
+    click.echo('  first time: intake staff add --email you@example.org --name "Your Name" --admin')
     try:
         server.serve_forever()
     finally:
@@ -381,6 +383,43 @@ def oncall_move(who: str, position: int) -> None:
         lambda s, line: roster.move(s, who, position, line.settings.default_region)
     )
     click.echo(f"{person.name} is now at place {person.position}")
+
+
+@main.group()
+def staff() -> None:
+    """Dashboard accounts (the on-call roster is `intake oncall`)."""
+
+
+@staff.command("add")
+@click.option("--email", required=True, help="What they sign in with.")
+@click.option("--name", required=True, help="Shown to other staff and in the audit log.")
+@click.option("--admin", is_flag=True, help="May edit the roster and read the audit log.")
+@click.option(
+    "--phone",
+    default=None,
+    help="Their number on the on-call roster: lets them take cases and text caregivers.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+def staff_add(email: str, name: str, admin: bool, phone: str | None, password_stdin: bool) -> None:
+    """Make a dashboard account; the password is asked for (never given as an option)."""
+    from intake import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = open_line()
+    try:
+        with line.db.transaction() as session:
+            account = accounts.add(
+                session, email, name, password, admin, phone, line.settings.default_region
+            )
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"added {account.role} {account.name} <{account.email}>")
+    click.echo(f"sign in at {line.settings.public_base_url}/dashboard/")
 
 
 @main.group()
