@@ -168,8 +168,14 @@ def _outbox(session: Session, case: Case) -> list[Outbound]:
 
 def _outbound(row: Outbound, zone: ZoneInfo) -> Item:
     at = row.sent_at or row.send_at
-    text = row.body or f"(not written yet: {row.template or row.kind})"
+    text = row.body or f"({_template_words(row)}: written when it is sent)"
     return Item(at, local_time(at, zone), "out", f"Line ({row.kind})", text, _delivery(row))
+
+
+def _template_words(row: Outbound) -> str:
+    """'follow-up 3' for followup_3: what a text not yet written will be."""
+    name = (row.template or row.kind).split(":")[-1]
+    return name.replace("followup_", "follow-up ").replace("_", " ")
 
 
 def _delivery(row: Outbound) -> str:

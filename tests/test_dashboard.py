@@ -4,8 +4,11 @@ through the same services as the SMS commands (and into the audit log)."""
 
 from __future__ import annotations
 
+import base64
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select, text
@@ -13,7 +16,7 @@ from sqlalchemy import select, text
 from intake import accounts
 from intake.app import create_app
 from intake.models import Alert, AuditEntry, Case, CaseNote, OnCallPerson, Outbound, StaffAccount
-from tests.conftest import make_settings
+from tests.conftest import ACCOUNT, LINE_NUMBER, TOKEN, Phone, make_settings
 from tests.dashboard_helpers import (
     ADMIN,
     ANA,
@@ -27,6 +30,7 @@ from tests.dashboard_helpers import (
     post,
     sign_in,
 )
+from tests.test_cli import run_intake
 from tests.test_sms_webhook import intake
 
 PAGES = ["/dashboard/", "/dashboard/cases/rows", "/dashboard/cases/ACDEFG"]
@@ -426,7 +430,9 @@ def test_admins_edit_the_roster_with_the_clis_rules(app, line, client):
     )
     assert added.status_code == 302
     bad = post(client, f"{roster}/add", roster, name="Cy", phone="555-1234")
-    assert bad.status_code == 400 and "is not a phone number that can be dialled" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "is not a phone number that can be dialled" in bad.get_data(
+        as_text=True
+    )
     bad_window = post(
         client, f"{roster}/add", roster, name="Cy", phone="+12125550133", windows="at night"
     )
@@ -445,3 +451,106 @@ def test_admins_edit_the_roster_with_the_clis_rules(app, line, client):
     assert "Ana" in page and "Remove Ben" not in page
     actions = [a for a, _ in audit_actions(line) if a.startswith("roster_")]
     assert actions == ["roster_add", "roster_add", "roster_move", "roster_windows", "roster_remove"]
+
+
+class MediaHost(BaseHTTPRequestHandler):
+    """Twilio's media host, as far as a photo goes: the file, only with the account's key."""
+
+    key = "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
+
+    def do_GET(self):  # noqa: N802 - the name http.server calls
+        if self.headers.get("Authorization") != self.key:
+            self.send_response(401)
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.end_headers()
+        self.wfile.write(JPEG)
+
+    def log_message(self, format, *args):  # noqa: A002 - quiet
+        pass
+
+
+JPEG = b"\xff\xd8\xff\xe0 a child's photo"
+
+
+@pytest.fixture
+def media_host():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), MediaHost)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_a_photo_is_fetched_with_the_accounts_key_for_signed_in_staff_only(
+    db_url, tmp_path, media_host
+):
+    settings = make_settings(
+        db_url,
+        tmp_path,
+        twilio_account_sid=ACCOUNT,
+        twilio_phone_number=LINE_NUMBER,
+        twilio_api_base_url=media_host,
+    )
+    app = create_app(settings)
+    line = app.extensions["intake"]
+    try:
+        phone = Phone(app, settings)
+        photo = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Messages/MM1/Media/ME1"
+        elsewhere = "https://example.org/tracker.jpg"
+        phone.text("my daughter is missing")
+        phone.text("", media=[photo])
+        phone.text("", media=[elsewhere])
+        ref = case_ref(line)
+        with line.db.sessions() as s:
+            ids = list(s.scalars(text("SELECT id FROM case_media ORDER BY id")))
+        client = app.test_client()
+        client.environ_base["wsgi.url_scheme"] = "https"
+        assert client.get(f"/dashboard/cases/{ref}/media/{ids[0]}").status_code == 302
+        make_account(line, VIEWER)
+        sign_in(client, VIEWER)
+        page = client.get(f"/dashboard/cases/{ref}").get_data(as_text=True)
+        assert f'src="/dashboard/cases/{ref}/media/{ids[0]}"' in page
+        assert "api.twilio.com" not in page  # never a link to Twilio itself
+        got = client.get(f"/dashboard/cases/{ref}/media/{ids[0]}")
+        assert got.status_code == 200 and got.data == JPEG and got.mimetype == "image/jpeg"
+        assert client.get(f"/dashboard/cases/{ref}/media/{ids[1]}").status_code == 502
+        assert client.get(f"/dashboard/cases/ACDEFG/media/{ids[0]}").status_code == 404
+        assert ("media_viewed", ref) in audit_actions(line)
+    finally:
+        line.db.dispose()
+
+
+def test_staff_add_from_the_command_line(tmp_path):
+    assert run_intake(["db", "upgrade"], tmp_path).returncode == 0
+    args = ["staff", "add", "--email", "Ana@Example.org", "--name", "Ana Ruiz", "--admin"]
+    added = run_intake([*args, "--password-stdin"], tmp_path, stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    assert "admin Ana Ruiz <ana@example.org>" in added.stdout and PASSWORD not in added.stdout
+    again = run_intake([*args, "--password-stdin"], tmp_path, stdin=PASSWORD + "\n")
+    assert again.returncode != 0 and "already has an account" in again.stderr
+    short = ["staff", "add", "--email", "b@example.org", "--name", "B", "--password-stdin"]
+    refused = run_intake(short, tmp_path, stdin="short\n")
+    assert "at least 12 characters" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_take_over_is_offered_when_someone_else_has_the_case(app, line, phone, worker):
+    add_to_roster(line, "Ben", "+12125550122")
+    intake(phone)
+    ref = case_ref(line)
+    with line.db.transaction() as s:
+        ben = s.scalars(select(OnCallPerson).where(OnCallPerson.name == "Ben")).one()
+        s.scalars(select(Case)).one().assigned_person = ben
+        s.scalars(select(Alert)).one().status = "acked"
+    page = f"/dashboard/cases/{ref}"
+    assert "Take over from Ben" in worker.get(page).get_data(as_text=True)
+    kept = post(worker, f"{page}/take", page)
+    assert "Ben has case" in worker.get(kept.location).get_data(as_text=True)
+    post(worker, f"{page}/take", page, over="1")
+    with line.db.sessions() as s:
+        assert s.scalars(select(Case)).one().assigned_person.phone == ANA
+        told = s.scalars(select(Outbound).where(Outbound.to_phone == "+12125550122")).all()
+        assert any(row.template == "staff:taken_over" for row in told)

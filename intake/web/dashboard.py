@@ -80,6 +80,7 @@ def case_page(ref: str):
             followups=casefile.followup_state(db, case, now),
             person=accounts.roster_person(db, me),
             is_open=case.status in cases.OPEN_STATUSES,
+            unacknowledged=bool(casefile.unacknowledged(db, [case.id])),
             **_live(db, case),
         )
 
