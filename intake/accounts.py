@@ -67,8 +67,7 @@ def add(
     name = " ".join(name.split())
     if not name:
         raise AccountError("a name is needed")
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    _check_password(password)
     if by_email(session, email) is not None:
         raise AccountError(f"{email} already has an account")
     account = StaffAccount(
@@ -84,6 +83,37 @@ def add(
     session.flush()
     log_event("staff_account.added", account=account.id, role=account.role)
     return account
+
+
+def set_password(session: Session, email: str, password: str) -> StaffAccount:
+    """A new password: every device signed in with the old one is signed out."""
+    account = _existing(session, email)
+    _check_password(password)
+    account.password_hash = generate_password_hash(password, method=HASH_METHOD)
+    account.failed_signins, account.last_failed_at = 0, None
+    log_event("staff_account.password_set", account=account.id)
+    return account
+
+
+def deactivate(session: Session, email: str) -> StaffAccount:
+    """The account can no longer sign in, and its sessions end at their next request; its
+    name stays on the notes and the audit log."""
+    account = _existing(session, email)
+    account.active = False
+    log_event("staff_account.deactivated", account=account.id)
+    return account
+
+
+def _existing(session: Session, email: str) -> StaffAccount:
+    account = by_email(session, email)
+    if account is None:
+        raise AccountError(f"no account for {email.strip()}")
+    return account
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
 
 
 def _phone(text: str | None, region: str) -> str | None:

@@ -406,20 +406,54 @@ def staff_add(email: str, name: str, admin: bool, phone: str | None, password_st
     """Make a dashboard account; the password is asked for (never given as an option)."""
     from intake import accounts
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _new_password(password_stdin)
+    account = _account_change(
+        lambda s, line: accounts.add(
+            s, email, name, password, admin, phone, line.settings.default_region
+        )
+    )
+    click.echo(f"added {account.role} {account.name} <{account.email}>")
+    click.echo(f"sign in at {load_settings().public_base_url}/dashboard/")
+
+
+@staff.command("password")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_password(email: str, password_stdin: bool) -> None:
+    """Set a new password; every device signed in with the old one is signed out."""
+    from intake import accounts
+
+    password = _new_password(password_stdin)
+    account = _account_change(lambda s, line: accounts.set_password(s, email, password))
+    click.echo(f"new password set for {account.email}")
+
+
+@staff.command("remove")
+@click.option("--email", required=True)
+def staff_remove(email: str) -> None:
+    """Stop an account signing in (at once, on every device); its name stays on the record."""
+    from intake import accounts
+
+    account = _account_change(lambda s, line: accounts.deactivate(s, email))
+    click.echo(f"{account.email} can no longer sign in")
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _account_change(change):
+    """Run an account change in one transaction; an AccountError is a plain message."""
+    from intake.accounts import AccountError
+
     line = open_line()
     try:
         with line.db.transaction() as session:
-            account = accounts.add(
-                session, email, name, password, admin, phone, line.settings.default_region
-            )
-    except accounts.AccountError as error:
+            return change(session, line)
+    except AccountError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"added {account.role} {account.name} <{account.email}>")
-    click.echo(f"sign in at {line.settings.public_base_url}/dashboard/")
 
 
 @main.group()

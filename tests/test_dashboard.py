@@ -187,9 +187,7 @@ def test_a_new_password_signs_out_every_device(line, client):
     make_account(line, VIEWER)
     sign_in(client, VIEWER, remember=True)
     with line.db.transaction() as s:
-        accounts.by_email(s, VIEWER).password_hash = accounts.generate_password_hash(
-            "another long password", method=accounts.HASH_METHOD
-        )
+        accounts.set_password(s, VIEWER, "another long password")
     assert client.get("/dashboard/").status_code == 302
 
 
@@ -535,6 +533,22 @@ def test_staff_add_from_the_command_line(tmp_path):
     short = ["staff", "add", "--email", "b@example.org", "--name", "B", "--password-stdin"]
     refused = run_intake(short, tmp_path, stdin="short\n")
     assert "at least 12 characters" in refused.stderr and "Traceback" not in refused.stderr
+    new = ["staff", "password", "--email", "ana@example.org", "--password-stdin"]
+    assert run_intake(new, tmp_path, stdin="another long password\n").returncode == 0
+    removed = run_intake(["staff", "remove", "--email", "ANA@example.org"], tmp_path)
+    assert removed.returncode == 0 and "can no longer sign in" in removed.stdout
+    nobody = run_intake(["staff", "remove", "--email", "x@example.org"], tmp_path)
+    assert "no account for x@example.org" in nobody.stderr
+
+
+def test_a_removed_account_is_signed_out_at_its_next_request(line, client):
+    make_account(line, VIEWER)
+    sign_in(client, VIEWER, remember=True)
+    assert client.get("/dashboard/sign-in").location == "/dashboard/"  # already signed in
+    with line.db.transaction() as s:
+        accounts.deactivate(s, VIEWER)
+    assert client.get("/dashboard/").status_code == 302
+    assert sign_in(client, VIEWER).status_code == 401
 
 
 def test_take_over_is_offered_when_someone_else_has_the_case(app, line, phone, worker):

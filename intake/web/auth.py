@@ -128,6 +128,8 @@ def safe_next(target: str | None) -> str:
 def sign_in():
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
+        if current_staff() is not None:
+            return redirect(target)
         return render_template("dashboard/sign_in.html", next=target)
     with current_line().db.transaction() as db:
         result = accounts.sign_in(
