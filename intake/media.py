@@ -20,6 +20,7 @@ TWILIO_HOST = "api.twilio.com"
 MAX_BYTES = 20 * 1024 * 1024  # Twilio's own limit on an MMS is 5 MB; a recording is more
 TIMEOUT = 10.0
 CHUNK = 64 * 1024
+SHOWN_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/heic")
 
 
 class MediaError(Exception):

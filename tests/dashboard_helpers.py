@@ -27,7 +27,7 @@ def add_to_roster(line, name: str = "Ana", phone: str = ANA) -> None:
 
 
 def csrf(client, path: str = "/dashboard/sign-in") -> str:
-    page = client.get(path)
+    page = client.get(path, follow_redirects=True)
     return TOKEN.search(page.get_data(as_text=True)).group(1)
 
 

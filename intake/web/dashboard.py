@@ -35,6 +35,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
+BINARY = "application/octet-stream"  # anything else (an SVG could carry script): downloaded
 # an action's work returns what to tell the user, and optionally a word for the audit log
 Action = Callable[[Session, Case, StaffAccount], str | tuple[str, str]]
 
@@ -67,9 +68,10 @@ def _rows():
 @login_required
 def case_page(ref: str):
     line, me, now = current_line(), current_staff(), utcnow()
-    with line.db.transaction() as db:
+    with line.db.transaction() as db:  # kept short: a write on SQLite holds every writer
+        audit.record(db, me, "case_viewed", _case(db, ref), now=now)
+    with line.db.sessions() as db:
         case = _case(db, ref)
-        audit.record(db, me, "case_viewed", case, now=now)
         return render_template(
             "dashboard/case.html",
             case=case,
@@ -117,13 +119,9 @@ def case_media(ref: str, media_id: int):
         fetched = media.fetch(line.settings, url)
     except media.MediaError as error:
         return Response(f"The file could not be fetched: {error}.", 502, mimetype="text/plain")
-    kind = fetched.content_type
-    if not kind.startswith(("image/", "audio/")):
-        kind = "application/octet-stream"
-    response = Response(fetched.content, mimetype=kind)
-    response.headers["Content-Disposition"] = (
-        "inline" if kind != "application/octet-stream" else "attachment"
-    )
+    shown = fetched.content_type in media.SHOWN_TYPES or fetched.content_type.startswith("audio/")
+    response = Response(fetched.content, mimetype=fetched.content_type if shown else BINARY)
+    response.headers["Content-Disposition"] = "inline" if shown else "attachment"
     return response
 
 
