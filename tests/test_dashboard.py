@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import base64
 import logging
+import shutil
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from intake import accounts
+from intake import accounts, cli
 from intake.app import create_app
 from intake.models import Alert, AuditEntry, Case, CaseNote, OnCallPerson, Outbound, StaffAccount
 from tests.conftest import ACCOUNT, LINE_NUMBER, TOKEN, Phone, make_settings
@@ -30,7 +32,6 @@ from tests.dashboard_helpers import (
     post,
     sign_in,
 )
-from tests.test_cli import run_intake
 from tests.test_sms_webhook import intake
 
 PAGES = ["/dashboard/", "/dashboard/cases/rows", "/dashboard/cases/ACDEFG"]
@@ -522,23 +523,28 @@ def test_a_photo_is_fetched_with_the_accounts_key_for_signed_in_staff_only(
         line.db.dispose()
 
 
-def test_staff_add_from_the_command_line(tmp_path):
-    assert run_intake(["db", "upgrade"], tmp_path).returncode == 0
-    args = ["staff", "add", "--email", "Ana@Example.org", "--name", "Ana Ruiz", "--admin"]
-    added = run_intake([*args, "--password-stdin"], tmp_path, stdin=PASSWORD + "\n")
-    assert added.returncode == 0, added.stderr
-    assert "admin Ana Ruiz <ana@example.org>" in added.stdout and PASSWORD not in added.stdout
-    again = run_intake([*args, "--password-stdin"], tmp_path, stdin=PASSWORD + "\n")
-    assert again.returncode != 0 and "already has an account" in again.stderr
+def test_staff_accounts_from_the_command_line(tmp_path, sqlite_template):
+    shutil.copy(sqlite_template, tmp_path / "intake.db")  # INTAKE_INSTANCE_DIR's database
+    runner = CliRunner(env={"INTAKE_INSTANCE_DIR": str(tmp_path), "DATABASE_URL": ""})
+
+    def intake_cli(*args: str, typed: str = ""):
+        return runner.invoke(cli.main, list(args), input=typed)
+
+    add = ["staff", "add", "--email", "Ana@Example.org", "--name", "Ana Ruiz", "--admin"]
+    added = intake_cli(*add, typed=f"{PASSWORD}\n{PASSWORD}\n")  # asked twice, hidden
+    assert added.exit_code == 0, added.output
+    assert "admin Ana Ruiz <ana@example.org>" in added.output and PASSWORD not in added.output
+    again = intake_cli(*add, "--password-stdin", typed=PASSWORD + "\n")
+    assert again.exit_code != 0 and "already has an account" in again.output
     short = ["staff", "add", "--email", "b@example.org", "--name", "B", "--password-stdin"]
-    refused = run_intake(short, tmp_path, stdin="short\n")
-    assert "at least 12 characters" in refused.stderr and "Traceback" not in refused.stderr
+    refused = intake_cli(*short, typed="short\n")
+    assert refused.exit_code == 1 and "at least 12 characters" in refused.output
     new = ["staff", "password", "--email", "ana@example.org", "--password-stdin"]
-    assert run_intake(new, tmp_path, stdin="another long password\n").returncode == 0
-    removed = run_intake(["staff", "remove", "--email", "ANA@example.org"], tmp_path)
-    assert removed.returncode == 0 and "can no longer sign in" in removed.stdout
-    nobody = run_intake(["staff", "remove", "--email", "x@example.org"], tmp_path)
-    assert "no account for x@example.org" in nobody.stderr
+    assert intake_cli(*new, typed="another long password\n").exit_code == 0
+    removed = intake_cli("staff", "remove", "--email", "ANA@example.org")
+    assert removed.exit_code == 0 and "can no longer sign in" in removed.output
+    nobody = intake_cli("staff", "remove", "--email", "x@example.org")
+    assert nobody.exit_code == 1 and "no account for x@example.org" in nobody.output
 
 
 def test_a_removed_account_is_signed_out_at_its_next_request(line, client):
