@@ -36,11 +36,13 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True)
 class SignIn:
-    """What came of a sign-in: the account, or why not (wrong | wait), and for how long."""
+    """What came of a sign-in: the account, or why not (wrong | wait), and for how long;
+    `tried` is the account a refused sign-in was for, when the address is known."""
 
     account: StaffAccount | None
     problem: str | None = None
     wait: timedelta | None = None
+    tried: StaffAccount | None = None
 
 
 def normalise_email(text: str) -> str:
@@ -149,7 +151,7 @@ def sign_in(session: Session, email: str, password: str, now: datetime) -> SignI
     wait = still_waiting(account, now)
     if wait is not None:
         log_event("staff.signin_slowed", level=logging.WARNING, account=account.id)
-        return SignIn(None, "wait", wait)
+        return SignIn(None, "wait", wait, tried=account)
     if not check_password_hash(account.password_hash, password):
         account.failed_signins += 1
         account.last_failed_at = now
@@ -159,7 +161,7 @@ def sign_in(session: Session, email: str, password: str, now: datetime) -> SignI
             account=account.id,
             failures=account.failed_signins,
         )
-        return SignIn(None, "wrong")
+        return SignIn(None, "wrong", tried=account)
     account.failed_signins, account.last_failed_at = 0, None
     log_event("staff.signed_in", account=account.id)
     return SignIn(account)

@@ -110,6 +110,7 @@ def test_a_wrong_password_is_refused_logged_and_names_no_address(line, client, c
     logged = [r for r in caplog.records if r.getMessage() == "staff.signin_failed"]
     assert len(logged) == 2
     assert "example.org" not in caplog.text and "not the password" not in caplog.text
+    assert audit_actions(line) == [("signin_failed", None)]  # for the known account only
 
 
 def test_repeated_failures_make_the_account_wait_even_for_the_right_password(line, client):
@@ -211,7 +212,7 @@ def test_cookies_and_headers(line, client):
     assert page.headers["X-Frame-Options"] == "DENY"
 
 
-def test_outside_local_mode_the_session_cookie_is_secure(db_url, tmp_path):
+def test_outside_local_mode_the_cookie_is_secure_and_forms_work_over_https(db_url, tmp_path):
     settings = make_settings(
         db_url,
         tmp_path,
@@ -222,10 +223,18 @@ def test_outside_local_mode_the_session_cookie_is_secure(db_url, tmp_path):
     try:
         line = app.extensions["intake"]
         make_account(line, VIEWER)
+        app.config["PREFERRED_URL_SCHEME"] = "https"  # the test client's requests use it
         client = app.test_client()
-        client.environ_base["wsgi.url_scheme"] = "https"
-        cookie = sign_in(client, VIEWER).headers["Set-Cookie"]
-        assert "Secure" in cookie and "HttpOnly" in cookie
+        page = client.get("/dashboard/sign-in")
+        assert page.headers["Referrer-Policy"] == "same-origin"  # so the form below says where
+        form = {"email": VIEWER, "password": PASSWORD, "csrf_token": csrf(client)}
+        assert client.post("/dashboard/sign-in", data=form).status_code == 400  # no referrer
+        referrer = {"Referer": "https://localhost/dashboard/sign-in"}
+        signed = client.post("/dashboard/sign-in", data=form, headers=referrer)
+        assert signed.status_code == 302
+        cookie = signed.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert client.get("/dashboard/").status_code == 200
     finally:
         app.extensions["intake"].db.dispose()
 
@@ -507,7 +516,6 @@ def test_a_photo_is_fetched_with_the_accounts_key_for_signed_in_staff_only(
         with line.db.sessions() as s:
             ids = list(s.scalars(text("SELECT id FROM case_media ORDER BY id")))
         client = app.test_client()
-        client.environ_base["wsgi.url_scheme"] = "https"
         assert client.get(f"/dashboard/cases/{ref}/media/{ids[0]}").status_code == 302
         make_account(line, VIEWER)
         sign_in(client, VIEWER)

@@ -55,11 +55,14 @@ def init_app(app: Flask, local: bool) -> None:
 
 
 def security_headers(response):
-    """What every answer carries: a strict CSP, no framing, no sniffing, no referrer."""
+    """What every answer carries: a strict CSP, no framing, no sniffing, no referrer to
+    other sites."""
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    # a case's address never leaves for another site; this site still gets it, as Flask-WTF
+    # checks on HTTPS that a form was posted from a page of this site
+    response.headers.setdefault("Referrer-Policy", "same-origin")
     if request.path.startswith("/dashboard") and not request.path.startswith("/dashboard/static"):
         response.headers["Cache-Control"] = "no-store"  # children's data on a shared phone
     return response
@@ -137,6 +140,9 @@ def sign_in():
         )
         if result.account is not None:
             audit.record(db, result.account, "signed_in")
+        elif result.tried is not None:  # admins see an account being guessed at
+            action = "signin_slowed" if result.problem == "wait" else "signin_failed"
+            audit.record(db, result.tried, action)
     if result.account is None:
         return _refused(result, target)
     _start_session(result.account, remember=request.form.get("remember") == "on")
