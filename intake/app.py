@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 from intake import logs, words
 from intake.config import Settings
 from intake.line import Line
-from intake.web import cases, health, simulator, twilio, voice
+from intake.web import auth, cases, dashboard, health, simulator, twilio, voice
 
 MAX_REQUEST_BYTES = 256 * 1024  # Twilio's largest webhook is far below this
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     line = Line.build(settings)
     app.extensions["intake"] = line
 
+    auth.init_app(app, local=not settings.uses_twilio)
     csrf = CSRFProtect(app)
     csrf.exempt(twilio.bp)  # Twilio signs its requests instead
     csrf.exempt(voice.bp)
@@ -34,4 +35,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
     return app

@@ -103,3 +103,15 @@ def close(session: Session, case: Case, now: datetime | None = None) -> None:
 def mark_found(case: Case, now: datetime | None = None) -> None:
     case.status = "found"
     case.found_at = now or utcnow()
+
+
+def found(session: Session, case: Case, now: datetime) -> bool:
+    """The child is found (the caregiver texted FOUND, or staff marked it): the follow-ups
+    stop and whoever was woken or has the case is told. False when the case cannot be
+    found any more (abandoned, or already found)."""
+    if case.status not in FOUNDABLE:
+        return False
+    mark_found(case, now)
+    followups.cancel(session, case, "found")
+    oncall.stand_down(session, case, "found", now)
+    return True

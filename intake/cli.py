@@ -123,7 +123,7 @@ def addresses(settings: Settings, base: str) -> list[str]:
         simulator = "Phone simulator: off with Twilio credentials (INTAKE_SIMULATOR=on for admins)"
     return [
         simulator,
-        f"Dashboard: {base}/dashboard",
+        f"Staff dashboard: {base}/dashboard/",
         f"First time? Make yourself an admin: {FIRST_SIGN_IN}",
     ]
 
@@ -438,6 +438,77 @@ def _cases(refs: list[str]) -> str:
     """'2 cases: K7M3QX, 3NVMQ6', or '0 cases'."""
     listed = f": {', '.join(refs)}" if refs else ""
     return f"{len(refs)} case{'' if len(refs) == 1 else 's'}{listed}"
+
+
+@main.group()
+def staff() -> None:
+    """Dashboard accounts (the on-call roster is `intake oncall`)."""
+
+
+@staff.command("add")
+@click.option("--email", required=True, help="What they sign in with.")
+@click.option("--name", required=True, help="Shown to other staff and in the audit log.")
+@click.option("--admin", is_flag=True, help="May edit the roster and read the audit log.")
+@click.option(
+    "--phone",
+    default=None,
+    help="Their number on the on-call roster: lets them take cases and text caregivers.",
+)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+def staff_add(email: str, name: str, admin: bool, phone: str | None, password_stdin: bool) -> None:
+    """Make a dashboard account; the password is asked for (never given as an option)."""
+    from intake import accounts
+
+    password = _new_password(password_stdin)
+    account = _account_change(
+        lambda s, line: accounts.add(
+            s, email, name, password, admin, phone, line.settings.default_region
+        )
+    )
+    click.echo(f"added {account.role} {account.name} <{account.email}>")
+    click.echo(f"sign in at {load_settings().public_base_url}/dashboard/")
+
+
+@staff.command("password")
+@click.option("--email", required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def staff_password(email: str, password_stdin: bool) -> None:
+    """Set a new password; every device signed in with the old one is signed out."""
+    from intake import accounts
+
+    password = _new_password(password_stdin)
+    account = _account_change(lambda s, line: accounts.set_password(s, email, password))
+    click.echo(f"new password set for {account.email}")
+
+
+@staff.command("remove")
+@click.option("--email", required=True)
+def staff_remove(email: str) -> None:
+    """Stop an account signing in (at once, on every device); its name stays on the record."""
+    from intake import accounts
+
+    account = _account_change(lambda s, line: accounts.deactivate(s, email))
+    click.echo(f"{account.email} can no longer sign in")
+
+
+def _new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _account_change(change):
+    """Run an account change in one transaction; an AccountError is a plain message."""
+    from intake.accounts import AccountError
+
+    line = open_line()
+    try:
+        with line.db.transaction() as session:
+            return change(session, line)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.group()

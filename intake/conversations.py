@@ -189,10 +189,8 @@ def _apply_one(
         case ev.CaseMessage(text=text) if case is not None:
             staff.relay_to_worker(session, case, text, now)
         case ev.ChildFound():
-            if case is not None and case.status in cases.FOUNDABLE:
-                cases.mark_found(case, now)
-                followups.cancel(session, case, "found")
-                oncall.stand_down(session, case, "found", now)
+            if case is not None:
+                cases.found(session, case, now)
             return case
         case ev.OptedOut():
             caller.opted_out_at = now

@@ -54,6 +54,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("messages", "meta", json=True),
     Column("outbox", "body"),
     Column("outbox", "params", json=True),
+    Column("case_notes", "body"),
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
@@ -14,6 +14,7 @@ from intake.models import Caller, Case, Outbound
 
 KIND = outbox.FOLLOWUP
 FIRST_DAY = timedelta(hours=24)
+PAUSED_REASON = "paused by staff"
 TEEN_MONTHS = 12 * 12
 
 
@@ -70,13 +71,51 @@ def schedule(session: Session, settings, case: Case, caller: Caller, now: dateti
 
 def resume(session: Session, case: Case, now: datetime) -> int:
     """After START: follow-ups that STOP cancelled and that are still ahead go out again."""
+    return _uncancel(session, case, outbox.OPTED_OUT_REASON, now)
+
+
+def pause(session: Session, case: Case) -> int:
+    """Staff hold the follow-ups of a case (the family asked for quiet, say); `unpause`
+    sends those still ahead. A STOP or START from the caregiver does not undo a pause."""
+    return cancel(session, case, PAUSED_REASON)
+
+
+def unpause(session: Session, case: Case, now: datetime) -> int:
+    """The follow-ups staff paused that are still ahead go out again, at their times."""
+    if case.status not in ("intake", "open") or case.caller.opted_out_at is not None:
+        return 0
+    return _uncancel(session, case, PAUSED_REASON, now)
+
+
+def paused(session: Session, case: Case, now: datetime) -> bool:
+    """Whether staff paused follow-ups of this case that are still ahead."""
+    query = select(Outbound.id).where(
+        Outbound.case_id == case.id,
+        Outbound.kind == KIND,
+        Outbound.status == "cancelled",
+        Outbound.last_error == PAUSED_REASON,
+        Outbound.send_at > now,
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def pending(session: Session, case: Case) -> int:
+    """How many follow-ups of this case are still to go out."""
+    query = select(func.count(Outbound.id)).where(
+        Outbound.case_id == case.id, Outbound.kind == KIND, Outbound.status == "pending"
+    )
+    return session.scalar(query) or 0
+
+
+def _uncancel(session: Session, case: Case, reason: str, now: datetime) -> int:
+    """Follow-ups cancelled for this reason that are still ahead become pending again."""
     result = session.execute(
         update(Outbound)
         .where(
             Outbound.case_id == case.id,
             Outbound.kind == KIND,
             Outbound.status == "cancelled",
-            Outbound.last_error == outbox.OPTED_OUT_REASON,
+            Outbound.last_error == reason,
             Outbound.send_at > now,
         )
         .values(status="pending", last_error=None)

@@ -286,3 +286,55 @@ class Page(Base):
 
     alert: Mapped[Alert] = relationship()
     person: Mapped[OnCallPerson | None] = relationship()
+
+
+class StaffAccount(Base):
+    """Someone who signs in to the dashboard: staff work cases, admins also edit the roster
+    and read the audit log. `phone` links the account to a roster person (take = ACK)."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10), default="staff")  # staff | admin
+    phone: Mapped[str | None] = mapped_column(String(40))  # E.164: their roster number
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class CaseNote(Base):
+    """A note staff wrote on a case (encrypted: it may name the child)."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    body: Mapped[str] = mapped_column(Encrypted)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    staff: Mapped[StaffAccount] = relationship()
+
+
+class AuditEntry(Base):
+    """Who looked at what and did what on the dashboard, and when (admins read it)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")  # never personal data
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    staff: Mapped[StaffAccount | None] = relationship()
+    case: Mapped[Case | None] = relationship()

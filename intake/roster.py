@@ -107,10 +107,7 @@ def add(
         raise RosterError("a name is needed")
     if reach_by not in REACH_BY:
         raise RosterError(f"--by must be one of {', '.join(REACH_BY)}")
-    try:
-        canonical = [str(parse_window(w)) for w in windows or []]
-    except ValueError as error:
-        raise RosterError(str(error)) from None
+    canonical = canonical_windows(windows or [])
     phone = normalise_phone(phone, region)
     person = session.scalar(select(OnCallPerson).where(OnCallPerson.phone == phone))
     if person is not None and person.active:
@@ -150,6 +147,21 @@ def move(session: Session, who: str, position: int, region: str = "US") -> OnCal
     for n, p in enumerate(order, 1):
         p.position = n
     return person
+
+
+def set_windows(session: Session, who: str, windows: list[str], region: str = "US") -> OnCallPerson:
+    """When someone is on call (no windows: always)."""
+    person = find(session, who, region)
+    person.windows = canonical_windows(windows)
+    return person
+
+
+def canonical_windows(windows: list[str]) -> list[str]:
+    """Windows like "weekdays 17:00-09:00" in canonical form; a bad one is refused."""
+    try:
+        return [str(parse_window(w)) for w in windows if w.strip()]
+    except ValueError as error:
+        raise RosterError(str(error)) from None
 
 
 def _renumber(session: Session) -> None:

@@ -279,32 +279,42 @@ def relay_to_caregiver(
     case = _case(session, ref)
     if case is None:
         return [oncall.staff_words("no_such_case", ref=ref.upper())], None
+    said, _ = text_caregiver(session, person, case, text.split(None, 2)[2], now)
+    return [said], case
+
+
+def text_caregiver(
+    session: Session, person: OnCallPerson, case: Case, message: str, now: datetime
+) -> tuple[str, bool]:
+    """Text the caregiver of this worker's case from the line's number (R on SMS, the
+    dashboard's "text the caregiver"): the words that tell the worker what came of it, and
+    whether the text was queued."""
     mine = case.assigned_person_id == person.id
     if case.status in FINISHED:
         number = callback(case) if mine else ""
-        return [
+        return (
             oncall.staff_words(
                 "relay_case_over", ref=case.ref, status=status_text(case), callback=number
-            )
-        ], case
+            ),
+            False,
+        )
     if not mine:
-        return [oncall.staff_words("relay_not_yours", ref=case.ref)], case
+        return oncall.staff_words("relay_not_yours", ref=case.ref), False
     caller = case.caller
     if caller.opted_out_at is not None:
-        return [oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback(case))], case
-    message = text.split(None, 2)[2][:RELAY_LIMIT]
+        return oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback(case)), False
     outbox.enqueue(
         session,
         kind="relay",
         to=caller.phone,
         send_at=now,
         template="relay_from_worker",
-        params={"ref": case.ref, "text": message},
+        params={"ref": case.ref, "text": message[:RELAY_LIMIT]},
         lang=caller.lang,
         case_id=case.id,
         caller_id=caller.id,
     )
-    return [oncall.staff_words("relay_sent", ref=case.ref)], case
+    return oncall.staff_words("relay_sent", ref=case.ref), True
 
 
 def worker_of(case: Case | None) -> OnCallPerson | None:

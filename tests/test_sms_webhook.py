@@ -225,11 +225,11 @@ def test_found_names_another_case_of_the_caller_that_is_still_open(app, phone):
         assert set(s.scalars(select(Case.status))) == {"found"}
 
 
-def test_an_alert_link_shows_no_case_data(app, client, phone):
+def test_an_alert_link_shows_no_case_data_before_sign_in(app, client, phone):
     intake(phone)
     ref = the_case(app).ref
-    page = client.get(f"/cases/{ref}")
-    assert page.status_code == 200 and ref in page.get_data(as_text=True)
+    page = client.get(f"/cases/{ref}", follow_redirects=True)
+    assert page.request.path == "/dashboard/sign-in"
     assert "Mia" not in page.get_data(as_text=True)
     assert client.get("/cases/not-a-ref").status_code == 404
 

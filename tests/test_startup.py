@@ -111,6 +111,9 @@ def test_run_says_the_line_is_up_only_once_it_answers_on_port(db_url, tmp_path, 
     assert health.status_code == 200 and health.json()["nobody_to_alert"] is True
     assert any("CRITICAL oncall.nobody_to_alert" in seen for seen in before)
     assert f"CRITICAL: {NOBODY}" in "\n".join(before)
+    told = line.read_until("intake staff add")
+    assert f"Staff dashboard: http://127.0.0.1:{port}/dashboard/" in told
+    assert "--admin" in told[-1]
 
 
 def test_run_on_a_port_in_use_says_so(db_url, tmp_path):

@@ -1,10 +1,9 @@
-"""/cases/<ref>: where alert links point. Until the signed-in dashboard exists it shows
-no case data at all (not even whether the case exists), only how to work it by text."""
+"""/cases/<ref>: where alert links point. It leads to the case's dashboard page, through
+the sign-in page for someone not signed in (which says nothing of the case)."""
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, url_for
 
 from intake.cases import REF_ALPHABET, REF_LENGTH
-from intake.line import current_line
 
 bp = Blueprint("cases", __name__)
 
@@ -14,5 +13,4 @@ def case_page(ref: str):
     ref = ref.upper()
     if len(ref) != REF_LENGTH or any(ch not in REF_ALPHABET for ch in ref):
         abort(404)
-    org = current_line().settings.org_name
-    return render_template("dashboard/case_placeholder.html", ref=ref, org=org)
+    return redirect(url_for("dashboard.case_page", ref=ref))

@@ -16,6 +16,7 @@ from flows.parse import parse_phone
 from intake import roster, simulator
 from intake.line import current_line
 from intake.models import utcnow
+from intake.web import auth
 
 bp = Blueprint(
     "simulator",
@@ -46,13 +47,9 @@ def simulator_enabled() -> bool:
 
 
 def signed_in_admin() -> bool:
-    """Whether an admin is signed in on this browser.
-
-    Sign-in belongs to the dashboard: this is `intake.web.auth.current_staff()` being an
-    admin. Until that module is here nobody is signed in, so with Twilio credentials the
-    simulator is refused to everyone.
-    """
-    return False
+    """Whether an admin is signed in to the dashboard on this browser."""
+    staff = auth.current_staff()
+    return staff is not None and staff.is_admin
 
 
 @bp.before_request

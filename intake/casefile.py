@@ -1,0 +1,277 @@
+"""What the dashboard shows of the cases: the list, and one case's file (answers,
+transcript, photos, voicemails, timeline). Read only: every change goes through the
+services the SMS commands use (intake/staff.py, cases.py, followups.py, notes.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case as when_sql
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from intake import audit, cases, followups, notes, oncall
+from intake.models import Alert, Case, CaseMedia, Message, Outbound, Page
+from intake.timefmt import local_time
+
+LIST_LIMIT = 200
+WAITING = ("open", "exhausted")  # an alert nobody has acknowledged yet
+STATUS_WORDS = {
+    "intake": "intake under way",
+    "open": "open",
+    "found": "found",
+    "closed": "closed",
+    "abandoned": "left unfinished",
+}
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One line of the cases list: no name, nothing a passer-by could read off a screen."""
+
+    ref: str
+    status: str
+    is_open: bool
+    age: str
+    last_seen: str
+    worker: str
+    unacknowledged: bool
+    started: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a case's timeline or transcript."""
+
+    at: datetime
+    shown_at: str
+    kind: str  # in | out | alert | page | ack | followup | note | status | audit | text
+    who: str
+    text: str
+    status: str = ""
+
+
+def case_rows(session: Session, zone: ZoneInfo, now: datetime) -> list[CaseRow]:
+    """Open cases first (newest first), then the most recent finished ones."""
+    is_open = Case.status.in_(cases.OPEN_STATUSES)
+    query = (
+        select(Case)
+        .options(joinedload(Case.assigned_person))
+        .order_by(when_sql((is_open, 0), else_=1), Case.id.desc())
+        .limit(LIST_LIMIT)
+    )
+    found = list(session.scalars(query))
+    waiting = unacknowledged(session, [c.id for c in found])
+    return [_row(c, c.id in waiting, zone, now) for c in found]
+
+
+def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
+    worker = case.assigned_person.name if case.assigned_person else ""
+    return CaseRow(
+        ref=case.ref,
+        status=STATUS_WORDS.get(case.status, case.status),
+        is_open=case.status in cases.OPEN_STATUSES,
+        age=oncall.age_text(case.age_months),
+        last_seen=last_seen_text(case, now),
+        worker=worker,
+        unacknowledged=waiting,
+        started=local_time(case.created_at, zone),
+    )
+
+
+def unacknowledged(session: Session, case_ids: list[int]) -> set[int]:
+    """Of these cases, those with an alert still waiting for someone to take it."""
+    if not case_ids:
+        return set()
+    query = select(Alert.case_id).where(Alert.case_id.in_(case_ids), Alert.status.in_(WAITING))
+    return set(session.scalars(query))
+
+
+def last_seen_text(case: Case, now: datetime) -> str:
+    """How long since the child was last seen ("2 h 10 min ago"), else the caller's words."""
+    if case.last_seen_at is not None:
+        return f"{since(now - case.last_seen_at)} ago"
+    return case.last_seen_when or "not given yet"
+
+
+def since(gap: timedelta) -> str:
+    minutes = max(0, int(gap.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} days"
+
+
+def find(session: Session, ref: str) -> Case | None:
+    return session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+
+
+def answers(case: Case, zone: ZoneInfo, now: datetime) -> list[tuple[str, str]]:
+    """What the caller told us, in the order staff need it."""
+    police = oncall.POLICE_WORDS.get(case.police_called, "not asked yet")
+    rows = [
+        ("Child's name", case.child_name or "not given yet"),
+        ("Age", oncall.age_text(case.age_months)),
+        ("Last seen", last_seen_text(case, now)),
+        ("When, in the caller's words", case.last_seen_when or "not given yet"),
+        ("Where", case.last_seen_where or "not given yet"),
+        ("Description", case.description or "not given yet"),
+        ("Police called", police),
+        ("Police report", case.police_report or "none given"),
+        ("Caller is", oncall.RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given")),
+        ("Call back on", case.callback_phone or case.caller.phone),
+        ("Language", oncall.LANGUAGE_NAMES.get(case.lang, case.lang)),
+        ("Came in by", "phone call" if case.channel == "voice" else "text"),
+        ("Started", local_time(case.created_at, zone)),
+    ]
+    if case.cannot_text_at is not None:
+        rows.append(("Texts", "this number cannot receive texts: call instead"))
+    return rows
+
+
+def photos(case: Case) -> list[CaseMedia]:
+    return [m for m in case.media if m.content_type.lower().startswith("image/")]
+
+
+def voicemails(case: Case) -> list[CaseMedia]:
+    return [m for m in case.media if m.content_type.lower().startswith("audio/")]
+
+
+def transcript(session: Session, case: Case, zone: ZoneInfo) -> list[Item]:
+    """Every text in and out on this case: the conversation, and what the line sent the
+    caregiver on its own (follow-ups, texts from the worker)."""
+    items = [_message(m, zone) for m in _messages(session, case)]
+    items += [_outbound(row, zone) for row in _outbox(session, case) if row.caller_id is not None]
+    return sorted(items, key=lambda item: item.at)
+
+
+def _messages(session: Session, case: Case) -> list[Message]:
+    query = select(Message).where(Message.case_id == case.id, Message.person_id.is_(None))
+    return list(session.scalars(query.order_by(Message.id)))
+
+
+def _message(message: Message, zone: ZoneInfo) -> Item:
+    who = "Caller" if message.direction == "in" else "Line"
+    text = message.body or ("(a photo)" if message.num_media else "")
+    return Item(
+        message.created_at, local_time(message.created_at, zone), message.direction, who, text
+    )
+
+
+def _outbox(session: Session, case: Case) -> list[Outbound]:
+    return list(session.scalars(select(Outbound).where(Outbound.case_id == case.id)))
+
+
+def _outbound(row: Outbound, zone: ZoneInfo) -> Item:
+    at = row.sent_at or row.send_at
+    text = row.body or f"({_template_words(row)}: written when it is sent)"
+    return Item(at, local_time(at, zone), "out", f"Line ({row.kind})", text, _delivery(row))
+
+
+def _template_words(row: Outbound) -> str:
+    """'follow-up 3' for followup_3: what a text not yet written will be."""
+    name = (row.template or row.kind).split(":")[-1]
+    return name.replace("followup_", "follow-up ").replace("_", " ")
+
+
+def _delivery(row: Outbound) -> str:
+    if row.status == "cancelled":
+        return f"cancelled ({row.last_error or 'no reason'})"
+    if row.status == "failed":
+        return f"failed ({row.last_error or 'no reason'})"
+    return row.delivery_status or row.status
+
+
+def timeline(session: Session, case: Case, zone: ZoneInfo) -> list[Item]:
+    """Alerts, pages, acknowledgements, staff texts, follow-ups, notes and status changes."""
+    items = _status_items(case)
+    for alert in session.scalars(select(Alert).where(Alert.case_id == case.id)):
+        items += _alert_items(session, alert)
+    for row in _outbox(session, case):
+        if row.caller_id is None and row.kind not in oncall.ALERT_KINDS:
+            items.append(_item(row.sent_at or row.send_at, "text", "Line", _staff_text(row)))
+            items[-1] = _with_status(items[-1], _delivery(row))
+    staff_texts = select(Message).where(Message.case_id == case.id, Message.person_id.is_not(None))
+    for message in session.scalars(staff_texts):
+        items.append(_item(message.created_at, "staff", "Worker's text", message.body))
+    for note in notes.of_case(session, case):
+        items.append(_item(note.created_at, "note", note.staff.name, note.body))
+    for entry in audit.newest(session, case=case):
+        if entry.action != "case_viewed":
+            who = entry.staff.name if entry.staff else "?"
+            items.append(_item(entry.created_at, "audit", who, _action_words(entry)))
+    items = [_dated(item, zone) for item in items]
+    return sorted(items, key=lambda item: item.at)
+
+
+def _status_items(case: Case) -> list[Item]:
+    marks = [
+        (case.created_at, "Case opened"),
+        (case.completed_at, "Intake complete"),
+        (case.found_at, "Child found"),
+        (case.closed_at, "Case closed"),
+        (case.cannot_text_at, "Twilio: the caller's number cannot receive texts"),
+    ]
+    return [_item(at, "status", "Line", text) for at, text in marks if at is not None]
+
+
+def _alert_items(session: Session, alert: Alert) -> list[Item]:
+    items = [_item(alert.created_at, "alert", "Line", f"Alert started ({alert.reason})")]
+    pages = select(Page).options(joinedload(Page.person)).where(Page.alert_id == alert.id)
+    for page in session.scalars(pages):
+        who = page.person.name if page.person else "fallback number"
+        row = session.get(Outbound, page.outbox_id) if page.outbox_id else None
+        status = _delivery(row) if row is not None else ""
+        items.append(
+            _with_status(
+                _item(page.created_at, "page", "Line", f"Paged {who} by {page.channel}"), status
+            )
+        )
+    if alert.acked_at is not None:
+        name = alert.acked_by.name if alert.acked_by else "someone"
+        items.append(_item(alert.acked_at, "ack", name, f"{name} acknowledged the alert"))
+    return items
+
+
+def _staff_text(row: Outbound) -> str:
+    return f"To staff ({row.kind}): " + (row.body or row.template or "")
+
+
+def _action_words(entry) -> str:
+    words = ACTION_WORDS.get(entry.action, entry.action)
+    return f"{words} ({entry.detail})" if entry.detail else words
+
+
+ACTION_WORDS = {
+    "take": "took the case on the dashboard",
+    "note": "added a note",
+    "text_caregiver": "texted the caregiver",
+    "found": "marked the child found",
+    "close": "closed the case",
+    "pause_followups": "paused the follow-ups",
+    "resume_followups": "resumed the follow-ups",
+    "media_viewed": "opened a photo or voicemail",
+}
+
+
+def _item(at: datetime, kind: str, who: str, text: str) -> Item:
+    return Item(at, "", kind, who, text)
+
+
+def _with_status(item: Item, status: str) -> Item:
+    return Item(item.at, item.shown_at, item.kind, item.who, item.text, status)
+
+
+def _dated(item: Item, zone: ZoneInfo) -> Item:
+    return Item(item.at, local_time(item.at, zone), item.kind, item.who, item.text, item.status)
+
+
+def followup_state(session: Session, case: Case, now: datetime) -> str:
+    """paused | running | none: whether staff can pause or resume follow-ups now."""
+    if followups.paused(session, case, now):
+        return "paused"
+    return "running" if followups.pending(session, case) else "none"
