@@ -10,6 +10,7 @@ from flows.engine import Media
 from flows.parse import parse_phone
 from intake import delivery, metrics, oncall, signing
 from intake import sms as sms_adapter
+from intake.deadline import TooLate
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Message, Outbound, utcnow
@@ -55,13 +56,23 @@ def sms():
     )
     line = current_line()
     try:
-        with line.db.transaction() as session:
-            twiml = sms_adapter.handle_sms(session, line, inbound)
-    except Exception:  # noqa: BLE001 - whatever broke, the caller still hears what to do
-        log_event("sms.fallback", level=40, exc_info=True, sid=sid)
+        twiml = line.turns.run(lambda session: sms_adapter.handle_sms(session, line, inbound))
+    except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
+        late = isinstance(error, TooLate)  # the deadline, not a fault: no traceback
+        log_event("sms.fallback", level=40, exc_info=not late, sid=sid, late=late)
         metrics.FALLBACK_ANSWERS.labels(channel="sms").inc()
         twiml = sms_adapter.fallback_twiml(line, body)
+        _settle_later(line, inbound, twiml)
     return Response(twiml, mimetype="text/xml")
+
+
+def _settle_later(line, inbound: sms_adapter.InboundSms, answered: str) -> None:
+    """Once the database answers: keep the words, or send a late turn's reply."""
+    now = utcnow()
+    line.turns.later(
+        "sms.settle",
+        lambda session: sms_adapter.settle_fallback(session, inbound, answered, now),
+    )
 
 
 # What Twilio says of a text besides its words, kept with a staff command (SECURITY.md).
