@@ -1,0 +1,161 @@
+"""A turn that misses its deadline: the caller hears the emergency words from memory, and
+the conversation does not move on behind their back (intake/deadline.py)."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from intake import simulator
+from intake.app import create_app
+from intake.models import Caller, Message, Outbound
+from intake.sms import LATE_REPLY
+from tests.conftest import POSTGRES_URL, Phone, empty_database, make_settings
+from tests.test_worker import wait_for
+
+FIRST = "my son is missing"
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    """A line whose webhooks wait one second for the database."""
+    settings = make_settings(db_url, tmp_path, answer_within=timedelta(seconds=1))
+    app = create_app(settings)
+    yield app
+    app.extensions["intake"].db.dispose()
+
+
+@pytest.fixture
+def phone(app):
+    return Phone(app, app.extensions["intake"].settings)
+
+
+@contextmanager
+def caller_held(db_url: str, number: str):
+    """Another transaction holds the caller's row (PostgreSQL) or the write lock (SQLite)."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(url.database, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT id FROM callers WHERE phone = :p FOR UPDATE"), {"p": number})
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def fallback(line, body: str) -> list[str]:
+    """The emergency words from memory, as the caller would read them."""
+    from intake.sms import fallback_twiml
+
+    return simulator.message_bodies(fallback_twiml(line, body))
+
+
+def kept(line, sid: str) -> Message | None:
+    with line.db.sessions() as s:
+        return s.scalar(select(Message).where(Message.twilio_sid == sid))
+
+
+def state_of(line, number: str) -> tuple[dict, int]:
+    with line.db.sessions() as s:
+        caller = s.scalar(select(Caller).where(Caller.phone == number))
+        count = len(s.scalars(select(Message).where(Message.caller_id == caller.id)).all())
+        return caller.state, count
+
+
+def test_a_turn_past_its_deadline_answers_from_memory_and_changes_nothing(app, db_url, phone):
+    line = app.extensions["intake"]
+    question = phone.reply(FIRST)
+    before = state_of(line, phone.number)
+    with caller_held(db_url, phone.number):
+        answered = phone.text("Sam")
+        sid = phone.sent[-1]["MessageSid"]
+    assert answered == fallback(line, "Sam")
+    assert "1-800-843-5678" in answered[0]
+    wait_for(lambda: kept(line, sid) is not None, 30)  # the words are kept once it can
+    wait_for(lambda: line.turns.pending() == 0, 30)
+    state, count = state_of(line, phone.number)
+    assert state == before[0]  # the conversation did not move on from "Sam"
+    assert count == before[1] + 1  # only the words came in; no answer to them went out
+    words = kept(line, sid)
+    assert words.body == "Sam" and words.step is None
+    # the caller texts again and the line picks up where they last saw it
+    again = phone.reply("Sam")
+    assert again != question and again not in fallback(line, "Sam")
+    assert state_of(line, phone.number)[0] != before[0]
+
+
+def test_a_retry_of_a_text_answered_from_memory_gets_the_same_words(app, db_url, phone):
+    line = app.extensions["intake"]
+    phone.reply(FIRST)
+    with caller_held(db_url, phone.number):
+        first = phone.text("Sam")
+    sid = phone.sent[-1]["MessageSid"]
+    wait_for(lambda: kept(line, sid) is not None, 30)
+    before = state_of(line, phone.number)
+    response = phone.post(phone.sent[-1])  # Twilio sends the same MessageSid again
+    assert simulator.message_bodies(response.get_data(as_text=True)) == first
+    assert state_of(line, phone.number) == before
+
+
+SLOW_COMMIT = """
+CREATE OR REPLACE FUNCTION intake_test_slow_commit() RETURNS trigger AS $$
+BEGIN PERFORM pg_sleep(2.5); RETURN NULL; END $$ LANGUAGE plpgsql;
+CREATE CONSTRAINT TRIGGER intake_test_slow_commit AFTER INSERT ON messages
+DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.step IS NOT NULL)
+EXECUTE FUNCTION intake_test_slow_commit();
+"""
+
+
+@pytest.fixture
+def slow_commit_db(request, tmp_path, sqlite_template):
+    """PostgreSQL where a COMMIT carrying an answer to a question takes 2.5 s (a deferred trigger)."""
+    url = empty_database(request, "postgres", tmp_path, sqlite_template)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(SLOW_COMMIT)
+    yield url
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER intake_test_slow_commit ON messages")
+        conn.exec_driver_sql("DROP FUNCTION intake_test_slow_commit()")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+def test_a_commit_that_ends_after_the_fallback_sends_the_unseen_reply(
+    server, slow_commit_db, tmp_path
+):
+    settings = make_settings(slow_commit_db, tmp_path, answer_within=timedelta(seconds=1))
+    app = create_app(settings)
+    line = app.extensions["intake"]
+    try:
+        phone = Phone(app, settings)
+        phone.reply(FIRST)
+        answered = phone.text("Sam")  # its COMMIT outlasts the deadline and the grace
+        sid = phone.sent[-1]["MessageSid"]
+        assert answered == fallback(line, "Sam")
+
+        def queued():
+            with line.db.sessions() as s:
+                return s.scalar(select(Outbound).where(Outbound.kind == LATE_REPLY))
+
+        wait_for(lambda: queued() is not None, 30)
+        reply = simulator.message_bodies(kept(line, sid).reply_twiml)
+        assert queued().body == "\n\n".join(reply) and queued().to_phone == phone.number
+        assert reply != answered  # the conversation moved on, and the caller is told how
+    finally:
+        line.db.dispose()
