@@ -123,7 +123,7 @@ EXECUTE FUNCTION intake_test_slow_commit();
 
 @pytest.fixture
 def slow_commit_db(request, tmp_path, sqlite_template):
-    """PostgreSQL where a COMMIT carrying an answer to a question takes 2.5 s (a deferred trigger)."""
+    """PostgreSQL where a COMMIT with an answer to a question takes 2.5 s (a deferred trigger)."""
     url = empty_database(request, "postgres", tmp_path, sqlite_template)
     engine = create_engine(url)
     with engine.begin() as conn:
