@@ -4,6 +4,7 @@ the conversation does not move on behind their back (intake/deadline.py)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -15,7 +16,8 @@ from intake import simulator
 from intake.app import create_app
 from intake.models import Caller, Message, Outbound
 from intake.sms import LATE_REPLY
-from tests.conftest import POSTGRES_URL, Phone, empty_database, make_settings
+from intake.voice import fallback as voice_fallback
+from tests.conftest import POSTGRES_URL, Phone, empty_database, make_settings, signed_post
 from tests.test_worker import wait_for
 
 FIRST = "my son is missing"
@@ -56,6 +58,25 @@ def caller_held(db_url: str, number: str):
         finally:
             conn.rollback()
     engine.dispose()
+
+
+@contextmanager
+def caller_held_for(db_url: str, number: str, seconds: float):
+    """As caller_held, released after `seconds`: after the deadline, before lock_timeout."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with caller_held(db_url, number):
+            held.set()
+            done.wait(seconds)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        yield
+    finally:
+        holder.join()
 
 
 def fallback(line, body: str) -> list[str]:
@@ -159,3 +180,13 @@ def test_a_commit_that_ends_after_the_fallback_sends_the_unseen_reply(
         assert reply != answered  # the conversation moved on, and the caller is told how
     finally:
         line.db.dispose()
+
+
+def test_a_call_past_its_deadline_hears_the_safety_words_from_memory(app, db_url, phone):
+    line = app.extensions["intake"]
+    phone.reply(FIRST)  # the caller's row exists: a call locks it like a text does
+    params = simulator.call_params(phone.number, "CA" + "4" * 32)
+    with caller_held_for(db_url, phone.number, 3):  # a turn waiting would be answered
+        response = signed_post(app, "/twilio/voice", params)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == voice_fallback(line)
