@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 
 from intake import simulator
 from intake.app import create_app
+from intake.fallbacks import LATE_REPLY
 from intake.models import Caller, Message, Outbound
-from intake.sms import LATE_REPLY
 from intake.voice import fallback as voice_fallback
 from tests.conftest import POSTGRES_URL, Phone, empty_database, make_settings, signed_post
 from tests.test_worker import wait_for

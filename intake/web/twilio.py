@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import parse_phone
-from intake import delivery, metrics, oncall, signing
+from intake import delivery, fallbacks, metrics, oncall, signing
 from intake import sms as sms_adapter
 from intake.deadline import TooLate
 from intake.line import current_line
@@ -71,7 +71,7 @@ def _settle_later(line, inbound: sms_adapter.InboundSms, answered: str) -> None:
     now = utcnow()
     line.turns.later(
         "sms.settle",
-        lambda session: sms_adapter.settle_fallback(session, inbound, answered, now),
+        lambda session: fallbacks.settle(session, inbound, answered, now),
     )
 
 
