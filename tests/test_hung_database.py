@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,13 @@ from sqlalchemy.engine import make_url
 
 from intake import crypto, signing, simulator, words
 from intake.db import Database
+from intake.dispatcher import dispatch
+from intake.line import Line
 from intake.migrate import upgrade
-from intake.models import Caller, Case, Message
-from tests.conftest import BASE_URL, POSTGRES_URL, TOKEN
+from intake.models import Caller, Case, Message, Outbound
+from intake.transport import TwilioTransport
+from tests.conftest import BASE_URL, POSTGRES_URL, TOKEN, twilio_settings
+from tests.test_outbox import fill
 from tests.test_startup import BIN, ROOT, free_port
 from tests.test_worker import wait_for
 
@@ -242,3 +247,34 @@ def _kept(db: Database, texts: list[Text]) -> int:
     sids = [t.sid for t in texts]
     with db.sessions() as s:
         return len(s.scalars(select(Message.id).where(Message.twilio_sid.in_(sids))).all())
+
+
+ROWS = 12
+
+
+@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+def test_the_worker_keeps_sending_what_it_claimed_while_the_database_hangs(
+    server, database, proxy, fake, tmp_path
+):
+    through = database.set(host="127.0.0.1", port=proxy.port)
+    settings = twilio_settings(through.render_as_string(hide_password=False), tmp_path, fake)
+    line = Line.build(settings)
+    try:
+        fill(line, ROWS, datetime.now(UTC))
+        fake.delay_next(ROWS, 0.3)  # sends take long enough for the hang to begin mid-batch
+        batch = threading.Thread(target=dispatch, args=(line, TwilioTransport(settings, 2.0)))
+        batch.start()
+        wait_for(lambda: len(fake.messages) >= 2, 30)
+        proxy.hold()
+        wait_for(lambda: len(fake.messages) == ROWS, 60)  # every claimed row, while held
+        proxy.release()
+        batch.join(timeout=120)
+        with line.db.sessions() as s:
+            rows = s.execute(select(Outbound.body, Outbound.status, Outbound.twilio_sid)).all()
+        sent = {m["body"]: m["sid"] for m in fake.messages}
+        assert len(fake.messages) == ROWS and len(sent) == ROWS  # each once
+        assert {(body, status, sid) for body, status, sid in rows} == {
+            (body, "sent", sid) for body, sid in sent.items()
+        }  # and written down once the database was back
+    finally:
+        line.db.dispose()
