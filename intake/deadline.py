@@ -1,13 +1,13 @@
 """A deadline for each webhook turn: the caller hears something within seconds, whatever
 the database does (refuse, reset, hang, or answer slowly).
 
-A turn's database work runs on a small pool of threads; the request waits at most
-INTAKE_ANSWER_WITHIN for it. Past that, the request answers from memory and the turn is
-abandoned: it rolls back instead of committing. "Abandon" and "COMMIT started" are
-decided under one lock, so exactly one of them happens. A COMMIT already under way gets
-a short grace; if it has still not finished, the caller heard the fallback and the
-channel settles the turn afterwards (`Turns.later`: an SMS keeps the words, or sends the
-reply that was not seen through the outbox).
+A turn's database work runs on a thread of its own (THREADS at most at once); the
+request waits at most INTAKE_ANSWER_WITHIN for it. Past that, the request answers from
+memory and the turn is abandoned: it rolls back instead of committing. "Abandon" and
+"COMMIT started" are decided under one lock, so exactly one of them happens. A COMMIT
+already under way gets a short grace; if it has still not finished, the caller heard the
+fallback and the channel settles the turn afterwards (`Turns.later`: an SMS keeps the
+words, or sends the reply that was not seen through the outbox).
 
 While a turn is still stuck past its deadline the database is not answering, so the
 next turns wait only STUCK_BUDGET: a sync worker answers more callers a second, and
@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
@@ -40,6 +40,7 @@ STUCK_BUDGET = 1.0  # the wait while an earlier turn is stuck past its deadline
 LATER_SIZE = 1000  # settling jobs held in memory; more are logged as lost
 LATER_FOR = 15 * 60.0  # seconds a settling job is retried before it is logged as lost
 LATER_PAUSE = 2.0  # seconds between two tries of a settling job
+KEEPER_IDLE = 60.0  # seconds the settling thread waits for work before it ends
 
 RUNNING, COMMITTING, COMMITTED, ABANDONED, GIVEN_UP = (
     "running",
@@ -114,7 +115,6 @@ class Turns:
         self.db, self.budget, self.grace = db, budget, grace
         self._slots = threading.BoundedSemaphore(THREADS)
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None  # started at first use (after a fork)
         self._overdue = 0  # turns still running past their deadline
         self._jobs: deque[_Job] = deque()
         self._wake = threading.Condition(self._lock)
@@ -132,7 +132,7 @@ class Turns:
             log_event("turn.no_thread", level=30)
             raise TooLate("every turn thread is busy")
         ticket = Ticket()
-        future = self._executor().submit(self._turn, work, ticket)
+        future = self._start(work, ticket)
         try:
             return future.result(timeout=max(0.0, started + budget - time.monotonic()))
         except FutureTimeout:
@@ -158,7 +158,7 @@ class Turns:
                 log_event("turn.later_lost", level=40, job=name, reason="queue full")
                 return
             self._jobs.append(_Job(name, work, time.monotonic() + LATER_FOR))
-            if self._keeper is None or not self._keeper.is_alive():
+            if self._keeper is None:
                 self._keeper = threading.Thread(target=self._keep, name="turns-later", daemon=True)
                 self._keeper.start()
             self._wake.notify()
@@ -172,11 +172,20 @@ class Turns:
         with self._lock:
             return min(self.budget, STUCK_BUDGET) if self._overdue else self.budget
 
-    def _executor(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="turn")
-            return self._pool
+    def _start(self, work: Callable[[Session], T], ticket: Ticket) -> Future:
+        """The turn on a thread of its own, which ends with it (no idle pool to leak; the
+        slots bound how many run at once)."""
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+
+        def turn() -> None:
+            try:
+                future.set_result(self._turn(work, ticket))
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting request
+                future.set_exception(error)
+
+        threading.Thread(target=turn, name="turn", daemon=True).start()
+        return future
 
     def _count_overdue(self, future: Future) -> None:
         with self._lock:
@@ -210,8 +219,11 @@ class Turns:
         """The settling thread: each job until it commits or its time runs out."""
         while True:
             with self._wake:
-                while not self._jobs:
-                    self._wake.wait()
+                if not self._jobs:
+                    self._wake.wait(KEEPER_IDLE)
+                if not self._jobs:  # nothing for a while: the thread ends (later() restarts it)
+                    self._keeper = None
+                    return
                 job = self._jobs[0]
             done = self._try(job)
             with self._wake:

@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 
 from intake import simulator
 from intake.app import create_app
+from intake.config import ConfigError, Settings
+from intake.deadline import THREADS, TooLate
 from intake.fallbacks import LATE_REPLY
 from intake.models import Caller, Message, Outbound
 from intake.voice import fallback as voice_fallback
@@ -190,3 +192,40 @@ def test_a_call_past_its_deadline_hears_the_safety_words_from_memory(app, db_url
         response = signed_post(app, "/twilio/voice", params)
     assert response.status_code == 200
     assert response.get_data(as_text=True) == voice_fallback(line)
+
+
+def test_a_text_finding_every_turn_thread_stuck_is_answered_from_memory(app, phone):
+    line = app.extensions["intake"]
+    phone.reply(FIRST)
+    unstick = threading.Event()
+
+    def stuck_turn():
+        with pytest.raises(TooLate):
+            line.turns.run(lambda session: unstick.wait(30))
+
+    stuck = [threading.Thread(target=stuck_turn) for _ in range(THREADS)]
+    for thread in stuck:
+        thread.start()
+    for thread in stuck:
+        thread.join()
+    try:
+        assert phone.text("Sam") == fallback(line, "Sam")
+    finally:
+        unstick.set()
+    wait_for(lambda: kept(line, phone.sent[-1]["MessageSid"]) is not None, 30)
+    assert phone.text("Sam") != fallback(line, "Sam")  # threads free again: answered
+
+
+@pytest.mark.parametrize("value", ["0s", "4s", "1m", "soon"])
+def test_the_answer_deadline_must_leave_time_for_twilio(tmp_path, value):
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_ANSWER_WITHIN": value}
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env)
+    assert str(error.value).count("INTAKE_ANSWER_WITHIN") == 1
+
+
+def test_the_answer_deadline_defaults_to_three_seconds(tmp_path):
+    settings = Settings.from_env({"INTAKE_INSTANCE_DIR": str(tmp_path)})
+    assert settings.answer_within == timedelta(seconds=3)
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_ANSWER_WITHIN": "2s"}
+    assert Settings.from_env(env).answer_within == timedelta(seconds=2)
