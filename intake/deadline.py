@@ -52,7 +52,13 @@ RUNNING, COMMITTING, COMMITTED, ABANDONED, GIVEN_UP = (
 
 
 class TooLate(Exception):
-    """The turn did not finish in time (or found no thread): answer from memory."""
+    """The turn did not finish in time (or found no thread): answer from memory.
+
+    `rolled_back`: the turn surely changed nothing (False: its COMMIT may end later)."""
+
+    def __init__(self, reason: str, rolled_back: bool = True):
+        super().__init__(reason)
+        self.rolled_back = rolled_back
 
 
 class Abandoned(Exception):
@@ -104,7 +110,7 @@ class _Job:
     """Work for the database once it answers again: `work(session)` in a transaction."""
 
     name: str
-    work: Callable[[Session], None]
+    work: Callable[[Session], object]
     until: float  # monotonic time after which it is given up (and logged)
 
 
@@ -148,9 +154,9 @@ class Turns:
                 return future.result()
         self._count_overdue(future)
         log_event("turn.commit_unseen", level=30, waited=round(time.monotonic() - started, 2))
-        raise TooLate("the turn's COMMIT did not finish in time")
+        raise TooLate("the turn's COMMIT did not finish in time", rolled_back=False)
 
-    def later(self, name: str, work: Callable[[Session], None]) -> None:
+    def later(self, name: str, work: Callable[[Session], object]) -> None:
         """Run `work(session)` in a transaction of its own as soon as the database lets
         it, retried for LATER_FOR; one thread runs them in order."""
         with self._wake:

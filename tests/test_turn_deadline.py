@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from intake import simulator
+from intake import outbox, simulator
 from intake.app import create_app
 from intake.config import ConfigError, Settings
 from intake.deadline import THREADS, TooLate
 from intake.fallbacks import LATE_REPLY
-from intake.models import Caller, Message, Outbound
+from intake.models import Caller, Message, Outbound, utcnow
 from intake.voice import fallback as voice_fallback
 from tests.conftest import POSTGRES_URL, Phone, empty_database, make_settings, signed_post
 from tests.test_worker import wait_for
@@ -229,3 +229,50 @@ def test_the_answer_deadline_defaults_to_three_seconds(tmp_path):
     assert settings.answer_within == timedelta(seconds=3)
     env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_ANSWER_WITHIN": "2s"}
     assert Settings.from_env(env).answer_within == timedelta(seconds=2)
+
+
+@contextmanager
+def everything_held_for(db_url: str, seconds: float):
+    """Every write waits `seconds`, longer than the database's own lock_timeout: an
+    ACCESS EXCLUSIVE lock on the outbox (PostgreSQL), the write lock (SQLite)."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        url = make_url(db_url)
+        if url.get_backend_name() == "sqlite":
+            with caller_held(db_url, ""):
+                held.set()
+                done.wait(seconds)
+            return
+        engine = create_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(text("LOCK TABLE outbox IN ACCESS EXCLUSIVE MODE"))
+            held.set()
+            done.wait(seconds)
+        engine.dispose()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    try:
+        yield
+    finally:
+        holder.join()
+
+
+def test_a_delivery_report_the_database_cannot_take_yet_is_recorded_later(app, db_url):
+    line = app.extensions["intake"]
+    with line.db.transaction() as s:
+        row = outbox.enqueue(s, kind="relay", to="+12125550199", body="hi", send_at=utcnow())
+        s.flush()
+        row.status, row.twilio_sid, outbox_id = "sent", "SM" + "b" * 32, row.id
+    params = {"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered"}
+    with everything_held_for(db_url, 5):  # longer than lock_timeout: a waiting report fails
+        response = signed_post(app, f"/twilio/status?outbox={outbox_id}", params)
+        assert response.status_code == 204
+
+    def delivered():
+        with line.db.sessions() as s:
+            return s.get(Outbound, outbox_id).delivery_status == "delivered"
+
+    wait_for(delivered, 30)

@@ -136,10 +136,15 @@ def status():
     if not sid or not state:
         abort(400)
     error_code = whole_number(form_value("ErrorCode"))  # an odd one is left unsaid
-    with current_line().db.transaction() as session:
-        row = delivery.record_delivery(session, sid, state, error_code, _outbox_id())
+    outbox_id = _outbox_id()
+
+    def record(session):
+        row = delivery.record_delivery(session, sid, state, error_code, outbox_id)
         _escalate_if_failed(session, row)
-    log_event("status.received", sid=sid, status=state, known=row is not None)
+        return row
+
+    known = _record_report(record)
+    log_event("status.received", sid=sid, status=state, known=known)
     return Response(status=204)
 
 
@@ -151,11 +156,29 @@ def call_status():
     state = _status("CallStatus")
     if not sid or not state:
         abort(400)
-    with current_line().db.transaction() as session:
-        row = delivery.record_call_status(session, sid, state, _outbox_id())
+    outbox_id = _outbox_id()
+
+    def record(session):
+        row = delivery.record_call_status(session, sid, state, outbox_id)
         _escalate_if_failed(session, row)
-    log_event("call_status.received", sid=sid, status=state, known=row is not None)
+        return row
+
+    known = _record_report(record)
+    log_event("call_status.received", sid=sid, status=state, known=known)
     return Response(status=204)
+
+
+def _record_report(record) -> bool | None:
+    """Record a report from Twilio within the deadline: whether its row is known. Past
+    the deadline it is recorded once the database answers again (None): a report is not
+    lost, and never holds a web worker that a caller's text needs."""
+    line = current_line()
+    try:
+        return line.turns.run(record) is not None
+    except TooLate as late:
+        if late.rolled_back:
+            line.turns.later("status", record)
+        return None
 
 
 def _escalate_if_failed(session, row) -> None:
