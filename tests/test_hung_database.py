@@ -150,7 +150,8 @@ def line_url(database, proxy, tmp_path: Path):
         "INTAKE_DATA_KEYS": crypto.local_key(tmp_path),
     }
     log = (tmp_path / "gunicorn.log").open("w")
-    args = [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"]
+    args = [str(BIN / "gunicorn"), "--workers", "2", "--worker-class", "sync"]
+    args += ["--bind", f"127.0.0.1:{port}", "wsgi:app"]  # 2 sync workers, whatever the config
     server = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
