@@ -30,6 +30,7 @@ MAX_DAYS = 36500  # a retention longer than a century is a typo
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 DATABASES = ("sqlite", "postgresql")
+MAX_ANSWER_WITHIN = 3  # seconds: with the commit grace (deadline.py), still inside 5 s
 
 
 class ConfigError(ValueError):
@@ -81,6 +82,8 @@ class Settings:
     simulator: bool = False
     # Fernet keys for the children's data at rest: the first encrypts, all decrypt
     data_keys: tuple[str, ...] = field(default=(), repr=False)
+    # a webhook waits this long for the database, then answers from memory (deadline.py)
+    answer_within: timedelta = timedelta(seconds=3)
 
     def __repr__(self) -> str:  # never print the token or the secret key
         return f"Settings(database={_redact_url(self.database_url)}, twilio={self.uses_twilio})"
@@ -134,6 +137,7 @@ class Settings:
             office_number=reader.phone("INTAKE_OFFICE_NUMBER"),
             simulator=reader.choice("INTAKE_SIMULATOR", ("ON", "OFF"), "OFF") == "ON",
             data_keys=reader.data_keys("INTAKE_DATA_KEYS"),
+            answer_within=reader.answer_within("INTAKE_ANSWER_WITHIN", "3s"),
         )
         reader.check_twilio(settings)
         reader.together("INTAKE_OFFICE_HOURS", "INTAKE_OFFICE_NUMBER")
@@ -191,6 +195,19 @@ class _Reader:
             return parse_duration(default)
         if value <= timedelta(0):
             self.errors.append(f"{name} must be longer than zero")
+        return value
+
+    def answer_within(self, name: str, default: str) -> timedelta:
+        """The webhook's wait for the database: the answer must reach Twilio within 5 s."""
+        value = self.duration(name, default)
+        if value > timedelta(0) and not timedelta(seconds=1) <= value <= timedelta(
+            seconds=MAX_ANSWER_WITHIN
+        ):
+            self.errors.append(
+                f"{name} must be from 1s to {MAX_ANSWER_WITHIN}s (the emergency words "
+                "must reach the caller within 5 s)"
+            )
+            return parse_duration(default)
         return value
 
     def count(self, name: str, default: int) -> int:

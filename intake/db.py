@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from cryptography.fernet import MultiFernet
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -17,8 +18,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from intake import crypto
 
 # Twilio waits 15 s for a webhook's answer. A database that hangs must fail fast enough
-# that the emergency fallback still reaches the caller in time.
+# that the emergency fallback still reaches the caller in time (the webhook itself waits
+# less: intake/deadline.py).
 WAIT_SECONDS = 4
+# The client's own bound on any one wait for the server (a statement, a COMMIT, a ping):
+# the server's timeouts do nothing when packets are held on the way, and a proxy's kernel
+# ACKs the bytes, so neither TCP keepalive nor tcp_user_timeout fires. A little longer
+# than statement_timeout, so a slow server that still answers says so itself.
+SOCKET_SECONDS = WAIT_SECONDS + 1
+# Dead peers and unacknowledged sends are noticed by the kernel too (libpq's names).
+TCP_BOUNDS = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": SOCKET_SECONDS * 1000,
+}
 
 
 class DatabaseBusy(Exception):
@@ -32,7 +47,7 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
@@ -43,8 +58,33 @@ def make_engine(url: str) -> Engine:
             "connect_timeout": WAIT_SECONDS,
             "options": f"-c statement_timeout={WAIT_SECONDS * 1000} "
             f"-c lock_timeout={WAIT_SECONDS * 1000}",
+            **TCP_BOUNDS,
         },
     )
+    event.listen(engine, "do_connect", _bounded_connect)
+    return engine
+
+
+def _bounded_connect(_dialect, _record, cargs, cparams):
+    """Every PostgreSQL connection is a BoundedConnection (no wait without an end)."""
+    return BoundedConnection.connect(*cargs, **cparams)
+
+
+class BoundedConnection(psycopg.Connection):
+    """A psycopg connection whose every wait for the server ends after SOCKET_SECONDS.
+
+    Past it the connection is closed (its state is unknown: a statement may be half
+    sent), so SQLAlchemy's pool throws it away, and the thread that waited is free.
+    """
+
+    def wait(self, gen, interval: float = 0.1, timeout: float | None = None):
+        try:
+            return super().wait(gen, interval, SOCKET_SECONDS if timeout is None else timeout)
+        except psycopg.errors._WaitTimeout:  # noqa: SLF001 - psycopg's own timeout signal
+            self.pgconn.finish()  # not close(): this thread holds the connection's lock
+            raise psycopg.OperationalError(
+                f"the database did not answer within {SOCKET_SECONDS} s"
+            ) from None
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -9,19 +9,22 @@ with backoff, or fails for good.
 from __future__ import annotations
 
 import random
+import threading
 import time as clock
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from intake import signing
-from intake.db import Database
+from intake.db import Database, DatabaseBusy
 from intake.delivery import cannot_text, opt_out
 from intake.logs import event as log_event
 from intake.models import Outbound, utcnow
@@ -74,36 +77,133 @@ def dispatch(
     for item in claimed:
         by_recipient[item.to].append(item)
 
+    ledger = _Ledger(line, now, on_failure)
+
     def send_all(items: list[Claimed]) -> list[tuple[Claimed, str]]:
         done = []
-        with line.db.engine.connect() as conn:  # one connection per sender thread
+        with ledger.sender():  # one connection per sender thread, opened when needed
             for item in items:
                 if clock.monotonic() > deadline:
                     done.append((item, "late"))
                     continue
                 if item.unsure:
-                    found = _look_up(line, transport, conn, item)
+                    found = ledger.look_up(transport, item)
+                    if found is _Ledger.CANNOT_TELL:
+                        done.append((item, "late"))  # cannot tell without the database
+                        continue
                     if found is not None:
-                        result = _record(line, conn, item, found, now, on_failure)
+                        result = ledger.record(item, found)
                         done.append((item, "found" if result == "sent" else result))
                         continue
                     if clock.monotonic() > deadline:
                         done.append((item, "late"))
                         continue
                 outcome = _send(line, transport, item)
-                done.append((item, _record(line, conn, item, outcome, now, on_failure)))
+                done.append((item, ledger.record(item, outcome)))
         return done
 
     report = Report()
     senders = max(1, min(line.settings.send_concurrency, len(by_recipient)))
     with ThreadPoolExecutor(max_workers=senders) as pool:
-        for results in pool.map(send_all, by_recipient.values()):
-            for item, result in results:
-                _count(report, item, result)
+        sent = [pair for results in pool.map(send_all, by_recipient.values()) for pair in results]
+    written = ledger.catch_up(deadline)  # outcomes held while the database was away
+    for item, result in sent:
+        _count(report, item, written.get(item.id, result))
     late = [item.id for item, result in report.outcomes if result == "late"]
     if late:
         _release(line.db, late)
     return report
+
+
+UNWRITTEN = "unwritten"  # sent (or tried), but the database has not taken the outcome
+
+
+class _Ledger:
+    """Where one dispatch writes down outcomes. Each sender thread opens its connection
+    when first needed; once the database fails to take an outcome, the outcomes are held
+    and sending goes on, and they are written when it is back (`catch_up`). One never
+    written leaves its row `sending`: after the lease it is looked up at Twilio, never
+    sent twice."""
+
+    DOWN = (SQLAlchemyError, DatabaseBusy)
+    CANNOT_TELL = object()
+
+    def __init__(self, line: Line, now: datetime, on_failure: OnFailure | None):
+        self.line, self.now, self.on_failure = line, now, on_failure
+        self.down = False  # the database failed to take an outcome: hold the rest
+        self.held: list[tuple[Claimed, str | SendError]] = []
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextmanager
+    def sender(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self._drop()
+
+    def look_up(self, transport: Transport, item: Claimed):
+        """_look_up with this thread's connection; CANNOT_TELL while the database is away."""
+        if self.down:
+            return self.CANNOT_TELL
+        try:
+            return _look_up(self.line, transport, self._connection(), item)
+        except self.DOWN:
+            self._went_down(item)
+            return self.CANNOT_TELL
+
+    def record(self, item: Claimed, outcome: str | SendError) -> str:
+        """Write one outcome at once; held (UNWRITTEN) while the database is away."""
+        if not self.down:
+            try:
+                return self._write(item, outcome)
+            except self.DOWN:
+                self._went_down(item)
+        with self._lock:
+            self.held.append((item, outcome))
+        return UNWRITTEN
+
+    def catch_up(self, until: float) -> dict[int, str]:
+        """Write the held outcomes, retrying until `until`: {row id: result}."""
+        written: dict[int, str] = {}
+        with self.sender():
+            while self.held:
+                item, outcome = self.held[0]
+                try:
+                    written[item.id] = self._write(item, outcome)
+                except self.DOWN:
+                    self._drop()
+                    if clock.monotonic() > until:
+                        log_event("outbox.left_unwritten", level=40, count=len(self.held))
+                        break
+                    clock.sleep(1)
+                    continue
+                self.held.pop(0)
+        if written:
+            log_event("outbox.caught_up", count=len(written))
+        return written
+
+    def _write(self, item: Claimed, outcome: str | SendError) -> str:
+        return _record(self.line, self._connection(), item, outcome, self.now, self.on_failure)
+
+    def _went_down(self, item: Claimed) -> None:
+        self._drop()
+        self.down = True
+        log_event("outbox.database_away", level=30, id=item.id, kind=item.kind)
+
+    def _connection(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.line.db.engine.connect()
+        return conn
+
+    def _drop(self) -> None:
+        conn, self._local.conn = getattr(self._local, "conn", None), None
+        if conn is not None:
+            try:
+                conn.close()
+            except self.DOWN:
+                pass
 
 
 def _count(report: Report, item: Claimed, result: str) -> None:

@@ -6,7 +6,7 @@ The app, the CLI and the worker all build one `Line`; web views reach it through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,6 +16,7 @@ from flows.intake import intake_flow
 from intake import crypto, words
 from intake.config import ConfigError, Settings
 from intake.db import Database, DatabaseBusy
+from intake.deadline import Turns
 
 
 @dataclass
@@ -27,6 +28,10 @@ class Line:
     flow: Flow
     fallback: dict[str, str]  # the emergency text per language, ready before any request
     spoken_fallback: dict[str, str]  # the same for a call
+    turns: Turns = field(init=False)  # webhook turns against a deadline (intake/deadline.py)
+
+    def __post_init__(self) -> None:
+        self.turns = Turns(self.db, self.settings.answer_within.total_seconds())
 
     @classmethod
     def build(cls, settings: Settings) -> Line:

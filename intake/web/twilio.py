@@ -8,8 +8,9 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import parse_phone
-from intake import delivery, metrics, oncall, signing
+from intake import delivery, fallbacks, metrics, oncall, signing
 from intake import sms as sms_adapter
+from intake.deadline import TooLate
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Message, Outbound, utcnow
@@ -55,13 +56,23 @@ def sms():
     )
     line = current_line()
     try:
-        with line.db.transaction() as session:
-            twiml = sms_adapter.handle_sms(session, line, inbound)
-    except Exception:  # noqa: BLE001 - whatever broke, the caller still hears what to do
-        log_event("sms.fallback", level=40, exc_info=True, sid=sid)
+        twiml = line.turns.run(lambda session: sms_adapter.handle_sms(session, line, inbound))
+    except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
+        late = isinstance(error, TooLate)  # the deadline, not a fault: no traceback
+        log_event("sms.fallback", level=40, exc_info=not late, sid=sid, late=late)
         metrics.FALLBACK_ANSWERS.labels(channel="sms").inc()
         twiml = sms_adapter.fallback_twiml(line, body)
+        _settle_later(line, inbound, twiml)
     return Response(twiml, mimetype="text/xml")
+
+
+def _settle_later(line, inbound: sms_adapter.InboundSms, answered: str) -> None:
+    """Once the database answers: keep the words, or send a late turn's reply."""
+    now = utcnow()
+    line.turns.later(
+        "sms.settle",
+        lambda session: fallbacks.settle(session, inbound, answered, now),
+    )
 
 
 # What Twilio says of a text besides its words, kept with a staff command (SECURITY.md).
@@ -147,10 +158,15 @@ def status():
     if not sid or not state:
         abort(400)
     error_code = whole_number(form_value("ErrorCode"))  # an odd one is left unsaid
-    with current_line().db.transaction() as session:
-        row = delivery.record_delivery(session, sid, state, error_code, _outbox_id())
+    outbox_id = _outbox_id()
+
+    def record(session):
+        row = delivery.record_delivery(session, sid, state, error_code, outbox_id)
         _escalate_if_failed(session, row)
-    log_event("status.received", sid=sid, status=state, known=row is not None)
+        return row
+
+    known = _record_report(record)
+    log_event("status.received", sid=sid, status=state, known=known)
     return Response(status=204)
 
 
@@ -162,11 +178,29 @@ def call_status():
     state = _status("CallStatus")
     if not sid or not state:
         abort(400)
-    with current_line().db.transaction() as session:
-        row = delivery.record_call_status(session, sid, state, _outbox_id())
+    outbox_id = _outbox_id()
+
+    def record(session):
+        row = delivery.record_call_status(session, sid, state, outbox_id)
         _escalate_if_failed(session, row)
-    log_event("call_status.received", sid=sid, status=state, known=row is not None)
+        return row
+
+    known = _record_report(record)
+    log_event("call_status.received", sid=sid, status=state, known=known)
     return Response(status=204)
+
+
+def _record_report(record) -> bool | None:
+    """Record a report from Twilio within the deadline: whether its row is known. Past
+    the deadline it is recorded once the database answers again (None): a report is not
+    lost, and never holds a web worker that a caller's text needs."""
+    line = current_line()
+    try:
+        return line.turns.run(record) is not None
+    except TooLate as late:
+        if late.rolled_back:
+            line.turns.later("status", record)
+        return None
 
 
 def _escalate_if_failed(session, row) -> None:

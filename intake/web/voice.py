@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from intake import metrics, oncall, outbox, staff, words
 from intake import voice as calls
+from intake.deadline import TooLate
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
@@ -67,14 +68,15 @@ def _on_move(handle) -> Response:
 
 
 def _call_turn(handle) -> Response:
-    """Run one step of a caller's call in a transaction; on any failure, the fallback."""
+    """Run one step of a caller's call against the deadline; on any failure, the fallback."""
     phone = _caller()
     line = current_line()
+    now = utcnow()
     try:
-        with line.db.transaction() as session:
-            twiml = handle(session, line, phone, utcnow())
-    except Exception:  # noqa: BLE001 - whatever broke, the caller still hears what to do
-        log_event("voice.fallback", level=40, exc_info=True, path=request.path)
+        twiml = line.turns.run(lambda session: handle(session, line, phone, now))
+    except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
+        late = isinstance(error, TooLate)  # the deadline, not a fault: no traceback
+        log_event("voice.fallback", level=40, exc_info=not late, path=request.path, late=late)
         metrics.FALLBACK_ANSWERS.labels(channel="voice").inc()
         twiml = calls.fallback(line)
     return Response(twiml, mimetype="text/xml")
