@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
 from typing import TYPE_CHECKING
 
 import click
 
-from intake.config import ConfigError, Settings
+from intake.config import ConfigError, Settings, local_base_url
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -93,6 +95,8 @@ def run(host: str, port: int) -> None:
     from intake import scheduler, startup
 
     settings = load_settings()
+    if port and not os.environ.get("PUBLIC_BASE_URL"):  # links in texts must reach this server
+        settings = dataclasses.replace(settings, public_base_url=local_base_url(port, host))
     app = build_app(settings)
     line = app.extensions["intake"]
     require_ready(line.db)

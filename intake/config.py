@@ -105,7 +105,7 @@ class Settings:
         instance = Path(reader.get("INTAKE_INSTANCE_DIR") or INSTANCE_DIR)
         settings = cls(
             database_url=reader.database_url(f"sqlite:///{instance / 'intake.db'}"),
-            public_base_url=reader.url("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+            public_base_url=reader.url("PUBLIC_BASE_URL", local_base_url(reader.get("PORT"))),
             twilio_account_sid=reader.get("TWILIO_ACCOUNT_SID"),
             twilio_auth_token=reader.get("TWILIO_AUTH_TOKEN") or "",
             twilio_phone_number=reader.phone("TWILIO_PHONE_NUMBER"),
@@ -156,6 +156,11 @@ class Settings:
     def data_key_ring(self) -> MultiFernet:
         """The data keys as one MultiFernet (a local key from instance/ when none is set)."""
         return crypto.key_ring(self.data_keys or (crypto.local_key(self.instance_dir),))
+
+
+def local_base_url(port: str | int | None, host: str = "127.0.0.1") -> str:
+    """Where the line answers on this machine when PUBLIC_BASE_URL is not set."""
+    return f"http://{host}:{port or 5000}"
 
 
 class _Reader:

@@ -23,6 +23,13 @@ def test_defaults_are_the_embedded_line(tmp_path):
     assert not settings.uses_twilio
 
 
+def test_links_in_texts_follow_the_local_port_when_no_public_url_is_set(tmp_path):
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "PORT": "5055"}
+    assert Settings.from_env(env).public_base_url == "http://127.0.0.1:5055"
+    env["PUBLIC_BASE_URL"] = "https://line.example.org"
+    assert Settings.from_env(env).public_base_url == "https://line.example.org"
+
+
 def test_without_twilio_a_token_and_key_are_generated_once_and_kept(tmp_path):
     first = Settings.from_env({"INTAKE_INSTANCE_DIR": str(tmp_path)})
     second = Settings.from_env({"INTAKE_INSTANCE_DIR": str(tmp_path)})
