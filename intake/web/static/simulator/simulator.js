@@ -224,6 +224,11 @@
 
   async function callMove(move, value) {
     if (!call || call.ended) return;
+    if (move === "keys") {
+      typed = ""; // sent once: a second click while the line answers must not press them again
+      $("keys-typed").textContent = "";
+      if (!value) return;
+    }
     problem("");
     try {
       showCall(await send("/calls/" + encodeURIComponent(call.id), { move, value: value || "" }));
