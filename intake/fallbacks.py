@@ -9,7 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import cases, conversations, outbox, roster, simulator
+from intake import cases, conversations, delivery, outbox, roster, simulator
+from intake import sms as sms_adapter
+from intake.line import Line
 from intake.logs import event as log_event
 from intake.models import Message
 from intake.sms import InboundSms
@@ -17,7 +19,7 @@ from intake.sms import InboundSms
 LATE_REPLY = "late_reply"  # an outbox kind: a turn's answer the caller never saw
 
 
-def settle(session: Session, sms: InboundSms, answered: str, now: datetime) -> None:
+def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: datetime) -> None:
     """After a text was answered from memory at `now` (intake/deadline.py), once the
     database answers again: a turn that committed after all gets its reply sent, so no
     conversation moves on unseen; otherwise the words are kept, unanswered by the flow,
@@ -32,6 +34,8 @@ def settle(session: Session, sms: InboundSms, answered: str, now: datetime) -> N
         if earlier.created_at <= now and earlier.reply_twiml not in (None, answered):
             _send_late_reply(session, sms.sender, earlier, now)
         return
+    if sms_adapter.is_stop(line, sms.body):  # a STOP sent while the database hung still stops
+        delivery.opt_out(session, sms.sender, now)
     case = cases.current_case(session, caller) if caller else None
     session.add(
         Message(

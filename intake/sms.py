@@ -90,9 +90,14 @@ def handle_staff_sms(
     return twiml
 
 
+def is_stop(line: Line, body: str) -> bool:
+    """Whether a text asks the line to stop texting (its own stop words and the carrier's)."""
+    return keyword(line.flow.vocab, body) == "stop"
+
+
 def fallback_twiml(line: Line, body: str) -> str:
     """The emergency message from memory, for when storage (or anything) fails."""
-    if keyword(line.flow.vocab, body) == "stop":
+    if is_stop(line, body):
         return channels.sms_twiml([])
     lang = detect_language(line.flow.vocab, body) or "en"
     return channels.sms_twiml([line.fallback.get(lang, line.fallback["en"])])

@@ -276,3 +276,24 @@ def test_a_delivery_report_the_database_cannot_take_yet_is_recorded_later(app, d
             return s.get(Outbound, outbox_id).delivery_status == "delivered"
 
     wait_for(delivered, 30)
+
+
+def test_a_stop_answered_from_memory_still_stops_the_follow_ups(app, db_url, phone):
+    """A caregiver who texts STOP while the database hangs gets no more tips after it."""
+    from tests.test_sms_webhook import ANSWERS
+
+    line = app.extensions["intake"]
+    for body in [FIRST, *ANSWERS, "skip", "same"]:
+        phone.reply(body)
+    pending = select(Outbound).where(
+        Outbound.to_phone == phone.number, Outbound.status == "pending"
+    )
+    with line.db.sessions() as s:
+        assert s.scalars(pending).all(), "the intake planned follow-ups"
+    with caller_held(db_url, phone.number):
+        assert phone.text("STOP") == []  # never answered: the carrier confirms STOP itself
+    wait_for(lambda: line.turns.pending() == 0, 30)
+    with line.db.sessions() as s:
+        assert s.scalars(pending).all() == []
+        caller = s.scalar(select(Caller).where(Caller.phone == phone.number))
+        assert caller.opted_out_at is not None

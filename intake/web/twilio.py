@@ -71,7 +71,7 @@ def _settle_later(line, inbound: sms_adapter.InboundSms, answered: str) -> None:
     now = utcnow()
     line.turns.later(
         "sms.settle",
-        lambda session: fallbacks.settle(session, inbound, answered, now),
+        lambda session: fallbacks.settle(session, line, inbound, answered, now),
     )
 
 
