@@ -384,10 +384,14 @@ def test_a_call_speaks_the_alert_and_pressing_1_acknowledges(app, line, phone, f
     body = twiml.get_data(as_text=True)
     assert "<Gather" in body and "Press 1" in body and "<Say" in body
     answer_path = path.replace("/alert?", "/alert/answer?")
-    spoken = signed_post(app, answer_path, {"CallSid": call["sid"], "Digits": "1"})
+    spoken = signed_post(app, answer_path, {"CallSid": call["sid"], "Digits": "1", "To": ANA})
     assert "is yours" in spoken.get_data(as_text=True)
     assert the_alert(line).status == "acked"
     assert the_case(line).assigned_person_id is not None
+    with line.db.sessions() as s:  # kept with the call's metadata: caller ID can be forged
+        [kept] = s.scalars(select(Message).where(Message.person_id.is_not(None))).all()
+    assert kept.body == "1" and kept.case_id == the_case(line).id
+    assert kept.meta["CallSid"] == call["sid"] and kept.meta["To"] == ANA
 
 
 def test_an_unanswered_call_escalates_at_once(app, line, phone, fake, transport):

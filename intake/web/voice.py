@@ -246,15 +246,15 @@ def alert_answer():
         if digits != "1":
             _say(response, "oncall_no_key")
         else:
-            _take(session, line, page, response)
+            _take(session, line, page, response, request_meta(CALL_META_FIELDS))
     log_event("voice.alert_answer", page=page_id, digits=digits or "-")
     response.hangup()
     return _twiml(response)
 
 
-def _take(session, line: Line, page: Page, response: VoiceResponse) -> None:
-    """Take the case for the person called, as ACK does; say what came of it, and text
-    the details."""
+def _take(session, line: Line, page: Page, response: VoiceResponse, meta: dict) -> None:
+    """Take the case for the person called, as ACK does; say what came of it, text the
+    details, and keep the key press with the call's metadata (caller ID can be forged)."""
     now = utcnow()
     taken = staff.take(session, line, page.person, page.alert.case, now)
     outbox.enqueue(
@@ -271,6 +271,7 @@ def _take(session, line: Line, page: Page, response: VoiceResponse) -> None:
         _say(response, "oncall_taken", who=taken.who)
     else:
         _say(response, "oncall_acked", ref=taken.case.ref)
+    staff.keep_command(session, page.person, taken.case, "1", str(response), meta, now)
 
 
 def _seconds(value: str | None) -> int:
