@@ -12,9 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from flows import engine
@@ -135,15 +133,28 @@ def still_open(
 
 
 def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
-    """The caller's row, created if new, locked until the transaction ends."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Caller)
+    """The caller's row, created if new, locked until the transaction ends.
+
+    A caller who texted before costs one SELECT ... FOR UPDATE and no write; a new one
+    is inserted (our own uncommitted row: nobody else can take it until we commit). Two
+    first texts at once: the second INSERT waits for the first, finds the row taken and
+    locks it like any other.
+    """
+    existing = session.scalars(_locked_caller(phone)).one_or_none()
+    if existing is not None:
+        return existing
+    created = session.scalars(
+        outbox.dialect_insert(session, Caller)
         .values(phone=phone, lang="en", state={}, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["phone"])
-    )
+        .returning(Caller)
+    ).one_or_none()
+    return created if created is not None else session.scalars(_locked_caller(phone)).one()
+
+
+def _locked_caller(phone: str):
     query = select(Caller).where(Caller.phone == phone).with_for_update()
-    return session.scalars(query.execution_options(populate_existing=True)).one()
+    return query.execution_options(populate_existing=True)
 
 
 def apply(
@@ -231,8 +242,8 @@ def keep_messages(
     """Keep what came in and what we answered, on the caller and the case. `reply` is
     the channel's answer as sent (TwiML), kept so a retry gets the same answer."""
     case_id = turn.case.id if turn.case else None
-    session.add(
-        Message(
+    rows = [
+        dict(
             caller_id=turn.caller.id,
             case_id=case_id,
             direction="in",
@@ -243,18 +254,20 @@ def keep_messages(
             reply_twiml=reply,
             created_at=now,
         )
-    )
+    ]
     if turn.texts:
-        body = "\n\n".join(turn.texts)
-        session.add(
-            Message(
-                caller_id=turn.caller.id,
-                case_id=case_id,
+        rows.append(
+            dict(
+                rows[0],
                 direction="out",
-                body=body,
-                created_at=now,
+                twilio_sid=None,
+                body="\n\n".join(turn.texts),
+                num_media=0,
+                step=None,
+                reply_twiml=None,
             )
         )
+    session.execute(insert(Message.__table__), rows)  # one executemany, nothing read back
 
 
 def render(

@@ -264,3 +264,4 @@ class Page(Base):
 
     alert: Mapped[Alert] = relationship()
     person: Mapped[OnCallPerson | None] = relationship()
+    outbox: Mapped[Outbound | None] = relationship()
