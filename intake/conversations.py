@@ -168,7 +168,7 @@ def apply(
 ) -> Turn:
     """Apply the engine's events to the caller and their current case."""
     for event in result.events:
-        case = _apply_one(session, line, caller, case, event, now, channel)
+        case = _apply_one(session, line, caller, case, event, now, channel, result.events)
     return Turn(caller=caller, case=case)
 
 
@@ -180,10 +180,12 @@ def _apply_one(
     event: ev.Event,
     now: datetime,
     channel: str,
+    events: tuple[ev.Event, ...] = (),
 ) -> Case | None:
     match event:
         case ev.IntakeStarted(lang=lang):
-            return _new_intake(session, caller, case, lang, channel)
+            reported = any(isinstance(e, ev.ReportedMissing) for e in events)
+            return _new_intake(session, caller, case, lang, channel, reported)
         case ev.ReportedMissing() if case is not None:
             case.reported_missing = True
         case ev.AnswerGiven(key=key, value=value) if case is not None:
@@ -218,12 +220,18 @@ def _apply_one(
 
 
 def _new_intake(
-    session: Session, caller: Caller, case: Case | None, lang: str, channel: str
+    session: Session,
+    caller: Caller,
+    case: Case | None,
+    lang: str,
+    channel: str,
+    reported_missing: bool = False,
 ) -> Case:
-    """Open the case for a new intake. An intake left half done (RESTART) is kept for
-    staff as abandoned, and an alert waking someone for it now wakes them for this one:
-    it is the same caller with the same need."""
-    new = cases.open_case(session, caller, lang, channel)
+    """Open the case for a new intake (written at once, with "a child is missing" if the
+    same text said so). An intake left half done (RESTART) is kept for staff as
+    abandoned, and an alert waking someone for it now wakes them for this one: it is the
+    same caller with the same need."""
+    new = cases.open_case(session, caller, lang, channel, reported_missing)
     if case is not None and case.status == "intake":
         case.status = "abandoned"
         oncall.move_alerts(session, case, new)
