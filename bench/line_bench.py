@@ -433,6 +433,8 @@ def explain(db_url: str, per_text) -> list[str]:
                 if key in done or key.split()[0] not in ("SELECT", "INSERT", "UPDATE"):
                     continue
                 done.add(key)
+                if isinstance(params, list | tuple) and params and isinstance(params[0], dict):
+                    params = params[0]  # an executemany: the plan of one row's INSERT
                 options = "ANALYZE, BUFFERS, " if key.startswith("SELECT") else ""
                 transaction = conn.begin()
                 try:
@@ -510,6 +512,8 @@ def bench(scale, args, key, databases, servers, folder, started) -> int:
     say("counting statements ...")
     per_text = capture_statements(pg_url, key, folder, "+12125559001")
     counts = [len(s) for s in per_text]
+    say("EXPLAIN on the grown database ...")
+    plans = explain(grown_url, capture_statements(grown_url, key, folder, "+12125559002"))
 
     pg, lite, grown = (
         Server("pg", pg_url, key, folder),
@@ -534,9 +538,6 @@ def bench(scale, args, key, databases, servers, folder, started) -> int:
     half = line_pg.rate / 2
     say(f"paced run at {half:.0f} texts/s ...")
     paced = Series([play(pg, simulator.SMS_PATH, callers.take(scale.callers), rate=half)])
-
-    say("EXPLAIN on the grown database ...")
-    plans = explain(grown_url, capture_statements(grown_url, key, folder, "+12125559002"))
 
     web_rss = max(server.peak_rss_mb() for server in (pg, lite, grown))
     say("intake worker ...")
