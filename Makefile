@@ -41,12 +41,12 @@ db-upgrade: $(VENV)/.installed
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
-BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# The bench creates (and drops) databases of its own on this server; it only connects to
+# the maintenance database named here. `make bench QUICK=1`: one short round (~2 minutes).
+BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 bench: $(VENV)/.installed
-	$(BIN)/python bench/webhook_bench.py
-	$(BIN)/python bench/webhook_bench.py --database-url $(BENCH_POSTGRES)
-	$(BIN)/python bench/outbox_bench.py --database-url $(BENCH_POSTGRES)
+	$(BIN)/python bench/line_bench.py --database-url $(BENCH_POSTGRES) $(if $(QUICK),--quick)
 
 # Every reply a caller can receive: segment count and reading grade (see intake/words_report.py).
 words: $(VENV)/.installed

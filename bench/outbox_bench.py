@@ -115,7 +115,8 @@ def dispatcher_process(settings: Settings, batch: int, ready: Any, go: Any) -> N
     """Child: build its own app, Line and transport; wait for the signal; send all due."""
     line = make_line(settings)
     transport = TwilioTransport(settings)
-    line.db.ping()
+    with line.db.engine.connect():  # connected before the start signal
+        pass
     ready.put(True)
     go.wait()
     drain(line, transport, batch)
@@ -252,6 +253,33 @@ def claim_plan(db_url: str, instance: Path, args: argparse.Namespace) -> dict[st
         line.db.dispose()
 
 
+def measure(
+    admin_url: str, rows: int, pending_future: int, batch: int = outbox.BATCH, profile=False
+) -> dict:
+    """All three phases on a database of their own (created, then dropped)."""
+    args = argparse.Namespace(
+        rows=rows, pending_future=pending_future, batch=batch, profile=profile
+    )
+    admin_url = make_url(admin_url)
+    name = f"intake_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db_url = admin_url.set(database=name).render_as_string(hide_password=False)
+    print(f"database {name}; rows {rows}; batch {batch}")
+    try:
+        upgrade(db_url)
+        with tempfile.TemporaryDirectory(prefix="outbox-bench-") as tmp:
+            one = phase("one", db_url, Path(tmp), args)
+            two = phase("two", db_url, Path(tmp), args)
+            plan = claim_plan(db_url, Path(tmp), args) if pending_future else None
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return {"one": one, "two": two, "plan": plan}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=5000)
@@ -260,25 +288,8 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=outbox.BATCH)
     parser.add_argument("--profile", action="store_true", help="cProfile the one-dispatcher run")
     args = parser.parse_args()
-
-    admin_url = make_url(args.database_url)
-    name = f"intake_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db_url = admin_url.set(database=name).render_as_string(hide_password=False)
-    print(f"database {name}; rows {args.rows}; batch {args.batch}")
-    try:
-        upgrade(db_url)
-        with tempfile.TemporaryDirectory(prefix="outbox-bench-") as tmp:
-            one = phase("one", db_url, Path(tmp), args)
-            two = phase("two", db_url, Path(tmp), args)
-            plan = claim_plan(db_url, Path(tmp), args)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
+    result = measure(args.database_url, args.rows, args.pending_future, args.batch, args.profile)
+    one, two, plan = result["one"], result["two"], result["plan"]
     duplicates, unsent = one["duplicates"] + two["duplicates"], one["unsent"] + two["unsent"]
     print(
         "\n--- outbox bench summary ---\n"

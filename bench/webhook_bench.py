@@ -41,12 +41,12 @@ from intake.migrate import upgrade  # noqa: E402
 
 TEXTS = [
     "my daughter is missing",
+    "yes",
     "Mia Lopez",
     "seven",
     "about 2 hours ago",
     "Elm Park, Springfield",
     "red coat, 4 feet tall, brown ponytail",
-    "yes",
     "Springfield PD report 24-1187",
     "1",
     "SKIP",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import followups, oncall
+from intake import followups, oncall, outbox
 from intake.models import Caller, Case, CaseMedia, utcnow
 
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
@@ -35,16 +35,25 @@ def new_ref() -> str:
     return "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
 
 
-def open_case(session: Session, caller: Caller, lang: str, channel: str = "sms") -> Case:
-    """Start a case for a new intake."""
+def open_case(
+    session: Session, caller: Caller, lang: str, channel: str = "sms", reported_missing=False
+) -> Case:
+    """Start a case for a new intake: one INSERT, its reference made unique by the
+    database (a reference already taken inserts nothing, and another is drawn)."""
     while True:
-        ref = new_ref()
-        if session.scalar(select(Case.id).where(Case.ref == ref)) is None:
-            break
-    case = Case(ref=ref, caller=caller, lang=lang, channel=channel)
-    session.add(case)
-    session.flush()
-    return case
+        insert = outbox.dialect_insert(session, Case).values(
+            ref=new_ref(),
+            caller_id=caller.id,
+            status="intake",
+            lang=lang,
+            channel=channel,
+            reported_missing=reported_missing,
+            created_at=utcnow(),
+        )
+        returning = insert.on_conflict_do_nothing(index_elements=["ref"]).returning(Case)
+        case = session.scalars(returning).one_or_none()
+        if case is not None:
+            return case
 
 
 def current_case(session: Session, caller: Caller) -> Case | None:

@@ -12,9 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from flows import engine
@@ -135,15 +133,28 @@ def still_open(
 
 
 def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
-    """The caller's row, created if new, locked until the transaction ends."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
-        insert(Caller)
+    """The caller's row, created if new, locked until the transaction ends.
+
+    A caller who texted before costs one SELECT ... FOR UPDATE and no write; a new one
+    is inserted (our own uncommitted row: nobody else can take it until we commit). Two
+    first texts at once: the second INSERT waits for the first, finds the row taken and
+    locks it like any other.
+    """
+    existing = session.scalars(_locked_caller(phone)).one_or_none()
+    if existing is not None:
+        return existing
+    created = session.scalars(
+        outbox.dialect_insert(session, Caller)
         .values(phone=phone, lang="en", state={}, created_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=["phone"])
-    )
+        .returning(Caller)
+    ).one_or_none()
+    return created if created is not None else session.scalars(_locked_caller(phone)).one()
+
+
+def _locked_caller(phone: str):
     query = select(Caller).where(Caller.phone == phone).with_for_update()
-    return session.scalars(query.execution_options(populate_existing=True)).one()
+    return query.execution_options(populate_existing=True)
 
 
 def apply(
@@ -157,7 +168,7 @@ def apply(
 ) -> Turn:
     """Apply the engine's events to the caller and their current case."""
     for event in result.events:
-        case = _apply_one(session, line, caller, case, event, now, channel)
+        case = _apply_one(session, line, caller, case, event, now, channel, result.events)
     return Turn(caller=caller, case=case)
 
 
@@ -169,10 +180,12 @@ def _apply_one(
     event: ev.Event,
     now: datetime,
     channel: str,
+    events: tuple[ev.Event, ...] = (),
 ) -> Case | None:
     match event:
         case ev.IntakeStarted(lang=lang):
-            return _new_intake(session, caller, case, lang, channel)
+            reported = any(isinstance(e, ev.ReportedMissing) for e in events)
+            return _new_intake(session, caller, case, lang, channel, reported)
         case ev.ReportedMissing() if case is not None:
             case.reported_missing = True
         case ev.AnswerGiven(key=key, value=value) if case is not None:
@@ -205,12 +218,18 @@ def _apply_one(
 
 
 def _new_intake(
-    session: Session, caller: Caller, case: Case | None, lang: str, channel: str
+    session: Session,
+    caller: Caller,
+    case: Case | None,
+    lang: str,
+    channel: str,
+    reported_missing: bool = False,
 ) -> Case:
-    """Open the case for a new intake. An intake left half done (RESTART) is kept for
-    staff as abandoned, and an alert waking someone for it now wakes them for this one:
-    it is the same caller with the same need."""
-    new = cases.open_case(session, caller, lang, channel)
+    """Open the case for a new intake (written at once, with "a child is missing" if the
+    same text said so). An intake left half done (RESTART) is kept for staff as
+    abandoned, and an alert waking someone for it now wakes them for this one: it is the
+    same caller with the same need."""
+    new = cases.open_case(session, caller, lang, channel, reported_missing)
     if case is not None and case.status == "intake":
         case.status = "abandoned"
         oncall.move_alerts(session, case, new)
@@ -229,8 +248,8 @@ def keep_messages(
     """Keep what came in and what we answered, on the caller and the case. `reply` is
     the channel's answer as sent (TwiML), kept so a retry gets the same answer."""
     case_id = turn.case.id if turn.case else None
-    session.add(
-        Message(
+    rows = [
+        dict(
             caller_id=turn.caller.id,
             case_id=case_id,
             direction="in",
@@ -241,18 +260,20 @@ def keep_messages(
             reply_twiml=reply,
             created_at=now,
         )
-    )
+    ]
     if turn.texts:
-        body = "\n\n".join(turn.texts)
-        session.add(
-            Message(
-                caller_id=turn.caller.id,
-                case_id=case_id,
+        rows.append(
+            dict(
+                rows[0],
                 direction="out",
-                body=body,
-                created_at=now,
+                twilio_sid=None,
+                body="\n\n".join(turn.texts),
+                num_media=0,
+                step=None,
+                reply_twiml=None,
             )
         )
+    session.execute(insert(Message.__table__), rows)  # one executemany, nothing read back
 
 
 def render(

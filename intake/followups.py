@@ -45,14 +45,12 @@ def schedule(session: Session, settings, case: Case, caller: Caller, now: dateti
     """Queue the follow-up plan for a case that just finished its intake."""
     if not planned(settings, caller):
         return 0
-    count = 0
     offsets = settings.followup_schedule
     times = send_times(now, offsets, settings.zone)
-    for n, (offset, at) in enumerate(zip(offsets, times, strict=True), 1):
-        row = outbox.enqueue(
-            session,
+    rows = [
+        Outbound(
             kind=KIND,
-            to=caller.phone,
+            to_phone=caller.phone,
             send_at=at,
             template=f"followup_{n}",
             params={
@@ -65,8 +63,9 @@ def schedule(session: Session, settings, case: Case, caller: Caller, now: dateti
             caller_id=caller.id,
             dedupe_key=f"followup:{case.id}:{n}",
         )
-        count += row is not None
-    return count
+        for n, (offset, at) in enumerate(zip(offsets, times, strict=True), 1)
+    ]
+    return outbox.enqueue_many(session, rows)
 
 
 def resume(session: Session, case: Case, now: datetime) -> int:

@@ -286,6 +286,7 @@ class Page(Base):
 
     alert: Mapped[Alert] = relationship()
     person: Mapped[OnCallPerson | None] = relationship()
+    outbox: Mapped[Outbound | None] = relationship()
 
 
 class StaffAccount(Base):

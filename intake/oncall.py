@@ -42,10 +42,12 @@ def start_alert(
     running = session.scalar(select(Alert).where(Alert.case_id == case.id, Alert.status == "open"))
     if running is not None:
         return None
-    alert = Alert(case=case, reason=reason, chain=[], status="open")
+    alert = Alert(case=case, reason=reason, status="open")
+    first = _plan(line, alert, roster.chain(session, now, line.settings.zone), now)
     session.add(alert)
-    session.flush()
-    if _begin(session, line, alert, roster.chain(session, now, line.settings.zone), now):
+    session.flush()  # one INSERT with the whole plan; its id goes into the page text
+    if first is not None:
+        page(session, line, alert, first, now)
         log_event("oncall.alert", case=case.ref, reason=reason, chain=len(alert.chain))
     else:
         log_event("oncall.empty_chain", level=logging.CRITICAL, case=case.ref, reason=reason)
@@ -55,16 +57,22 @@ def start_alert(
 
 def _begin(session: Session, line: Line, alert: Alert, people: list[OnCallPerson], now) -> bool:
     """Page the first of these people (the case's worker first); False if there is nobody."""
+    first = _plan(line, alert, people, now)
+    if first is None:
+        return False
+    page(session, line, alert, first, now)
+    return True
+
+
+def _plan(line: Line, alert: Alert, people: list[OnCallPerson], now) -> OnCallPerson | None:
+    """Set the alert's chain (the case's worker first) and its next check; the first
+    person to page, or None when there is nobody (the alert waits for someone)."""
     worker = alert.case.assigned_person
     if worker is not None and roster.reachable(worker):
         people = [worker] + [p for p in people if p.id != worker.id]
     alert.chain, alert.step, alert.round = [p.id for p in people], 0, 0
-    if not people:
-        alert.next_check_at = None  # waiting for someone on call
-        return False
-    page(session, line, alert, people[0], now)
-    alert.next_check_at = now + line.settings.escalation_wait
-    return True
+    alert.next_check_at = now + line.settings.escalation_wait if people else None
+    return people[0] if people else None
 
 
 def reachable(session: Session, line: Line, now: datetime) -> bool:
@@ -242,12 +250,11 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
             params={MEMBERS: []},
             case_id=alert.case_id,
         )
-        session.flush()
     session.add(
         Page(
             alert=alert,
             person_id=person_id,
-            outbox_id=row.id,
+            outbox=row,  # a new text is written once, words and all, at the next flush
             to_phone=phone,
             channel="sms",
             created_at=now,

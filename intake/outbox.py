@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from intake import words
@@ -62,9 +64,7 @@ def enqueue(
     dedupe_key: str | None = None,
     channel: str = "sms",
 ) -> Outbound | None:
-    """Add one outbound text; a repeated dedupe_key adds nothing."""
-    if dedupe_key and session.scalar(select(Outbound.id).where(Outbound.dedupe_key == dedupe_key)):
-        return None
+    """Add one outbound text; a repeated dedupe_key adds nothing (and returns None)."""
     row = Outbound(
         kind=kind,
         to_phone=to,
@@ -78,8 +78,54 @@ def enqueue(
         dedupe_key=dedupe_key,
         channel=channel,
     )
-    session.add(row)
-    return row
+    if dedupe_key is None:
+        session.add(row)
+        return row
+    added = _insert_new(session, Outbound).values(_values(row)).returning(Outbound)
+    return session.scalars(added).one_or_none()
+
+
+def enqueue_many(session: Session, rows: list[Outbound]) -> int:
+    """Add several outbound texts in one INSERT; a row whose dedupe_key is already queued
+    adds nothing. Returns how many were added."""
+    if not rows:
+        return 0
+    added = _insert_new(session, Outbound.__table__)  # Core: one executemany, cached
+    return session.execute(added, [_values(row) for row in rows]).rowcount
+
+
+def dialect_insert(session: Session, model):
+    """The INSERT of the session's database, the one that knows ON CONFLICT."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    return (pg_insert if postgres else sqlite_insert)(model)
+
+
+def _insert_new(session: Session, target):
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING: the unique key says what is queued,
+    with no SELECT before each row."""
+    insert = dialect_insert(session, target)
+    return insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+def _values(row: Outbound) -> dict[str, Any]:
+    """A new row's columns, defaults filled in as the ORM would."""
+    return {
+        "kind": row.kind,
+        "channel": row.channel or "sms",
+        "to_phone": row.to_phone,
+        "template": row.template,
+        "params": row.params or {},
+        "body": row.body,
+        "lang": row.lang or "en",
+        "case_id": row.case_id,
+        "caller_id": row.caller_id,
+        "dedupe_key": row.dedupe_key,
+        "send_at": row.send_at,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": utcnow(),
+        "unsure": False,
+    }
 
 
 def kinds_for_case(session: Session, case_id: int) -> set[str]:

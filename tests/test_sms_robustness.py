@@ -191,6 +191,26 @@ def test_two_texts_from_one_caller_at_once_are_both_answered_in_turn(app, phone)
         assert s.scalar(select(func.count()).select_from(Message)) == 8
 
 
+def test_a_new_callers_first_two_texts_at_once_make_one_caller_and_keep_both(app, settings):
+    barrier = threading.Barrier(2)
+    answered: list[list[str]] = []
+
+    def send(body: str) -> None:
+        phone = Phone(app, settings)
+        barrier.wait()
+        answered.append(phone.text(body))
+
+    threads = [threading.Thread(target=send, args=(b,)) for b in ("help", "my son is missing")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answered) == 2 and all(answered)
+    assert any(POLICE in " ".join(a) for a in answered)
+    assert rows(app, Caller) == rows(app, Case) == 1
+    assert rows(app, Message) == 4  # each text and its answer
+
+
 def test_many_new_callers_at_once_each_get_one_case(app, settings):
     numbers = [f"+1212555{n:04d}" for n in range(12)]
     barrier = threading.Barrier(len(numbers))
