@@ -77,18 +77,7 @@ def handle_staff_sms(
     """A text from someone on the roster: a command, answered and kept."""
     texts, case = staff.handle(session, line, person, sms.body, now)
     twiml = channels.sms_twiml(texts)
-    session.add(
-        Message(
-            person_id=person.id,
-            case_id=case.id if case else None,
-            direction="in",
-            twilio_sid=sms.sid,
-            body=sms.body,
-            reply_twiml=twiml,
-            meta=sms.meta or None,
-            created_at=now,
-        )
-    )
+    staff.keep_command(session, person, case, sms.body, twiml, sms.meta, now, sid=sms.sid)
     log_event("staff.command", sid=sms.sid, person=person.id, case=case.ref if case else "-")
     return twiml
 
