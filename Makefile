@@ -28,8 +28,9 @@ run: $(VENV)/.installed
 	$(BIN)/intake db upgrade
 	$(BIN)/intake run --host $(HOST) --port $(PORT)
 
+# Two processes: the suite waits on databases, browsers and subprocesses as much as it computes.
 test: $(VENV)/.installed lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
