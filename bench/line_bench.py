@@ -55,21 +55,8 @@ BIN = Path(sys.executable).parent
 TOKEN = "bench-token"
 SURVEY_SAMPLE = 135  # texts/s: Twilio's survey sample on PostgreSQL (issue 12), fixed
 ON_CALL = "+12125550100"
-# A whole intake, as a caregiver texts it (tests/test_sms_webhook.py), and one more text.
-TEXTS = [
-    "my daughter is missing",
-    "yes",
-    "Mia Lopez",
-    "seven",
-    "about 2 hours ago",
-    "Elm Park, Springfield",
-    "red coat, 4 feet tall, brown ponytail",
-    "Springfield PD report 24-1187",
-    "1",
-    "SKIP",
-    "SAME",  # the final answer: the case opens, follow-ups are queued, on-call is paged
-    "she may be at her friend's house",
-]
+# A whole intake, as a caregiver texts it, and one more text.
+TEXTS = [*simulator.SAMPLE_INTAKE, "she may be at her friend's house"]
 FIRST, FINAL = 0, 10
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

@@ -43,19 +43,7 @@ from intake.migrate import upgrade  # noqa: E402
 
 TOKEN = "measure-auth-token"
 BASE = "https://line.example.org"
-TEXTS = [
-    "my daughter is missing",
-    "yes",
-    "Mia Lopez",
-    "seven",
-    "about 2 hours ago",
-    "Elm Park, Springfield",
-    "red coat, 4 feet tall, brown ponytail",
-    "Springfield PD report 24-1187",
-    "1",
-    "SKIP",
-    "SAME",
-]
+TEXTS = simulator.SAMPLE_INTAKE
 # --threads 1 for sync: gunicorn.conf.py sets threads, and gunicorn quietly runs a "sync"
 # worker with more than one thread as gthread.
 SETTINGS = {

@@ -26,6 +26,21 @@ from intake import signing
 from intake.config import Settings
 
 SMS_PATH = "/twilio/sms"
+# A whole intake as a caregiver might text it, from the first text to the final answer:
+# what the benchmarks play.
+SAMPLE_INTAKE = (
+    "my daughter is missing",
+    "yes",
+    "Mia Lopez",
+    "seven",
+    "about 2 hours ago",
+    "Elm Park, Springfield",
+    "red coat, 4 feet tall, brown ponytail",
+    "Springfield PD report 24-1187",
+    "1",
+    "SKIP",
+    "SAME",  # the final answer: the case opens, follow-ups are queued, on-call is paged
+)
 LINE_NUMBER = "+15005550006"  # Twilio's documented magic test number
 
 
