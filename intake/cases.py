@@ -15,6 +15,7 @@ from intake.models import Caller, Case, CaseMedia, utcnow
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
 REF_LENGTH = 6
 OPEN_STATUSES = ("intake", "open")
+FINISHED_STATUSES = ("found", "closed")  # retention's clock starts; nothing more to relay
 FOUNDABLE = (*OPEN_STATUSES, "closed")  # a caregiver may still tell us after staff closed it
 
 # answer key -> Case column; values needing more than a copy are handled below

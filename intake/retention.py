@@ -42,7 +42,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from intake import outbox
-from intake.cases import OPEN_STATUSES
+from intake.cases import FINISHED_STATUSES, OPEN_STATUSES
 from intake.logs import event as log_event
 from intake.models import Caller, Case, CaseMedia, Message, Outbound, TwilioDeletion, utcnow
 from intake.transport import SendError, Transport, TwilioFile
@@ -50,7 +50,7 @@ from intake.transport import SendError, Transport, TwilioFile
 if TYPE_CHECKING:
     from intake.line import Line
 
-FINISHED = ("found", "closed")
+
 ABANDONED = "abandoned"
 PURGED = "purged"  # what a caregiver's number becomes on a purged outbox row
 PURGE_REASON = "case purged"
@@ -92,7 +92,7 @@ def due(before: datetime):
     """The condition for a case whose personal data is due to go (see the module)."""
     found, closed = Case.found_at, Case.closed_at
     finished = and_(
-        Case.status.in_(FINISHED),
+        Case.status.in_(FINISHED_STATUSES),
         or_(found.is_not(None), closed.is_not(None)),
         or_(found.is_(None), found < before),
         or_(closed.is_(None), closed < before),

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from intake.line import Line
 
 OPEN = cases.OPEN_STATUSES
-FINISHED = ("found", "closed")  # nothing more to relay; an abandoned intake still has a caller
+FINISHED = cases.FINISHED_STATUSES  # an abandoned intake still has a caller
 WAITING = ("open", "exhausted")  # an alert that still wants someone
 RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
 STATUS_WORDS = {"abandoned": "left unfinished (the caregiver started again)"}
