@@ -71,8 +71,17 @@ def test_a_case_arrives_without_a_reload_and_is_worked(live, page, worker):
     text_the_line(live, "She may be at her aunt's house")  # a new text appears by itself
     expect(page.locator(".transcript")).to_contain_text("her aunt's house")
     shoot(page, "dashboard-case")
+    asked = []  # closing or marking found asks first; "Cancel" leaves the case as it was
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Close case").click()
+    expect(page.locator("#case-status")).to_have_text("open")
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     page.get_by_role("button", name="Mark found").click()
     expect(page.locator("#case-status")).to_have_text("found")
+    assert asked == [
+        f"Close case {ref}? The caregiver's follow-up texts stop.",
+        f"Mark case {ref} found? The caregiver's follow-up texts stop.",
+    ]
     expect(page.get_by_role("status")).to_contain_text("marked found")
     page.goto(live.url + "/dashboard/")
     expect(page.locator(f'tr[data-ref="{ref}"]')).to_contain_text("found")

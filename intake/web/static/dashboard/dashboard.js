@@ -53,5 +53,11 @@
     });
   }
 
+  // A form with data-confirm (mark found, close) asks first: a tap at night can slip.
+  document.addEventListener("submit", function (event) {
+    var message = event.target.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) { event.preventDefault(); }
+  });
+
   document.addEventListener("DOMContentLoaded", start);
 })();
