@@ -73,6 +73,8 @@
     alert: "alert",
     alert_call: "alert call",
     relay: "relayed text",
+    alert_taken: "alert update",
+    late_reply: "late reply",
   };
 
   function bubble(item) {
@@ -81,7 +83,7 @@
     const from = document.createElement("span");
     from.className = "from";
     let label = item.who === "me" ? "You" : "The line";
-    if (item.id !== undefined) label += " (" + (KINDS[item.kind] || item.kind) + ")";
+    if (item.id !== undefined) label += " (" + (KINDS[item.kind] || String(item.kind).replace(/_/g, " ")) + ")";
     if (item.photo) label += " (photo)";
     from.textContent = label;
     const text = document.createElement("span");
