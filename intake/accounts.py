@@ -7,7 +7,10 @@ every failure is logged with the account's id, never the address or the password
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -145,9 +148,7 @@ def sign_in(session: Session, email: str, password: str, now: datetime) -> SignI
     except AccountError:
         account = None
     if account is None or not account.active:
-        check_password_hash(_NOBODY, password)
-        log_event("staff.signin_failed", level=logging.WARNING, account="unknown")
-        return SignIn(None, "wrong")
+        return _stranger(email, password, now)
     wait = still_waiting(account, now)
     if wait is not None:
         log_event("staff.signin_slowed", level=logging.WARNING, account=account.id)
@@ -169,12 +170,42 @@ def sign_in(session: Session, email: str, password: str, now: datetime) -> SignI
 
 def still_waiting(account: StaffAccount, now: datetime) -> timedelta | None:
     """How long this account must still wait before its next try, if at all."""
-    extra = account.failed_signins - FREE_FAILURES
-    if extra < 0 or account.last_failed_at is None:
+    return _wait_left(account.failed_signins, account.last_failed_at, now)
+
+
+def _wait_left(failures: int, last_failed_at: datetime | None, now: datetime) -> timedelta | None:
+    extra = failures - FREE_FAILURES
+    if extra < 0 or last_failed_at is None:
         return None
     wait = min(FIRST_WAIT * 2**extra, MAX_WAIT)
-    left = account.last_failed_at + wait - now
+    left = last_failed_at + wait - now
     return left if left > timedelta(0) else None
+
+
+# Failures for addresses with no account, slowed the same way so that "wait" does not tell
+# which addresses exist. Kept per process, by a hash of the address, for the most recent few.
+_STRANGERS: OrderedDict[str, tuple[int, datetime]] = OrderedDict()
+_STRANGERS_KEPT = 10_000
+_strangers_lock = threading.Lock()
+
+
+def _stranger(email: str, password: str, now: datetime) -> SignIn:
+    """A sign-in for an address with no (active) account: refused like a wrong password."""
+    key = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    with _strangers_lock:
+        failures, last = _STRANGERS.get(key, (0, None))
+    wait = _wait_left(failures, last, now)
+    if wait is not None:
+        log_event("staff.signin_slowed", level=logging.WARNING, account="unknown")
+        return SignIn(None, "wait", wait)
+    check_password_hash(_NOBODY, password)  # as long as a wrong password takes
+    with _strangers_lock:
+        _STRANGERS[key] = (failures + 1, now)
+        _STRANGERS.move_to_end(key)
+        while len(_STRANGERS) > _STRANGERS_KEPT:
+            _STRANGERS.popitem(last=False)
+    log_event("staff.signin_failed", level=logging.WARNING, account="unknown")
+    return SignIn(None, "wrong")
 
 
 def session_stamp(account: StaffAccount) -> str:

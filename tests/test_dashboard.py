@@ -8,6 +8,7 @@ import base64
 import logging
 import shutil
 import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -140,6 +141,20 @@ def test_the_wait_after_failures_doubles_and_is_capped(line):
         account.failed_signins = 40
         assert accounts.still_waiting(account, later) == accounts.MAX_WAIT
         assert accounts.sign_in(s, VIEWER, PASSWORD, later + accounts.MAX_WAIT).account
+
+
+def test_an_address_with_no_account_is_slowed_like_one_with_an_account(line):
+    """Otherwise "wait" would tell an attacker which addresses have accounts."""
+    start = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
+    stranger = f"nobody-{uuid.uuid4().hex[:8]}@example.org"
+    with line.db.transaction() as s:
+        for _ in range(accounts.FREE_FAILURES):
+            assert accounts.sign_in(s, stranger, PASSWORD, start).problem == "wrong"
+        slowed = accounts.sign_in(s, stranger.upper(), PASSWORD, start)
+        assert slowed.problem == "wait" and slowed.wait == accounts.FIRST_WAIT
+        assert accounts.sign_in(s, stranger, PASSWORD, start + accounts.FIRST_WAIT).problem == (
+            "wrong"
+        )
 
 
 def test_a_form_without_its_csrf_token_is_refused(line, client):
