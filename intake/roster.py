@@ -88,9 +88,14 @@ def _named(session: Session, name: str) -> list[OnCallPerson]:
 
 
 def by_phone(session: Session, phone: str, lock: bool = False) -> OnCallPerson | None:
-    """The active roster member with this number; locked for the transaction if asked."""
-    query = select(OnCallPerson).where(OnCallPerson.phone == phone, OnCallPerson.active)
-    return session.scalar(query.with_for_update() if lock else query)
+    """The active roster member with this number; locked for the transaction if asked.
+
+    Every text asks this, and nearly every answer is "no": a plain Core read of the id
+    (no entity to build for it), then the person only when there is one."""
+    people = OnCallPerson.__table__.c
+    query = select(people.id).where(people.phone == phone, people.active)
+    found = session.execute(query.with_for_update() if lock else query).scalar()
+    return None if found is None else session.get(OnCallPerson, found)
 
 
 def add(
