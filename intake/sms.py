@@ -56,8 +56,10 @@ def is_carrier_opt_out_word(text: str) -> bool:
 def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | None = None) -> str:
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
     now = now or utcnow()
-    person = roster.by_phone(session, sms.sender, lock=True)
-    caller = None if person else conversations.lock_caller(session, sms.sender, now)
+    caller, maybe_staff = conversations.lock_known_caller(session, sms.sender)
+    person = roster.by_phone(session, sms.sender, lock=True) if maybe_staff else None
+    if person is None and caller is None:
+        caller = conversations.new_caller(session, sms.sender, now)
     messages = Message.__table__.c  # a plain Core read: no entity to build for the usual "no"
     earlier = session.execute(
         select(messages.id, messages.reply_twiml).where(messages.twilio_sid == sms.sid)
