@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, followups, oncall, outbox, staff, words
+from intake import cases, followups, oncall, outbox, roster, staff, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -141,8 +141,26 @@ def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
     locks it like any other.
     """
     existing = session.scalars(_locked_caller(phone)).one_or_none()
-    if existing is not None:
-        return existing
+    return existing if existing is not None else new_caller(session, phone, now)
+
+
+def lock_known_caller(session: Session, phone: str) -> tuple[Caller | None, bool]:
+    """A caller who texted before, locked as `lock_caller` does, and whether the number
+    may be on the roster: one round trip for the usual text. (None, True) for a number
+    with no caller row: ask the roster, then `new_caller`."""
+    query = (
+        select(Caller, roster.is_on_roster(phone))
+        .where(Caller.phone == phone)
+        .with_for_update(of=Caller)
+        .execution_options(populate_existing=True)
+    )
+    row = session.execute(query).one_or_none()
+    return (None, True) if row is None else (row[0], bool(row[1]))
+
+
+def new_caller(session: Session, phone: str, now: datetime) -> Caller:
+    """A caller a locked read did not find: inserted, or locked if another text of theirs
+    inserted it first."""
     created = session.scalars(
         outbox.dialect_insert(session, Caller)
         .values(phone=phone, lang="en", state={}, created_at=now, updated_at=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +13,7 @@ import psycopg
 from cryptography.fernet import MultiFernet
 from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from intake import crypto
@@ -34,6 +35,11 @@ TCP_BOUNDS = {
     "keepalives_count": 3,
     "tcp_user_timeout": SOCKET_SECONDS * 1000,
 }
+# A pooled connection idle longer than this is pinged before use (a restarted server or a
+# proxy's idle cut leaves it dead); one used moments ago is not, which saves a round trip
+# per text under load. A connection that died since is a failed turn: the caller hears
+# the fallback, the words are kept later (Turns.later), and the pool drops its connections.
+PING_AFTER_IDLE = 10.0
 
 
 class DatabaseBusy(Exception):
@@ -49,7 +55,6 @@ def make_engine(url: str) -> Engine:
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         pool_timeout=WAIT_SECONDS,
@@ -62,7 +67,27 @@ def make_engine(url: str) -> Engine:
         },
     )
     event.listen(engine, "do_connect", _bounded_connect)
+    event.listen(engine, "checkin", _note_idle_since)
+    event.listen(engine, "checkout", _ping_if_idle)
     return engine
+
+
+def _note_idle_since(_dbapi_connection, record) -> None:
+    if record is not None:
+        record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """SQLAlchemy's pre-ping, only for a connection idle past PING_AFTER_IDLE: a dead one
+    is replaced by a fresh connection before the turn begins."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except psycopg.Error as error:
+        raise DisconnectionError("the pooled connection is gone") from error
 
 
 def _bounded_connect(_dialect, _record, cargs, cparams):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Exists, Select, func, select
 from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
@@ -88,9 +88,23 @@ def _named(session: Session, name: str) -> list[OnCallPerson]:
 
 
 def by_phone(session: Session, phone: str, lock: bool = False) -> OnCallPerson | None:
-    """The active roster member with this number; locked for the transaction if asked."""
-    query = select(OnCallPerson).where(OnCallPerson.phone == phone, OnCallPerson.active)
-    return session.scalar(query.with_for_update() if lock else query)
+    """The active roster member with this number; locked for the transaction if asked.
+
+    Every text asks this, and nearly every answer is "no": a plain Core read of the id
+    (no entity to build for it), then the person only when there is one."""
+    query = _number_on_roster(phone)
+    found = session.execute(query.with_for_update() if lock else query).scalar()
+    return None if found is None else session.get(OnCallPerson, found)
+
+
+def is_on_roster(phone: str) -> Exists:
+    """SQL for "this number is an active roster member's", to ask inside another query."""
+    return _number_on_roster(phone).exists()
+
+
+def _number_on_roster(phone: str) -> Select:
+    people = OnCallPerson.__table__.c
+    return select(people.id).where(people.phone == phone, people.active)
 
 
 def add(

@@ -7,8 +7,10 @@ confirmation unsaid), TwiML from MessagingResponse, and the emergency fallback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -38,7 +40,12 @@ class InboundSms:
     sender: str  # E.164, or the raw id of a short code or alphanumeric sender
     body: str
     media: tuple[engine.Media, ...] = ()
-    meta: dict[str, str] = field(default_factory=dict)  # Twilio's other fields, for staff
+    read_meta: Callable[[], dict[str, str]] = dict  # Twilio's other fields, read for staff only
+
+    @cached_property
+    def meta(self) -> dict[str, str]:
+        """Twilio's other fields, kept with a staff command (read when first asked)."""
+        return self.read_meta()
 
 
 def is_carrier_opt_out_word(text: str) -> bool:
@@ -49,8 +56,10 @@ def is_carrier_opt_out_word(text: str) -> bool:
 def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | None = None) -> str:
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
     now = now or utcnow()
-    person = roster.by_phone(session, sms.sender, lock=True)
-    caller = None if person else conversations.lock_caller(session, sms.sender, now)
+    caller, maybe_staff = conversations.lock_known_caller(session, sms.sender)
+    person = roster.by_phone(session, sms.sender, lock=True) if maybe_staff else None
+    if person is None and caller is None:
+        caller = conversations.new_caller(session, sms.sender, now)
     messages = Message.__table__.c  # a plain Core read: no entity to build for the usual "no"
     earlier = session.execute(
         select(messages.id, messages.reply_twiml).where(messages.twilio_sid == sms.sid)

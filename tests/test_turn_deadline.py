@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from intake import outbox, simulator
+from intake import db, outbox, simulator
 from intake.app import create_app
 from intake.config import ConfigError, Settings
 from intake.deadline import THREADS, TooLate
@@ -297,3 +297,53 @@ def test_a_stop_answered_from_memory_still_stops_the_follow_ups(app, db_url, pho
         assert s.scalars(pending).all() == []
         caller = s.scalar(select(Caller).where(Caller.phone == phone.number))
         assert caller.opted_out_at is not None
+
+
+@pytest.fixture
+def pg_line(request, tmp_path, sqlite_template):
+    """A line on PostgreSQL, and a way to close its pooled connections from the server."""
+    url = empty_database(request, "postgres", tmp_path, sqlite_template)
+    app = create_app(make_settings(url, tmp_path, answer_within=timedelta(seconds=1)))
+    admin = create_engine(url)
+
+    def kill_pooled_connections() -> None:
+        with admin.begin() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+
+    yield app, kill_pooled_connections
+    app.extensions["intake"].db.dispose()
+    admin.dispose()
+
+
+@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+def test_a_pooled_connection_the_server_closed_loses_no_text(server, pg_line):
+    app, kill_pooled_connections = pg_line
+    line = app.extensions["intake"]
+    phone = Phone(app, line.settings)
+    question = phone.reply(FIRST)
+    kill_pooled_connections()  # a restart or a proxy's cut: the pool does not know yet
+    answered = phone.text("Sam")
+    sid = phone.sent[-1]["MessageSid"]
+    assert answered  # the next question, or the emergency words from memory
+    wait_for(lambda: kept(line, sid) is not None, 30)
+    wait_for(lambda: line.turns.pending() == 0, 30)
+    assert phone.reply("Sam") not in (question, *fallback(line, "Sam"))
+
+
+@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+def test_a_pooled_connection_idle_past_the_ping_age_is_checked_before_the_turn(
+    server, pg_line, monkeypatch
+):
+    app, kill_pooled_connections = pg_line
+    line = app.extensions["intake"]
+    phone = Phone(app, line.settings)
+    question = phone.reply(FIRST)
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.0)  # every pooled connection counts as idle
+    kill_pooled_connections()
+    answered = phone.text("Sam")
+    assert answered != fallback(line, "Sam") and answered != question  # the dead one was replaced
