@@ -24,11 +24,11 @@ from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.line_bench import TEXTS, TOKEN, add_on_call_person  # noqa: E402
-from bench.webhook_bench import fresh_database  # noqa: E402
+from bench.line_bench import TEXTS, TOKEN, Databases, add_on_call_person  # noqa: E402
 from intake import simulator  # noqa: E402
 from intake.app import create_app  # noqa: E402
 from intake.config import Settings  # noqa: E402
+from intake.migrate import upgrade  # noqa: E402
 
 KEY = "0" * 43 + "="  # a valid Fernet key for the bench only
 
@@ -43,6 +43,17 @@ def play(client, settings: Settings, caller: str, counts: list[int], seen: list)
         if response.status_code != 200 or "<Response" not in response.get_data(as_text=True):
             raise SystemExit(f"bad answer {response.status_code}")
         counts[n] += len(seen)
+
+
+def fresh_database(url: str | None, folder: Path):
+    """A migrated database for this run (SQLite in `folder`, or one of the bench's own on
+    the PostgreSQL server at `url`), and how to drop it."""
+    if url is None:
+        path = folder / "bench.db"
+        upgrade(f"sqlite:///{path}")
+        return f"sqlite:///{path}", lambda: None
+    databases = Databases(url)
+    return databases.create("cpu"), databases.drop_all
 
 
 def main() -> int:
