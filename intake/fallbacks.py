@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import cases, conversations, delivery, outbox, roster, simulator
+from intake import cases, delivery, outbox, simulator
 from intake import sms as sms_adapter
 from intake.line import Line
 from intake.logs import event as log_event
@@ -25,8 +25,7 @@ def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: da
     conversation moves on unseen; otherwise the words are kept, unanswered by the flow,
     so nobody loses what a caregiver wrote and a retry of the text gets the same answer.
     """
-    person = roster.by_phone(session, sms.sender, lock=True)
-    caller = None if person else conversations.lock_caller(session, sms.sender, now)
+    person, caller = sms_adapter.lock_sender(session, sms.sender, now)
     earlier = session.scalar(select(Message).where(Message.twilio_sid == sms.sid))
     if earlier is not None:
         # the turn that missed its deadline committed after all; a Twilio retry answered

@@ -7,10 +7,8 @@ confirmation unsaid), TwiML from MessagingResponse, and the emergency fallback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -20,7 +18,7 @@ from flows import engine
 from flows.parse import detect_language, keyword, normalize
 from intake import channels, conversations, roster, staff
 from intake.logs import event as log_event
-from intake.models import Message, OnCallPerson, utcnow
+from intake.models import Caller, Message, OnCallPerson, utcnow
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -40,12 +38,7 @@ class InboundSms:
     sender: str  # E.164, or the raw id of a short code or alphanumeric sender
     body: str
     media: tuple[engine.Media, ...] = ()
-    read_meta: Callable[[], dict[str, str]] = dict  # Twilio's other fields, read for staff only
-
-    @cached_property
-    def meta(self) -> dict[str, str]:
-        """Twilio's other fields, kept with a staff command (read when first asked)."""
-        return self.read_meta()
+    meta: dict[str, str] = field(default_factory=dict)  # Twilio's other fields, for staff
 
 
 def is_carrier_opt_out_word(text: str) -> bool:
@@ -56,10 +49,7 @@ def is_carrier_opt_out_word(text: str) -> bool:
 def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | None = None) -> str:
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
     now = now or utcnow()
-    caller, maybe_staff = conversations.lock_known_caller(session, sms.sender)
-    person = roster.by_phone(session, sms.sender, lock=True) if maybe_staff else None
-    if person is None and caller is None:
-        caller = conversations.new_caller(session, sms.sender, now)
+    person, caller = lock_sender(session, sms.sender, now)
     messages = Message.__table__.c  # a plain Core read: no entity to build for the usual "no"
     earlier = session.execute(
         select(messages.id, messages.reply_twiml).where(messages.twilio_sid == sms.sid)
@@ -78,6 +68,18 @@ def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | No
     )
     log_event("sms.handled", sid=sms.sid, caller=caller.id)
     return twiml
+
+
+def lock_sender(
+    session: Session, sender: str, now: datetime
+) -> tuple[OnCallPerson | None, Caller | None]:
+    """Who sent a text, locked for the transaction: a roster member, or else a caller
+    (created if new). A known caller costs one round trip, the roster asked in it."""
+    caller, maybe_staff = conversations.lock_known_caller(session, sender)
+    person = roster.by_phone(session, sender, lock=True) if maybe_staff else None
+    if person is None and caller is None:
+        caller = conversations.new_caller(session, sender, now)
+    return person, caller
 
 
 def handle_staff_sms(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import wraps
 
 from flask import Blueprint, Response, abort, request
@@ -53,7 +52,7 @@ def sms():
         abort(400)
     body = form_value("Body", "")
     inbound = sms_adapter.InboundSms(
-        sid=sid, sender=sender, body=body, media=read_media(), read_meta=meta_reader()
+        sid=sid, sender=sender, body=body, media=read_media(), meta=request_meta()
     )
     line = current_line()
     try:
@@ -117,24 +116,13 @@ MAX_META = 100  # characters of one metadata value kept
 
 def request_meta(fields: tuple[str, ...] = META_FIELDS) -> dict[str, str]:
     """Twilio's metadata of this request, and where it came from (proxies included)."""
-    return meta_reader(fields)()
-
-
-def meta_reader(fields: tuple[str, ...] = META_FIELDS) -> Callable[[], dict[str, str]]:
-    """`request_meta`, read only when called: most texts are not staff commands and never
-    need it. It holds what it reads, so any thread may call it after the request."""
-    form, remote = request.form, request.remote_addr or ""
+    values = {name: clean(form_value(name)) for name in fields}
+    meta = {name: value[:MAX_META] for name, value in values.items() if value}
+    meta["RemoteAddr"] = (request.remote_addr or "")[:MAX_META]
     forwarded = request.headers.get("X-Forwarded-For", "")
-
-    def read() -> dict[str, str]:
-        values = {name: clean(form.get(name, "")) for name in fields}
-        meta = {name: value[:MAX_META] for name, value in values.items() if value}
-        meta["RemoteAddr"] = remote[:MAX_META]
-        if forwarded:
-            meta["ForwardedFor"] = forwarded[:MAX_META]
-        return meta
-
-    return read
+    if forwarded:
+        meta["ForwardedFor"] = forwarded[:MAX_META]
+    return meta
 
 
 def normalise_sender(raw: str) -> str:
