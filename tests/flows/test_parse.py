@@ -593,6 +593,8 @@ def test_is_skip_false(text):
         "este numero",
         "si",
         "sí",
+        "igual",
+        "de aquí",
     ],
 )
 def test_is_same_number_true(text):
