@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from flows import engine
@@ -140,7 +140,7 @@ def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
     first texts at once: the second INSERT waits for the first, finds the row taken and
     locks it like any other.
     """
-    existing = session.scalars(_locked_caller(phone)).one_or_none()
+    existing = session.scalars(_LOCKED_CALLER, {"phone": phone}).one_or_none()
     return existing if existing is not None else new_caller(session, phone, now)
 
 
@@ -148,13 +148,7 @@ def lock_known_caller(session: Session, phone: str) -> tuple[Caller | None, bool
     """A caller who texted before, locked as `lock_caller` does, and whether the number
     may be on the roster: one round trip for the usual text. (None, True) for a number
     with no caller row: ask the roster, then `new_caller`."""
-    query = (
-        select(Caller, roster.is_on_roster(phone))
-        .where(Caller.phone == phone)
-        .with_for_update(of=Caller)
-        .execution_options(populate_existing=True)
-    )
-    row = session.execute(query).one_or_none()
+    row = session.execute(_KNOWN_CALLER, {"phone": phone}).one_or_none()
     return (None, True) if row is None else (row[0], bool(row[1]))
 
 
@@ -167,12 +161,23 @@ def new_caller(session: Session, phone: str, now: datetime) -> Caller:
         .on_conflict_do_nothing(index_elements=["phone"])
         .returning(Caller)
     ).one_or_none()
-    return created if created is not None else session.scalars(_locked_caller(phone)).one()
+    return created if created is not None else session.scalars(_LOCKED_CALLER, {"phone": phone}).one()
 
 
-def _locked_caller(phone: str):
-    query = select(Caller).where(Caller.phone == phone).with_for_update()
-    return query.execution_options(populate_existing=True)
+# The hot path's statements, built once (building one costs more CPU than running it).
+_LOCKED_CALLER = (
+    select(Caller)
+    .where(Caller.phone == bindparam("phone"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_KNOWN_CALLER = (
+    select(Caller, roster.IS_ON_ROSTER)
+    .where(Caller.phone == bindparam("phone"))
+    .with_for_update(of=Caller)
+    .execution_options(populate_existing=True)
+)
+_KEEP_MESSAGES = insert(Message.__table__)
 
 
 def apply(
@@ -291,7 +296,7 @@ def keep_messages(
                 reply_twiml=None,
             )
         )
-    session.execute(insert(Message.__table__), rows)  # one executemany, nothing read back
+    session.execute(_KEEP_MESSAGES, rows)  # one executemany, nothing read back
 
 
 def render(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Exists, Select, func, select
+from sqlalchemy import Exists, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
@@ -92,19 +92,22 @@ def by_phone(session: Session, phone: str, lock: bool = False) -> OnCallPerson |
 
     Every text asks this, and nearly every answer is "no": a plain Core read of the id
     (no entity to build for it), then the person only when there is one."""
-    query = _number_on_roster(phone)
-    found = session.execute(query.with_for_update() if lock else query).scalar()
+    query = _NUMBER_LOCKED if lock else _NUMBER_ON_ROSTER
+    found = session.execute(query, {"phone": phone}).scalar()
     return None if found is None else session.get(OnCallPerson, found)
 
 
-def is_on_roster(phone: str) -> Exists:
-    """SQL for "this number is an active roster member's", to ask inside another query."""
-    return _number_on_roster(phone).exists()
-
-
-def _number_on_roster(phone: str) -> Select:
+def _number_on_roster() -> Select:
     people = OnCallPerson.__table__.c
-    return select(people.id).where(people.phone == phone, people.active)
+    return select(people.id).where(people.phone == bindparam("phone"), people.active)
+
+
+# Built once: building a statement costs more CPU than running it (bind "phone").
+_NUMBER_ON_ROSTER = _number_on_roster()
+_NUMBER_LOCKED = _NUMBER_ON_ROSTER.with_for_update()
+IS_ON_ROSTER: Exists = _NUMBER_ON_ROSTER.exists()
+"""SQL for "the number bound as `phone` is an active roster member's", to ask inside
+another query."""
 
 
 def add(

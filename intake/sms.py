@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from flows import engine
@@ -41,6 +41,10 @@ class InboundSms:
     meta: dict[str, str] = field(default_factory=dict)  # Twilio's other fields, for staff
 
 
+# A plain Core read, built once: no entity to build for the usual "no".
+_ANSWER_TO_SID = select(Message.reply_twiml).where(Message.twilio_sid == bindparam("sid"))
+
+
 def is_carrier_opt_out_word(text: str) -> bool:
     """True when the whole message is one of Twilio's standard opt-out words."""
     return normalize(text) in CARRIER_OPT_OUT_WORDS
@@ -50,10 +54,7 @@ def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | No
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
     now = now or utcnow()
     person, caller = lock_sender(session, sms.sender, now)
-    messages = Message.__table__.c  # a plain Core read: no entity to build for the usual "no"
-    earlier = session.execute(
-        select(messages.id, messages.reply_twiml).where(messages.twilio_sid == sms.sid)
-    ).first()
+    earlier = session.execute(_ANSWER_TO_SID, {"sid": sms.sid}).first()
     if earlier is not None:  # Twilio retried: answer the same, change nothing
         log_event("sms.duplicate", sid=sms.sid)
         return earlier.reply_twiml or channels.sms_twiml([])
