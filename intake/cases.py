@@ -6,8 +6,8 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ScalarSelect, bindparam, select
+from sqlalchemy.orm import Session, aliased
 
 from intake import followups, oncall, outbox
 from intake.models import Caller, Case, CaseMedia, utcnow
@@ -62,6 +62,15 @@ def current_case(session: Session, caller: Caller) -> Case | None:
     return session.scalar(_CURRENT_CASE, {"caller_id": caller.id})
 
 
+def current_case_id(caller_id) -> ScalarSelect:
+    """SQL for the id of a caller's current case (`current_case`), to ask inside another
+    query: `caller_id` is a column or a bind parameter."""
+    newest = aliased(Case)
+    query = select(newest.id).where(newest.caller_id == caller_id)
+    query = query.where(newest.status.in_(OPEN_STATUSES))
+    return query.order_by(newest.id.desc()).limit(1).scalar_subquery()
+
+
 def latest_case(session: Session, caller: Caller) -> Case | None:
     """The caller's newest case, whatever its status."""
     return session.scalar(_LATEST_CASE, {"caller_id": caller.id})
@@ -71,7 +80,7 @@ def latest_case(session: Session, caller: Caller) -> Case | None:
 _LATEST_CASE = (
     select(Case).where(Case.caller_id == bindparam("caller_id")).order_by(Case.id.desc()).limit(1)
 )
-_CURRENT_CASE = _LATEST_CASE.where(Case.status.in_(OPEN_STATUSES))
+_CURRENT_CASE = select(Case).where(Case.id == current_case_id(bindparam("caller_id")))
 
 
 def within_reopen_window(settings, case: Case, now: datetime) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, insert, select
@@ -23,6 +24,15 @@ from intake.models import Caller, Case, Message
 
 if TYPE_CHECKING:
     from intake.line import Line
+
+
+class Unread(Enum):
+    """A value not read yet (the caller's current case): ask the database."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
 
 
 @dataclass
@@ -44,10 +54,12 @@ def take_turn(
     inbound: engine.Inbound,
     now: datetime,
     unsaid: frozenset[str] = frozenset(),
+    case: Case | None | Unread = UNREAD,
 ) -> Turn:
     """Run one turn for a locked caller on inbound.channel; `unsaid` names replies the
-    channel leaves out (the carrier already said them)."""
-    state, case = resume(session, line, caller, engine.State.from_dict(caller.state), now)
+    channel leaves out (the carrier already said them); `case`: the caller's current case
+    if the adapter already read it."""
+    state, case = resume(session, line, caller, engine.State.from_dict(caller.state), now, case)
     result = engine.run(line.flow, state, inbound)
     turn = apply(session, line, caller, case, result, now, inbound.channel)
     replies = [r for r in result.replies if r.template not in unsaid]
@@ -69,12 +81,18 @@ def take_turn(
 
 
 def resume(
-    session: Session, line: Line, caller: Caller, state: engine.State, now: datetime
+    session: Session,
+    line: Line,
+    caller: Caller,
+    state: engine.State,
+    now: datetime,
+    case: Case | None | Unread = UNREAD,
 ) -> tuple[engine.State, Case | None]:
     """Where the caller's conversation stands now, given what happened to their cases
     since their last text (staff closed one, or marked it found), and the case it is about.
     """
-    case = cases.current_case(session, caller)
+    if case is UNREAD:
+        case = cases.current_case(session, caller)
     if case is not None:
         if state.status in engine.FINISHED and case.status == "open":
             return replace(state, status=engine.COMPLETE), case  # another case is still open
@@ -147,7 +165,11 @@ def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
 def lock_known_caller(session: Session, phone: str) -> tuple[Caller | None, bool]:
     """A caller who texted before, locked as `lock_caller` does, and whether the number
     may be on the roster: one round trip for the usual text. (None, True) for a number
-    with no caller row: ask the roster, then `new_caller`."""
+    with no caller row: ask the roster, then `new_caller`.
+
+    Whatever else the turn reads comes in later statements: under PostgreSQL's READ
+    COMMITTED a statement that waited for the lock sees other tables as they were before
+    the text that held it committed, so only the locked row itself is read here."""
     row = session.execute(_KNOWN_CALLER, {"phone": phone}).one_or_none()
     return (None, True) if row is None else (row[0], bool(row[1]))
 
@@ -161,7 +183,9 @@ def new_caller(session: Session, phone: str, now: datetime) -> Caller:
         .on_conflict_do_nothing(index_elements=["phone"])
         .returning(Caller)
     ).one_or_none()
-    return created if created is not None else session.scalars(_LOCKED_CALLER, {"phone": phone}).one()
+    if created is not None:
+        return created
+    return session.scalars(_LOCKED_CALLER, {"phone": phone}).one()
 
 
 # The hot path's statements, built once (building one costs more CPU than running it).

@@ -25,7 +25,8 @@ def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: da
     conversation moves on unseen; otherwise the words are kept, unanswered by the flow,
     so nobody loses what a caregiver wrote and a retry of the text gets the same answer.
     """
-    person, caller = sms_adapter.lock_sender(session, sms.sender, now)
+    sender = sms_adapter.lock_sender(session, sms.sender, now)
+    person, caller = sender.person, sender.caller
     earlier = session.scalar(select(Message).where(Message.twilio_sid == sms.sid))
     if earlier is not None:
         # the turn that missed its deadline committed after all; a Twilio retry answered

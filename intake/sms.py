@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows.parse import detect_language, keyword, normalize
-from intake import channels, conversations, roster, staff
+from intake import cases, channels, conversations, roster, staff
 from intake.logs import event as log_event
-from intake.models import Caller, Message, OnCallPerson, utcnow
+from intake.models import Caller, Case, Message, OnCallPerson, utcnow
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -41,8 +41,19 @@ class InboundSms:
     meta: dict[str, str] = field(default_factory=dict)  # Twilio's other fields, for staff
 
 
-# A plain Core read, built once: no entity to build for the usual "no".
-_ANSWER_TO_SID = select(Message.reply_twiml).where(Message.twilio_sid == bindparam("sid"))
+# Built once (building a statement costs more CPU than running it).
+_SAME_SID = Message.twilio_sid == bindparam("sid")
+_ANSWER_TO_SID = select(Message.reply_twiml).where(_SAME_SID)
+_CASE_AND_ANSWER = (
+    select(
+        Case,
+        select(Message.id).where(_SAME_SID).exists().label("seen"),
+        _ANSWER_TO_SID.scalar_subquery().label("reply"),
+    )
+    .select_from(Caller)
+    .outerjoin(Case, Case.id == cases.current_case_id(Caller.id))
+    .where(Caller.id == bindparam("caller_id"))
+)
 
 
 def is_carrier_opt_out_word(text: str) -> bool:
@@ -53,16 +64,16 @@ def is_carrier_opt_out_word(text: str) -> bool:
 def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | None = None) -> str:
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
     now = now or utcnow()
-    person, caller = lock_sender(session, sms.sender, now)
-    earlier = session.execute(_ANSWER_TO_SID, {"sid": sms.sid}).first()
-    if earlier is not None:  # Twilio retried: answer the same, change nothing
+    sender = lock_sender(session, sms.sender, now, sms.sid)
+    if sender.answered is not None:  # Twilio retried: answer the same, change nothing
         log_event("sms.duplicate", sid=sms.sid)
-        return earlier.reply_twiml or channels.sms_twiml([])
-    if person is not None:
-        return handle_staff_sms(session, line, person, sms, now)
+        return sender.answered or channels.sms_twiml([])
+    if sender.person is not None:
+        return handle_staff_sms(session, line, sender.person, sms, now)
+    caller = sender.caller
     inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel="sms")
     unsaid = frozenset({"opted_out"}) if is_carrier_opt_out_word(sms.body) else frozenset()
-    turn = conversations.take_turn(session, line, caller, inbound, now, unsaid)
+    turn = conversations.take_turn(session, line, caller, inbound, now, unsaid, sender.case)
     twiml = channels.sms_twiml(turn.texts or [])
     conversations.keep_messages(
         session, turn, sms.body, now, sid=sms.sid, num_media=len(sms.media), reply=twiml
@@ -71,16 +82,46 @@ def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | No
     return twiml
 
 
-def lock_sender(
-    session: Session, sender: str, now: datetime
-) -> tuple[OnCallPerson | None, Caller | None]:
+@dataclass
+class Sender:
+    """Who sent a text, locked: a roster member or a caller (with their current case, if
+    read), and our earlier answer if this text (its SID) was handled before."""
+
+    person: OnCallPerson | None
+    caller: Caller | None
+    case: Case | None | conversations.Unread = conversations.UNREAD
+    answered: str | None = None
+
+
+def lock_sender(session: Session, phone: str, now: datetime, sid: str | None = None) -> Sender:
     """Who sent a text, locked for the transaction: a roster member, or else a caller
-    (created if new). A known caller costs one round trip, the roster asked in it."""
-    caller, maybe_staff = conversations.lock_known_caller(session, sender)
-    person = roster.by_phone(session, sender, lock=True) if maybe_staff else None
+    (created if new), and what we answered if this SID (when given) was handled before.
+    A known caller costs two round trips: the locked read, then their current case and
+    the SID in one."""
+    caller, maybe_staff = conversations.lock_known_caller(session, phone)
+    if caller is not None and not maybe_staff:
+        case, answered = _case_and_answer(session, caller, sid)
+        return Sender(None, caller, case, answered)
+    person = roster.by_phone(session, phone, lock=True) if maybe_staff else None
     if person is None and caller is None:
-        caller = conversations.new_caller(session, sender, now)
-    return person, caller
+        caller = conversations.new_caller(session, phone, now)
+    return Sender(person, caller, answered=_answer_to(session, sid))
+
+
+def _case_and_answer(
+    session: Session, caller: Caller, sid: str | None
+) -> tuple[Case | None, str | None]:
+    """A locked caller's current case, and our earlier answer to this SID (`_answer_to`)."""
+    row = session.execute(_CASE_AND_ANSWER, {"caller_id": caller.id, "sid": sid}).one()
+    return row.Case, ((row.reply or "") if row.seen else None)
+
+
+def _answer_to(session: Session, sid: str | None) -> str | None:
+    """What we answered when this SID was handled before ("" for nothing), else None."""
+    if sid is None:
+        return None
+    earlier = session.execute(_ANSWER_TO_SID, {"sid": sid}).first()
+    return None if earlier is None else (earlier.reply_twiml or "")
 
 
 def handle_staff_sms(
