@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ScalarSelect, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from intake import followups, oncall, outbox
+from intake import db, followups, oncall, outbox
 from intake.models import Caller, Case, CaseMedia, utcnow
 
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
@@ -90,15 +90,25 @@ def within_reopen_window(settings, case: Case, now: datetime) -> bool:
     return now - case.closed_at <= settings.case_reopen_window
 
 
-def record_answer(case: Case, key: str, value: Any, now: datetime | None = None) -> None:
-    """Copy one answer from the conversation onto the case."""
+def record_answer(
+    session: Session, case: Case, key: str, value: Any, now: datetime | None = None
+) -> None:
+    """Copy one answer from the conversation onto the case, written at once."""
+    columns = answer_columns(key, value, now or utcnow())
+    if columns:
+        db.write_through(session, case, **columns)
+
+
+def answer_columns(key: str, value: Any, now: datetime) -> dict[str, Any]:
+    """The case columns one answer sets."""
     if key in PLAIN_ANSWERS:
-        setattr(case, PLAIN_ANSWERS[key], value)
-    elif key == "last_seen_when" and value is not None:
-        case.last_seen_when = value["text"]
+        return {PLAIN_ANSWERS[key]: value}
+    if key == "last_seen_when" and value is not None:
         minutes = value.get("ago_minutes")
-        if minutes is not None:
-            case.last_seen_at = (now or utcnow()) - timedelta(minutes=minutes)
+        if minutes is None:
+            return {"last_seen_when": value["text"]}
+        return {"last_seen_when": value["text"], "last_seen_at": now - timedelta(minutes=minutes)}
+    return {}
 
 
 def add_media(session: Session, case: Case, media: tuple[Any, ...]) -> None:

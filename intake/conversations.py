@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, followups, oncall, outbox, roster, staff, words
+from intake import cases, db, followups, oncall, outbox, roster, staff, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -66,8 +66,7 @@ def take_turn(
     channel = inbound.channel
     texts = [say(session, line, turn, reply, result.state.lang, now, channel) for reply in replies]
     texts += still_open(session, line, caller, result, channel)
-    caller.state = result.state.to_dict()
-    caller.lang = result.state.lang
+    save_state(session, caller, result.state, now)
     turn.result, turn.texts, turn.step = result, texts, state.step
     log_event(
         "turn.taken",
@@ -78,6 +77,13 @@ def take_turn(
         events=",".join(type(e).__name__ for e in result.events) or "-",
     )
     return turn
+
+
+def save_state(session: Session, caller: Caller, state: engine.State, now: datetime) -> None:
+    """Where the caller's conversation now stands, written at once (nothing if unchanged)."""
+    saved = state.to_dict()
+    if saved != caller.state or state.lang != caller.lang:
+        db.write_through(session, caller, state=saved, lang=state.lang, updated_at=now)
 
 
 def resume(
@@ -236,7 +242,7 @@ def _apply_one(
         case ev.ReportedMissing() if case is not None:
             case.reported_missing = True
         case ev.AnswerGiven(key=key, value=value) if case is not None:
-            cases.record_answer(case, key, value, now)
+            cases.record_answer(session, case, key, value, now)
         case ev.MediaReceived(media=media) if case is not None:
             cases.add_media(session, case, media)
         case ev.IntakeCompleted() if case is not None:
