@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint db-upgrade bench clean lock words
+.PHONY: run test lint db-upgrade bench clean lock words chromium
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -29,8 +29,17 @@ run: $(VENV)/.installed
 	$(BIN)/intake run --host $(HOST) --port $(PORT)
 
 # Two processes: the suite waits on databases, browsers and subprocesses as much as it computes.
-test: $(VENV)/.installed lint
+test: $(VENV)/.installed lint chromium
 	$(BIN)/python -m pytest -n 2
+
+# The browser tests drive Debian's chromium (Playwright's own download cannot work here):
+# installed with apt when missing; without apt, the browser tests say what to install.
+chromium:
+	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); export DEBIAN_FRONTEND=noninteractive; \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
+	  || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
