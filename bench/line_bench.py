@@ -235,7 +235,9 @@ class Server:
             "--log-level=warning",
             "bench_app:app",
         ]
-        self.process = subprocess.Popen(command, env=self.env(), stdout=log, stderr=log)
+        # started in bench/: gunicorn reads ./gunicorn.conf.py from where it starts, and
+        # the production one (gthread, an access log) is not what is measured here
+        self.process = subprocess.Popen(command, env=self.env(), cwd=BENCH, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
         while len(self.workers()) < 2 or not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
