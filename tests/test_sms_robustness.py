@@ -10,7 +10,7 @@ import threading
 import pytest
 from sqlalchemy import event, func, select
 
-from intake import signing, simulator
+from intake import cases, signing, simulator
 from intake.app import create_app
 from intake.models import Caller, Case, Message
 from intake.words import facts
@@ -189,6 +189,42 @@ def test_two_texts_from_one_caller_at_once_are_both_answered_in_turn(app, phone)
         assert s.scalar(select(Case.child_name)) in ("Leo", "Leo Park")
         assert s.scalar(select(Case.age_months)) is None
         assert s.scalar(select(func.count()).select_from(Message)) == 8
+
+
+def test_a_text_that_waited_for_the_caller_sees_what_the_holder_committed(app, phone):
+    """The caller's case moved while their next text waited for the caller's lock (staff
+    or another text of theirs): the text, once it has the lock, answers on the case as it
+    is now, not as it was when the text arrived."""
+    assert POLICE in " ".join(phone.text("my son is missing"))  # the next question: police
+    db = app.extensions["intake"].db
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_caller() -> None:
+        with db.transaction() as session:
+            caller = session.scalars(select(Caller).with_for_update()).one()
+            old = session.scalars(select(Case)).one()
+            old.status = "abandoned"
+            session.flush()
+            cases.open_case(session, caller, "en")
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_caller)
+    holder.start()
+    assert locked.wait(10)
+    answered: list[list[str]] = []
+    texter = threading.Thread(target=lambda: answered.append(phone.text("yes")))
+    texter.start()
+    texter.join(0.5)
+    assert texter.is_alive()  # waiting for the caller's lock
+    release.set()
+    holder.join()
+    texter.join(10)
+    assert answered and answered[0]
+    with db.sessions() as s:
+        old, new = s.scalars(select(Case).order_by(Case.id)).all()
+        assert (old.status, old.police_called) == ("abandoned", None)
+        assert (new.status, new.police_called) == ("intake", True)
 
 
 def test_a_new_callers_first_two_texts_at_once_make_one_caller_and_keep_both(app, settings):
