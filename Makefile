@@ -52,7 +52,7 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 
 # The bench creates (and drops) databases of its own on this server; it only connects to
-# the maintenance database named here. `make bench QUICK=1`: one short round (~2 minutes).
+# the maintenance database named here. `make bench QUICK=1`: one short round (~1 minute).
 BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 bench: $(VENV)/.installed
