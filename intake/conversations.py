@@ -165,7 +165,7 @@ def lock_caller(session: Session, phone: str, now: datetime) -> Caller:
     locks it like any other.
     """
     existing = session.scalars(_LOCKED_CALLER, {"phone": phone}).one_or_none()
-    return existing if existing is not None else new_caller(session, phone, now)
+    return existing if existing is not None else new_caller(session, phone, now)[0]
 
 
 def lock_known_caller(session: Session, phone: str) -> tuple[Caller | None, bool]:
@@ -180,9 +180,9 @@ def lock_known_caller(session: Session, phone: str) -> tuple[Caller | None, bool
     return (None, True) if row is None else (row[0], bool(row[1]))
 
 
-def new_caller(session: Session, phone: str, now: datetime) -> Caller:
-    """A caller a locked read did not find: inserted, or locked if another text of theirs
-    inserted it first."""
+def new_caller(session: Session, phone: str, now: datetime) -> tuple[Caller, bool]:
+    """A caller a locked read did not find: inserted (True: they have no case yet), or
+    locked if another text of theirs inserted it first (False)."""
     created = session.scalars(
         outbox.dialect_insert(session, Caller)
         .values(phone=phone, lang="en", state={}, created_at=now, updated_at=now)
@@ -190,8 +190,8 @@ def new_caller(session: Session, phone: str, now: datetime) -> Caller:
         .returning(Caller)
     ).one_or_none()
     if created is not None:
-        return created
-    return session.scalars(_LOCKED_CALLER, {"phone": phone}).one()
+        return created, True
+    return session.scalars(_LOCKED_CALLER, {"phone": phone}).one(), False
 
 
 # The hot path's statements, built once (building one costs more CPU than running it).

@@ -97,15 +97,17 @@ def lock_sender(session: Session, phone: str, now: datetime, sid: str | None = N
     """Who sent a text, locked for the transaction: a roster member, or else a caller
     (created if new), and what we answered if this SID (when given) was handled before.
     A known caller costs two round trips: the locked read, then their current case and
-    the SID in one."""
+    the SID in one; a new one, four (the read, the roster, the INSERT, the SID)."""
     caller, maybe_staff = conversations.lock_known_caller(session, phone)
     if caller is not None and not maybe_staff:
         case, answered = _case_and_answer(session, caller, sid)
         return Sender(None, caller, case, answered)
     person = roster.by_phone(session, phone, lock=True) if maybe_staff else None
+    case: Case | None | conversations.Unread = conversations.UNREAD
     if person is None and caller is None:
-        caller = conversations.new_caller(session, phone, now)
-    return Sender(person, caller, answered=_answer_to(session, sid))
+        caller, inserted = conversations.new_caller(session, phone, now)
+        case = None if inserted else case  # a caller inserted just now has no case yet
+    return Sender(person, caller, case, _answer_to(session, sid))
 
 
 def _case_and_answer(
