@@ -14,7 +14,7 @@ from intake.deadline import TooLate
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Message, Outbound, utcnow
-from intake.web.values import clean, form_value, whole_number
+from intake.web.values import form_value, whole_number
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
@@ -116,7 +116,7 @@ MAX_META = 100  # characters of one metadata value kept
 
 def request_meta(fields: tuple[str, ...] = META_FIELDS) -> dict[str, str]:
     """Twilio's metadata of this request, and where it came from (proxies included)."""
-    values = {name: clean(form_value(name)) for name in fields}
+    values = {name: form_value(name) for name in fields}
     meta = {name: value[:MAX_META] for name, value in values.items() if value}
     meta["RemoteAddr"] = (request.remote_addr or "")[:MAX_META]
     forwarded = request.headers.get("X-Forwarded-For", "")

@@ -6,10 +6,13 @@ after reads it through `form_value`, which takes out what no database will keep.
 
 from __future__ import annotations
 
+import re
+
 from flask import request
 
 MAX_INT = 2**31 - 1  # the largest number an INTEGER column (an id, an error code) holds
 REPLACEMENT = "\ufffd"  # what a lone surrogate becomes: the text is kept, marked
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def form_value(name: str, default: str = "") -> str:
@@ -20,10 +23,7 @@ def form_value(name: str, default: str = "") -> str:
 def clean(text: str) -> str:
     """The text without NUL bytes (PostgreSQL stores none) and with each lone surrogate
     (no UTF-8 for it) replaced by U+FFFD. Everything else is kept as sent."""
-    text = text.replace("\x00", "")
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
-        text = "".join(REPLACEMENT if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    return text
+    return SURROGATE.sub(REPLACEMENT, text.replace("\x00", ""))
 
 
 def whole_number(value: str | None) -> int | None:
