@@ -18,8 +18,10 @@ def _is_edge(char: str) -> bool:
 
 def normalize(text: str) -> str:
     """Casefold, drop accents, straighten quotes, collapse spaces, trim edge punctuation."""
-    folded = unicodedata.normalize("NFKD", text.translate(_QUOTES).casefold())
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
+    plain = text.translate(_QUOTES).casefold()
+    if not plain.isascii():  # accents to drop (ASCII has none: most texts skip this)
+        plain = unicodedata.normalize("NFKD", plain)
+        plain = "".join(c for c in plain if not unicodedata.combining(c))
     words = " ".join(plain.split())
     start, end = 0, len(words)
     while start < end and _is_edge(words[start]):
