@@ -112,7 +112,7 @@ def find(session: Session, ref: str) -> Case | None:
 
 def answers(case: Case, zone: ZoneInfo, now: datetime) -> list[tuple[str, str]]:
     """What the caller told us, in the order staff need it."""
-    police = oncall.POLICE_WORDS.get(case.police_called, "not asked yet")
+    police = oncall.POLICE_WORDS[case.police_called]
     rows = [
         ("Child's name", case.child_name or "not given yet"),
         ("Age", oncall.age_text(case.age_months)),

@@ -347,7 +347,8 @@ RELATIONSHIP_WORDS = {
     "caseworker": "agency staff",
     "other": "other",
 }
-POLICE_WORDS = {True: "yes", False: "not yet", None: "not asked yet"}
+# None: no clear answer (the police question comes in the first reply, so it was asked)
+POLICE_WORDS = {True: "yes", False: "not yet", None: "no answer"}
 AREA_LIMIT, WHEN_LIMIT = 34, 22  # keep an alert at two SMS segments with a 40-char org name
 
 
@@ -363,7 +364,7 @@ def alert_params(line: Line, alert: Alert, now: datetime) -> dict[str, str]:
         "when": when_text(case, line.settings.zone),
         "lang": LANGUAGE_NAMES.get(case.lang, case.lang),
         "relationship": RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given yet"),
-        "police": POLICE_WORDS.get(case.police_called, "not asked yet"),
+        "police": POLICE_WORDS[case.police_called],
         "link": f"{line.settings.public_base_url}/cases/{case.ref}",
         "name": "",
         "description": "",

@@ -269,7 +269,7 @@ def test_a_stalled_spanish_intake_alert_says_what_is_known(line, phone, crew, fa
     tick_all(line, transport, utcnow() + timedelta(minutes=11))
     [alert] = texts_to(fake, ANA)
     assert "Caller: Spanish, not given yet, stopped answering." in alert
-    assert "Police called: not asked yet." in alert and "Sofia" not in alert
+    assert "Police called: no answer." in alert and "Sofia" not in alert
 
 
 def test_a_called_alert_speaks_the_language_relationship_and_police(

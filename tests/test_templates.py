@@ -568,7 +568,7 @@ STAFF_CONTEXT = {
     "when": "y" * 22,  # oncall.WHEN_LIMIT
     "lang": "Spanish",
     "relationship": "parent or family",
-    "police": "not asked yet",
+    "police": "no answer",
     "phone": "+12125550111",
     "link": "https://line.bright-path-family-services.org/cases/K7M3QX",
     "name": "",
