@@ -15,6 +15,7 @@ from flows.parse import (
     is_question,
     is_same_number,
     is_skip,
+    is_skip_word,
     looks_like_when,
     parse_age_months,
     parse_last_seen_ago_minutes,
@@ -36,11 +37,14 @@ def _has_letter(text: str) -> bool:
     return any(ch.isalpha() for ch in text)
 
 
-def _free_text(limit: int, retry: str, min_letters: int = 1):
-    """A parser for a free-text answer that must contain some words."""
+def _free_text(limit: int, retry: str, min_letters: int = 1, vocab: Vocabulary | None = None):
+    """A parser for a free-text answer that must contain some words; with `vocab`, a skip
+    word ("skip", "none") leaves the answer unknown instead of being kept as the answer."""
 
     def parse(inbound: Inbound, state: State) -> Parsed:
         text = inbound.text.strip()
+        if vocab is not None and is_skip_word(vocab, text):
+            return Parsed(value=None)
         if sum(ch.isalnum() for ch in text) < min_letters or len(text) > limit:
             return Parsed(retry=retry)
         return Parsed(value=text)
@@ -65,6 +69,8 @@ def parse_age(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
 
 def parse_when(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     text = inbound.text.strip()
+    if is_skip_word(vocab, text):  # "skip": unknown, like "not sure"
+        return Parsed(value=None)
     if not looks_like_when(vocab, text) or len(text) > MAX_SHORT:
         return Parsed(retry="retry_when")
     return Parsed(value={"text": text, "ago_minutes": parse_last_seen_ago_minutes(vocab, text)})
@@ -151,8 +157,12 @@ def intake_flow(region: str, vocab: Vocabulary) -> Flow:
             Step("child_name", "ask_name", parse_name),
             Step("age_months", "ask_age", partial(parse_age, vocab), answer=DIGITS),
             Step("last_seen_when", "ask_when", partial(parse_when, vocab)),
-            Step("last_seen_where", "ask_where", _free_text(MAX_SHORT, "retry_where")),
-            Step("description", "ask_description", _free_text(MAX_LONG, "retry_description", 3)),
+            Step("last_seen_where", "ask_where", _free_text(MAX_SHORT, "retry_where", 1, vocab)),
+            Step(
+                "description",
+                "ask_description",
+                _free_text(MAX_LONG, "retry_description", 3, vocab),
+            ),
             Step(
                 "police_report",
                 "ask_police_report",

@@ -251,6 +251,12 @@ def parse_relationship(vocab: Vocabulary, text: str) -> str | None:
     return None
 
 
+def is_skip_word(vocab: Vocabulary, text: str) -> bool:
+    """True when the whole answer is a skip word ("skip", "none", "saltar"): for questions
+    whose answer is free text, where a skip phrase inside a longer answer is an answer."""
+    return _key(text) in vocab.skip
+
+
 def is_skip(vocab: Vocabulary, text: str) -> bool:
     """True when the caller asks to skip the question (any language): the whole answer
     is a skip word, or carries a skip phrase of two words or more ("no pic sorry")."""

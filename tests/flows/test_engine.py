@@ -556,3 +556,24 @@ def test_a_photo_after_the_photo_question_was_passed_over_is_kept():
     result = say(state, "", (PHOTO,))
     assert result.state.answers["photos"] == [{"url": PHOTO.url, "content_type": "image/jpeg"}]
     assert ev.MediaReceived in kinds(result)
+
+
+def test_skip_on_when_where_and_description_leaves_them_unknown_and_goes_on():
+    state = walk(*HAPPY_PATH[:4]).state
+    when = say(state, "skip")
+    assert templates(when) == ["ask_where"]
+    where = say(when.state, "none")
+    assert templates(where) == ["ask_description"]
+    description = say(where.state, "Skip.")
+    assert templates(description) == ["ask_police_report"]
+    answers = description.state.answers
+    assert answers["last_seen_when"] is answers["last_seen_where"] is answers["description"] is None
+    assert "description_unparsed" not in answers  # nothing left for a person to decipher
+
+
+def test_a_skip_phrase_inside_a_description_is_part_of_the_description():
+    state = walk(*HAPPY_PATH[:6]).state
+    words = "dont have a photo, she has a red coat and glasses"
+    result = say(state, words)
+    assert templates(result) == ["ask_police_report"]
+    assert result.state.answers["description"] == words
