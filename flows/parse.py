@@ -260,10 +260,10 @@ def is_skip_word(vocab: Vocabulary, text: str) -> bool:
 def is_skip(vocab: Vocabulary, text: str) -> bool:
     """True when the caller asks to skip the question (any language): the whole answer
     is a skip word, or carries a skip phrase of two words or more ("no pic sorry")."""
-    key = _key(text)
-    if key in vocab.skip or key in _SKIP_DIGITS:
+    if is_skip_word(vocab, text):
         return True
-    return _has(key, tuple(p for p in vocab.skip if " " in p))
+    key = _key(text)
+    return key in _SKIP_DIGITS or _has(key, tuple(p for p in vocab.skip if " " in p))
 
 
 def is_same_number(vocab: Vocabulary, text: str) -> bool:

@@ -42,14 +42,14 @@ class InboundSms:
 
 
 # Built once (building a statement costs more CPU than running it).
+# Whether this SID was handled before, and what we answered: asked alone for a new number,
+# and with the current case for a caller who texted before.
 _SAME_SID = Message.twilio_sid == bindparam("sid")
-_ANSWER_TO_SID = select(Message.reply_twiml).where(_SAME_SID)
+_SEEN = select(Message.id).where(_SAME_SID).exists().label("seen")
+_REPLY = select(Message.reply_twiml).where(_SAME_SID).scalar_subquery().label("reply")
+_ANSWER_TO_SID = select(_SEEN, _REPLY)
 _CASE_AND_ANSWER = (
-    select(
-        Case,
-        select(Message.id).where(_SAME_SID).exists().label("seen"),
-        _ANSWER_TO_SID.scalar_subquery().label("reply"),
-    )
+    select(Case, _SEEN, _REPLY)
     .select_from(Caller)
     .outerjoin(Case, Case.id == cases.current_case_id(Caller.id))
     .where(Caller.id == bindparam("caller_id"))
@@ -103,27 +103,27 @@ def lock_sender(session: Session, phone: str, now: datetime, sid: str | None = N
         case, answered = _case_and_answer(session, caller, sid)
         return Sender(None, caller, case, answered)
     person = roster.by_phone(session, phone, lock=True) if maybe_staff else None
-    case: Case | None | conversations.Unread = conversations.UNREAD
+    answered = (
+        None if sid is None else _answered(session.execute(_ANSWER_TO_SID, {"sid": sid}).one())
+    )
     if person is None and caller is None:
         caller, inserted = conversations.new_caller(session, phone, now)
-        case = None if inserted else case  # a caller inserted just now has no case yet
-    return Sender(person, caller, case, _answer_to(session, sid))
+        if inserted:  # a caller inserted just now has no case yet
+            return Sender(None, caller, None, answered)
+    return Sender(person, caller, answered=answered)
 
 
 def _case_and_answer(
     session: Session, caller: Caller, sid: str | None
 ) -> tuple[Case | None, str | None]:
-    """A locked caller's current case, and our earlier answer to this SID (`_answer_to`)."""
+    """A locked caller's current case, and our earlier answer to this SID (`_answered`)."""
     row = session.execute(_CASE_AND_ANSWER, {"caller_id": caller.id, "sid": sid}).one()
-    return row.Case, ((row.reply or "") if row.seen else None)
+    return row.Case, _answered(row)
 
 
-def _answer_to(session: Session, sid: str | None) -> str | None:
+def _answered(row) -> str | None:
     """What we answered when this SID was handled before ("" for nothing), else None."""
-    if sid is None:
-        return None
-    earlier = session.execute(_ANSWER_TO_SID, {"sid": sid}).first()
-    return None if earlier is None else (earlier.reply_twiml or "")
+    return (row.reply or "") if row.seen else None
 
 
 def handle_staff_sms(
