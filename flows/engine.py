@@ -169,7 +169,7 @@ def run(flow: Flow, state: State, inbound: Inbound) -> Result:
     if state.status in FINISHED:
         return _after_end(state, inbound, meaning)
     if state.status == COMPLETE:
-        return _after_intake(state, inbound, meaning)
+        return _after_intake(state, inbound, said)
     return _answer(flow, state, inbound, meaning)
 
 
@@ -269,15 +269,18 @@ def _confirm_found(meaning: str | None) -> tuple[Reply, ...]:
     return (Reply("confirm_found"),) if meaning == "found_unsure" else ()
 
 
-def _after_intake(state: State, inbound: Inbound, meaning: str | None) -> Result:
-    """A text after the intake is done: keep it on the case, say it was kept."""
+def _after_intake(state: State, inbound: Inbound, said: frozenset[str]) -> Result:
+    """A text after the intake is done: keep it on the case, say it was kept. A text that
+    reports a child missing may be about another child: the reply says how to report one
+    (RESTART), since it is kept on this case all the same."""
+    meaning = first(said)
     events: list[ev.Event] = [ev.CaseMessage(text=inbound.text)]
     if meaning == "missing":
         events.append(ev.ReportedMissing())
     if inbound.media:
         events.append(ev.MediaReceived(media=inbound.media))
-    said = _confirm_found(meaning) or (Reply("after_intake"),)
-    return Result(state, said, tuple(events))
+    kept = Reply("after_intake_missing" if is_new_report(said) else "after_intake")
+    return Result(state, _confirm_found(meaning) or (kept,), tuple(events))
 
 
 def _after_end(state: State, inbound: Inbound, meaning: str | None) -> Result:

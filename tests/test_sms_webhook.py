@@ -225,6 +225,18 @@ def test_found_names_another_case_of_the_caller_that_is_still_open(app, phone):
         assert set(s.scalars(select(Case.status))) == {"found"}
 
 
+def test_another_child_reported_after_the_intake_is_told_how_to_report_that_child(app, phone):
+    intake(phone)
+    first = the_case(app)
+    told = phone.reply("now my son is missing too, he never came home")
+    assert first.ref in told and "RESTART" in told  # kept on the first case, and told how
+    assert count(app, Case) == 1
+    assert render("ask_police", "en") in phone.reply("RESTART")
+    with session(app) as s:
+        statuses = s.execute(select(Case.ref, Case.status).order_by(Case.id)).all()
+    assert [tuple(row) for row in statuses][0] == (first.ref, "open") and len(statuses) == 2
+
+
 def test_an_alert_link_shows_no_case_data_before_sign_in(app, client, phone):
     intake(phone)
     ref = the_case(app).ref

@@ -44,6 +44,7 @@ REQUIRED = (
     "note_caseworker_duty",
     "summary",
     "after_intake",
+    "after_intake_missing",
     "found",
     "help",
     "opted_in",

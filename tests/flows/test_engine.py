@@ -577,3 +577,13 @@ def test_a_skip_phrase_inside_a_description_is_part_of_the_description():
     result = say(state, words)
     assert templates(result) == ["ask_police_report"]
     assert result.state.answers["description"] == words
+
+
+def test_a_child_reported_missing_after_the_intake_is_told_how_to_report_another_child():
+    done = walk(*HAPPY_PATH)
+    other = say(done.state, "now my other son is missing too, he didnt come home")
+    assert templates(other) == ["after_intake_missing"]
+    assert kinds(other) == [ev.CaseMessage, ev.ReportedMissing]  # kept on the case all the same
+    assert other.state == done.state
+    for update in ("still no sign of her", "she may be at her friend Ana's house"):
+        assert templates(say(done.state, update)) == ["after_intake"]
