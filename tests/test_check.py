@@ -12,6 +12,7 @@ from cryptography.fernet import Fernet
 from intake import crypto, roster, startup
 from intake.cli import main
 from tests.conftest import ACCOUNT, BASE_URL, LINE_NUMBER, TOKEN
+from tests.test_oncall import not_today
 
 SECRET = "check-secret-key-0123456789"
 HOOKS = {
@@ -162,7 +163,7 @@ def test_nobody_to_wake_fails_with_the_start_up_warning(env, line):
 def test_nobody_on_call_now_is_a_warning_not_a_failure(env, line):
     with line.db.transaction() as session:
         roster.remove(session, "Ana Ruiz")  # the only one left is on call for no minute now
-        roster.add(session, "Bo Chen", "+12125550112", windows=["mon 00:00-00:01"])
+        roster.add(session, "Bo Chen", "+12125550112", windows=[f"{not_today()} 00:00-00:01"])
     result = check(env)
     assert result.exit_code == 0, result.output
     assert "ok    on-call roster: 1 reachable, 0 on call now" in result.output

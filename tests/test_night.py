@@ -104,7 +104,9 @@ def test_a_text_after_a_close_reaches_the_worker_who_had_the_case(line, app, pho
     assert len(cases(line)) == 1 and cases(line)[0].child_name == "Mia Lopez"
     with line.db.sessions() as s:
         relayed = s.scalars(
-            select(Outbound.params).where(Outbound.kind == "relay", Outbound.to_phone == ANA)
+            select(Outbound.params)
+            .where(Outbound.kind == "relay", Outbound.to_phone == ANA)
+            .order_by(Outbound.id)
         ).all()
     assert [p["text"] for p in relayed] == ["hello? still no sign of him", "Leo"]
 

@@ -242,7 +242,7 @@ def test_an_alert_link_shows_no_case_data_before_sign_in(app, client, phone):
     ref = the_case(app).ref
     page = client.get(f"/cases/{ref}", follow_redirects=True)
     assert page.request.path == "/dashboard/sign-in"
-    assert "Mia" not in page.get_data(as_text=True)
+    assert "Mia Lopez" not in page.get_data(as_text=True)
     assert client.get("/cases/not-a-ref").status_code == 404
 
 
