@@ -101,6 +101,7 @@ def test_a_childs_name_that_is_a_script_shows_as_text(live, page, worker):
 
 
 def no_sideways_scroll(page) -> bool:
+    page.wait_for_load_state("load")  # the stylesheet applied: the page as it will be seen
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
@@ -116,8 +117,8 @@ def test_on_a_360_px_phone_at_night_nothing_scrolls_sideways(live, browser, work
         page.get_by_role("link", name=ref).click()
         expect(page.locator(".answers")).to_contain_text("Elm Park, Springfield")
         assert no_sideways_scroll(page)
-        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-        assert background == "rgb(14, 17, 22)"  # the dark scheme follows the system
+        dark = "rgb(14, 17, 22)"  # the dark scheme follows the system
+        expect(page.locator("body")).to_have_css("background-color", dark)
         shoot(page, "dashboard-case-phone-dark")
         page.screenshot(path=str(SCREENSHOTS / "dashboard-case-phone-dark-top.png"))
     finally:

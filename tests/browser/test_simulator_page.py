@@ -124,5 +124,6 @@ def strict_csp(response):
 
 
 def no_sideways_scroll(page: Page) -> None:
+    page.wait_for_load_state("load")  # the stylesheet applied: the page as it will be seen
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"]
