@@ -282,6 +282,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def postgres_cpu_seconds() -> float | None:
+    """CPU used so far by the PostgreSQL server on this machine: every postgres process,
+    and the backends that have exited (their time is in the postmaster's cutime and
+    cstime). None when no server runs here (BENCH_POSTGRES on another host)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = raw[raw.index("(") + 1 : raw.rindex(")")], raw.rsplit(")", 1)[1].split()
+        if name == "postgres":
+            stats[int(entry.name)] = fields
+    if not stats:
+        return None
+    ticks = 0
+    for fields in stats.values():
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        if int(fields[1]) not in stats:  # the postmaster: its reaped children too
+            ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / CLK_TCK
+
+
 def peak_rss_mb(pid: int) -> float:
     for row in Path(f"/proc/{pid}/status").read_text().splitlines():
         if row.startswith("VmHWM:"):
@@ -295,8 +320,10 @@ def peak_rss_mb(pid: int) -> float:
 @dataclass
 class Run:
     texts_per_s: float
-    cpu_ms: float
+    cpu_ms: float  # the web workers' CPU per text
     latencies: dict[str, list[float]]  # ms by kind: first, middle, final, all
+    postgres_ms: float | None = None  # the PostgreSQL server's CPU per text (None: elsewhere)
+    load_ms: float = 0.0  # the load generator's CPU per text (while its clock ran)
 
 
 class Callers:
@@ -322,7 +349,7 @@ def play(server: Server, path: str, callers: list[str], rate: float | None = Non
         "threads": 8,
         "rate": rate,
     }
-    before = server.cpu_seconds()
+    before, postgres_before = server.cpu_seconds(), postgres_cpu_seconds()
     done = subprocess.run(
         [sys.executable, str(BENCH / "load.py")],
         input=json.dumps(job),
@@ -331,6 +358,8 @@ def play(server: Server, path: str, callers: list[str], rate: float | None = Non
         check=True,
     )
     cpu = server.cpu_seconds() - before
+    postgres_after = postgres_cpu_seconds()
+    postgres_cpu = None if postgres_before is None else postgres_after - postgres_before
     result = json.loads(done.stdout)
     if result["errors"]:
         raise SystemExit(
@@ -342,7 +371,14 @@ def play(server: Server, path: str, callers: list[str], rate: float | None = Non
         kind = "first" if n == FIRST else "final" if n == FINAL else "middle"
         kinds[kind].append(seconds * 1000)
         kinds["all"].append(seconds * 1000)
-    return Run(len(timings) / result["elapsed"], cpu * 1000 / len(timings), kinds)
+    per_text = 1000 / len(timings)
+    return Run(
+        len(timings) / result["elapsed"],
+        cpu * per_text,
+        kinds,
+        None if postgres_cpu is None else postgres_cpu * per_text,
+        result["cpu"] * per_text,
+    )
 
 
 def percentile(values: list[float], p: int) -> float:
@@ -368,6 +404,16 @@ class Series:
     @property
     def cpu(self) -> float:
         return self.median(lambda r: r.cpu_ms)
+
+    @property
+    def postgres(self) -> float | None:
+        if any(run.postgres_ms is None for run in self.runs):
+            return None
+        return self.median(lambda r: r.postgres_ms)
+
+    @property
+    def load(self) -> float:
+        return self.median(lambda r: r.load_ms)
 
     def p(self, kind: str, q: int) -> float:
         return self.median(lambda r: percentile(r.latencies[kind], q))
@@ -632,10 +678,35 @@ def report(scale, bare, pg, lite, grown, paced, counts, dispatch, web_rss, worke
         f"{one['duplicates'] + two['duplicates']}, unsent {one['unsent'] + two['unsent']}"
     )
     print(f"peak RSS: web worker {web_rss:.0f} MB, intake worker {worker_rss:.0f} MB")
+    print(machine_budget(bare, pg, lite))
     middle = counts[FIRST + 1 : FINAL]
     print(
         f"statements per text (PostgreSQL): first {counts[FIRST]}, middle "
         f"{min(middle)}-{max(middle)}, final {counts[FINAL]}, after the intake {counts[-1]}"
+    )
+
+
+def machine_budget(bare: Series, pg: Series, lite: Series) -> str:
+    """What one text costs the whole machine (web workers, PostgreSQL, the load generator),
+    and what 0.3x the bare route's rate would leave: the cores are shared by all three."""
+    cores = os.cpu_count() or 1
+
+    def spent(series: Series) -> str:
+        postgres = series.postgres
+        if postgres is None:
+            return f"web {series.cpu:.2f} + load {series.load:.2f} (PostgreSQL not on this host)"
+        total = series.cpu + postgres + series.load
+        return (
+            f"web {series.cpu:.2f} + PostgreSQL {postgres:.2f} + load {series.load:.2f} "
+            f"= {total:.2f}"
+        )
+
+    target = 0.3 * bare.rate
+    return (
+        f"CPU ms per text, whole machine ({cores} cores): bare route {spent(bare)}; "
+        f"the line on PostgreSQL {spent(pg)}; on SQLite {spent(lite)}.\n"
+        f"At 0.3x the bare route ({target:,.0f} texts/s) the {cores} cores leave "
+        f"{cores * 1000 / target:.2f} ms of CPU per text for all three together."
     )
 
 
