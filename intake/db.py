@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import time
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from intake import crypto
+from intake.logs import event as log_event
 
 # Twilio waits 15 s for a webhook's answer. A database that hangs must fail fast enough
 # that the emergency fallback still reaches the caller in time (the webhook itself waits
@@ -140,9 +142,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={WAIT_SECONDS * 1000}")
         cursor.close()
 
-    # Threads of one process queue on a lock instead of SQLite's busy handler, which
-    # sleeps in growing steps; other processes still wait through busy_timeout.
-    writers = threading.Lock()
+    writers = WriterLock(None if database in (None, "", ":memory:") else Path(database))
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
@@ -163,6 +163,71 @@ def _sqlite_engine(url: str) -> Engine:
             writers.release()
 
     return engine
+
+
+class WriterLock:
+    """One writer at a time across the threads and the processes of one SQLite file.
+
+    SQLite's own busy handler sleeps in growing steps (1, 2, 5, 10 ms and on), so under
+    load a waiting process slept far longer than the write it waited for took. Threads
+    queue on a thread lock; processes on an flock of `<database>.lock`, tried every
+    FLOCK_POLL seconds and released by closing the file, which the kernel also does for a
+    process that dies. Where the file cannot be locked (some network file systems),
+    processes wait as before, through SQLite's busy handler."""
+
+    def __init__(self, database: Path | None):
+        self._threads = threading.Lock()
+        self._path = None if database is None else database.with_name(database.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        try:
+            if self._path is None or self._lock_file(deadline):
+                return True
+        except BaseException:
+            self._threads.release()
+            raise
+        self._threads.release()
+        return False
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # the flock goes with it
+        self._threads.release()
+
+    def _lock_file(self, deadline: float) -> bool:
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            return self._no_file_lock(error)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    self._fd, fd = fd, None
+                    return True
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        return False
+                    time.sleep(FLOCK_POLL)
+                except OSError as error:
+                    return self._no_file_lock(error)
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def _no_file_lock(self, error: OSError) -> bool:
+        """The file cannot be locked here: from now on SQLite's busy handler does it."""
+        log_event("db.no_file_lock", level=30, reason=error.strerror or type(error).__name__)
+        self._path = None
+        return True
+
+
+FLOCK_POLL = 0.0005  # seconds between two tries of another process's write lock
 
 
 def _create_private(path: Path) -> None:
