@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, exists, func, select, update
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
 from intake import cases, outbox
@@ -32,17 +32,7 @@ def planned(settings, caller: Caller) -> bool:
     STOP, not to a short code, not to a number Twilio said cannot take texts."""
     if not settings.followup_schedule or caller.opted_out_at is not None:
         return False
-    if not _textable(caller.phone):
-        return False
-    session = object_session(caller)
-    return not session.scalar(_CANNOT_TAKE_TEXTS, {"caller_id": caller.id})
-
-
-# Twilio refused a follow-up to the caller's number as a landline (delivery.cannot_text
-# marks their cases): one EXISTS, not every case the caller ever had (a caseworker's many).
-_CANNOT_TAKE_TEXTS = select(
-    exists().where(Case.caller_id == bindparam("caller_id"), Case.cannot_text_at.is_not(None))
-)
+    return _textable(caller.phone) and not caller.cannot_take_texts
 
 
 def runaway_early(case: Case) -> bool:

@@ -18,10 +18,11 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    exists,
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from intake.crypto import Encrypted, EncryptedJSON
 
@@ -107,6 +108,14 @@ class Case(Base):
     assigned_person: Mapped[OnCallPerson | None] = relationship()
     media: Mapped[list[CaseMedia]] = relationship(back_populates="case", order_by="CaseMedia.id")
     messages: Mapped[list[Message]] = relationship(back_populates="case", order_by="Message.id")
+
+
+# Twilio refused a follow-up to the caller's number (delivery.cannot_text marks the cases):
+# read on first use, once per transaction, as one EXISTS (not every case the caller had).
+Caller.cannot_take_texts = column_property(
+    exists().where(Case.caller_id == Caller.id, Case.cannot_text_at.is_not(None)),
+    deferred=True,
+)
 
 
 class CaseMedia(Base):
