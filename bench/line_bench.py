@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -254,16 +254,7 @@ class Server:
 
     def workers(self) -> list[int]:
         """The pids of this gunicorn's workers (children of its master)."""
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    pids.append(int(entry.name))
-        return pids
+        return [pid for pid, _, fields in processes() if int(fields[1]) == self.process.pid]
 
     def cpu_seconds(self) -> float:
         return sum(cpu_seconds(pid) for pid in self.workers())
@@ -277,6 +268,19 @@ class Server:
             self.process.wait(timeout=30)
 
 
+def processes() -> Iterator[tuple[int, str, list[str]]]:
+    """Every process now: its pid, name, and the fields of /proc/<pid>/stat after the name
+    (fields[1] is the parent's pid; 11-14 are utime, stime, cutime, cstime)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                raw = (entry / "stat").read_text()
+            except OSError:  # it ended meanwhile
+                continue
+            name, rest = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 1 :]
+            yield int(entry.name), name, rest.split()
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
@@ -286,17 +290,7 @@ def postgres_cpu_seconds() -> float | None:
     """CPU used so far by the PostgreSQL server on this machine: every postgres process,
     and the backends that have exited (their time is in the postmaster's cutime and
     cstime). None when no server runs here (BENCH_POSTGRES on another host)."""
-    stats = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name, fields = raw[raw.index("(") + 1 : raw.rindex(")")], raw.rsplit(")", 1)[1].split()
-        if name == "postgres":
-            stats[int(entry.name)] = fields
+    stats = {pid: fields for pid, name, fields in processes() if name == "postgres"}
     if not stats:
         return None
     ticks = 0

@@ -184,14 +184,13 @@ class WriterLock:
         deadline = time.monotonic() + timeout
         if not self._threads.acquire(timeout=timeout):
             return False
+        locked = False
         try:
-            if self._path is None or self._lock_file(deadline):
-                return True
-        except BaseException:
-            self._threads.release()
-            raise
-        self._threads.release()
-        return False
+            locked = self._path is None or self._lock_file(deadline)
+            return locked
+        finally:
+            if not locked:  # timed out or failed: the next thread may try
+                self._threads.release()
 
     def release(self) -> None:
         if self._fd is not None:
