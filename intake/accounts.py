@@ -426,7 +426,7 @@ def begin_two_step(session: Session, account: StaffAccount) -> str:
 
 def app_link(account: StaffAccount, issuer: str = TOTP_ISSUER) -> str:
     """The otpauth:// link an authenticator app reads from the QR code."""
-    return pyotp.TOTP(account.totp_secret).provisioning_uri(account.email, issuer_name=issuer)
+    return pyotp.TOTP(account.totp_secret).provisioning_uri(name=account.email, issuer_name=issuer)
 
 
 def confirm_two_step(
