@@ -50,6 +50,8 @@ FIRST_WAIT = timedelta(seconds=2)
 MAX_WAIT = timedelta(minutes=15)
 SHORT_SESSION = timedelta(hours=12)  # one night's shift
 REMEMBER_FOR = timedelta(days=30)  # "keep me signed in"
+FORGET_TRIES = timedelta(days=1)  # a source's tries, a day after the last was checked
+FORGET_SESSIONS = timedelta(days=30)  # an ended session's row (the staff page's history)
 SEEN_EVERY = timedelta(minutes=1)  # a session's last_seen_at is written at most this often
 RECOVERY_CODES = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
@@ -235,7 +237,7 @@ def check_code(db: Database, attempt: Attempt, account_id: int, code: str, now: 
     return SignIn(account)
 
 
-def signed_in(session: Session, attempt: Attempt, account: StaffAccount) -> None:
+def signed_in(session: Session, attempt: Attempt, account: StaffAccount, now: datetime) -> None:
     """A whole sign-in succeeded: this source's tries and the account's count start over."""
     _forget_tries(session, address_key(account.email), attempt.source(account))
     # (the address typed hashes as the stored one: both are trimmed and lower-case)
@@ -244,7 +246,20 @@ def signed_in(session: Session, attempt: Attempt, account: StaffAccount) -> None
         .where(StaffAccount.id == account.id)
         .values(failed_signins=0, last_failed_at=None)
     )
+    _forget_old(session, now)
     log_event("staff.signed_in", account=account.id)
+
+
+def _forget_old(session: Session, now: datetime) -> None:
+    """Tries long past any wait, and sessions over for a month, are deleted (each sign-in
+    does it, so neither table grows without end)."""
+    session.execute(
+        delete(SignInThrottle).where(SignInThrottle.last_checked_at < now - FORGET_TRIES)
+    )
+    ended = StaffSession.ended_at < now - FORGET_SESSIONS
+    session.execute(
+        delete(StaffSession).where(ended | (StaffSession.expires_at < now - FORGET_SESSIONS))
+    )
 
 
 def _signing_in(session: Session, email: str) -> StaffAccount | None:

@@ -306,3 +306,16 @@ def test_a_next_with_a_line_break_is_never_a_500(app, line, client, bad):
     gate = client.get(f"/dashboard/cases/{bad}")  # the gate keeps the way back, encoded
     assert gate.status_code == 302
     assert client.get(gate.location).status_code == 200
+
+
+def test_old_tries_and_old_sessions_are_forgotten_at_a_sign_in(app, line, clock):
+    make_account(line, VIEWER)
+    browser = app.test_client()
+    sign_in(browser, VIEWER)
+    post(browser, "/dashboard/sign-out", "/dashboard/")
+    assert sign_in(app.test_client(), "nobody@example.org").status_code == 401
+    clock[0] += accounts.FORGET_SESSIONS + timedelta(minutes=1)
+    sign_in(app.test_client(), VIEWER)
+    with line.db.sessions() as s:
+        assert len(s.scalars(select(StaffSession)).all()) == 1  # only the new one
+    assert tries(line, "nobody@example.org") == 0

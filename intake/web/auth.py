@@ -258,8 +258,9 @@ def _refused(result: accounts.SignIn, template: str, **context):
 def _signed_in(account: StaffAccount, attempt: accounts.Attempt, remember: bool, target: str):
     """The whole sign-in succeeded: a new session, this browser known from now on."""
     with current_line().db.transaction() as db:
-        accounts.signed_in(db, attempt, account)
-        token = accounts.start_session(db, account, remember, _user_agent(), utcnow())
+        now = utcnow()
+        accounts.signed_in(db, attempt, account, now)
+        token = accounts.start_session(db, account, remember, _user_agent(), now)
         audit.record(db, account, "signed_in")
     session.clear()  # nothing from before signing in is kept (no session fixation)
     session["token"] = token
