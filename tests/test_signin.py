@@ -319,3 +319,27 @@ def test_old_tries_and_old_sessions_are_forgotten_at_a_sign_in(app, line, clock)
     with line.db.sessions() as s:
         assert len(s.scalars(select(StaffSession)).all()) == 1  # only the new one
     assert tries(line, "nobody@example.org") == 0
+
+
+def test_signing_in_again_in_a_browser_ends_its_older_session(app, line):
+    make_account(line, VIEWER)
+    make_account(line, WORKER)
+    browser = app.test_client()
+    sign_in(browser, VIEWER)
+    thief = copy_of(app, browser)
+    sign_in(browser, WORKER)  # a shared phone, handed over
+    assert thief.get("/dashboard/").status_code == 302
+
+
+def test_tries_through_the_proxy_count_for_the_address_nginx_saw(app, line, clock):
+    make_account(line, VIEWER)
+    guesser = app.test_client()
+    guesser.environ_base["HTTP_X_FORWARDED_FOR"] = f"10.9.9.9, {ATTACKER}"  # nginx adds last
+    for _ in range(accounts.FREE_FAILURES + 1):
+        sign_in(guesser, VIEWER, "guess")
+    assert tries(line, VIEWER, ATTACKER) == accounts.FREE_FAILURES + 1
+    assert tries(line, VIEWER) == 0  # not the proxy's own address
+    ipv6 = app.test_client()
+    ipv6.environ_base["HTTP_X_FORWARDED_FOR"] = "2001:db8:1:2::77"
+    sign_in(ipv6, VIEWER, "guess")
+    assert tries(line, VIEWER, "2001:db8:1:2::/64") == 1  # one home's /64 is one source

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import wraps
@@ -173,6 +174,7 @@ def sign_in():
         current_line().db, attempt, request.form.get("password", ""), utcnow()
     )
     if result.problem == "code":
+        _end_older_session()
         session.clear()  # nothing from before is kept (no session fixation)
         session["pending"] = {
             "account": result.tried.id,
@@ -221,20 +223,35 @@ def _attempt(email: str) -> accounts.Attempt:
 
 
 def _network() -> str:
-    """Where a try comes from: the client's address (an IPv6 client's /64). Behind nginx
-    on this host (gunicorn's forwarded_allow_ips), the address nginx saw, which nginx puts
-    last in X-Forwarded-For."""
+    """Where a try comes from: the client's address (an IPv6 client's /64). From the proxy
+    (FORWARDED_ALLOW_IPS, the addresses gunicorn trusts: nginx on this host by default),
+    the address the proxy saw, which nginx puts last in X-Forwarded-For."""
     address = request.remote_addr or ""
     try:
         ip = ipaddress.ip_address(address)
         forwarded = request.headers.get("X-Forwarded-For", "")
-        if ip.is_loopback and forwarded:
+        if forwarded and _is_proxy(ip):
             ip = ipaddress.ip_address(forwarded.split(",")[-1].strip())
     except ValueError:
         return address[:60] or "unknown"
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def _is_proxy(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether gunicorn trusts this peer's X-Forwarded-* headers (gunicorn.conf.py reads
+    the same variable, with the same default)."""
+    allowed = os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1,::1"
+    for entry in (e.strip() for e in allowed.split(",")):
+        if entry == "*":
+            return True
+        try:
+            if entry and ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _refused(result: accounts.SignIn, template: str, **context):
@@ -257,6 +274,7 @@ def _refused(result: accounts.SignIn, template: str, **context):
 
 def _signed_in(account: StaffAccount, attempt: accounts.Attempt, remember: bool, target: str):
     """The whole sign-in succeeded: a new session, this browser known from now on."""
+    _end_older_session()
     with current_line().db.transaction() as db:
         now = utcnow()
         accounts.signed_in(db, attempt, account, now)
@@ -270,6 +288,14 @@ def _signed_in(account: StaffAccount, attempt: accounts.Attempt, remember: bool,
     if needs_two_step(account):
         return redirect(url_for("auth.two_step"))
     return redirect(target)
+
+
+def _end_older_session() -> None:
+    """A sign-in over an older one in this browser ends the older one for good."""
+    token = session.get("token")
+    if isinstance(token, str):
+        with current_line().db.transaction() as db:
+            accounts.end_session(db, token, utcnow())
 
 
 # --- the known-device cookie --------------------------------------------------------------
