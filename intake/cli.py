@@ -497,6 +497,18 @@ def staff_remove(email: str) -> None:
     click.echo(f"{account.email} can no longer sign in")
 
 
+@staff.command("reset-2fa")
+@click.argument("email")
+def staff_reset_two_step(email: str) -> None:
+    """Turn off someone's two-step sign-in (a lost phone): their recovery codes go, every
+    session of theirs ends, and they set it up again at their next sign-in."""
+    from intake import accounts
+
+    account = _account_change(lambda s, line: accounts.reset_two_step(s, email))
+    then = "set it up again when they sign in" if account.is_admin else "may set it up again"
+    click.echo(f"two-step sign-in is off for {account.email}: they {then}")
+
+
 def _new_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")

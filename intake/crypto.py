@@ -55,6 +55,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("outbox", "body"),
     Column("outbox", "params", json=True),
     Column("case_notes", "body"),
+    Column("staff_accounts", "totp_secret"),
 )
 
 

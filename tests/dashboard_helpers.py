@@ -1,24 +1,56 @@
-"""Helpers for the dashboard tests: accounts, signing in through the real form, a case."""
+"""Helpers for the dashboard tests: accounts, signing in through the real forms (with the
+code from the account's authenticator app where it has one), a case."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+import pyotp
 from sqlalchemy import select
 
 from intake import accounts, roster
-from intake.models import Case
+from intake.models import Case, StaffAccount
 
 PASSWORD = "correct horse battery"
 ADMIN, WORKER, VIEWER = "admin@example.org", "ana@example.org", "viewer@example.org"
 ANA = "+12125550111"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+CODE_PAGE = "/dashboard/sign-in/code"
+RECOVERY: dict[str, list[str]] = {}  # each two-step account's recovery codes, by address
 
 
 def make_account(line, email: str, admin: bool = False, phone: str | None = None) -> int:
+    """An account; an admin's with two-step sign-in on, as admins must have it."""
     with line.db.transaction() as s:
         name = email.split("@")[0].title()
-        return accounts.add(s, email, name, PASSWORD, admin=admin, phone=phone).id
+        account = accounts.add(s, email, name, PASSWORD, admin=admin, phone=phone)
+        if admin:
+            turn_on_two_step(s, account)
+        return account.id
+
+
+def turn_on_two_step(s, account: StaffAccount) -> list[str]:
+    """What the set-up page does, with the code an app would show now."""
+    secret = accounts.begin_two_step(s, account)
+    now = datetime.now(UTC)
+    codes = accounts.confirm_two_step(s, account, pyotp.TOTP(secret).at(now), now)
+    RECOVERY[account.email] = codes
+    return codes
+
+
+def app_code(line, email: str) -> str:
+    """The code the person's app shows: now's, or the next step's if now's was used (no
+    code works twice; the line takes 30 s either side)."""
+    now = datetime.now(UTC)
+    with line.db.transaction() as s:
+        account = accounts.by_email(s, email)
+        totp = pyotp.TOTP(account.totp_secret)
+        step = totp.timecode(now)
+        if account.totp_last_step is not None and account.totp_last_step >= step + 1:
+            account.totp_last_step = step - 2  # a test signing in many times in 30 s
+        step = max(step - 1, (account.totp_last_step or 0) + 1)
+        return totp.generate_otp(step)
 
 
 def add_to_roster(line, name: str = "Ana", phone: str = ANA) -> None:
@@ -32,12 +64,20 @@ def csrf(client, path: str = "/dashboard/sign-in") -> str:
 
 
 def sign_in(client, email: str, password: str = PASSWORD, remember: bool = False, next_=None):
+    """The sign-in form; then, if the account asks for it, the code form."""
     form = {"email": email, "password": password, "csrf_token": csrf(client)}
     if remember:
         form["remember"] = "on"
     if next_:
         form["next"] = next_
-    return client.post("/dashboard/sign-in", data=form)
+    answer = client.post("/dashboard/sign-in", data=form)
+    if answer.status_code == 302 and answer.location == CODE_PAGE:
+        return send_code(client, app_code(client.application.extensions["intake"], email))
+    return answer
+
+
+def send_code(client, code: str):
+    return client.post(CODE_PAGE, data={"code": code, "csrf_token": csrf(client, CODE_PAGE)})
 
 
 def post(client, path: str, page: str, **form):

@@ -9,16 +9,27 @@ import logging
 import shutil
 import threading
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 
 from intake import accounts, cli
 from intake.app import create_app
-from intake.models import Alert, AuditEntry, Case, CaseNote, OnCallPerson, Outbound, StaffAccount
+from intake.models import (
+    Alert,
+    AuditEntry,
+    Case,
+    CaseNote,
+    OnCallPerson,
+    Outbound,
+    SignInThrottle,
+    StaffAccount,
+    StaffSession,
+)
 from tests.conftest import ACCOUNT, LINE_NUMBER, TOKEN, Phone, make_settings
 from tests.dashboard_helpers import (
     ADMIN,
@@ -114,47 +125,65 @@ def test_a_wrong_password_is_refused_logged_and_names_no_address(line, client, c
     assert audit_actions(line) == [("signin_failed", None)]  # for the known account only
 
 
-def test_repeated_failures_make_the_account_wait_even_for_the_right_password(line, client):
-    make_account(line, VIEWER)
+TEST_CLIENT = accounts.Attempt(email="", network="127.0.0.1")  # the test client's source
+
+
+def set_tries(line, email: str, failures: int, last_checked_at: datetime) -> None:
+    """As if this many tries had come for the address from the test client's network."""
     with line.db.transaction() as s:
-        account = accounts.by_email(s, VIEWER)
-        account.failed_signins, account.last_failed_at = 9, datetime.now(UTC)
+        s.execute(delete(SignInThrottle))
+        s.add(
+            SignInThrottle(
+                address_hash=accounts.address_key(email),
+                source=TEST_CLIENT.source(None),
+                failures=failures,
+                last_checked_at=last_checked_at,
+            )
+        )
+
+
+def test_repeated_failures_make_the_address_wait_even_for_the_right_password(line, client):
+    make_account(line, VIEWER)
+    set_tries(line, VIEWER, 9, datetime.now(UTC))
     refused = sign_in(client, VIEWER)
     assert refused.status_code == 429
     assert "Too many wrong passwords" in refused.get_data(as_text=True)
-    with line.db.transaction() as s:
-        accounts.by_email(s, VIEWER).last_failed_at = datetime.now(UTC) - timedelta(hours=1)
+    set_tries(line, VIEWER, 9, datetime.now(UTC) - timedelta(hours=1))
     assert sign_in(client, VIEWER).status_code == 302
 
 
 def test_the_wait_after_failures_doubles_and_is_capped(line):
     make_account(line, VIEWER)
     start = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
-    with line.db.transaction() as s:
-        for _ in range(accounts.FREE_FAILURES):
-            assert accounts.sign_in(s, VIEWER, "wrong", start).problem == "wrong"
-        assert accounts.sign_in(s, VIEWER, PASSWORD, start).problem == "wait"
-        later = start + accounts.FIRST_WAIT
-        assert accounts.sign_in(s, VIEWER, "wrong", later).problem == "wrong"
-        assert accounts.sign_in(s, VIEWER, PASSWORD, later + accounts.FIRST_WAIT).problem == "wait"
-        account = accounts.by_email(s, VIEWER)
-        account.failed_signins = 40
-        assert accounts.still_waiting(account, later) == accounts.MAX_WAIT
-        assert accounts.sign_in(s, VIEWER, PASSWORD, later + accounts.MAX_WAIT).account
+    viewer = replace(TEST_CLIENT, email=VIEWER)
+
+    def check(password: str, when: datetime) -> accounts.SignIn:
+        return accounts.check_password(line.db, viewer, password, when)
+
+    for _ in range(accounts.FREE_FAILURES):
+        assert check("wrong", start).problem == "wrong"
+    assert check(PASSWORD, start).problem == "wait"  # counted: the next wait doubles
+    later = start + accounts.FIRST_WAIT * 2
+    assert check("wrong", later).problem == "wrong"
+    assert check(PASSWORD, later + accounts.FIRST_WAIT * 3).problem == "wait"  # 8 s now
+    set_tries(line, VIEWER, 40, later)
+    assert check(PASSWORD, later + accounts.MAX_WAIT - timedelta(seconds=1)).problem == "wait"
+    assert check(PASSWORD, later + accounts.MAX_WAIT).account  # capped at MAX_WAIT
 
 
 def test_an_address_with_no_account_is_slowed_like_one_with_an_account(line):
     """Otherwise "wait" would tell an attacker which addresses have accounts."""
     start = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
-    stranger = f"nobody-{uuid.uuid4().hex[:8]}@example.org"
-    with line.db.transaction() as s:
-        for _ in range(accounts.FREE_FAILURES):
-            assert accounts.sign_in(s, stranger, PASSWORD, start).problem == "wrong"
-        slowed = accounts.sign_in(s, stranger.upper(), PASSWORD, start)
-        assert slowed.problem == "wait" and slowed.wait == accounts.FIRST_WAIT
-        assert accounts.sign_in(s, stranger, PASSWORD, start + accounts.FIRST_WAIT).problem == (
-            "wrong"
-        )
+    stranger = replace(TEST_CLIENT, email=f"nobody-{uuid.uuid4().hex[:8]}@example.org")
+
+    def check(attempt: accounts.Attempt, when: datetime) -> accounts.SignIn:
+        return accounts.check_password(line.db, attempt, PASSWORD, when)
+
+    for _ in range(accounts.FREE_FAILURES):
+        assert check(stranger, start).problem == "wrong"
+    slowed = check(replace(stranger, email=stranger.email.upper()), start)
+    assert slowed.problem == "wait" and slowed.wait == accounts.FIRST_WAIT
+    assert check(stranger, start + accounts.FIRST_WAIT * 2).problem == "wrong"
 
 
 def test_a_form_without_its_csrf_token_is_refused(line, client):
@@ -175,28 +204,36 @@ def test_signing_out_ends_the_session(line, client):
     assert ("signed_out", None) in audit_actions(line)
 
 
-def set_signed_in_since(client, ago: timedelta) -> None:
-    with client.session_transaction() as session:
-        session["since"] = (datetime.now(UTC) - ago).timestamp()
+def session_cookie(response) -> str:
+    """The Set-Cookie of Flask's session (the known-device cookie comes too)."""
+    return next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+
+
+def set_signed_in_since(line, ago: timedelta) -> None:
+    """As if the browser's session had begun `ago` before now."""
+    with line.db.transaction() as s:
+        for row in s.scalars(select(StaffSession)):
+            row.expires_at = row.created_at - ago + (row.expires_at - row.created_at)
+            row.created_at -= ago
 
 
 def test_a_session_ends_with_the_browser_and_after_a_night(line, client):
     make_account(line, VIEWER)
-    cookie = sign_in(client, VIEWER).headers["Set-Cookie"]
+    cookie = session_cookie(sign_in(client, VIEWER))
     assert "Expires" not in cookie  # a browser-session cookie
-    set_signed_in_since(client, timedelta(hours=11))
+    set_signed_in_since(line, timedelta(hours=11))
     assert client.get("/dashboard/").status_code == 200
-    set_signed_in_since(client, timedelta(hours=13))
+    set_signed_in_since(line, timedelta(hours=13))
     assert client.get("/dashboard/").status_code == 302
 
 
 def test_keep_me_signed_in_lasts_30_days(line, client):
     make_account(line, VIEWER)
-    cookie = sign_in(client, VIEWER, remember=True).headers["Set-Cookie"]
+    cookie = session_cookie(sign_in(client, VIEWER, remember=True))
     assert "Expires" in cookie
-    set_signed_in_since(client, timedelta(days=29))
+    set_signed_in_since(line, timedelta(days=29))
     assert client.get("/dashboard/").status_code == 200
-    set_signed_in_since(client, timedelta(days=31))
+    set_signed_in_since(line, timedelta(days=31))
     assert client.get("/dashboard/").status_code == 302
 
 
@@ -217,7 +254,7 @@ def test_passwords_are_stored_as_scrypt_hashes(line):
 
 def test_cookies_and_headers(line, client):
     make_account(line, VIEWER)
-    cookie = sign_in(client, VIEWER).headers["Set-Cookie"]
+    cookie = session_cookie(sign_in(client, VIEWER))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # local mode: plain http on a laptop
     page = client.get("/dashboard/")
@@ -247,7 +284,7 @@ def test_outside_local_mode_the_cookie_is_secure_and_forms_work_over_https(db_ur
         referrer = {"Referer": "https://localhost/dashboard/sign-in"}
         signed = client.post("/dashboard/sign-in", data=form, headers=referrer)
         assert signed.status_code == 302
-        cookie = signed.headers["Set-Cookie"]
+        cookie = session_cookie(signed)
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert client.get("/dashboard/").status_code == 200
     finally:

@@ -1,22 +1,34 @@
-"""Signing in to the dashboard: who is signed in, the gates on views, and the headers
-every page carries.
+"""Signing in to the dashboard: who is signed in, the gates on views, the second step,
+the account pages, and the headers every page carries.
 
-The session is Flask's signed cookie: the account's id, a stamp that changes with its
-password, and when it was signed in. Without "keep me signed in" it ends with the browser
-and after SHORT_SESSION at most; with it, after REMEMBER_FOR.
+A signed-in browser is a server-side session (accounts.start_session): Flask's signed
+cookie carries only its random token, so signing out, a new password or an admin's "sign
+out everywhere" ends it for every copy of the cookie. Without "keep me signed in" the
+cookie ends with the browser and the session after accounts.SHORT_SESSION; with it,
+after accounts.REMEMBER_FOR.
+
+A browser that signed in before keeps a signed "known device" cookie (DEVICE_COOKIE):
+its tries are counted apart from everyone else's, so someone guessing a worker's
+password from elsewhere cannot make that worker's own phone wait.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import os
+import secrets
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
+import segno
 from flask import (
     Blueprint,
     Flask,
     abort,
+    after_this_request,
+    current_app,
     flash,
     g,
     redirect,
@@ -25,6 +37,7 @@ from flask import (
     session,
     url_for,
 )
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from intake import accounts, audit
 from intake.line import current_line
@@ -32,13 +45,15 @@ from intake.models import StaffAccount, utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/dashboard")
 
-SHORT_SESSION = timedelta(hours=12)  # one night's shift
-REMEMBER_FOR = timedelta(days=30)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+DEVICE_COOKIE = "intake_device"
+DEVICE_FOR = timedelta(days=400)  # the longest a browser keeps a cookie
+DEVICE_ACCOUNTS = 5  # accounts one shared phone remembers
+PENDING_FOR = timedelta(minutes=5)  # from the right password to the code
 
 
 def init_app(app: Flask, local: bool) -> None:
@@ -48,7 +63,7 @@ def init_app(app: Flask, local: bool) -> None:
         SESSION_COOKIE_SECURE=not local,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=REMEMBER_FOR,
+        PERMANENT_SESSION_LIFETIME=accounts.REMEMBER_FOR,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a page left open
     )
     app.after_request(security_headers)
@@ -68,36 +83,42 @@ def security_headers(response):
     return response
 
 
+# --- who is signed in ---------------------------------------------------------------------
+
+
 def current_staff() -> StaffAccount | None:
-    """The signed-in account, or None (not signed in, expired, or the account changed)."""
-    if "staff" not in g:
-        g.staff = _from_session()
-    return g.staff
+    """The signed-in account, or None (not signed in, ended, expired, or an admin who has
+    still to set up two-step sign-in)."""
+    account = _session_account()
+    return None if account is None or needs_two_step(account) else account
 
 
-def _from_session() -> StaffAccount | None:
-    account_id, since = session.get("staff"), session.get("since")
-    if not isinstance(account_id, int) or not isinstance(since, int | float):
-        return None
-    limit = REMEMBER_FOR if session.get("remember") else SHORT_SESSION
-    if datetime.now(UTC) - datetime.fromtimestamp(since, UTC) > limit:
-        session.clear()
-        return None
-    with current_line().db.sessions() as db:
-        account = accounts.active(db, account_id)
-    if account is None or session.get("stamp") != accounts.session_stamp(account):
-        session.clear()
-        return None
-    return account
+def needs_two_step(account: StaffAccount) -> bool:
+    """Admins must have two-step sign-in before they see anything."""
+    return account.is_admin and not account.has_two_step
+
+
+def _session_account() -> StaffAccount | None:
+    """The account of this browser's session, whatever its two-step state."""
+    if "session_account" not in g:
+        token = session.get("token")
+        account = None
+        if isinstance(token, str):
+            account = accounts.session_account(current_line().db, token, utcnow())
+            if account is None:
+                session.clear()
+        g.session_account = account
+    return g.session_account
 
 
 def login_required(view):
-    """Signed-out visitors go to the sign-in page, and come back here after."""
+    """Signed-out visitors go to the sign-in page, and come back here after; an admin
+    without two-step sign-in goes to set it up."""
 
     @wraps(view)
     def gated(*args, **kwargs):
         if current_staff() is None:
-            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            return _to_sign_in()
         return view(*args, **kwargs)
 
     return gated
@@ -110,7 +131,7 @@ def admin_required(view):
     def gated(*args, **kwargs):
         staff = current_staff()
         if staff is None:
-            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            return _to_sign_in()
         if not staff.is_admin:
             abort(403)
         return view(*args, **kwargs)
@@ -118,13 +139,26 @@ def admin_required(view):
     return gated
 
 
+def _to_sign_in():
+    account = _session_account()
+    if account is not None and needs_two_step(account):
+        return redirect(url_for("auth.two_step"))
+    return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+
+
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a dashboard page on this site, nowhere else."""
-    parts = urlsplit(target or "")
-    local = not parts.scheme and not parts.netloc and "\\" not in (target or "")
+    """Where to go after signing in: a dashboard page on this site, nowhere else (and no
+    character a Location header cannot carry)."""
+    target = target or ""
+    parts = urlsplit(target)
+    plain = target.isprintable() and not any(ch.isspace() or ch == "\\" for ch in target)
+    local = plain and not parts.scheme and not parts.netloc
     if local and parts.path.startswith("/dashboard") and not parts.path.startswith("//"):
         return target
     return url_for("dashboard.cases")
+
+
+# --- signing in: the password, then (if set up) the code -----------------------------------
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -134,50 +168,313 @@ def sign_in():
         if current_staff() is not None:
             return redirect(target)
         return render_template("dashboard/sign_in.html", next=target)
-    with current_line().db.transaction() as db:
-        result = accounts.sign_in(
-            db, request.form.get("email", ""), request.form.get("password", ""), utcnow()
-        )
-        if result.account is not None:
-            audit.record(db, result.account, "signed_in")
-        elif result.tried is not None:  # admins see an account being guessed at
-            action = "signin_slowed" if result.problem == "wait" else "signin_failed"
-            audit.record(db, result.tried, action)
+    attempt = _attempt(request.form.get("email", ""))
+    remember = request.form.get("remember") == "on"
+    result = accounts.check_password(
+        current_line().db, attempt, request.form.get("password", ""), utcnow()
+    )
+    if result.problem == "code":
+        _end_older_session()
+        session.clear()  # nothing from before is kept (no session fixation)
+        session["pending"] = {
+            "account": result.tried.id,
+            "remember": remember,
+            "at": datetime.now(UTC).timestamp(),
+            "next": target,
+        }
+        return redirect(url_for("auth.sign_in_code"))
     if result.account is None:
-        return _refused(result, target)
-    _start_session(result.account, remember=request.form.get("remember") == "on")
+        return _refused(result, "dashboard/sign_in.html", next=target)
+    return _signed_in(result.account, attempt, remember, target)
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+def sign_in_code():
+    """The second step: a code from the person's app, or one of their recovery codes."""
+    pending = _pending()
+    if pending is None:
+        flash("Sign in again: the code was not typed in time.")
+        return redirect(url_for("auth.sign_in"))
+    if request.method == "GET":
+        return render_template("dashboard/sign_in_code.html")
+    attempt = _attempt("")
+    result = accounts.check_code(
+        current_line().db, attempt, pending["account"], request.form.get("code", ""), utcnow()
+    )
+    if result.account is None:
+        return _refused(result, "dashboard/sign_in_code.html")
+    return _signed_in(result.account, attempt, pending["remember"], pending["next"])
+
+
+def _pending() -> dict | None:
+    """The sign-in waiting for its code, if its password was right moments ago."""
+    pending = session.get("pending")
+    if not isinstance(pending, dict) or not isinstance(pending.get("at"), int | float):
+        return None
+    if datetime.now(UTC) - datetime.fromtimestamp(pending["at"], UTC) > PENDING_FOR:
+        session.pop("pending", None)
+        return None
+    return pending
+
+
+def _attempt(email: str) -> accounts.Attempt:
+    device, known = _known_device()
+    return accounts.Attempt(email=email, network=_network(), device=device, device_accounts=known)
+
+
+def _network() -> str:
+    """Where a try comes from: the client's address (an IPv6 client's /64). From the proxy
+    (FORWARDED_ALLOW_IPS, the addresses gunicorn trusts: nginx on this host by default),
+    the address the proxy saw, which nginx puts last in X-Forwarded-For."""
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address)
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        if forwarded and _is_proxy(ip):
+            ip = ipaddress.ip_address(forwarded.split(",")[-1].strip())
+    except ValueError:
+        return address[:60] or "unknown"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def _is_proxy(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether gunicorn trusts this peer's X-Forwarded-* headers (gunicorn.conf.py reads
+    the same variable, with the same default)."""
+    allowed = os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1,::1"
+    for entry in (e.strip() for e in allowed.split(",")):
+        if entry == "*":
+            return True
+        try:
+            if entry and ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _refused(result: accounts.SignIn, template: str, **context):
+    if result.tried is not None:  # admins see an account being guessed at
+        action = "signin_slowed" if result.problem == "wait" else "signin_failed"
+        with current_line().db.transaction() as db:
+            audit.record(db, result.tried, action)
+    code_step = template == "dashboard/sign_in_code.html"
+    if result.problem == "wait":
+        seconds = math.ceil(result.wait.total_seconds())
+        tries = "codes" if code_step else "passwords"
+        flash(f"Too many wrong {tries}. Wait {seconds} seconds, then try again.")
+        return render_template(template, **context), 429
+    if code_step:
+        flash("That code is not right, or was used before. Type the newest code.")
+    else:
+        flash("That email address and password do not match an account.")
+    return render_template(template, **context), 401
+
+
+def _signed_in(account: StaffAccount, attempt: accounts.Attempt, remember: bool, target: str):
+    """The whole sign-in succeeded: a new session, this browser known from now on."""
+    _end_older_session()
+    with current_line().db.transaction() as db:
+        now = utcnow()
+        accounts.signed_in(db, attempt, account, now)
+        token = accounts.start_session(db, account, remember, _user_agent(), now)
+        audit.record(db, account, "signed_in")
+    session.clear()  # nothing from before signing in is kept (no session fixation)
+    session["token"] = token
+    session.permanent = remember  # else the cookie ends with the browser
+    g.session_account = account
+    _remember_device(account, attempt.device)
+    if needs_two_step(account):
+        return redirect(url_for("auth.two_step"))
     return redirect(target)
 
 
-def _refused(result: accounts.SignIn, target: str):
-    if result.problem == "wait":
-        seconds = math.ceil(result.wait.total_seconds())
-        flash(f"Too many wrong passwords. Wait {seconds} seconds, then try again.")
-        code = 429
-    else:
-        flash("That email address and password do not match an account.")
-        code = 401
-    return render_template("dashboard/sign_in.html", next=target), code
+def _end_older_session() -> None:
+    """A sign-in over an older one in this browser ends the older one for good."""
+    token = session.get("token")
+    if isinstance(token, str):
+        with current_line().db.transaction() as db:
+            accounts.end_session(db, token, utcnow())
 
 
-def _start_session(account: StaffAccount, remember: bool) -> None:
-    session.clear()  # nothing from before signing in is kept (no session fixation)
-    session.update(
-        staff=account.id,
-        stamp=accounts.session_stamp(account),
-        since=datetime.now(UTC).timestamp(),
-        remember=remember,
+# --- the known-device cookie --------------------------------------------------------------
+
+
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="intake.known-device")
+
+
+def _known_device() -> tuple[str | None, frozenset[int]]:
+    """This browser's device id and the accounts it signed in to, if its cookie is ours."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None, frozenset()
+    try:
+        data = _device_signer().loads(raw, max_age=int(DEVICE_FOR.total_seconds()))
+    except BadData:
+        return None, frozenset()
+    device, known = data.get("d"), data.get("a")
+    if not isinstance(device, str) or not isinstance(known, list):
+        return None, frozenset()
+    return device, frozenset(a for a in known if isinstance(a, int))
+
+
+def _remember_device(account: StaffAccount, device: str | None) -> None:
+    """Set (or renew) the signed cookie saying this browser signed in to this account."""
+    _, known = _known_device()
+    listed = [account.id] + [a for a in sorted(known) if a != account.id]
+    value = _device_signer().dumps(
+        {"d": device or secrets.token_urlsafe(16), "a": listed[:DEVICE_ACCOUNTS]}
     )
-    session.permanent = remember  # else the cookie ends with the browser
-    g.staff = account
+
+    @after_this_request
+    def _set(response):
+        response.set_cookie(
+            DEVICE_COOKIE,
+            value,
+            max_age=int(DEVICE_FOR.total_seconds()),
+            path="/dashboard",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
+
+def _user_agent() -> str:
+    """A short summary of the browser ("Firefox on Android"), never the whole string."""
+    agent = request.headers.get("User-Agent", "")
+    browser = next(
+        (name for key, name in BROWSERS if key in agent), "A browser" if agent else "Unknown"
+    )
+    system = next((name for key, name in SYSTEMS if key in agent), "")
+    return f"{browser} on {system}" if system else browser
+
+
+BROWSERS = (
+    ("Edg/", "Edge"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS", "Mac"),
+    ("Linux", "Linux"),
+)
+
+
+# --- signing out --------------------------------------------------------------------------
 
 
 @bp.post("/sign-out")
 def sign_out():
-    staff = current_staff()
-    if staff is not None:
+    account, token = _session_account(), session.get("token")
+    if account is not None and isinstance(token, str):
         with current_line().db.transaction() as db:
-            audit.record(db, staff, "signed_out")
+            accounts.end_session(db, token, utcnow())
+            audit.record(db, account, "signed_out")
     session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.sign_in"))
+
+
+# --- two-step sign-in and the account pages -----------------------------------------------
+
+
+@bp.route("/account/two-step", methods=["GET", "POST"])
+def two_step():
+    """Set up two-step sign-in: scan the QR code, type the first code, keep the recovery
+    codes (shown this once)."""
+    me = _session_account()
+    if me is None:
+        return _to_sign_in()
+    line = current_line()
+    with line.db.transaction() as db:
+        account = db.get(StaffAccount, me.id)
+        if account.has_two_step:
+            return redirect(url_for("auth.account_page"))
+        if account.totp_secret is None:
+            accounts.begin_two_step(db, account)
+        codes, problem = None, None
+        if request.method == "POST":
+            codes = accounts.confirm_two_step(db, account, request.form.get("code", ""), utcnow())
+            problem = None if codes else "That code is not right. Type the newest code."
+            if codes:
+                audit.record(db, account, "two_step_on")
+        secret, link = account.totp_secret, accounts.app_link(account, line.settings.org_name)
+    g.session_account = account
+    if codes:
+        return render_template("dashboard/recovery_codes.html", codes=codes)
+    return render_template(
+        "dashboard/two_step.html",
+        required=needs_two_step(account),
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        qr=segno.make(link, error="m").svg_data_uri(scale=5, border=2),
+        problem=problem,
+    ), (400 if problem else 200)
+
+
+@bp.get("/account")
+@login_required
+def account_page():
+    """Your own account: two-step sign-in and where you are signed in."""
+    me = current_staff()
+    with current_line().db.sessions() as db:
+        return render_template(
+            "dashboard/account.html",
+            account=me,
+            sessions=accounts.open_sessions(db, me, utcnow()),
+            recovery_left=accounts.recovery_left(db, me),
+            zone=current_line().settings.zone,
+        )
+
+
+@bp.post("/account/sign-out-everywhere")
+@login_required
+def sign_out_everywhere_mine():
+    """End every session of your own account (this one too): a phone was lost."""
+    me = current_staff()
+    with current_line().db.transaction() as db:
+        count = accounts.end_sessions(db, me, utcnow())
+        audit.record(db, me, "sessions_ended", detail=f"account {me.id}: {count}")
+    session.clear()
+    flash(f"You are signed out everywhere ({count} sessions).")
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.get("/staff")
+@admin_required
+def staff_page():
+    """Admins: every account, its two-step state, its tries and its open sessions."""
+    now = utcnow()
+    with current_line().db.sessions() as db:
+        people = [
+            (account, accounts.open_sessions(db, account, now)) for account in accounts.everyone(db)
+        ]
+        return render_template(
+            "dashboard/staff.html", people=people, zone=current_line().settings.zone
+        )
+
+
+@bp.post("/staff/<int:account_id>/sign-out-everywhere")
+@admin_required
+def sign_out_everywhere(account_id: int):
+    """An admin ends every session of an account (a phone lost, a cookie copied)."""
+    me = current_staff()
+    with current_line().db.transaction() as db:
+        account = db.get(StaffAccount, account_id)
+        if account is None:
+            abort(404)
+        count = accounts.end_sessions(db, account, utcnow())
+        audit.record(db, me, "sessions_ended", detail=f"account {account.id}: {count}")
+        name = account.name
+    flash(f"{name} is signed out everywhere ({count} sessions).")
+    if account_id == me.id:
+        session.clear()
+        return redirect(url_for("auth.sign_in"))
+    return redirect(url_for("auth.staff_page"))

@@ -17,6 +17,7 @@ from intake import roster, simulator
 from intake.line import current_line
 from intake.models import utcnow
 from intake.web import auth
+from intake.web.values import clean
 
 bp = Blueprint(
     "simulator",
@@ -86,6 +87,7 @@ def text():
     photo = data.get("photo") is True
     if not isinstance(body, str) or len(body) > MAX_BODY or not (body.strip() or photo):
         return _refused(400, f"Type a text of 1 to {MAX_BODY} characters.")
+    body = clean(body)  # a lone surrogate (half an emoji) cannot be signed or stored
     media = [_photo_url()] if photo else None
     replies = simulator.send_text(current_line().settings, _post(), phone, body, media)
     return jsonify(phone=phone, replies=replies, at=utcnow().isoformat())
