@@ -17,6 +17,7 @@ REF_LENGTH = 6
 OPEN_STATUSES = ("intake", "open")
 FINISHED_STATUSES = ("found", "closed")  # retention's clock starts; nothing more to relay
 FOUNDABLE = (*OPEN_STATUSES, "closed")  # a caregiver may still tell us after staff closed it
+CAREGIVER_TOLD = "caregiver_told"  # the outbox kind of a text telling them what staff did
 
 # answer key -> Case column; values needing more than a copy are handled below
 PLAIN_ANSWERS = {
@@ -121,12 +122,14 @@ def complete(case: Case, now: datetime | None = None) -> None:
     case.completed_at = now or utcnow()
 
 
-def close(session: Session, case: Case, now: datetime | None = None) -> None:
-    """Staff close a case: nothing more is sent for it."""
+def close(session: Session, case: Case, now: datetime | None = None) -> bool:
+    """Staff close a case: the caregiver is told, and nothing more is sent for it.
+    Returns whether the caregiver was texted."""
     case.status = "closed"
     case.closed_at = now or utcnow()
     followups.cancel(session, case, "case closed")
     oncall.stand_down(session, case, "closed", case.closed_at)
+    return tell_caregiver(session, case, "case_closed", case.closed_at)
 
 
 def mark_found(case: Case, now: datetime | None = None) -> None:
@@ -143,4 +146,42 @@ def found(session: Session, case: Case, now: datetime) -> bool:
     mark_found(case, now)
     followups.cancel(session, case, "found")
     oncall.stand_down(session, case, "found", now)
+    return True
+
+
+def found_by_staff(session: Session, case: Case, now: datetime) -> bool:
+    """Staff mark the child found (the dashboard): what FOUND does, and the caregiver, who
+    did not text it, is told. False when the case cannot be found any more."""
+    if not found(session, case, now):
+        return False
+    tell_caregiver(session, case, "case_found", now)
+    return True
+
+
+def tell_caregiver(
+    session: Session,
+    case: Case,
+    template: str,
+    now: datetime,
+    params: dict[str, Any] | None = None,
+    once: str = "",
+) -> bool:
+    """Text the caregiver one short message about their case, in their language. Sent once
+    per case, template and `once` (a repeat adds nothing). False when the line may not text
+    them (STOP, a landline, a purged case)."""
+    caller = case.caller
+    if case.purged_at is not None or not followups.can_text(caller):
+        return False
+    outbox.enqueue(
+        session,
+        kind=CAREGIVER_TOLD,
+        to=caller.phone,
+        send_at=now,
+        template=template,
+        params={"ref": case.ref, **(params or {})},
+        lang=caller.lang,
+        case_id=case.id,
+        caller_id=caller.id,
+        dedupe_key=f"{template}:{case.id}:{once}",
+    )
     return True

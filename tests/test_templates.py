@@ -79,7 +79,14 @@ ORG = report.ORG  # 40 characters
 CHILD = report.CHILD  # 40 characters
 REF = report.REF
 WORKER_TEXT = "I am calling you in two minutes from a blocked number. Please pick up, it is me."
-CONTEXT = {"org": ORG, "child_name": CHILD, "ref": REF, "text": WORKER_TEXT}
+CONTEXT = {
+    "org": ORG,
+    "child_name": CHILD,
+    "ref": REF,
+    "text": WORKER_TEXT,
+    "who": report.WORKER,  # a caregiver is told who has their case (staff.tell_caregiver_taken)
+    "phone": "+44 20 7946 0958",
+}
 
 # Templates that must make sense without an open case, so cannot use `ref`.
 WITHOUT_REF = ("fallback", "found")
