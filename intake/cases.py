@@ -16,6 +16,7 @@ REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5
 REF_LENGTH = 6
 OPEN_STATUSES = ("intake", "open")
 FINISHED_STATUSES = ("found", "closed")  # retention's clock starts; nothing more to relay
+ABANDONED = "abandoned"  # an intake left half done: timed out, or started again (RESTART)
 FOUNDABLE = (*OPEN_STATUSES, "closed")  # a caregiver may still tell us after staff closed it
 CAREGIVER_TOLD = "caregiver_told"  # the outbox kind of a text telling them what staff did
 
@@ -115,6 +116,15 @@ def answer_columns(key: str, value: Any, now: datetime) -> dict[str, Any]:
 def add_media(session: Session, case: Case, media: tuple[Any, ...]) -> None:
     for item in media:
         session.add(CaseMedia(case=case, url=item.url, content_type=item.content_type))
+
+
+def take_up_again(case: Case) -> bool:
+    """The caller of an intake marked abandoned answers again: it goes on where it stopped,
+    under way ("intake") with its answers kept. False for any other case."""
+    if case.status != ABANDONED or case.purged_at is not None:
+        return False
+    case.status = "intake"
+    return True
 
 
 def complete(case: Case, now: datetime | None = None) -> None:

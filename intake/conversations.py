@@ -106,6 +106,8 @@ def resume(
     if state.status == engine.NEW:
         return state, None
     latest = cases.latest_case(session, caller)
+    if latest is not None and state.status == engine.ACTIVE and cases.take_up_again(latest):
+        return state, latest  # marked abandoned while they were away: the intake goes on
     finished = replace(state, step=None, answers={}, retries=0)
     if latest is not None and cases.within_reopen_window(line.settings, latest, now):
         return replace(finished, status=engine.CLOSED), latest

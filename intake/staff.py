@@ -30,7 +30,8 @@ FINISHED = cases.FINISHED_STATUSES  # an abandoned intake still has a caller
 WAITING = ("open", "exhausted")  # an alert that still wants someone
 NAME_LIMIT = 40  # of a worker's name in a text to a caregiver (the segment budget)
 RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
-STATUS_WORDS = {"abandoned": "left unfinished (the caregiver started again)"}
+STATUS_WORDS = {"abandoned": "left unfinished"}
+TAKEABLE = (*OPEN, cases.ABANDONED)  # a worker may take up an intake the caller left
 PURGED_WORDS = "data retention"  # a purged case, as staff read it (intake/retention.py)
 
 Answer = tuple[list[str], Case | None]  # the replies, and the case the command was about
@@ -147,9 +148,11 @@ def take(
     alerts = _waiting_alerts(session, case)
     if alerts or _restarted_and_waiting(session, case):
         return _answer_alert(session, line, person, case, alerts, now)
+    if case.status == cases.ABANDONED:
+        case = _newest_intake(session, case)
     holder = case.assigned_person
     mine = holder is not None and holder.id == person.id
-    if case.status not in OPEN:
+    if case.status not in TAKEABLE:
         return Taken("over", case, callback(case) if mine else None)
     if holder is not None and not mine and not take_over:
         return Taken("taken_by_other", case, who=holder.name)
@@ -181,6 +184,16 @@ def keep_command(
             created_at=now,
         )
     )
+
+
+def _newest_intake(session: Session, case: Case) -> Case:
+    """An intake left unfinished: the one its caller started since (RESTART), locked,
+    else this one (taken up as it is)."""
+    newer = cases.current_case(session, case.caller)
+    if newer is None:
+        return case
+    session.refresh(newer, with_for_update=True)
+    return newer
 
 
 def _restarted_and_waiting(session: Session, case: Case) -> bool:

@@ -594,7 +594,21 @@ STAFF_CONTEXT = {
     "reason": "stalled",
     "status": "found",
     "text": WORKER_TEXT,
+    "story": "",
 }
+# The longest sentence oncall.story makes (minimal detail): a 22-character time, a
+# 24-character place (oncall.STORY_AREA_LIMIT), every trait.
+LONGEST_STORY = (
+    "Caller +1 212... (foster parent, Spanish) stopped answering during intake: age 18 months, "
+    f"last seen {'y' * 22} at {'x' * 24}; police not called."
+)
+
+
+def test_a_half_done_intake_alert_is_one_sentence_within_two_segments():
+    params = {**STAFF_CONTEXT, "story": LONGEST_STORY}
+    text = render("oncall_alert", "en", channel="staff", **params)
+    _check_sms(text, "staff/oncall_alert with a story")
+    assert LONGEST_STORY in text and "not given yet" not in text and "ACK" in text
 
 
 @pytest.mark.parametrize("name", template_names("staff", "en"))
