@@ -39,10 +39,16 @@ def new_ref() -> str:
 
 
 def open_case(
-    session: Session, caller: Caller, lang: str, channel: str = "sms", reported_missing=False
+    session: Session,
+    caller: Caller,
+    lang: str,
+    channel: str = "sms",
+    reported_missing=False,
+    test: bool = False,
 ) -> Case:
     """Start a case for a new intake: one INSERT, its reference made unique by the
-    database (a reference already taken inserts nothing, and another is drawn)."""
+    database (a reference already taken inserts nothing, and another is drawn). `test`:
+    the phone simulator's (intake/simulated.py)."""
     while True:
         insert = outbox.dialect_insert(session, Case).values(
             ref=new_ref(),
@@ -51,6 +57,7 @@ def open_case(
             lang=lang,
             channel=channel,
             reported_missing=reported_missing,
+            is_test=test,
             created_at=utcnow(),
         )
         returning = insert.on_conflict_do_nothing(index_elements=["ref"]).returning(Case)

@@ -289,7 +289,7 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
     at once and a later one is held PAGE_HOLD for others to join. Every page keeps its
     own alert_pages row pointing at the text that carries it.
     """
-    row = _open_page_row(session, phone, now)
+    row = _open_page_row(session, phone, now, alert.case.is_test)
     if row is None:
         held = _paged_lately(session, line, phone, "sms", now)
         row = outbox.enqueue(
@@ -316,19 +316,24 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
         _compose(row, [*members, {**member, "params": alert_params(line, alert, now)}])
 
 
-def _open_page_row(session: Session, phone: str, now: datetime) -> Outbound | None:
-    """A page text to this number that is not claimed yet and due within PAGE_HOLD."""
+def _open_page_row(
+    session: Session, phone: str, now: datetime, test: bool = False
+) -> Outbound | None:
+    """A page text to this number that is not claimed yet and due within PAGE_HOLD, about
+    cases that are tests, or real, as this one is (a test case's texts stay local)."""
     query = (
         select(Outbound)
+        .join(Case, Case.id == Outbound.case_id)
         .where(
             Outbound.to_phone == phone,
             Outbound.status == "pending",
             Outbound.kind == "alert",
             Outbound.send_at <= now + PAGE_HOLD,
+            Case.is_test == test,
         )
         .order_by(Outbound.id)
         .limit(1)
-        .with_for_update(skip_locked=True)  # being claimed or joined elsewhere: a new text
+        .with_for_update(of=Outbound, skip_locked=True)  # being claimed or joined: a new text
         .execution_options(populate_existing=True)
     )
     row = session.scalar(query)
@@ -617,13 +622,21 @@ def alerts_to_ack_all(session: Session, person: OnCallPerson) -> list[Alert]:
         .where(Page.person_id == person.id, Outbound.status.in_(("sending", "sent")))
     )
     query = select(Alert).where(Alert.id.in_(sent_to), Alert.status.in_(("open", "exhausted")))
-    return list(session.scalars(query.order_by(Alert.id)))
+    return list(session.scalars(_real(query).order_by(Alert.id)))
+
+
+def _real(query):
+    """Alerts about real cases only: a test case's pages never reached the person, so
+    their ACK cannot mean it (intake/simulated.py)."""
+    return query.join(Case, Case.id == Alert.case_id).where(Case.is_test.is_(False))
 
 
 def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
     """What a bare ACK means: the newest alert sent to this person that still waits for
     someone; failing that, the newest sent to them (to say who has it or that it is over)."""
-    paged = select(Alert).join(Page, Page.alert_id == Alert.id).where(Page.person_id == person.id)
+    paged = _real(
+        select(Alert).join(Page, Page.alert_id == Alert.id).where(Page.person_id == person.id)
+    )
     newest = paged.order_by(Page.id.desc()).limit(1)
     waiting = newest.where(Alert.status.in_(("open", "exhausted")))
     return session.scalar(waiting) or session.scalar(newest)
