@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from intake import cases, dispatcher, simulator
 from intake.app import create_app
-from intake.models import Case, Outbound, utcnow
+from intake.models import Caller, Case, Outbound, utcnow
 from intake.transport import LocalTransport
 from tests import test_oncall
 from tests.conftest import BASE_URL, CALLER, Phone, make_settings, signed_post
@@ -40,9 +40,12 @@ def local_line(local_app):
     return local_app.extensions["intake"]
 
 
-def the_case(line) -> Case:
+def the_case(line, caller: str | None = None) -> Case:
     with line.db.sessions() as s:
-        return s.scalars(select(Case)).one()
+        query = select(Case)
+        if caller is not None:
+            query = query.join(Case.caller).where(Caller.phone == caller)
+        return s.scalars(query).one()
 
 
 def told_taken(fake) -> list[str]:
@@ -151,12 +154,20 @@ def test_a_worker_taking_a_whispered_call_is_named_to_the_caller_by_text(
 
 
 def test_a_caregiver_who_texted_stop_is_not_told(app, line, phone, settings, crew, fake, transport):
+    stopped = Phone(app, settings, "+13055551234")
     intake(phone)
-    phone.text("STOP")
+    intake(stopped)
+    stopped.text("STOP")
     tick(line, transport, utcnow())
-    staff(app, settings, ANA).reply("ACK")
+    with line.db.sessions() as s:
+        refs = list(s.scalars(select(Case.ref).order_by(Case.id)))
+    ana = staff(app, settings, ANA)
+    for ref in refs:
+        ana.reply(f"ACK {ref}")
     tick(line, transport, utcnow())
-    assert told_taken(fake) == []
+    assert [t for t in texts_to(fake, stopped.number) if "has your case" in t] == []
+    [text] = told_taken(fake)
+    assert f"Ana has your case {refs[0]}" in text
 
 
 # --- the dashboard: take, found, close -------------------------------------------------------
@@ -200,12 +211,22 @@ def test_the_dashboard_take_and_found_tell_the_caregiver_and_the_tips_stop(local
     assert tips and set(tips) == {"cancelled"}
 
 
-def test_found_texted_by_the_caregiver_is_answered_once_not_twice(local_app, local_line):
-    phone = Phone(local_app, local_line.settings)
-    intake(phone)
-    reply = phone.reply("FOUND")
-    assert "glad" in reply
-    assert not [t for t in caregiver_texts(local_line) if "marked found" in t]
+def test_found_texted_by_the_caregiver_is_answered_once_staff_marking_it_is_told(
+    local_app, local_line
+):
+    texted = Phone(local_app, local_line.settings, "+13055551234")
+    intake(texted)
+    assert "glad" in texted.reply("FOUND")
+    marked = Phone(local_app, local_line.settings)
+    intake(marked)
+    worker = signed_in_worker(local_app, local_line)
+    ref = the_case(local_line, marked.number).ref
+    page = f"/dashboard/cases/{ref}"
+    post(worker, f"{page}/found", page)
+    dispatcher.dispatch(local_line, LocalTransport(), now=utcnow())
+    with local_line.db.sessions() as s:
+        told = s.scalars(select(Outbound).where(Outbound.template == "case_found")).all()
+    assert [(row.to_phone, row.status) for row in told] == [(marked.number, "sent")]
 
 
 def test_closing_on_the_dashboard_tells_the_caregiver_in_their_language(local_app, local_line):
