@@ -17,7 +17,8 @@ REF_LENGTH = 6
 OPEN_STATUSES = ("intake", "open")
 FINISHED_STATUSES = ("found", "closed")  # retention's clock starts; nothing more to relay
 ABANDONED = "abandoned"  # an intake left half done: timed out, or started again (RESTART)
-FOUNDABLE = (*OPEN_STATUSES, "closed")  # a caregiver may still tell us after staff closed it
+WORKABLE = (*OPEN_STATUSES, ABANDONED)  # staff may still take, find or close it
+FOUNDABLE = (*WORKABLE, "closed")  # a caregiver may still tell us after staff closed it
 CAREGIVER_TOLD = "caregiver_told"  # the outbox kind of a text telling them what staff did
 
 # answer key -> Case column; values needing more than a copy are handled below
@@ -156,8 +157,7 @@ def mark_found(case: Case, now: datetime | None = None) -> None:
 
 def found(session: Session, case: Case, now: datetime) -> bool:
     """The child is found (the caregiver texted FOUND, or staff marked it): the follow-ups
-    stop and whoever was woken or has the case is told. False when the case cannot be
-    found any more (abandoned, or already found)."""
+    stop and whoever was woken or has the case is told. False when it is already found."""
     if case.status not in FOUNDABLE:
         return False
     mark_found(case, now)

@@ -31,7 +31,6 @@ WAITING = ("open", "exhausted")  # an alert that still wants someone
 NAME_LIMIT = 40  # of a worker's name in a text to a caregiver (the segment budget)
 RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
 STATUS_WORDS = {"abandoned": "left unfinished"}
-TAKEABLE = (*OPEN, cases.ABANDONED)  # a worker may take up an intake the caller left
 PURGED_WORDS = "data retention"  # a purged case, as staff read it (intake/retention.py)
 
 Answer = tuple[list[str], Case | None]  # the replies, and the case the command was about
@@ -152,7 +151,7 @@ def take(
         case = _newest_intake(session, case)
     holder = case.assigned_person
     mine = holder is not None and holder.id == person.id
-    if case.status not in TAKEABLE:
+    if case.status not in cases.WORKABLE:  # an intake the caller left may be taken up
         return Taken("over", case, callback(case) if mine else None)
     if holder is not None and not mine and not take_over:
         return Taken("taken_by_other", case, who=holder.name)

@@ -16,11 +16,14 @@ from intake import oncall, simulator
 from intake.config import ConfigError, Settings
 from intake.models import Case, utcnow
 from intake.words import render
-from tests import test_oncall
+from tests import test_caregiver, test_oncall
 from tests.conftest import CALLER, Phone
+from tests.dashboard_helpers import post
+from tests.test_caregiver import caregiver_texts, signed_in_worker
 from tests.test_oncall import ANA, add, staff, texts_to, tick
 
 settings, crew = test_oncall.settings, test_oncall.crew
+local_app, local_line = test_caregiver.local_app, test_caregiver.local_line  # no Twilio
 
 
 def worker_tick(line, transport, now) -> None:
@@ -139,3 +142,20 @@ def test_the_abandoned_setting_is_checked(tmp_path, value, problem):
     assert Settings.from_env(env).abandoned_after == timedelta(minutes=45)
     del env["INTAKE_ABANDONED_AFTER_MINUTES"]
     assert Settings.from_env(env).abandoned_after == timedelta(minutes=30)
+
+
+def test_on_the_dashboard_an_abandoned_intake_can_be_taken_up_and_closed(local_app, local_line):
+    phone = Phone(local_app, local_line.settings)
+    half_intake(phone)
+    oncall.mark_abandoned(local_line, utcnow() + timedelta(minutes=31))
+    worker = signed_in_worker(local_app, local_line)
+    ref = cases_of(local_line)[0].ref
+    page = f"/dashboard/cases/{ref}"
+    assert "Take this case" in worker.get(page).get_data(as_text=True)
+    post(worker, f"{page}/take", page)
+    post(worker, f"{page}/close", page)
+    [case] = cases_of(local_line)
+    assert case.status == "closed" and case.assigned_person_id is not None
+    texts = caregiver_texts(local_line)
+    assert any(f"Ana has your case {ref}" in t for t in texts)
+    assert any(f"case {ref} is closed" in t for t in texts)

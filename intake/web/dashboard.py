@@ -81,7 +81,7 @@ def case_page(ref: str):
             fetchable=lambda item: media.fetchable(line.settings, item.url),
             followups=casefile.followup_state(db, case, now),
             person=accounts.roster_person(db, me),
-            is_open=case.status in cases.OPEN_STATUSES,
+            is_open=case.status in cases.WORKABLE,
             unacknowledged=bool(casefile.unacknowledged(db, [case.id])),
             **_live(db, case),
         )
@@ -229,7 +229,7 @@ def _told(case: Case) -> str:
 @login_required
 def close(ref: str):
     def work(db, case, me):
-        if case.status not in cases.OPEN_STATUSES:
+        if case.status not in cases.WORKABLE:
             return f"Case {case.ref} is already {staff.status_text(case)}."
         cases.close(db, case, utcnow())
         return f"Case {case.ref} is closed{_told(case)}. Nothing more is sent for it."
