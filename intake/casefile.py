@@ -39,6 +39,7 @@ class CaseRow:
     worker: str
     unacknowledged: bool
     started: str
+    test: bool = False  # the phone simulator's (intake/simulated.py): labelled "Test"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
         worker=worker,
         unacknowledged=waiting,
         started=local_time(case.created_at, zone),
+        test=case.is_test,
     )
 
 

@@ -16,7 +16,10 @@ REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5
 REF_LENGTH = 6
 OPEN_STATUSES = ("intake", "open")
 FINISHED_STATUSES = ("found", "closed")  # retention's clock starts; nothing more to relay
-FOUNDABLE = (*OPEN_STATUSES, "closed")  # a caregiver may still tell us after staff closed it
+ABANDONED = "abandoned"  # an intake left half done: timed out, or started again (RESTART)
+WORKABLE = (*OPEN_STATUSES, ABANDONED)  # staff may still take, find or close it
+FOUNDABLE = (*WORKABLE, "closed")  # a caregiver may still tell us after staff closed it
+CAREGIVER_TOLD = "caregiver_told"  # the outbox kind of a text telling them what staff did
 
 # answer key -> Case column; values needing more than a copy are handled below
 PLAIN_ANSWERS = {
@@ -37,10 +40,16 @@ def new_ref() -> str:
 
 
 def open_case(
-    session: Session, caller: Caller, lang: str, channel: str = "sms", reported_missing=False
+    session: Session,
+    caller: Caller,
+    lang: str,
+    channel: str = "sms",
+    reported_missing=False,
+    test: bool = False,
 ) -> Case:
     """Start a case for a new intake: one INSERT, its reference made unique by the
-    database (a reference already taken inserts nothing, and another is drawn)."""
+    database (a reference already taken inserts nothing, and another is drawn). `test`:
+    the phone simulator's (intake/simulated.py)."""
     while True:
         insert = outbox.dialect_insert(session, Case).values(
             ref=new_ref(),
@@ -49,6 +58,7 @@ def open_case(
             lang=lang,
             channel=channel,
             reported_missing=reported_missing,
+            is_test=test,
             created_at=utcnow(),
         )
         returning = insert.on_conflict_do_nothing(index_elements=["ref"]).returning(Case)
@@ -116,17 +126,28 @@ def add_media(session: Session, case: Case, media: tuple[Any, ...]) -> None:
         session.add(CaseMedia(case=case, url=item.url, content_type=item.content_type))
 
 
+def take_up_again(case: Case) -> bool:
+    """The caller of an intake marked abandoned answers again: it goes on where it stopped,
+    under way ("intake") with its answers kept. False for any other case."""
+    if case.status != ABANDONED or case.purged_at is not None:
+        return False
+    case.status = "intake"
+    return True
+
+
 def complete(case: Case, now: datetime | None = None) -> None:
     case.status = "open"
     case.completed_at = now or utcnow()
 
 
-def close(session: Session, case: Case, now: datetime | None = None) -> None:
-    """Staff close a case: nothing more is sent for it."""
+def close(session: Session, case: Case, now: datetime | None = None) -> bool:
+    """Staff close a case: the caregiver is told, and nothing more is sent for it.
+    Returns whether the caregiver was texted."""
     case.status = "closed"
     case.closed_at = now or utcnow()
     followups.cancel(session, case, "case closed")
     oncall.stand_down(session, case, "closed", case.closed_at)
+    return tell_caregiver(session, case, "case_closed", case.closed_at)
 
 
 def mark_found(case: Case, now: datetime | None = None) -> None:
@@ -136,11 +157,48 @@ def mark_found(case: Case, now: datetime | None = None) -> None:
 
 def found(session: Session, case: Case, now: datetime) -> bool:
     """The child is found (the caregiver texted FOUND, or staff marked it): the follow-ups
-    stop and whoever was woken or has the case is told. False when the case cannot be
-    found any more (abandoned, or already found)."""
+    stop and whoever was woken or has the case is told. False when it is already found."""
     if case.status not in FOUNDABLE:
         return False
     mark_found(case, now)
     followups.cancel(session, case, "found")
     oncall.stand_down(session, case, "found", now)
+    return True
+
+
+def found_by_staff(session: Session, case: Case, now: datetime) -> bool:
+    """Staff mark the child found (the dashboard): what FOUND does, and the caregiver, who
+    did not text it, is told. False when the case cannot be found any more."""
+    if not found(session, case, now):
+        return False
+    tell_caregiver(session, case, "case_found", now)
+    return True
+
+
+def tell_caregiver(
+    session: Session,
+    case: Case,
+    template: str,
+    now: datetime,
+    params: dict[str, Any] | None = None,
+    once: str = "",
+) -> bool:
+    """Text the caregiver one short message about their case, in their language. Sent once
+    per case, template and `once` (a repeat adds nothing). False when the line may not text
+    them (STOP, a landline, a purged case)."""
+    caller = case.caller
+    if case.purged_at is not None or not followups.can_text(caller):
+        return False
+    outbox.enqueue(
+        session,
+        kind=CAREGIVER_TOLD,
+        to=caller.phone,
+        send_at=now,
+        template=template,
+        params={"ref": case.ref, **(params or {})},
+        lang=caller.lang,
+        case_id=case.id,
+        caller_id=caller.id,
+        dedupe_key=f"{template}:{case.id}:{once}",
+    )
     return True

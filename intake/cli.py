@@ -172,7 +172,7 @@ def case() -> None:
 @case.command("close")
 @click.argument("ref")
 def case_close(ref: str) -> None:
-    """Close a case: its pending follow-up texts are cancelled."""
+    """Close a case: the caregiver is told, and its pending follow-up texts are cancelled."""
     from sqlalchemy import select
 
     from intake import cases

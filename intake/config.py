@@ -27,6 +27,7 @@ UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_FOLLOWUPS = tuple(timedelta(minutes=m) for m in (15, 60, 3 * 60, 8 * 60, 24 * 60, 48 * 60))
 MAX_FOLLOWUPS = 6  # one template each: templates/sms/<lang>/followup_<n>.txt
 MAX_DAYS = 36500  # a retention longer than a century is a typo
+MAX_MINUTES = 24 * 60  # an intake idle for a day is long abandoned
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 DATABASES = ("sqlite", "postgresql")
@@ -67,6 +68,8 @@ class Settings:
     retry_after: timedelta = timedelta(seconds=15)  # first retry; doubles up to 30 minutes
     escalation_wait: timedelta = timedelta(minutes=5)
     stalled_after: timedelta = timedelta(minutes=10)  # an intake left half done wakes someone
+    # an intake the caller stopped answering is marked "abandoned" after this (oncall.py)
+    abandoned_after: timedelta = timedelta(minutes=30)
     escalation_rounds: int = 3
     page_window: timedelta = timedelta(minutes=3)  # one call, and texts combined, per person
     fallback_alert_number: str | None = None
@@ -123,6 +126,7 @@ class Settings:
             retry_after=reader.duration("INTAKE_RETRY_AFTER", "15s"),
             escalation_wait=reader.duration("INTAKE_ESCALATION_WAIT", "5m"),
             stalled_after=reader.duration("INTAKE_STALLED_AFTER", "10m"),
+            abandoned_after=reader.minutes("INTAKE_ABANDONED_AFTER_MINUTES", 30),
             escalation_rounds=reader.count("INTAKE_ESCALATION_ROUNDS", 3),
             page_window=reader.duration("INTAKE_PAGE_WINDOW", "3m"),
             fallback_alert_number=reader.phone("INTAKE_FALLBACK_ALERT_NUMBER"),
@@ -140,6 +144,7 @@ class Settings:
             answer_within=reader.answer_within("INTAKE_ANSWER_WITHIN", "3s"),
         )
         reader.check_twilio(settings)
+        reader.later_than_stalled(settings)
         reader.together("INTAKE_OFFICE_HOURS", "INTAKE_OFFICE_NUMBER")
         reader.raise_errors()
         return settings.with_local_secrets()
@@ -223,6 +228,24 @@ class _Reader:
             self.errors.append(f"{name} must be a whole number from 1 to 20")
             return default
         return int(raw)
+
+    def minutes(self, name: str, default: int) -> timedelta:
+        """A whole number of minutes, from 1 to a day."""
+        raw = self.get(name)
+        if raw is None:
+            return timedelta(minutes=default)
+        if not raw.isdigit() or not 1 <= int(raw) <= MAX_MINUTES:
+            self.errors.append(f"{name} must be a whole number of minutes from 1 to {MAX_MINUTES}")
+            return timedelta(minutes=default)
+        return timedelta(minutes=int(raw))
+
+    def later_than_stalled(self, settings: Settings) -> None:
+        """A half-done intake pages first (INTAKE_STALLED_AFTER), then is marked abandoned."""
+        if settings.abandoned_after <= settings.stalled_after:
+            self.errors.append(
+                "INTAKE_ABANDONED_AFTER_MINUTES must be longer than INTAKE_STALLED_AFTER "
+                "(a half-done intake pages someone first, then is marked abandoned)"
+            )
 
     def days(self, name: str, default: int) -> int:
         """A number of days, at least 1 (up to about 100 years)."""

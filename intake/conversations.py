@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, db, followups, oncall, outbox, roster, staff, words
+from intake import cases, db, followups, oncall, outbox, roster, simulated, staff, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -106,6 +106,8 @@ def resume(
     if state.status == engine.NEW:
         return state, None
     latest = cases.latest_case(session, caller)
+    if latest is not None and state.status == engine.ACTIVE and cases.take_up_again(latest):
+        return state, latest  # marked abandoned while they were away: the intake goes on
     finished = replace(state, step=None, answers={}, retries=0)
     if latest is not None and cases.within_reopen_window(line.settings, latest, now):
         return replace(finished, status=engine.CLOSED), latest
@@ -238,7 +240,8 @@ def _apply_one(
     match event:
         case ev.IntakeStarted(lang=lang):
             reported = any(isinstance(e, ev.ReportedMissing) for e in events)
-            return _new_intake(session, caller, case, lang, channel, reported)
+            test = simulated.is_test_caller(line.settings, caller.phone)
+            return _new_intake(session, caller, case, lang, channel, reported, test)
         case ev.ReportedMissing() if case is not None:
             case.reported_missing = True
         case ev.AnswerGiven(key=key, value=value) if case is not None:
@@ -277,12 +280,13 @@ def _new_intake(
     lang: str,
     channel: str,
     reported_missing: bool = False,
+    test: bool = False,
 ) -> Case:
     """Open the case for a new intake (written at once, with "a child is missing" if the
     same text said so). An intake left half done (RESTART) is kept for staff as
     abandoned, and an alert waking someone for it now wakes them for this one: it is the
     same caller with the same need."""
-    new = cases.open_case(session, caller, lang, channel, reported_missing)
+    new = cases.open_case(session, caller, lang, channel, reported_missing, test)
     if case is not None and case.status == "intake":
         case.status = "abandoned"
         oncall.move_alerts(session, case, new)

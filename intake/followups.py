@@ -30,7 +30,19 @@ def send_times(start: datetime, offsets: tuple[timedelta, ...], zone: ZoneInfo) 
 def planned(settings, caller: Caller) -> bool:
     """Whether this caller gets the follow-up plan (the summary announces it): not after
     STOP, not to a short code, not to a number Twilio said cannot take texts."""
-    if not settings.followup_schedule or caller.opted_out_at is not None:
+    return bool(settings.followup_schedule) and can_text(caller)
+
+
+def first_wait_minutes(settings) -> int:
+    """How long after the intake the first follow-up goes, in whole minutes (what a call
+    tells the caller who asks for the checklist)."""
+    return int(settings.followup_schedule[0].total_seconds() // 60)
+
+
+def can_text(caller: Caller) -> bool:
+    """Whether the line may text this caller on its own: not after STOP, not a short code,
+    not a number Twilio said cannot take texts."""
+    if caller.opted_out_at is not None:
         return False
     return _textable(caller.phone) and not caller.cannot_take_texts
 

@@ -96,6 +96,9 @@ class Case(Base):
     # the caller said a child is missing (a "missing" word): a stalled intake still pages
     reported_missing: Mapped[bool] = mapped_column(default=False, server_default=false())
     assigned_person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
+    # the phone simulator played it on a line with real Twilio: nothing about it reaches a
+    # real phone (intake/simulated.py)
+    is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
     found_at: Mapped[datetime | None]

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -154,6 +155,55 @@ def alert_stalled(line: Line, now: datetime | None = None) -> int:
         return len(stalled)
 
 
+def mark_abandoned(line: Line, now: datetime | None = None) -> int:
+    """Intakes whose caller stopped answering INTAKE_ABANDONED_AFTER_MINUTES ago are
+    marked "abandoned" (the dashboard lists them apart; retention purges them in time);
+    see `abandon` for who is told. Returns how many were marked."""
+    now = now or utcnow()
+    cutoff = now - line.settings.abandoned_after
+    with line.db.transaction() as session:
+        query = (
+            select(Case)
+            .join(Caller, Caller.id == Case.caller_id)
+            .where(Case.status == "intake", Caller.updated_at <= cutoff)
+            .order_by(Case.id)
+            .limit(20)
+            .with_for_update(of=Case, skip_locked=True)
+        )
+        left = list(session.scalars(query))
+        for case in left:
+            abandon(session, line, case, now)
+        return len(left)
+
+
+def abandon(session: Session, line: Line, case: Case, now: datetime) -> None:
+    """Mark one intake abandoned and tell, in one sentence, what the caller gave: the
+    worker who has the case; else on call, by an alert (unless one still pages for it).
+    An intake where nothing was given is for the dashboard only."""
+    case.status = "abandoned"
+    log_event("oncall.abandoned", case=case.ref)
+    worker = case.assigned_person
+    params = {"ref": case.ref, "story": story(line, case, "abandoned")}
+    if roster.reachable(worker):
+        tell(session, {worker.phone}, "worker_abandoned", params, case, now)
+    elif gave_anything(case):
+        start_alert(session, line, case, "abandoned", now)
+
+
+def gave_anything(case: Case) -> bool:
+    """Whether the caller said anything of the child (or that one is missing)."""
+    answers = (
+        case.child_name,
+        case.age_months,
+        case.last_seen_when,
+        case.last_seen_where,
+        case.description,
+        case.police_called,
+        case.relationship_to_child,
+    )
+    return case.reported_missing or any(a is not None for a in answers)
+
+
 def escalate(session: Session, line: Line, alert: Alert, now: datetime) -> None:
     """Nobody acknowledged: the next in the chain who can still be paged; then everyone.
 
@@ -239,7 +289,7 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
     at once and a later one is held PAGE_HOLD for others to join. Every page keeps its
     own alert_pages row pointing at the text that carries it.
     """
-    row = _open_page_row(session, phone, now)
+    row = _open_page_row(session, phone, now, alert.case.is_test)
     if row is None:
         held = _paged_lately(session, line, phone, "sms", now)
         row = outbox.enqueue(
@@ -266,19 +316,24 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
         _compose(row, [*members, {**member, "params": alert_params(line, alert, now)}])
 
 
-def _open_page_row(session: Session, phone: str, now: datetime) -> Outbound | None:
-    """A page text to this number that is not claimed yet and due within PAGE_HOLD."""
+def _open_page_row(
+    session: Session, phone: str, now: datetime, test: bool = False
+) -> Outbound | None:
+    """A page text to this number that is not claimed yet and due within PAGE_HOLD, about
+    cases that are tests, or real, as this one is (a test case's texts stay local)."""
     query = (
         select(Outbound)
+        .join(Case, Case.id == Outbound.case_id)
         .where(
             Outbound.to_phone == phone,
             Outbound.status == "pending",
             Outbound.kind == "alert",
             Outbound.send_at <= now + PAGE_HOLD,
+            Case.is_test == test,
         )
         .order_by(Outbound.id)
         .limit(1)
-        .with_for_update(skip_locked=True)  # being claimed or joined elsewhere: a new text
+        .with_for_update(of=Outbound, skip_locked=True)  # being claimed or joined: a new text
         .execution_options(populate_existing=True)
     )
     row = session.scalar(query)
@@ -350,13 +405,23 @@ RELATIONSHIP_WORDS = {
 # None: no clear answer (the police question comes in the first reply, so it was asked)
 POLICE_WORDS = {True: "yes", False: "not yet", None: "no answer"}
 AREA_LIMIT, WHEN_LIMIT = 34, 22  # keep an alert at two SMS segments with a 40-char org name
+# An intake left half done: how its alert says so, in the one sentence of what is known.
+LEFT_PARTWAY = {
+    "hung_up": "hung up during intake",
+    "stalled": "stopped answering during intake",
+    "abandoned": "left the intake unfinished",
+}
+STORY_RELATIONSHIPS = {"parent": "parent", "foster": "foster parent", "caseworker": "agency staff"}
+STORY_POLICE = {True: "police called", False: "police not called"}
+STORY_AREA_LIMIT = 24  # the sentence says more than the list does: two segments still
 
 
 def alert_params(line: Line, alert: Alert, now: datetime) -> dict[str, str]:
     """What an alert says: what to know before calling, little personal data unless
-    INTAKE_ALERT_DETAIL=full."""
+    INTAKE_ALERT_DETAIL=full. An intake left half done reads as one sentence (`story`)."""
     case = alert.case
     params = {
+        "story": story(line, case, alert.reason) if alert.reason in LEFT_PARTWAY else "",
         "ref": case.ref,
         "reason": alert.reason,
         "age": age_text(case.age_months),
@@ -375,6 +440,50 @@ def alert_params(line: Line, alert: Alert, now: datetime) -> dict[str, str]:
     return params
 
 
+def story(line: Line, case: Case, reason: str) -> str:
+    """A half-done intake in one sentence of what is known, e.g. "Caller +1 212... (Spanish)
+    hung up during intake: age 6, last seen about 21:40 EST at Elm Park; police called." The
+    name and description only with INTAKE_ALERT_DETAIL=full."""
+    full = line.settings.alert_detail == "full"
+    traits = [STORY_RELATIONSHIPS.get(case.relationship_to_child or "", "")]
+    traits.append(LANGUAGE_NAMES.get(case.lang, case.lang) if case.lang != "en" else "")
+    who = f"Caller {masked_phone(case.caller.phone)}"
+    if any(traits):
+        who += f" ({', '.join(t for t in traits if t)})"
+    known = [_short(case.child_name, 60) if full else ""]
+    known.append(f"age {age_text(case.age_months)}" if case.age_months is not None else "")
+    known.append(_seen(case, line.settings.zone))
+    known.append(_short(case.description, 120) if full else "")
+    details = ", ".join(k for k in known if k)
+    police = STORY_POLICE.get(case.police_called, "")
+    details = "; ".join(d for d in (details, police) if d)
+    if not details and case.reported_missing:
+        details = "a child is missing, no details yet"
+    if not details:
+        return f"{who} {LEFT_PARTWAY[reason]} before giving any details."
+    return f"{who} {LEFT_PARTWAY[reason]}: {details}."
+
+
+def _seen(case: Case, zone: ZoneInfo) -> str:
+    """'last seen about 21:40 EST at Elm Park', or as much of it as is known."""
+    when, where = _when(case, zone), _short(case.last_seen_where, STORY_AREA_LIMIT)
+    if not when and not where:
+        return ""
+    return " ".join(w for w in ("last seen", when, f"at {where}" if where else "") if w)
+
+
+def masked_phone(phone: str) -> str:
+    """A caller's number as an alert shows it: the country and area code only ("+1
+    212..."); the whole number goes to the person who takes the case."""
+    try:
+        parsed = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return "(number not shown)"
+    national = str(parsed.national_number)
+    area = phonenumbers.length_of_geographical_area_code(parsed) or 3
+    return f"+{parsed.country_code} {national[:area]}..."
+
+
 def age_text(months: int | None) -> str:
     """The child's age as staff read it: months under two, else years."""
     if months is None:
@@ -384,9 +493,13 @@ def age_text(months: int | None) -> str:
 
 def when_text(case: Case, zone: ZoneInfo) -> str:
     """When the child was last seen: 'about 21:40 EST' when known, else the caller's words."""
+    return _when(case, zone) or "time not given yet"
+
+
+def _when(case: Case, zone: ZoneInfo) -> str:
     if case.last_seen_at is not None:
         return f"about {clock_time(case.last_seen_at, zone)}"
-    return _short(case.last_seen_when, WHEN_LIMIT) or "time not given yet"
+    return _short(case.last_seen_when, WHEN_LIMIT)
 
 
 def _short(text: str | None, limit: int) -> str:
@@ -509,13 +622,21 @@ def alerts_to_ack_all(session: Session, person: OnCallPerson) -> list[Alert]:
         .where(Page.person_id == person.id, Outbound.status.in_(("sending", "sent")))
     )
     query = select(Alert).where(Alert.id.in_(sent_to), Alert.status.in_(("open", "exhausted")))
-    return list(session.scalars(query.order_by(Alert.id)))
+    return list(session.scalars(_real(query).order_by(Alert.id)))
+
+
+def _real(query):
+    """Alerts about real cases only: a test case's pages never reached the person, so
+    their ACK cannot mean it (intake/simulated.py)."""
+    return query.join(Case, Case.id == Alert.case_id).where(Case.is_test.is_(False))
 
 
 def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
     """What a bare ACK means: the newest alert sent to this person that still waits for
     someone; failing that, the newest sent to them (to say who has it or that it is over)."""
-    paged = select(Alert).join(Page, Page.alert_id == Alert.id).where(Page.person_id == person.id)
+    paged = _real(
+        select(Alert).join(Page, Page.alert_id == Alert.id).where(Page.person_id == person.id)
+    )
     newest = paged.order_by(Page.id.desc()).limit(1)
     waiting = newest.where(Alert.status.in_(("open", "exhausted")))
     return session.scalar(waiting) or session.scalar(newest)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from intake import words
 from intake.db import Database
 from intake.logs import event as log_event
-from intake.models import Outbound, utcnow
+from intake.models import Case, Outbound, utcnow
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -47,6 +47,7 @@ class Claimed:
     call_url: str | None = None
     unsure: bool = False  # an earlier request may have reached Twilio: look it up first
     tried_at: datetime | None = None  # when the first request for it left (wall clock)
+    test: bool = False  # about a test case: delivered locally (intake/simulated.py)
 
 
 def enqueue(
@@ -186,11 +187,16 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
             )
             .execution_options(synchronize_session=False)
         )
-        rows = session.scalars(
-            select(Outbound).options(joinedload(Outbound.caller)).where(Outbound.id.in_(ids))
+        rows = session.execute(
+            select(Outbound, Case.is_test)
+            .options(joinedload(Outbound.caller))
+            .outerjoin(Case, Case.id == Outbound.case_id)
+            .where(Outbound.id.in_(ids))
         ).all()
         return [
-            c for row in sorted(rows, key=lambda r: r.send_at) if (c := _prepare(line, row, now))
+            c
+            for row, test in sorted(rows, key=lambda r: r[0].send_at)
+            if (c := _prepare(line, row, now, bool(test)))
         ]
 
 
@@ -224,8 +230,9 @@ def _lock_ids(session: Session, status, column, now: datetime, limit: int) -> li
     return list(session.scalars(claim_query(status, column, now, limit)))
 
 
-def _prepare(line: Line, row: Outbound, now: datetime) -> Claimed | None:
-    """Render the row's words now, in the recipient's current language.
+def _prepare(line: Line, row: Outbound, now: datetime, test: bool = False) -> Claimed | None:
+    """Render the row's words now, in the recipient's current language. `test`: the row is
+    about a test case (delivered locally, never to a real phone).
 
     A daytime-only text claimed in quiet hours (a late worker, a retry) waits for 08:00.
     """
@@ -255,4 +262,5 @@ def _prepare(line: Line, row: Outbound, now: datetime) -> Claimed | None:
         call_url=call_url,
         unsure=row.unsure,
         tried_at=row.tried_at,
+        test=test,
     )

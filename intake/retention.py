@@ -2,8 +2,9 @@
 data, here and at Twilio; its counts and times stay.
 
 A case is due when it is found or closed and the later of its found and closed times is
-more than N days ago (an intake left half done and started again, "abandoned", is due N
-days after it began once its caller has no open case). An open case (intake, open) is
+more than N days ago (an intake left half done, "abandoned": started again, or not
+answered for INTAKE_ABANDONED_AFTER_MINUTES, is due N days after it began once its caller
+has no open case). An open case (intake, open) is
 never due, whatever its age.
 
 What goes, for a due case:

@@ -1,4 +1,5 @@
-"""APScheduler is the clock: every few seconds it escalates alerts and sends due texts;
+"""APScheduler is the clock: every few seconds it wakes someone for stalled intakes, marks
+long-idle ones abandoned, escalates alerts and sends due texts;
 once a day (PURGE_AT, in the line's time zone) it purges what retention says must go.
 
 Its job store is memory only: the work itself lives in the outbox table, so any number
@@ -45,6 +46,7 @@ def _send_due(line: Line, transport: Transport) -> None:
 # The parts of one tick, in order: escalations first, so the pages they make go out now.
 PARTS: tuple[tuple[str, Callable[[Line, Transport], object]], ...] = (
     ("alert_stalled", lambda line, transport: oncall.alert_stalled(line)),
+    ("mark_abandoned", lambda line, transport: oncall.mark_abandoned(line)),
     ("check_due", lambda line, transport: oncall.check_due(line)),
     ("dispatch", _send_due),
 )

@@ -19,11 +19,11 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlencode, urljoin
 
-import phonenumbers
 import requests
 
 from intake import signing
 from intake.config import Settings
+from intake.simulated import is_fictitious  # noqa: F401  (the simulator's numbers)
 
 SMS_PATH = "/twilio/sms"
 # A whole intake as a caregiver might text it, from the first text to the final answer:
@@ -142,18 +142,6 @@ def send_text(
     if status != 200:
         return [f"[the line answered HTTP {status}]"]
     return message_bodies(text)
-
-
-def is_fictitious(number: str) -> bool:
-    """A North American 555-0100 to 555-0199 number: set aside for fiction, it reaches no one."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return False
-    national = str(parsed.national_number)
-    if parsed.country_code != 1 or len(national) != 10:
-        return False
-    return national[3:6] == "555" and 100 <= int(national[6:]) <= 199
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.parse import keyword
-from intake import cases, oncall, outbox, roster
+from intake import cases, oncall, outbox, roster, words
 from intake.logs import event as log_event
 from intake.models import Alert, Case, Message, OnCallPerson, utcnow
 
@@ -27,8 +28,9 @@ if TYPE_CHECKING:
 OPEN = cases.OPEN_STATUSES
 FINISHED = cases.FINISHED_STATUSES  # an abandoned intake still has a caller
 WAITING = ("open", "exhausted")  # an alert that still wants someone
+NAME_LIMIT = 40  # of a worker's name in a text to a caregiver (the segment budget)
 RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
-STATUS_WORDS = {"abandoned": "left unfinished (the caregiver started again)"}
+STATUS_WORDS = {"abandoned": "left unfinished"}
 PURGED_WORDS = "data retention"  # a purged case, as staff read it (intake/retention.py)
 
 Answer = tuple[list[str], Case | None]  # the replies, and the case the command was about
@@ -145,13 +147,15 @@ def take(
     alerts = _waiting_alerts(session, case)
     if alerts or _restarted_and_waiting(session, case):
         return _answer_alert(session, line, person, case, alerts, now)
+    if case.status == cases.ABANDONED:
+        case = _newest_intake(session, case)
     holder = case.assigned_person
     mine = holder is not None and holder.id == person.id
-    if case.status not in OPEN:
+    if case.status not in cases.WORKABLE:  # an intake the caller left may be taken up
         return Taken("over", case, callback(case) if mine else None)
     if holder is not None and not mine and not take_over:
         return Taken("taken_by_other", case, who=holder.name)
-    _assign(session, person, case, holder, now)
+    _assign(session, line, person, case, holder, now)
     return Taken("taken", case, callback(case))
 
 
@@ -181,6 +185,16 @@ def keep_command(
     )
 
 
+def _newest_intake(session: Session, case: Case) -> Case:
+    """An intake left unfinished: the one its caller started since (RESTART), locked,
+    else this one (taken up as it is)."""
+    newer = cases.current_case(session, case.caller)
+    if newer is None:
+        return case
+    session.refresh(newer, with_for_update=True)
+    return newer
+
+
 def _restarted_and_waiting(session: Session, case: Case) -> bool:
     """The caller left this intake half done for a new one (RESTART), whose alert still
     waits: the same caller with the same need."""
@@ -208,26 +222,54 @@ def _answer_alert(
     told: set[str] = set()
     for alert in alerts:
         told |= oncall.acknowledge(session, line, alert, person, now)
-    _assign(session, person, target, holder, now, told)
+    _assign(session, line, person, target, holder, now, told)
     return Taken("taken", target, callback(target))
 
 
 def _assign(
     session: Session,
+    line: Line,
     person: OnCallPerson,
     case: Case,
     holder: OnCallPerson | None,
     now: datetime,
     told: set[str] = frozenset(),
 ) -> None:
-    """The case is this person's; the worker who had it is told (unless just told)."""
+    """The case is this person's: the caregiver is told who will call them, and the worker
+    who had it is told (unless just told)."""
     case.assigned_person = person
-    if holder is None or holder.id == person.id:
+    if holder is not None and holder.id == person.id:
+        return
+    tell_caregiver_taken(session, line, person, case, now)
+    if holder is None:
         return
     if roster.reachable(holder) and holder.phone not in told:
         params = {"ref": case.ref, "who": person.name}
         oncall.tell(session, {holder.phone}, "taken_over", params, case, now)
     log_event("staff.taken_over", case=case.ref, person=person.id, previous=holder.id)
+
+
+def tell_caregiver_taken(
+    session: Session, line: Line, person: OnCallPerson, case: Case, now: datetime
+) -> bool:
+    """One text to the caregiver: this named person has the case and will call from their
+    number (or the caregiver can text back). Once per case and person, however many
+    times or ways they take it."""
+    who = words.gsm_plain(person.name)[:NAME_LIMIT]
+    params = {"who": who, "phone": shown_phone(person.phone, line.settings.default_region)}
+    return cases.tell_caregiver(session, case, "case_taken", now, params, once=str(person.id))
+
+
+def shown_phone(phone: str, region: str) -> str:
+    """A number as a caregiver reads it: national in the line's own country (e.g.
+    (212) 555-0111), else international."""
+    try:
+        parsed = phonenumbers.parse(phone, None)
+    except phonenumbers.NumberParseException:
+        return phone
+    local = phonenumbers.region_code_for_number(parsed) == region
+    style = phonenumbers.PhoneNumberFormat
+    return phonenumbers.format_number(parsed, style.NATIONAL if local else style.INTERNATIONAL)
 
 
 def take_text(line: Line, taken: Taken) -> str:

@@ -374,7 +374,7 @@ def end(session: Session, line: Line, phone: str, move: Move, now: datetime) -> 
         return ask_for_person(session, line, caller, now)
     if case is not None and move.digits == "1" and followups.planned(line.settings, caller):
         followups.schedule(session, line.settings, case, caller, now)
-        call.say_template("checklist_sent")
+        call.say_template("checklist_sent", minutes=followups.first_wait_minutes(line.settings))
     elif case is not None and move.digits == "2":
         _text_photo_request(session, caller, case, now)
         call.say_template("photo_text_sent")

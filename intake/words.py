@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import unicodedata
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,19 @@ def is_gsm(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def gsm_plain(text: str) -> str:
+    """A name as plain GSM-7 text: accents GSM-7 lacks are dropped (Ramón -> Ramon), and
+    anything else outside it becomes "?", so one name cannot make a text UCS-2."""
+    out = []
+    for char in text:
+        if not is_gsm(char):
+            char = "".join(
+                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
+            )
+        out.append(char if char and is_gsm(char) else "?")
+    return "".join(out)
 
 
 def septets(text: str) -> int:

@@ -31,6 +31,7 @@ SHORT_ORG = "Missing Child Line"
 CHILD = "Maria Guadalupe Hernandez-Castillo Rivas"
 REF = "K7M3QX"
 WORKER_TEXT = "I am calling you in two minutes from a blocked number. Please pick up, it is me."
+WORKER = "Jordan Alexander Alvarez-Whitfield Junio"  # 40 characters: staff.NAME_LIMIT
 
 
 def context(org: str = ORG) -> dict[str, Any]:
@@ -47,6 +48,7 @@ VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
     "found": {"relationship": RELATIONSHIPS},
     "after_close": {"relayed": (True, False)},
     "relay_from_worker": {"text": (WORKER_TEXT,)},
+    "case_taken": {"who": (WORKER,), "phone": ("(212) 555-0111", "+44 20 7946 0958")},
     **{f"followup_{n}": {"runaway_early": (True, False)} for n in range(1, 7)},
 }
 
@@ -99,6 +101,7 @@ VOICE_VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
     "whisper": {"lang": ("en", "es")},
     "heard": {"heard": HEARD},
     "end_options": {"offer_checklist": (True, False), "offer_photo": (True, False)},
+    "checklist_sent": {"minutes": (0, 15, 180)},  # the first follow-up's wait, in minutes
 }
 WORDS_PER_MINUTE = 150  # a calm speaking pace; Polly reads digits with pauses a bit slower
 MAX_VOICE_SECONDS = 35

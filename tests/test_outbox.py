@@ -193,7 +193,9 @@ def test_a_case_closed_by_staff_cancels_its_follow_ups(line, phone):
     intake(phone)
     with line.db.transaction() as s:
         cases.close(s, s.scalars(select(Case)).one())
-    assert {r.status for r in rows(line)} == {"cancelled"}
+    told = [r for r in rows(line) if r.kind == cases.CAREGIVER_TOLD]
+    assert [r.template for r in told] == ["case_closed"]  # the caregiver hears it, once
+    assert {r.status for r in rows(line) if r.kind != cases.CAREGIVER_TOLD} == {"cancelled"}
 
 
 def test_21610_marks_the_caller_opted_out_and_cancels_their_texts(line, phone, fake, transport):

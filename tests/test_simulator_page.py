@@ -123,7 +123,8 @@ def test_a_staff_phone_answers_ack_and_relays_to_the_caregiver(app, line, browse
     assert f"Case {ref} is yours" in taken and CAREGIVER in taken
     browser.text(f"R {ref} This is Dana Reyes, I am calling you now.", DANA)
     send_due(line)
-    [relayed] = browser.inbox(CAREGIVER)[CAREGIVER]
+    told, relayed = browser.inbox(CAREGIVER)[CAREGIVER]
+    assert told["kind"] == "caregiver_told" and "Dana Reyes has your case" in told["body"]
     assert relayed["kind"] == "relay" and "This is Dana Reyes" in relayed["body"]
 
 

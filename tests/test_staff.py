@@ -278,8 +278,8 @@ def test_a_stalled_spanish_intake_alert_says_what_is_known(line, phone, crew, fa
     phone.text("Sofia")
     tick_all(line, transport, utcnow() + timedelta(minutes=11))
     [alert] = texts_to(fake, ANA)
-    assert "Caller: Spanish, not given yet, stopped answering." in alert
-    assert "Police called: no answer." in alert and "Sofia" not in alert
+    said = "Caller +1 212... (Spanish) stopped answering during intake: a child is missing, "
+    assert f"{said}no details yet.\nACK takes it:" in alert and "Sofia" not in alert
 
 
 def test_a_called_alert_speaks_the_language_relationship_and_police(

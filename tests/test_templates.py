@@ -79,7 +79,14 @@ ORG = report.ORG  # 40 characters
 CHILD = report.CHILD  # 40 characters
 REF = report.REF
 WORKER_TEXT = "I am calling you in two minutes from a blocked number. Please pick up, it is me."
-CONTEXT = {"org": ORG, "child_name": CHILD, "ref": REF, "text": WORKER_TEXT}
+CONTEXT = {
+    "org": ORG,
+    "child_name": CHILD,
+    "ref": REF,
+    "text": WORKER_TEXT,
+    "who": report.WORKER,  # a caregiver is told who has their case (staff.tell_caregiver_taken)
+    "phone": "+44 20 7946 0958",
+}
 
 # Templates that must make sense without an open case, so cannot use `ref`.
 WITHOUT_REF = ("fallback", "found")
@@ -587,7 +594,21 @@ STAFF_CONTEXT = {
     "reason": "stalled",
     "status": "found",
     "text": WORKER_TEXT,
+    "story": "",
 }
+# The longest sentence oncall.story makes (minimal detail): a 22-character time, a
+# 24-character place (oncall.STORY_AREA_LIMIT), every trait.
+LONGEST_STORY = (
+    "Caller +1 212... (foster parent, Spanish) stopped answering during intake: age 18 months, "
+    f"last seen {'y' * 22} at {'x' * 24}; police not called."
+)
+
+
+def test_a_half_done_intake_alert_is_one_sentence_within_two_segments():
+    params = {**STAFF_CONTEXT, "story": LONGEST_STORY}
+    text = render("oncall_alert", "en", channel="staff", **params)
+    _check_sms(text, "staff/oncall_alert with a story")
+    assert LONGEST_STORY in text and "not given yet" not in text and "ACK" in text
 
 
 @pytest.mark.parametrize("name", template_names("staff", "en"))

@@ -31,6 +31,7 @@ PARAMS: dict[str, set[str]] = {
     "whisper": {"lang"},
     "heard": {"heard"},
     "end_options": {"offer_checklist", "offer_photo"},
+    "checklist_sent": {"minutes"},  # when the first follow-up goes (INTAKE_FOLLOWUP_SCHEDULE)
 }
 STEPS = (
     "police",

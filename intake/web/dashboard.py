@@ -1,9 +1,9 @@
 """/dashboard: staff see and work the cases (signed in; see intake/web/auth.py).
 
 Views are thin: they read through intake/casefile.py and act through the same service
-functions as the SMS commands (staff.take = ACK, staff.text_caregiver = R, cases.found =
-FOUND, cases.close, followups.pause/unpause, roster.*). Every view of a case and every
-action is kept in the audit log.
+functions as the SMS commands (staff.take = ACK, staff.text_caregiver = R,
+cases.found_by_staff = FOUND, cases.close, followups.pause/unpause, roster.*). Every view
+of a case and every action is kept in the audit log.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def case_page(ref: str):
             fetchable=lambda item: media.fetchable(line.settings, item.url),
             followups=casefile.followup_state(db, case, now),
             person=accounts.roster_person(db, me),
-            is_open=case.status in cases.OPEN_STATUSES,
+            is_open=case.status in cases.WORKABLE,
             unacknowledged=bool(casefile.unacknowledged(db, [case.id])),
             **_live(db, case),
         )
@@ -211,21 +211,28 @@ def found(ref: str):
     """The child is found: what the caregiver's FOUND does."""
 
     def work(db, case, me):
-        if cases.found(db, case, utcnow()):
-            return f"Case {case.ref} is marked found. The follow-ups have stopped."
+        if cases.found_by_staff(db, case, utcnow()):
+            return f"Case {case.ref} is marked found. The follow-ups have stopped{_told(case)}."
         return f"Case {case.ref} is {staff.status_text(case)}: it cannot be marked found."
 
     return _act(ref, "found", work)
+
+
+def _told(case: Case) -> str:
+    """Whether the caregiver hears of it by text, in the words of a flash message."""
+    if followups.can_text(case.caller):
+        return ", and the caregiver is told by text"
+    return "; the caregiver cannot get texts, so call them"
 
 
 @bp.post("/cases/<ref>/close")
 @login_required
 def close(ref: str):
     def work(db, case, me):
-        if case.status not in cases.OPEN_STATUSES:
+        if case.status not in cases.WORKABLE:
             return f"Case {case.ref} is already {staff.status_text(case)}."
         cases.close(db, case, utcnow())
-        return f"Case {case.ref} is closed. Nothing more is sent for it."
+        return f"Case {case.ref} is closed{_told(case)}. Nothing more is sent for it."
 
     return _act(ref, "close", work)
 
