@@ -104,3 +104,10 @@ def shoot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def assert_on_one_line(element) -> None:
+    """The element's text is not broken across lines (a phone number, a link)."""
+    box = element.bounding_box()
+    line = element.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+    assert box["height"] < 1.5 * line, (element.inner_text(), box, line)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from intake import dispatcher
 from intake.models import Alert, Caller, Case, Outbound, utcnow
 from intake.transport import LocalTransport
-from tests.browser.conftest import SCREENSHOTS, shoot
+from tests.browser.conftest import SCREENSHOTS, assert_on_one_line, shoot
 from tests.browser.test_dashboard import CAREGIVER, PHONE, sign_in, whole_intake, worker
 from tests.dashboard_helpers import ADMIN, ANA, add_to_roster, make_account
 from tests.test_sms_webhook import ANSWERS
@@ -65,6 +65,9 @@ def test_from_the_alert_to_found_on_a_phone_at_night(live, worker, night):
         re.compile(r"told at \d\d:\d\d \w+, around 9pm")
     )
     snap(night, "night-3-taken")
+    first_reply = night.locator(".transcript li.out").first
+    for number in ("1-800-THE-LOST", "(1-800-843-5678)"):  # not "1-" and "800-THE-LOST"
+        assert_on_one_line(first_reply.locator(".whole", has_text=number))
     night.get_by_label("Text the caregiver (from the line's number)").fill(
         "This is Ana from Bright Path. I will call you in two minutes."
     )
