@@ -13,11 +13,11 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from intake import dispatcher
-from intake.models import Alert, Caller, Case, Outbound, utcnow
+from intake.models import Outbound, utcnow
 from intake.transport import LocalTransport
 from tests.browser.conftest import SCREENSHOTS, assert_on_one_line, shoot
 from tests.browser.test_dashboard import CAREGIVER, PHONE, sign_in, whole_intake, worker
-from tests.dashboard_helpers import ADMIN, ANA, add_to_roster, make_account
+from tests.dashboard_helpers import ADMIN, ANA, add_to_roster, make_account, seed
 from tests.test_sms_webhook import ANSWERS
 
 __all__ = ["worker"]  # the fixture, shared with test_dashboard.py
@@ -99,22 +99,6 @@ def style(button) -> tuple:
 # --- the cases list ----------------------------------------------------------------------
 
 
-def seed(live, status: str, hours_ago: float, alert: str | None = None) -> str:
-    """A case of this status opened `hours_ago`, with an alert ("open" or "acked")."""
-    opened = utcnow() - timedelta(hours=hours_ago)
-    with live.line.db.transaction() as s:
-        caller = Caller(phone=f"+1212555{len(list(s.scalars(select(Caller.id)))):04d}")
-        ref = f"T{len(list(s.scalars(select(Case.id)))):05d}"
-        case = Case(ref=ref, caller=caller, status=status, created_at=opened, age_months=96)
-        if status == "found":
-            case.found_at = opened + timedelta(hours=1)
-        s.add(case)
-        if alert:
-            s.flush()
-            s.add(Alert(case_id=case.id, reason="intake", status=alert, created_at=opened))
-    return ref
-
-
 def shown_refs(page) -> list[str]:
     return page.locator("#case-rows tr[data-ref]").evaluate_all(
         "rows => rows.map(r => r.dataset.ref)"
@@ -123,13 +107,13 @@ def shown_refs(page) -> list[str]:
 
 def test_alerts_nobody_took_come_first_and_above_the_fold(live, night):
     make_account(live.line, ADMIN, admin=True)
-    old_open = seed(live, "open", 30, alert="acked")
-    new_open = seed(live, "open", 2, alert="acked")
-    found = seed(live, "found", 40, alert="acked")
-    stopped = seed(live, "abandoned", 5)
-    under_way = seed(live, "intake", 0.2)
-    waiting_old = seed(live, "open", 3, alert="open")
-    waiting_intake = seed(live, "intake", 1, alert="open")  # stalled: paged mid-intake
+    old_open = seed(live.line, "open", 30, alert="acked")
+    new_open = seed(live.line, "open", 2, alert="acked")
+    found = seed(live.line, "found", 40, alert="acked")
+    stopped = seed(live.line, "abandoned", 5)
+    under_way = seed(live.line, "intake", 0.2)
+    waiting_old = seed(live.line, "open", 3, alert="open")
+    waiting_intake = seed(live.line, "intake", 1, alert="open")  # stalled: paged mid-intake
     sign_in(night, live, email=ADMIN)
     order = [waiting_old, waiting_intake, old_open, new_open, under_way, stopped, found]
     expect(night.locator("#case-rows tr[data-ref]")).to_have_count(len(order))
@@ -145,7 +129,7 @@ def test_alerts_nobody_took_come_first_and_above_the_fold(live, night):
     assert_untaken_on_top(night)
     snap(night, "night-list")
 
-    newest = seed(live, "open", 0, alert="open")  # arrives while the page is open
+    newest = seed(live.line, "open", 0, alert="open")  # arrives while the page is open
     rows = night.locator("#case-rows tr[data-ref]")
     expect(rows).to_have_count(len(order) + 1)  # the 3-second refresh, same rule
     assert shown_refs(night) == [waiting_old, waiting_intake, newest, *order[2:]]
