@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from intake import accounts, roster
+from intake import accounts, cases, roster
 from intake.models import Alert, Caller, Case, utcnow
 
 PASSWORD = "correct horse battery"
@@ -58,8 +58,10 @@ def seed(line, status: str, hours_ago: float, alert: str | None = None) -> str:
     with line.db.transaction() as s:
         count = s.scalar(select(func.count(Case.id)))
         caller = Caller(phone=f"+1212555{count:04d}")
-        case = Case(ref=f"T{count:05d}", caller=caller, status=status, created_at=opened)
-        case.age_months = 96
+        case = Case(ref=cases.new_ref(), caller=caller, status=status, created_at=opened)
+        case.age_months = 12 * (4 + count % 11)
+        if status != "intake":
+            case.last_seen_at, case.last_seen_when = opened - timedelta(hours=1), "an hour ago"
         if status == "found":
             case.found_at = opened + timedelta(hours=1)
         s.add(case)

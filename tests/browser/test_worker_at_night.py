@@ -128,6 +128,11 @@ def test_alerts_nobody_took_come_first_and_above_the_fold(live, night):
     ]
     assert_untaken_on_top(night)
     snap(night, "night-list")
+    night.set_viewport_size({"width": 1280, "height": 900})
+    night.emulate_media(color_scheme="light")
+    shoot(night, "dashboard-cases-sections")  # docs/screenshots/dashboard-cases.png
+    night.set_viewport_size(PHONE)
+    night.emulate_media(color_scheme="dark")
 
     newest = seed(live.line, "open", 0, alert="open")  # arrives while the page is open
     rows = night.locator("#case-rows tr[data-ref]")
