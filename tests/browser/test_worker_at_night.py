@@ -15,7 +15,12 @@ from sqlalchemy import select
 from intake import dispatcher
 from intake.models import Outbound, utcnow
 from intake.transport import LocalTransport
-from tests.browser.conftest import SCREENSHOTS, assert_on_one_line, shoot
+from tests.browser.conftest import (
+    SCREENSHOTS,
+    assert_on_one_line,
+    scroll_regions_reachable,
+    shoot,
+)
 from tests.browser.test_dashboard import CAREGIVER, PHONE, sign_in, whole_intake, worker
 from tests.dashboard_helpers import ADMIN, ANA, add_to_roster, make_account, seed
 from tests.test_sms_webhook import ANSWERS
@@ -51,6 +56,7 @@ def test_from_the_alert_to_found_on_a_phone_at_night(live, worker, night):
     sign_in(night, live, path=night.url.removeprefix(live.url))
     expect(night.get_by_role("heading", name=f"Case {ref}")).to_be_visible()
     snap(night, "night-2-case")
+    scroll_regions_reachable(night)
     take = night.get_by_role("button", name="Take this case")
     found = night.get_by_role("button", name="Mark found")
     assert style(take) != style(found)  # the everyday action and the final one differ
