@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from markupsafe import Markup
 from sqlalchemy import case as when_sql
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -229,6 +230,10 @@ class PhoneLink:
 
     def __str__(self) -> str:
         return self.shown
+
+    def __html__(self) -> Markup:
+        """How a page shows it ({{ number }} in a template): a tel: link."""
+        return Markup('<a class="tel" href="%s">%s</a>') % (self.href, self.shown)
 
 
 def phone_link(raw: str, region: str) -> PhoneLink | str:

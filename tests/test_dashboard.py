@@ -682,3 +682,4 @@ def test_removing_someone_from_the_roster_asks_first(line, client):
     page = client.get("/dashboard/roster").get_data(as_text=True)
     asks = 'data-confirm="Remove Ana from the on-call roster? Their open cases are alerted again."'
     assert asks in page
+    assert f'<a class="tel" href="tel:{ANA}">(212) 555-0111</a>' in page  # a tap calls Ana

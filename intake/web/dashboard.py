@@ -63,6 +63,12 @@ def keep_whole(text: str) -> Markup:
     return Markup("").join(parts)
 
 
+@bp.app_template_filter("phone")
+def phone(raw: str) -> casefile.PhoneLink | str:
+    """A stored number, ready for a tel: link and written as people read it."""
+    return casefile.phone_link(raw, _region())
+
+
 @bp.get("/", endpoint="cases")
 @login_required
 def case_list():

@@ -157,10 +157,12 @@ def assert_untaken_on_top(page) -> None:
     assert first["y"] + first["height"] <= PHONE["height"]
 
 
-def test_removing_someone_from_the_roster_asks_first(live, page):
+def test_removing_someone_from_the_roster_asks_first(live, night):
+    page = night
     add_to_roster(live.line, "Ben Ortiz", "+12125550112")
     make_account(live.line, ADMIN, admin=True)
     sign_in(page, live, email=ADMIN, path="/dashboard/roster")
+    snap(page, "night-roster", screens=1)
     asked = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.get_by_role("button", name="Remove Ben Ortiz").click()
