@@ -255,10 +255,10 @@
 
   async function callMove(move, value) {
     if (!call || call.ended) return;
-    if (move === "keys") {
-      clearKeys(); // sent once: a second click while the line answers must not press them again
-      if (!value) return;
-    }
+    // Keys typed go once, with this move or not at all: a second click, or the quiet
+    // timer, while the line answers must not press them again.
+    clearKeys();
+    if (move === "keys" && !value) return;
     problem("");
     try {
       showCall(await send("/calls/" + encodeURIComponent(call.id), { move, value: value || "" }));
