@@ -171,13 +171,14 @@ def test_a_call_to_the_callback_question_where_1_goes_by_itself(live, page):
     expect(spoken.locator("li").last).to_contain_text("To use the number you are calling from")
     page.get_by_role("button", name="1", exact=True).click()
     expect(page.locator("#keys-when")).to_contain_text("without a key, or press #")
+    page.emulate_media(color_scheme="dark")
+    page.locator("#call-panel").screenshot(path=str(SCREENSHOTS / "simulator-call-keys.png"))
     # no "Send keys": Twilio sends the 1 once the caller stops pressing (Gather timeout)
     expect(spoken.locator("li").last).not_to_contain_text("To use the number", timeout=10_000)
     assert "You: [you press 1]" in spoken.locator("li").nth(-2).inner_text()
     assert spoken.locator("li").count() >= 10
     assert_markers_fit(page, spoken)
     assert_scroll_regions_focusable(page)
-    page.emulate_media(color_scheme="dark")
     shoot(page, "simulator-call-phone-dark")
 
 
