@@ -8,14 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import phonenumbers
+from markupsafe import Markup
 from sqlalchemy import case as when_sql
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from intake import audit, cases, followups, notes, oncall
 from intake.models import Alert, Case, CaseMedia, Message, Outbound, Page
-from intake.timefmt import local_time
+from intake.timefmt import clock_time, local_time
 
+E164 = phonenumbers.PhoneNumberFormat.E164
+NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
+INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
 LIST_LIMIT = 200
 WAITING = ("open", "exhausted")  # an alert nobody has acknowledged yet
 STATUS_WORDS = {
@@ -23,7 +28,7 @@ STATUS_WORDS = {
     "open": "open",
     "found": "found",
     "closed": "closed",
-    "abandoned": "left unfinished",
+    "abandoned": "stopped part-way",
 }
 
 
@@ -39,7 +44,31 @@ class CaseRow:
     worker: str
     unacknowledged: bool
     started: str
+    section: str
+    opened_at: datetime
+    finished_at: datetime
     test: bool = False  # the phone simulator's (intake/simulated.py): labelled "Test"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of the cases list, in the order a worker woken at night works it."""
+
+    key: str
+    title: str
+    rows: tuple[CaseRow, ...] = ()
+
+
+# The list's sections, most urgent first (see `urgency`).
+SECTIONS = (
+    ("waiting", "Alert not acknowledged"),
+    ("open", "Open, longest first"),
+    ("intake", "Intake under way"),
+    ("stopped", "Stopped part-way"),
+    ("finished", "Found or closed, latest first"),
+)
+FINISHED = cases.FINISHED_STATUSES  # found or closed: nothing waits on anyone
+SECTION_OF_STATUS = {"open": "open", "intake": "intake", "abandoned": "stopped"}
 
 
 @dataclass(frozen=True)
@@ -54,31 +83,59 @@ class Item:
     status: str = ""
 
 
+def case_list(session: Session, zone: ZoneInfo, now: datetime) -> list[Section]:
+    """The cases list, in sections, in the order of `urgency`: what the page shows
+    first and what its refresh every few seconds shows, alike."""
+    rows = sorted(case_rows(session, zone, now), key=urgency)
+    return [
+        Section(key, title, tuple(r for r in rows if r.section == key))
+        for key, title in SECTIONS
+        if any(r.section == key for r in rows)
+    ]
+
+
+def urgency(row: CaseRow) -> tuple:
+    """The list's one ordering rule. An alert nobody has taken comes first, whatever
+    else: it is why the worker is awake. Then the open cases, the longest open first: a
+    child missing longest is most at risk, and a new case joins the end of its section
+    instead of pushing the row under the worker's thumb down at the next refresh. Then
+    intakes still under way and those the caller stopped part-way (nothing to do yet but
+    watch), then the finished ones, the latest first."""
+    place = [key for key, _ in SECTIONS].index(row.section)
+    if row.section == "finished":
+        return (place, -row.finished_at.timestamp())
+    return (place, row.opened_at.timestamp())
+
+
 def case_rows(session: Session, zone: ZoneInfo, now: datetime) -> list[CaseRow]:
-    """Open cases first (newest first), then the most recent finished ones."""
-    is_open = Case.status.in_(cases.OPEN_STATUSES)
+    """Every case not finished, then the latest finished ones (up to LIST_LIMIT)."""
+    finished = Case.status.in_(FINISHED)
     query = (
         select(Case)
         .options(joinedload(Case.assigned_person))
-        .order_by(when_sql((is_open, 0), else_=1), Case.id.desc())
+        .order_by(when_sql((finished, 1), else_=0), Case.id.desc())
         .limit(LIST_LIMIT)
     )
     found = list(session.scalars(query))
     waiting = unacknowledged(session, [c.id for c in found])
-    return [_row(c, c.id in waiting, zone, now) for c in found]
+    return [_row(c, c.id in waiting and c.status not in FINISHED, zone, now) for c in found]
 
 
 def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
     worker = case.assigned_person.name if case.assigned_person else ""
+    section = "waiting" if waiting else SECTION_OF_STATUS.get(case.status, "finished")
     return CaseRow(
         ref=case.ref,
         status=STATUS_WORDS.get(case.status, case.status),
         is_open=case.status in cases.OPEN_STATUSES,
         age=oncall.age_text(case.age_months),
-        last_seen=last_seen_text(case, now),
+        last_seen=last_seen_text(case, zone, now),
         worker=worker,
         unacknowledged=waiting,
         started=local_time(case.created_at, zone),
+        section=section,
+        opened_at=case.created_at,
+        finished_at=case.found_at or case.closed_at or case.created_at,
         test=case.is_test,
     )
 
@@ -91,11 +148,23 @@ def unacknowledged(session: Session, case_ids: list[int]) -> set[int]:
     return set(session.scalars(query))
 
 
-def last_seen_text(case: Case, now: datetime) -> str:
-    """How long since the child was last seen ("2 h 10 min ago"), else the caller's words."""
+def last_seen_text(case: Case, zone: ZoneInfo, now: datetime) -> str:
+    """How long since the child was last seen ("2 h 10 min ago"); else the caller's own
+    words with the time they said them, in the line's zone ("told at 02:14 EST, about
+    9pm"), since "about 9pm" or "last night" means little without it."""
     if case.last_seen_at is not None:
         return f"{since(now - case.last_seen_at)} ago"
-    return case.last_seen_when or "not given yet"
+    if not case.last_seen_when:
+        return "not given yet"
+    if case.last_seen_told_at is None:
+        return case.last_seen_when
+    return f"told at {_told_time(case.last_seen_told_at, zone, now)}, {case.last_seen_when}"
+
+
+def _told_time(moment: datetime, zone: ZoneInfo, now: datetime) -> str:
+    """'02:14 EST' the same day, '2026-12-05 02:14 EST' before it."""
+    same_day = moment.astimezone(zone).date() == now.astimezone(zone).date()
+    return clock_time(moment, zone) if same_day else local_time(moment, zone)
 
 
 def since(gap: timedelta) -> str:
@@ -112,20 +181,22 @@ def find(session: Session, ref: str) -> Case | None:
     return session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
 
 
-def answers(case: Case, zone: ZoneInfo, now: datetime) -> list[tuple[str, str]]:
+def answers(
+    case: Case, zone: ZoneInfo, now: datetime, region: str
+) -> list[tuple[str, str | PhoneLink]]:
     """What the caller told us, in the order staff need it."""
     police = oncall.POLICE_WORDS[case.police_called]
     rows = [
         ("Child's name", case.child_name or "not given yet"),
         ("Age", oncall.age_text(case.age_months)),
-        ("Last seen", last_seen_text(case, now)),
-        ("When, in the caller's words", case.last_seen_when or "not given yet"),
+        ("Last seen", last_seen_text(case, zone, now)),
+        *_caller_words(case),
         ("Where", case.last_seen_where or "not given yet"),
         ("Description", case.description or "not given yet"),
         ("Police called", police),
         ("Police report", case.police_report or "none given"),
         ("Caller is", oncall.RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given")),
-        ("Call back on", case.callback_phone or case.caller.phone),
+        ("Call back on", callback(case, region)),
         ("Language", oncall.LANGUAGE_NAMES.get(case.lang, case.lang)),
         ("Came in by", "phone call" if case.channel == "voice" else "text"),
         ("Started", local_time(case.created_at, zone)),
@@ -133,6 +204,52 @@ def answers(case: Case, zone: ZoneInfo, now: datetime) -> list[tuple[str, str]]:
     if case.cannot_text_at is not None:
         rows.append(("Texts", "this number cannot receive texts: call instead"))
     return rows
+
+
+def _caller_words(case: Case) -> list[tuple[str, str]]:
+    """The caller's own words for when, beside a time worked out from them ("2 hours
+    ago"); "Last seen" already quotes words no time was read from."""
+    if case.last_seen_at is None or not case.last_seen_when:
+        return []
+    return [("When, in the caller's words", case.last_seen_when)]
+
+
+def callback(case: Case, region: str) -> PhoneLink | str:
+    """The number to call the caregiver back on, ready for a tel: link."""
+    return phone_link(case.callback_phone or case.caller.phone, region)
+
+
+@dataclass(frozen=True)
+class PhoneLink:
+    """A number to call with one tap: E.164 in the tel: link, written as people read it."""
+
+    e164: str
+    shown: str
+
+    @property
+    def href(self) -> str:
+        return f"tel:{self.e164}"
+
+    def __str__(self) -> str:
+        return self.shown
+
+    def __html__(self) -> Markup:
+        """How a page shows it ({{ number }} in a template): a tel: link."""
+        return Markup('<a class="tel" href="%s">%s</a>') % (self.href, self.shown)
+
+
+def phone_link(raw: str, region: str) -> PhoneLink | str:
+    """A PhoneLink for a phone number ("(212) 555-0147" at home, "+52 55 1234 5678"
+    abroad); anything else (a short code, a sender name) stays as it came."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return raw
+    if not phonenumbers.is_possible_number(number):
+        return raw
+    local = phonenumbers.region_code_for_number(number) == region
+    shown = phonenumbers.format_number(number, NATIONAL if local else INTERNATIONAL)
+    return PhoneLink(phonenumbers.format_number(number, E164), shown)
 
 
 def photos(case: Case) -> list[CaseMedia]:

@@ -115,9 +115,8 @@ def answer_columns(key: str, value: Any, now: datetime) -> dict[str, Any]:
         return {PLAIN_ANSWERS[key]: value}
     if key == "last_seen_when" and value is not None:
         minutes = value.get("ago_minutes")
-        if minutes is None:
-            return {"last_seen_when": value["text"]}
-        return {"last_seen_when": value["text"], "last_seen_at": now - timedelta(minutes=minutes)}
+        seen_at = None if minutes is None else now - timedelta(minutes=minutes)
+        return {"last_seen_when": value["text"], "last_seen_at": seen_at, "last_seen_told_at": now}
     return {}
 
 

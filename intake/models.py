@@ -87,6 +87,8 @@ class Case(Base):
     age_months: Mapped[int | None] = mapped_column(Integer)
     last_seen_when: Mapped[str | None] = mapped_column(Encrypted)
     last_seen_at: Mapped[datetime | None]  # estimated from "2 hours ago" style answers
+    # when the caller gave that answer: "about 9pm" is read against the time it was said
+    last_seen_told_at: Mapped[datetime | None]
     last_seen_where: Mapped[str | None] = mapped_column(Encrypted)
     description: Mapped[str | None] = mapped_column(Encrypted)
     police_called: Mapped[bool | None]

@@ -4,13 +4,13 @@ code from the account's authenticator app where it has one), a case."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from intake import accounts, roster
-from intake.models import Case, StaffAccount
+from intake import accounts, cases, roster
+from intake.models import Alert, Caller, Case, StaffAccount, utcnow
 
 PASSWORD = "correct horse battery"
 ADMIN, WORKER, VIEWER = "admin@example.org", "ana@example.org", "viewer@example.org"
@@ -88,3 +88,23 @@ def post(client, path: str, page: str, **form):
 def case_ref(line) -> str:
     with line.db.sessions() as s:
         return s.scalars(select(Case.ref).order_by(Case.id.desc())).first()
+
+
+def seed(line, status: str, hours_ago: float, alert: str | None = None) -> str:
+    """A case of this status opened `hours_ago`, with an alert ("open" or "acked") or
+    none; its reference is returned."""
+    opened = utcnow() - timedelta(hours=hours_ago)
+    with line.db.transaction() as s:
+        count = s.scalar(select(func.count(Case.id)))
+        caller = Caller(phone=f"+1212555{count:04d}")
+        case = Case(ref=cases.new_ref(), caller=caller, status=status, created_at=opened)
+        case.age_months = 12 * (4 + count % 11)
+        if status != "intake":
+            case.last_seen_at, case.last_seen_when = opened - timedelta(hours=1), "an hour ago"
+        if status == "found":
+            case.found_at = opened + timedelta(hours=1)
+        s.add(case)
+        if alert:
+            s.flush()
+            s.add(Alert(case_id=case.id, reason="intake", status=alert, created_at=opened))
+        return case.ref

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, text
 
-from intake import accounts, cli
+from intake import accounts, casefile, cli
 from intake.app import create_app
 from intake.models import (
     Alert,
@@ -29,7 +29,9 @@ from intake.models import (
     SignInThrottle,
     StaffAccount,
     StaffSession,
+    utcnow,
 )
+from intake.web.dashboard import keep_whole
 from tests.conftest import ACCOUNT, LINE_NUMBER, TOKEN, Phone, make_settings
 from tests.dashboard_helpers import (
     ADMIN,
@@ -42,6 +44,7 @@ from tests.dashboard_helpers import (
     csrf,
     make_account,
     post,
+    seed,
     sign_in,
 )
 from tests.test_sms_webhook import intake
@@ -358,6 +361,7 @@ def test_an_account_without_a_roster_number_cannot_take_or_text(app, line, clien
     sign_in(client, VIEWER)
     page = client.get(f"/dashboard/cases/{ref}").get_data(as_text=True)
     assert "Take this case" not in page and "no roster phone number" in page
+    assert "<code>intake staff set-phone EMAIL PHONE</code>" in page  # the command that links
     refused = post(client, f"/dashboard/cases/{ref}/take", f"/dashboard/cases/{ref}")
     assert refused.status_code == 409
     assert the_case(line).assigned_person_id is None
@@ -638,3 +642,73 @@ def test_take_over_is_offered_when_someone_else_has_the_case(app, line, phone, w
         assert s.scalars(select(Case)).one().assigned_person.phone == ANA
         told = s.scalars(select(Outbound).where(Outbound.to_phone == "+12125550122")).all()
         assert any(row.template == "staff:taken_over" for row in told)
+
+
+def test_the_list_and_its_refresh_share_one_order_most_urgent_first(line, client):
+    finished = seed(line, "closed", 50, alert="acked")
+    found = seed(line, "found", 40, alert="acked")  # found later: shown first of the two
+    old_open = seed(line, "open", 30, alert="acked")
+    new_open = seed(line, "open", 2, alert="acked")
+    stopped = seed(line, "abandoned", 5)
+    under_way = seed(line, "intake", 0.2)
+    waiting_old = seed(line, "open", 3, alert="open")
+    waiting_new = seed(line, "intake", 1, alert="exhausted")  # everyone paged, nobody took it
+    order = [waiting_old, waiting_new, old_open, new_open, under_way, stopped, found, finished]
+    with line.db.sessions() as s:
+        sections = casefile.case_list(s, line.settings.zone, utcnow())
+    assert [r.ref for part in sections for r in part.rows] == order
+    assert [part.key for part in sections] == ["waiting", "open", "intake", "stopped", "finished"]
+    make_account(line, VIEWER)
+    sign_in(client, VIEWER)
+    for path in ("/dashboard/", "/dashboard/cases/rows"):  # the page and its refresh
+        shown = client.get(path).get_data(as_text=True)
+        assert sorted(order, key=shown.index) == order
+    assert "stopped part-way" in shown
+
+
+def test_last_seen_in_the_callers_words_says_when_they_said_it(line, phone):
+    for answer in ["my daughter is missing", "yes", "Mia Lopez", "seven", "around 9pm"]:
+        phone.text(answer)
+    zone = line.settings.zone
+    with line.db.sessions() as s:
+        case = s.scalars(select(Case)).one()
+        told = case.last_seen_told_at
+        assert case.last_seen_at is None and told is not None
+        same_day = casefile.last_seen_text(case, zone, told)
+        next_day = casefile.last_seen_text(case, zone, told + timedelta(days=1))
+        rows = dict(casefile.answers(case, zone, told, "US"))
+    assert same_day == f"told at {told.astimezone(zone):%H:%M %Z}, around 9pm"
+    assert next_day == f"told at {told.astimezone(zone):%Y-%m-%d %H:%M %Z}, around 9pm"
+    assert "When, in the caller's words" not in rows  # said once, with its time
+
+
+def test_the_callback_number_is_a_tel_link_written_as_read(app, line, client, phone):
+    intake(phone)
+    ref = case_ref(line)
+    make_account(line, VIEWER)
+    sign_in(client, VIEWER)
+    page = client.get(f"/dashboard/cases/{ref}").get_data(as_text=True)
+    assert f'<a class="tel" href="tel:{phone.number}">' in page
+    national = casefile.phone_link(phone.number, "US").shown
+    assert national.startswith("(") and f">{national}</a>" in page
+    abroad = casefile.phone_link("+525512345678", "US")
+    assert (abroad.href, abroad.shown) == ("tel:+525512345678", "+52 55 1234 5678")
+    assert casefile.phone_link("BrightPath", "US") == "BrightPath"  # a sender id: no link
+
+
+def test_numbers_and_links_in_texts_are_kept_whole_and_escaped():
+    shown = keep_whole('<b>Call 1-800-THE-LOST</b> & "see" https://x.org/c/A?b=1&c=2')
+    assert shown == (
+        '&lt;b&gt;Call <span class="whole">1-800-THE-LOST</span>&lt;/b&gt; &amp; '
+        '&#34;see&#34; <span class="whole">https://x.org/c/A?b=1&amp;c=2</span>'
+    )
+
+
+def test_removing_someone_from_the_roster_asks_first(line, client):
+    add_to_roster(line)
+    make_account(line, ADMIN, admin=True)
+    sign_in(client, ADMIN)
+    page = client.get("/dashboard/roster").get_data(as_text=True)
+    asks = 'data-confirm="Remove Ana from the on-call roster? Their open cases are alerted again."'
+    assert asks in page
+    assert f'<a class="tel" href="tel:{ANA}">(212) 555-0111</a>' in page  # a tap calls Ana

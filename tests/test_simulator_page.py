@@ -174,6 +174,7 @@ def test_a_call_says_the_emergency_words_and_follows_key_presses(browser):
     said = " ".join(line["text"] for line in call["heard"])
     assert "Call your police now" in said and "NCMEC" in said
     assert call["waits"] == "dtmf" and call["digits"] == 1 and not call["ended"]
+    assert call["timeout"] == 3  # the menu's Gather: keys typed go after 3 quiet seconds
     before = len(call["heard"])
     call = browser.call(f"/calls/{call['id']}", {"move": "keys", "value": "0"})
     assert call["heard"][before] == {"who": "you", "text": "[you press 0]", "lang": "en-US"}

@@ -8,6 +8,7 @@ of a case and every action is kept in the audit log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from intake import accounts, audit, casefile, cases, followups, media, notes, roster, staff
@@ -36,6 +38,9 @@ bp = Blueprint(
 )
 
 BINARY = "application/octet-stream"  # anything else (an SVG could carry script): downloaded
+# A link, or a phone number as texts write them (1-800-THE-LOST, (212) 555-0147,
+# +12125550147): kept whole on screen. simulator.js keeps the same pattern (WHOLE).
+WHOLE = re.compile(r"https?://\S+|\+?\(?\d{1,4}\)?(?:[-. ]?\(?[0-9A-Z]{2,}\)?){2,}")
 # an action's work returns what to tell the user, and optionally a word for the audit log
 Action = Callable[[Session, Case, StaffAccount], str | tuple[str, str]]
 
@@ -45,23 +50,43 @@ def _signed_in():
     return {"me": current_staff(), "org": current_line().settings.org_name}
 
 
+@bp.app_template_filter("whole")
+def keep_whole(text: str) -> Markup:
+    """Escaped text, each link and phone number in it a span that does not break in the
+    middle ("1-" at a line's end, "800-THE-LOST" on the next)."""
+    parts, start = [], 0
+    for match in WHOLE.finditer(text or ""):
+        parts.append(escape(text[start : match.start()]))
+        parts.append(Markup('<span class="whole">%s</span>') % match.group(0))
+        start = match.end()
+    parts.append(escape((text or "")[start:]))
+    return Markup("").join(parts)
+
+
+@bp.app_template_filter("phone")
+def phone(raw: str) -> casefile.PhoneLink | str:
+    """A stored number, ready for a tel: link and written as people read it."""
+    return casefile.phone_link(raw, _region())
+
+
 @bp.get("/", endpoint="cases")
 @login_required
 def case_list():
-    return render_template("dashboard/cases.html", rows=_rows())
+    return render_template("dashboard/cases.html", sections=_sections())
 
 
 @bp.get("/cases/rows")
 @login_required
 def case_rows():
-    """The list's rows alone, fetched every few seconds by the page."""
-    return render_template("dashboard/_case_rows.html", rows=_rows())
+    """The list alone, fetched every few seconds by the page: the same sections in the
+    same order as the page (casefile.case_list)."""
+    return render_template("dashboard/_case_rows.html", sections=_sections())
 
 
-def _rows():
+def _sections():
     line = current_line()
     with line.db.sessions() as db:
-        return casefile.case_rows(db, line.settings.zone, utcnow())
+        return casefile.case_list(db, line.settings.zone, utcnow())
 
 
 @bp.get("/cases/<ref>")
@@ -75,7 +100,8 @@ def case_page(ref: str):
         return render_template(
             "dashboard/case.html",
             case=case,
-            answers=casefile.answers(case, line.settings.zone, now),
+            answers=casefile.answers(case, line.settings.zone, now, _region()),
+            callback=casefile.callback(case, _region()),
             photos=casefile.photos(case),
             voicemails=casefile.voicemails(case),
             fetchable=lambda item: media.fetchable(line.settings, item.url),
@@ -171,7 +197,8 @@ def _person(db: Session, me: StaffAccount):
 def _taken_words(taken: staff.Taken) -> str:
     ref = taken.case.ref
     if taken.outcome == "taken":
-        return f"Case {ref} is yours. Call the caregiver on {taken.callback}."
+        number = casefile.phone_link(taken.callback or "", _region())
+        return f"Case {ref} is yours. Call the caregiver on {number}."
     if taken.outcome == "taken_by_other":
         return f'{taken.who} has case {ref}. Use "Take over" if you are taking it from them.'
     return f"Case {ref} is {staff.status_text(taken.case)}: nothing to take."

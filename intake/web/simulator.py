@@ -219,6 +219,7 @@ def _call_state(call_id: str, held: simulator.HeldCall):
         waits=waits,  # "dtmf", "dtmf speech", "speech", "record" or "" (ended)
         digits=gather.num_digits if gather else None,  # keys sent at once when this many
         finish=prompt.finish_on_key if prompt else "",  # a key that sends the keys typed
+        timeout=gather.timeout if gather else None,  # else sent after this many quiet seconds
         ended=call.ended,
     )
 

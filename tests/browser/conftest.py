@@ -104,3 +104,24 @@ def shoot(page: Page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def assert_on_one_line(element) -> None:
+    """The element's text is not broken across lines (a phone number, a link)."""
+    box = element.bounding_box()
+    line = element.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+    assert box["height"] < 1.5 * line, (element.inner_text(), box, line)
+
+
+def scroll_regions_reachable(page) -> list:
+    """axe's rule scrollable-region-focusable, checked directly (axe-core is not among
+    the tests' tools): every box that scrolls (but form fields, which are focusable and
+    labelled anyway) is in the tab order and has a name. Returns
+    the boxes found, as [id, tabIndex, name]."""
+    boxes = page.evaluate(
+        """() => [...document.querySelectorAll("body *:not(textarea, select, input)")]
+            .filter(el => ["auto", "scroll"].includes(getComputedStyle(el).overflowY))
+            .map(el => [el.id, el.tabIndex, el.getAttribute("aria-label") || ""])"""
+    )
+    assert all(tab == 0 and name for _, tab, name in boxes), boxes
+    return boxes

@@ -10,7 +10,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from intake import roster, scheduler
-from tests.browser.conftest import shoot
+from tests.browser.conftest import (
+    SCREENSHOTS,
+    assert_on_one_line,
+    scroll_regions_reachable,
+    shoot,
+)
 from tests.conftest import Phone
 from tests.test_sms_webhook import ANSWERS, intake
 
@@ -48,7 +53,7 @@ def text(page: Page, body: str) -> str:
 
 
 def test_a_whole_sms_intake_then_ack_on_a_staff_phone(live, dana, clock, page):
-    page.set_viewport_size({"width": 360, "height": 800})
+    page.set_viewport_size({"width": 360, "height": 740})
     page.goto(f"{live.url}/simulator/")
     first = text(page, "my daughter is missing")
     assert "Call police at 911 now" in first and "1-800-THE-LOST" in first
@@ -61,6 +66,13 @@ def test_a_whole_sms_intake_then_ack_on_a_staff_phone(live, dana, clock, page):
     ref = re.search(r"case number is (\w+)", summary)[1]
     no_sideways_scroll(page)
     shoot(page, "simulator-caregiver")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SCREENSHOTS / "simulator-caregiver-top.png"))
+    for number in ("1-800-THE-LOST", "(1-800-843-5678)"):  # not "1-" and "800-THE-LOST"
+        assert_on_one_line(page.locator("#thread .whole", has_text=number).last)
+    # the compose box, whole, on the phone's first screen after a long thread
+    expect(page.get_by_label("Text message")).to_be_in_viewport(ratio=1)
+    expect(page.get_by_role("button", name="Send", exact=True)).to_be_in_viewport(ratio=1)
 
     page.get_by_label("Phone", exact=True).select_option(DANA)
     thread = page.locator("#thread")
@@ -127,3 +139,67 @@ def no_sideways_scroll(page: Page) -> None:
     page.wait_for_load_state("load")  # the stylesheet applied: the page as it will be seen
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"]
+
+
+def say(page: Page, words: str) -> None:
+    page.get_by_label("Speech (what you say aloud)").fill(words)
+    page.get_by_role("button", name="Say it").click()
+
+
+def test_a_call_to_the_callback_question_where_1_goes_by_itself(live, page):
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"{live.url}/simulator/")
+    page.get_by_role("button", name="Call the line").click()
+    spoken, waits = page.locator("#spoken"), page.locator("#call-waits")
+    speech = page.get_by_label("Speech (what you say aloud)")
+    expect(waits).to_have_text("The line waits for you to press keys.")
+    expect(speech).to_be_disabled()  # the menu's Gather takes keys only
+    expect(page.get_by_role("button", name="Say it")).to_be_disabled()
+    page.get_by_role("button", name="Stay silent").click()  # past the language menu
+    expect(spoken).to_contain_text("Have you called the police?")
+    page.get_by_role("button", name="1", exact=True).click()  # yes: one key, sent at once
+    expect(spoken).to_contain_text("What is the child's name?")
+    expect(speech).to_be_enabled()
+    answers = ["Mia Lopez", "seven", "about 2 hours ago", "Elm Park", "red coat"]
+    questions = ["How old", "When was", "Where was", "What does", "Which police"]
+    for words, question in zip(answers, questions, strict=True):
+        say(page, words)
+        expect(spoken.locator("li").last).to_contain_text(question)
+    page.get_by_role("button", name="1", exact=True).click()  # no report yet: one key
+    expect(spoken.locator("li").last).to_contain_text("How are you related")
+    page.get_by_role("button", name="1", exact=True).click()  # parent
+    expect(spoken.locator("li").last).to_contain_text("To use the number you are calling from")
+    page.get_by_role("button", name="1", exact=True).click()
+    expect(page.locator("#keys-when")).to_contain_text("without a key, or press #")
+    page.emulate_media(color_scheme="dark")
+    page.locator("#call-panel").screenshot(path=str(SCREENSHOTS / "simulator-call-keys.png"))
+    # no "Send keys": Twilio sends the 1 once the caller stops pressing (Gather timeout)
+    expect(spoken.locator("li").last).not_to_contain_text("To use the number", timeout=10_000)
+    assert "You: [you press 1]" in spoken.locator("li").nth(-2).inner_text()
+    assert spoken.locator("li").count() >= 10
+    assert_markers_fit(page, spoken)
+    assert_scroll_regions_focusable(page)
+    shoot(page, "simulator-call-phone-dark")
+
+
+def assert_markers_fit(page: Page, listing) -> None:
+    """Each item's number (10., 11., ... in bold for the caller's lines) fits the room
+    the list leaves for it on the left: none is clipped by the scroll box."""
+    fits = listing.evaluate(
+        """ol => [...ol.children].every((li, i) => {
+            const probe = document.createElement("span");
+            probe.textContent = (i + 1) + ". ";
+            probe.style.font = getComputedStyle(li).font;
+            probe.style.position = "absolute";
+            document.body.append(probe);
+            const wide = probe.getBoundingClientRect().width;
+            probe.remove();
+            return wide <= parseFloat(getComputedStyle(ol).paddingLeft);
+        })"""
+    )
+    assert fits
+
+
+def assert_scroll_regions_focusable(page: Page) -> None:
+    boxes = scroll_regions_reachable(page)
+    assert {box[0] for box in boxes} >= {"thread", "spoken"}

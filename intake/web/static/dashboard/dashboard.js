@@ -53,7 +53,8 @@
     });
   }
 
-  // A form with data-confirm (mark found, close) asks first: a tap at night can slip.
+  // A form with data-confirm (mark found, close, remove from the roster) asks first: a
+  // tap at night can slip.
   document.addEventListener("submit", function (event) {
     var message = event.target.getAttribute("data-confirm");
     if (message && !window.confirm(message)) { event.preventDefault(); }

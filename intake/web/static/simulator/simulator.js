@@ -61,6 +61,23 @@
     el.hidden = !text;
   }
 
+  // A link, or a phone number as texts write them (1-800-THE-LOST, (212) 555-0147):
+  // kept whole on screen. The dashboard keeps the same pattern (intake/web/dashboard.py).
+  const WHOLE = /https?:\/\/\S+|\+?\(?\d{1,4}\)?(?:[-. ]?\(?[0-9A-Z]{2,}\)?){2,}/g;
+
+  function withWholeNumbers(element, words) {
+    let start = 0;
+    for (const match of words.matchAll(WHOLE)) {
+      element.append(words.slice(start, match.index));
+      const span = document.createElement("span");
+      span.className = "whole";
+      span.textContent = match[0]; // always text: never markup from a message
+      element.append(span);
+      start = match.index + match[0].length;
+    }
+    element.append(words.slice(start));
+  }
+
   function add(phone, item) {
     (threads[phone] = threads[phone] || []).push(item);
     save();
@@ -88,7 +105,7 @@
     from.textContent = label;
     const text = document.createElement("span");
     text.className = "text";
-    text.textContent = item.text; // always text: never markup from a message
+    withWholeNumbers(text, item.text || "");
     li.append(from, text);
     if (item.status === "failed" || item.unsent) {
       const note = document.createElement("span");
@@ -199,8 +216,7 @@
 
   function showCall(state) {
     call = state;
-    typed = "";
-    $("keys-typed").textContent = "";
+    clearKeys();
     $("call-panel").hidden = false;
     $("call-title").textContent = "On a call with the line (" + state.phone + ")";
     $("spoken").replaceChildren(
@@ -208,10 +224,10 @@
         const li = document.createElement("li");
         if (line.who === "you") {
           li.className = "you";
-          li.textContent = "You: " + line.text;
+          withWholeNumbers(li, "You: " + line.text);
         } else {
           li.className = line.who ? "leg" : "said";
-          li.textContent = (line.who ? "(" + line.who + " hears) " : "") + line.text;
+          withWholeNumbers(li, (line.who ? "(" + line.who + " hears) " : "") + line.text);
         }
         li.lang = line.lang ? line.lang.slice(0, 2) : "en";
         return li;
@@ -219,18 +235,30 @@
     );
     $("spoken").lastElementChild?.scrollIntoView({ block: "nearest" });
     $("call-waits").textContent = WAITS[state.waits] ?? state.waits;
-    for (const button of document.querySelectorAll("#call-panel .key, #speak button, #send-keys, #silence, #hangup")) {
+    for (const button of document.querySelectorAll("#call-panel .key, #send-keys, #silence, #hangup")) {
       button.disabled = state.ended;
     }
+    // The line hears speech only where its Gather says input="... speech" (or records).
+    const speaks = !state.ended && (state.waits.split(" ").includes("speech") || state.waits === "record");
+    for (const el of [$("speech"), $("speak").querySelector("button")]) el.disabled = !speaks;
+    $("speech-off").hidden = speaks || state.ended;
+  }
+
+  let quiet = null; // Twilio's wait after the last key, when no key count or # ends them
+
+  function clearKeys() {
+    clearTimeout(quiet);
+    typed = "";
+    $("keys-typed").textContent = "";
+    $("keys-when").textContent = "";
   }
 
   async function callMove(move, value) {
     if (!call || call.ended) return;
-    if (move === "keys") {
-      typed = ""; // sent once: a second click while the line answers must not press them again
-      $("keys-typed").textContent = "";
-      if (!value) return;
-    }
+    // Keys typed go once, with this move or not at all: a second click, or the quiet
+    // timer, while the line answers must not press them again.
+    clearKeys();
+    if (move === "keys" && !value) return;
     problem("");
     try {
       showCall(await send("/calls/" + encodeURIComponent(call.id), { move, value: value || "" }));
@@ -258,13 +286,22 @@
     begin("/calls/answer", { phone: current(), outbox: outboxId });
   }
 
+  // Keys go as Twilio sends them: at once when the Gather's numDigits are reached (a
+  // one-key question) or its finishOnKey is pressed; otherwise (a number of any length)
+  // after the Gather's timeout with no further key, as on a real phone.
   function pressKey(key) {
     if (!call || call.ended) return;
+    clearTimeout(quiet);
     typed += key;
     $("keys-typed").textContent = typed;
     const finished = (call.finish || "").includes(key);
     if (finished || (call.digits && typed.length >= call.digits)) {
       callMove("keys", typed);
+    } else if (call.timeout) {
+      const keys = typed;
+      const end = call.finish ? ", or press " + call.finish.charAt(0) : "";
+      $("keys-when").textContent = "(sent after " + call.timeout + " s without a key" + end + ")";
+      quiet = setTimeout(() => callMove("keys", keys), call.timeout * 1000);
     }
   }
 
