@@ -64,7 +64,9 @@ def report_missing(phone: Phone, fake, voicemail: bool = False) -> None:
     phone.text("", media=[fake.add_media()])
     phone.reply("SAME")
     if voicemail:
-        params = simulator.call_params(phone.number, "CA" + "4" * 32, To=LINE_NUMBER)
+        params = simulator.call_params(
+            phone.number, "CA" + "4" * 32, To=LINE_NUMBER, AccountSid=ACCOUNT
+        )
         params |= {"RecordingUrl": fake.add_recording(), "RecordingDuration": "12"}
         assert signed_post(phone.app, "/twilio/voice/voicemail", params).status_code == 200
 

@@ -95,7 +95,7 @@ def intake(hosts: list[str], settings: Settings, n: int, summaries: dict) -> Non
     sender = f"+1212555{2000 + n:04d}"
     with requests.Session() as http:
         for i, body in enumerate(TEXTS):
-            params = simulator.sms_params(sender, body)
+            params = simulator.sms_params(sender, body, settings=settings)
             headers = simulator.signed_headers(settings, simulator.SMS_PATH, params)
             url = hosts[(n + i) % 2] + simulator.SMS_PATH
             answer = http.post(url, data=params, headers=headers, timeout=20)
