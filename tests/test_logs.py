@@ -64,3 +64,11 @@ def test_any_event_is_one_line(name, fields):
     line = logs.KeyValueFormatter().format(record)
     assert len(line.splitlines()) == 1
     line.encode("utf-8")  # a lone surrogate is spelled out, never written raw
+
+
+def test_cr_lf_and_nul_in_any_value_key_or_name_are_spelled_out():
+    record = logging.LogRecord("intake", logging.INFO, __file__, 1, "a\x00b\rc", None, None)
+    record.fields = {"k\ney": "v\r\n\x00x", "path": "/x\n2026-12-07 INFO staff.signed_in"}
+    (line,) = logs.KeyValueFormatter().format(record).splitlines()
+    assert "\x00" not in line and "\r" not in line
+    assert "a\\x00b\\rc" in line and "k\\ney=" in line and "v\\r\\n\\x00x" in line

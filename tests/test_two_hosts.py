@@ -140,7 +140,13 @@ def test_two_web_hosts_and_two_workers_on_one_postgresql_lose_nothing_and_send_o
     hosts = [f"http://127.0.0.1:{port}" for port in ports]
     webs = [web_host(env, port, tmp_path / f"web{port}.log") for port in ports]
     workers = [worker(env), worker(env)]
-    settings = Settings(database_url=pg_url, public_base_url=BASE_URL, twilio_auth_token=TOKEN)
+    settings = Settings(
+        database_url=pg_url,
+        public_base_url=BASE_URL,
+        twilio_auth_token=TOKEN,
+        twilio_account_sid=ACCOUNT,
+        twilio_phone_number=LINE_NUMBER,
+    )
     summaries: dict[str, list[str]] = {}
     try:
         wait_for(lambda: all(up(host) for host in hosts), 30)
