@@ -46,7 +46,7 @@ VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
     "opted_in": {"with_welcome": (False, True)},
     "found": {"relationship": RELATIONSHIPS},
     "after_close": {"relayed": (True, False)},
-    "relay_from_worker": {"text": (WORKER_TEXT,)},
+    "relay_from_worker": {"text": (WORKER_TEXT,), "cut": (False, True)},
     **{f"followup_{n}": {"runaway_early": (True, False)} for n in range(1, 7)},
 }
 
