@@ -425,8 +425,8 @@ def _scrub_case(session: Session, line: Line, case: Case, caller: Caller) -> int
     _scrub_messages(session, Message.case_id == case.id)
     outbox.cancel_pending(session, PURGE_REASON, case_id=case.id)
     _scrub_outbox(session, Outbound.case_id == case.id, caller)
-    pages = select(Page.outbox_id).join(Alert, Page.alert_id == Alert.id)
-    _scrub_outbox(session, Outbound.id.in_(pages.where(Alert.case_id == case.id)), caller)
+    settled = Outbound.status.not_in(("pending", "sending"))  # a combined page may wait
+    _scrub_outbox(session, and_(Outbound.id.in_(_page_rows(case.id)), settled), caller)
     session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
     session.execute(
         update(AuditEntry)
@@ -449,10 +449,20 @@ def _delete_texts_at_twilio(session: Session, line: Line, case_id: int) -> int:
     return len(found)
 
 
+def _page_rows(case_id: int):
+    """The outbox rows that paged someone about the case (a combined page names no case)."""
+    pages = select(Page.outbox_id).join(Alert, Page.alert_id == Alert.id)
+    return pages.where(Alert.case_id == case_id, Page.outbox_id.is_not(None))
+
+
 def texts_at_twilio(session: Session, case_id: int) -> list[str]:
-    """The SIDs of the case's texts, in and out, that Twilio keeps (a local row's is none)."""
+    """The SIDs of the case's texts, in and out (its page texts too), that Twilio keeps (a
+    local row's is none)."""
     texts = select(Message.twilio_sid).where(Message.case_id == case_id)
-    sent = select(Outbound.twilio_sid).where(Outbound.case_id == case_id, Outbound.channel == "sms")
+    sent = select(Outbound.twilio_sid).where(
+        or_(Outbound.case_id == case_id, Outbound.id.in_(_page_rows(case_id))),
+        Outbound.channel == "sms",
+    )
     found = set(session.scalars(texts)) | set(session.scalars(sent))
     return sorted(sid for sid in found if sids.is_sid(sids.MESSAGE, sid))
 

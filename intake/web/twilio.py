@@ -23,8 +23,6 @@ bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MAX_SENDER = 40
 STATUS_LENGTH = Outbound.delivery_status.type.length
-
-
 MAX_BODY = 1600  # Twilio's limit for one text: a longer Body is none of Twilio's
 
 
@@ -40,16 +38,10 @@ def twilio_webhook(sid: str, line_fields: tuple[str, ...] = ()):
         @wraps(view)
         def checked(*args, **kwargs):
             settings = current_line().settings
-            url = signing.public_url(
-                settings.public_base_url, request.path, request.query_string.decode()
-            )
-            signature = request.headers.get(signing.SIGNATURE_HEADER)
-            if not signing.is_valid(settings.twilio_auth_token, url, request.form, signature):
-                log_event("webhook.forbidden", path=request.path)
-                abort(403)
+            _check_signature(settings)
             reason = refusal(settings, twilio_fields(), sid, line_fields)
             if reason:
-                log_event("webhook.refused", level=30, path=request.path, reason=reason)
+                _log_refusal(reason)
                 abort(400)
             with metrics.WEBHOOK_SECONDS.labels(route=request.endpoint or "-").time():
                 return view(*args, **kwargs)
@@ -57,6 +49,24 @@ def twilio_webhook(sid: str, line_fields: tuple[str, ...] = ()):
         return checked
 
     return decorate
+
+
+def _check_signature(settings) -> None:
+    """403 unless X-Twilio-Signature is Twilio's for PUBLIC_BASE_URL + path + query."""
+    url = signing.public_url(settings.public_base_url, request.path, request.query_string.decode())
+    signature = request.headers.get(signing.SIGNATURE_HEADER)
+    if not signing.is_valid(settings.twilio_auth_token, url, request.form, signature):
+        log_event("webhook.forbidden", path=request.path)
+        abort(403)
+
+
+def _log_refusal(reason: str) -> None:
+    """Another account or number may be a setting left out (a second number, a new
+    account) rather than a forgery, and callers would hear nothing: an error, not a warning."""
+    settings_problem = reason == "account" or reason.startswith("number:")
+    log_event(
+        "webhook.refused", level=40 if settings_problem else 30, path=request.path, reason=reason
+    )
 
 
 def twilio_fields():
