@@ -421,7 +421,7 @@ def purge(dry_run: bool) -> None:
         click.echo(f"would purge {_cases(plan.refs)} found or closed over {days} days ago")
         click.echo(f"would forget {plan.callers} caller number(s) and conversation(s)")
         click.echo(
-            f"would delete {plan.files} photo(s) and recording(s) at Twilio "
+            f"would delete {plan.files} photo(s), recording(s) and text(s) at Twilio "
             f"({plan.waiting} waiting from earlier purges)"
         )
         click.echo("dry run: nothing changed")
@@ -429,7 +429,7 @@ def purge(dry_run: bool) -> None:
     report = retention.purge(line, make_transport(line.settings))
     click.echo(f"purged {_cases(report.refs)} found or closed over {days} days ago")
     click.echo(f"forgot {report.callers} caller number(s) and conversation(s)")
-    click.echo(f"deleted {report.deleted} photo(s) and recording(s) at Twilio")
+    click.echo(f"deleted {report.deleted} photo(s), recording(s) and text(s) at Twilio")
     if report.left:
         click.echo(f"{report.left} still to delete at Twilio: the next purge tries again")
     if report.failed:

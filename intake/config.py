@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from flows.parse import parse_phone
-from intake import crypto
+from intake import crypto, sids
 from intake.windows import parse_windows
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -28,8 +28,9 @@ DEFAULT_FOLLOWUPS = tuple(timedelta(minutes=m) for m in (15, 60, 3 * 60, 8 * 60,
 MAX_FOLLOWUPS = 6  # one template each: templates/sms/<lang>/followup_<n>.txt
 MAX_DAYS = 36500  # a retention longer than a century is a typo
 MAX_MINUTES = 24 * 60  # an intake idle for a day is long abandoned
-ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
-MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
+# The number the simulator and the tests text and call without Twilio (Twilio's magic test
+# number): a line in local mode answers on it besides any number it is given.
+SIMULATOR_NUMBER = "+15005550006"
 DATABASES = ("sqlite", "postgresql")
 MAX_ANSWER_WITHIN = 3  # seconds: with the commit grace (deadline.py), still inside 5 s
 
@@ -55,6 +56,8 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_phone_number: str | None = None
     twilio_messaging_service_sid: str | None = None
+    # more numbers the line answers on (a Messaging Service's senders, a voice number)
+    other_numbers: tuple[str, ...] = ()
     org_name: str = "Missing Child Line"
     timezone: str = "America/New_York"
     secret_key: str = field(default="", repr=False)
@@ -97,6 +100,15 @@ class Settings:
         return bool(self.twilio_account_sid)
 
     @property
+    def line_numbers(self) -> frozenset[str]:
+        """The numbers the line answers on: a webhook to any other is refused (in local
+        mode the simulator's number too)."""
+        numbers = {self.twilio_phone_number, *self.other_numbers}
+        if not self.uses_twilio:
+            numbers.add(SIMULATOR_NUMBER)
+        return frozenset(number for number in numbers if number)
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -113,6 +125,7 @@ class Settings:
             twilio_auth_token=reader.get("TWILIO_AUTH_TOKEN") or "",
             twilio_phone_number=reader.phone("TWILIO_PHONE_NUMBER"),
             twilio_messaging_service_sid=reader.get("TWILIO_MESSAGING_SERVICE_SID"),
+            other_numbers=reader.phones("INTAKE_LINE_NUMBERS"),
             org_name=reader.get("INTAKE_ORG_NAME") or cls.org_name,
             timezone=reader.timezone("INTAKE_TIMEZONE", cls.timezone),
             secret_key=reader.get("SECRET_KEY") or "",
@@ -323,6 +336,15 @@ class _Reader:
             )
         return phone
 
+    def phones(self, name: str) -> tuple[str, ...]:
+        """Comma-separated phone numbers in E.164 form."""
+        raw = self.get(name) or ""
+        numbers = tuple(parse_phone(part, "US", strict=True) for part in raw.split(","))
+        if raw and not all(numbers):
+            self.errors.append(f"{name} must list phone numbers like +12125551234, +12125555678")
+            return ()
+        return tuple(n for n in numbers if n)
+
     def timezone(self, name: str, default: str) -> str:
         value = self.get(name) or default
         try:
@@ -342,10 +364,10 @@ class _Reader:
     def check_twilio(self, settings: Settings) -> None:
         if not settings.twilio_account_sid:
             return
-        if not ACCOUNT_SID.match(settings.twilio_account_sid):
+        if not sids.is_sid(sids.ACCOUNT, settings.twilio_account_sid):
             self.errors.append("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
         service = settings.twilio_messaging_service_sid
-        if service and not MESSAGING_SERVICE_SID.match(service):
+        if service and not sids.is_sid(sids.SERVICE, service):
             self.errors.append("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits")
         if not settings.twilio_auth_token:
             self.errors.append("TWILIO_AUTH_TOKEN is required with TWILIO_ACCOUNT_SID")
@@ -353,6 +375,11 @@ class _Reader:
             self.errors.append(
                 "TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required "
                 "with TWILIO_ACCOUNT_SID"
+            )
+        if service and not settings.line_numbers:
+            self.errors.append(
+                "With TWILIO_MESSAGING_SERVICE_SID and no TWILIO_PHONE_NUMBER, list the "
+                "service's numbers in INTAKE_LINE_NUMBERS: webhooks to any other are refused"
             )
         if not self.get("PUBLIC_BASE_URL"):
             self.errors.append("PUBLIC_BASE_URL is required with TWILIO_ACCOUNT_SID")

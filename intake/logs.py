@@ -14,8 +14,8 @@ class KeyValueFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
-        pairs = " ".join(f"{_escape(str(k))}={_quote(v)}" for k, v in fields.items())
-        line = f"{self.formatTime(record)} {record.levelname} {_escape(record.getMessage())}"
+        pairs = " ".join(f"{escape(str(k))}={_quote(v)}" for k, v in fields.items())
+        line = f"{self.formatTime(record)} {record.levelname} {escape(record.getMessage())}"
         line = f"{line} {pairs}" if pairs else line
         if record.exc_info:  # an exception's words may carry a request's values too
             line += " exc=" + _quote(self.formatException(record.exc_info))
@@ -28,7 +28,7 @@ _SPELLED = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"'}
 _HIDDEN = {"Cc", "Cf", "Zl", "Zp", "Cs"}
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """The text with every character that could break or forge a log line escaped."""
     return "".join(_escape_char(ch) for ch in text)
 
@@ -43,7 +43,7 @@ def _escape_char(ch: str) -> str:
 
 def _quote(value: object) -> str:
     """A field value: escaped, and quoted when it has a space or an = or is empty."""
-    text = _escape(str(value))
+    text = escape(str(value))
     return f'"{text}"' if not text or any(ch in text for ch in ' ="') else text
 
 

@@ -139,7 +139,7 @@ class CaseMedia(Base):
 
 
 class TwilioDeletion(Base):
-    """A photo or recording still to delete at Twilio after its case was purged.
+    """A photo, recording or text still to delete at Twilio after its case was purged.
 
     Only Twilio's SIDs, no personal data: the row goes once Twilio confirms (or says it
     is already gone); another failure leaves it for the next purge.
@@ -148,7 +148,7 @@ class TwilioDeletion(Base):
     __tablename__ = "twilio_deletions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # media | recording
+    kind: Mapped[str] = mapped_column(String(10))  # media | recording | message
     account_sid: Mapped[str] = mapped_column(String(34))
     message_sid: Mapped[str | None] = mapped_column(String(64))  # a photo's message
     sid: Mapped[str] = mapped_column(String(64))

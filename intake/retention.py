@@ -12,21 +12,29 @@ What goes, for a due case:
   report number, callback number;
 - every message on it (the caregiver's, the line's replies, staff commands): body, TwiML
   reply, Twilio's metadata;
-- its outbox rows: body and parameters, and the recipient where it is the caregiver;
-  rows still pending are cancelled;
-- the links to its photos and recordings, after they are queued for deletion at Twilio.
+- its outbox rows, and the page texts of its alerts: body, parameters and the last error
+  (Twilio's error words may quote the number), and the recipient where it is the
+  caregiver; rows still pending are cancelled;
+- its staff notes (the rows) and the detail of its audit entries;
+- the links to its photos and recordings, after they are queued for deletion at Twilio,
+  and every text of the case kept at Twilio (its body there): queued for deletion too.
 And once none of the caller's cases is kept any longer (every one purged): the caller's
 conversation state and phone number (replaced by "purged:<id>", which no sender can
 have), the messages of that caller not tied to a case, and every outbox row to them.
+Staff commands and replies tied to no case and no caller (a mistyped ref, ACK ALL) lose
+their words once older than the retention too.
 
 What stays: the case row (ref, status, channel, language, age in months, relationship,
 whether police were called, who took it, every time: created, completed, found, closed,
 last seen, purged), how many messages, photos and recordings it had (the rows, emptied),
-delivery statuses and errors, alerts and pages (they name staff, not the family).
+delivery statuses and error codes, alerts and pages (they name staff, not the family),
+who looked at it and when (the audit log, without details). `COLUMNS` below says this
+for every column of every table; tests/test_retention_columns.py fails when a column is
+added without a rule.
 
 Each case is purged in one transaction, so a purge killed halfway resumes next run and
-never purges twice. Photos and recordings are deleted at Twilio after that, from a list
-of SIDs (no personal data) that keeps each one until Twilio confirms it gone (a 404
+never purges twice. Photos, recordings and texts are deleted at Twilio after that, from a
+list of SIDs (no personal data) that keeps each one until Twilio confirms it gone (a 404
 counts as gone); a failure leaves it for the next run, and the database never waits on
 Twilio.
 """
@@ -42,10 +50,22 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from intake import outbox
+from intake import outbox, sids
 from intake.cases import FINISHED_STATUSES, OPEN_STATUSES
 from intake.logs import event as log_event
-from intake.models import Caller, Case, CaseMedia, Message, Outbound, TwilioDeletion, utcnow
+from intake.models import (
+    Alert,
+    AuditEntry,
+    Caller,
+    Case,
+    CaseMedia,
+    CaseNote,
+    Message,
+    Outbound,
+    Page,
+    TwilioDeletion,
+    utcnow,
+)
 from intake.transport import SendError, Transport, TwilioFile
 
 if TYPE_CHECKING:
@@ -58,6 +78,206 @@ PURGE_REASON = "case purged"
 MEDIA_URL = re.compile(r"/Accounts/(AC\w+)/Messages/(MM\w+)/Media/(ME\w+)")
 RECORDING_URL = re.compile(r"/Accounts/(AC\w+)/Recordings/(RE\w+)")
 
+# Every column of every table, and what a purge does with it. A column that can hold a
+# child's or a caregiver's data is PURGED (emptied, or its row deleted); any other says
+# why it is kept. tests/test_retention_columns.py checks this against the models.
+PURGED = "purged"
+AN_ID = "kept: an id or a link between rows"
+A_TIME = "kept: a time (counts and times stay)"
+A_WORD = "kept: one of a few fixed words or numbers"
+STAFF = "kept: about staff, not the family"
+SID = "kept: Twilio's id, no personal data (the resource is deleted at Twilio)"
+COLUMNS: dict[str, dict[str, str]] = {
+    "callers": {
+        "id": AN_ID,
+        "phone": PURGED,  # once none of the caller's cases is kept: "purged:<id>"
+        "lang": A_WORD,
+        "state": PURGED,
+        "opted_out_at": A_TIME,
+        "created_at": A_TIME,
+        "updated_at": A_TIME,
+    },
+    "cases": {
+        "id": AN_ID,
+        "ref": "kept: the case's name for staff, random letters",
+        "caller_id": AN_ID,
+        "status": A_WORD,
+        "lang": A_WORD,
+        "channel": A_WORD,
+        "child_name": PURGED,
+        "age_months": "kept: an age, for counts",
+        "last_seen_when": PURGED,
+        "last_seen_at": A_TIME,
+        "last_seen_where": PURGED,
+        "description": PURGED,
+        "police_called": A_WORD,
+        "police_report": PURGED,
+        "relationship_to_child": A_WORD,
+        "callback_phone": PURGED,
+        "reported_missing": A_WORD,
+        "assigned_person_id": AN_ID,
+        "created_at": A_TIME,
+        "completed_at": A_TIME,
+        "found_at": A_TIME,
+        "closed_at": A_TIME,
+        "cannot_text_at": A_TIME,
+        "purged_at": A_TIME,
+        "is_test": A_WORD,
+        "last_seen_told_at": A_TIME,
+    },
+    "case_media": {
+        "id": AN_ID,
+        "case_id": AN_ID,
+        "url": PURGED,  # the file itself is deleted at Twilio
+        "content_type": A_WORD,
+        "created_at": A_TIME,
+    },
+    "twilio_deletions": {
+        "id": AN_ID,
+        "kind": A_WORD,
+        "account_sid": SID,
+        "message_sid": SID,
+        "sid": SID,
+        "case_id": AN_ID,
+        "attempts": A_WORD,
+        "last_error": "kept: Twilio's error about a SID",
+        "created_at": A_TIME,
+    },
+    "messages": {
+        "id": AN_ID,
+        "caller_id": AN_ID,
+        "person_id": AN_ID,
+        "case_id": AN_ID,
+        "direction": A_WORD,
+        "twilio_sid": SID,
+        "body": PURGED,
+        "num_media": A_WORD,
+        "step": A_WORD,
+        "reply_twiml": PURGED,
+        "meta": PURGED,  # a staff command's or a caller's request as Twilio described it
+        "created_at": A_TIME,
+    },
+    "outbox": {
+        "id": AN_ID,
+        "kind": A_WORD,
+        "channel": A_WORD,
+        "to_phone": PURGED,  # where it is the caregiver's; staff's numbers stay
+        "template": A_WORD,
+        "params": PURGED,
+        "body": PURGED,
+        "lang": A_WORD,
+        "case_id": AN_ID,
+        "caller_id": AN_ID,
+        "dedupe_key": "kept: names rows and SIDs, never words",
+        "send_at": A_TIME,
+        "status": A_WORD,
+        "attempts": A_WORD,
+        "lease_until": A_TIME,
+        "last_error": PURGED,  # Twilio's error words may quote the number
+        "twilio_sid": SID,
+        "delivery_status": A_WORD,
+        "error_code": A_WORD,
+        "created_at": A_TIME,
+        "sent_at": A_TIME,
+        "tried_at": A_TIME,
+        "unsure": A_WORD,
+    },
+    "oncall_people": {
+        "id": AN_ID,
+        "name": STAFF,
+        "phone": STAFF,
+        "reach_by": STAFF,
+        "windows": STAFF,
+        "position": STAFF,
+        "active": STAFF,
+        "opted_out_at": STAFF,
+        "created_at": A_TIME,
+    },
+    "alerts": {
+        "id": AN_ID,
+        "case_id": AN_ID,
+        "reason": A_WORD,
+        "status": A_WORD,
+        "chain": STAFF,
+        "step": A_WORD,
+        "round": A_WORD,
+        "next_check_at": A_TIME,
+        "acked_by_id": AN_ID,
+        "acked_at": A_TIME,
+        "created_at": A_TIME,
+    },
+    "alert_pages": {
+        "id": AN_ID,
+        "alert_id": AN_ID,
+        "person_id": AN_ID,
+        "outbox_id": AN_ID,  # its text is purged on the outbox row
+        "to_phone": STAFF,
+        "channel": A_WORD,
+        "created_at": A_TIME,
+    },
+    "staff_accounts": {
+        "id": AN_ID,
+        "email": STAFF,
+        "name": STAFF,
+        "password_hash": STAFF,
+        "role": STAFF,
+        "phone": STAFF,
+        "active": STAFF,
+        "failed_signins": STAFF,
+        "last_failed_at": STAFF,
+        "totp_secret": STAFF,
+        "totp_on": STAFF,
+        "totp_last_step": STAFF,
+        "created_at": A_TIME,
+    },
+    "staff_sessions": {
+        "id": "kept: a hash of a session's token",
+        "staff_id": AN_ID,
+        "user_agent": STAFF,
+        "created_at": A_TIME,
+        "last_seen_at": A_TIME,
+        "expires_at": A_TIME,
+        "ended_at": A_TIME,
+    },
+    "recovery_codes": {
+        "id": AN_ID,
+        "staff_id": AN_ID,
+        "code_hash": STAFF,
+        "used_at": A_TIME,
+    },
+    "signin_throttles": {  # a hash of whatever address was typed, never the address
+        "id": AN_ID,
+        "address_hash": STAFF,
+        "source": STAFF,
+        "failures": A_WORD,
+        "last_checked_at": A_TIME,
+    },
+    "case_notes": {  # the rows are deleted: a note may name the child
+        "id": PURGED,
+        "case_id": PURGED,
+        "staff_id": PURGED,
+        "body": PURGED,
+        "created_at": PURGED,
+    },
+    "audit_log": {
+        "id": AN_ID,
+        "staff_id": AN_ID,
+        "action": A_WORD,
+        "case_id": AN_ID,
+        "detail": PURGED,
+        "created_at": A_TIME,
+    },
+}
+
+
+def undeclared(metadata) -> list[str]:
+    """Every table.column of `metadata` without a rule in COLUMNS, and every rule whose
+    column is gone: a new place for personal data must say whether the purge empties it."""
+    have = {f"{t.name}.{c.name}" for t in metadata.tables.values() for c in t.columns}
+    have.discard("alembic_version.version_num")
+    declared = {f"{table}.{column}" for table, columns in COLUMNS.items() for column in columns}
+    return sorted(have ^ declared)
+
 
 @dataclass
 class Plan:
@@ -65,7 +285,7 @@ class Plan:
 
     refs: list[str] = field(default_factory=list)
     callers: int = 0  # callers whose number and conversation would go
-    files: int = 0  # photos and recordings to delete at Twilio
+    files: int = 0  # photos, recordings and texts to delete at Twilio
     waiting: int = 0  # deletions at Twilio already waiting from earlier runs
 
 
@@ -75,7 +295,7 @@ class Report:
 
     refs: list[str] = field(default_factory=list)
     callers: int = 0
-    deleted: int = 0  # photos and recordings Twilio confirmed gone
+    deleted: int = 0  # photos, recordings and texts Twilio confirmed gone
     left: int = 0  # still to delete at Twilio: tried again next run
     failed: int = 0  # cases that could not be purged (logged): tried again next run
 
@@ -119,6 +339,8 @@ def plan(line: Line, now: datetime | None = None) -> Plan:
         for ids in _chunks(due_ids):
             media = session.scalars(select(CaseMedia.url).where(CaseMedia.case_id.in_(ids)))
             result.files += sum(1 for url in media if twilio_file(url) is not None)
+        if line.settings.uses_twilio:
+            result.files += sum(len(texts_at_twilio(session, case_id)) for case_id in due_ids)
         result.waiting = session.scalar(select(func.count()).select_from(TwilioDeletion)) or 0
     return result
 
@@ -158,6 +380,8 @@ def purge(line: Line, transport: Transport, now: datetime | None = None) -> Repo
         if done is not None:
             report.refs.append(done[0])
             report.callers += done[1]
+    with line.db.transaction() as session:
+        _scrub_staff_traffic(session, cutoff(line, now))
     report.deleted, report.left = delete_at_twilio(line, transport)
     log_event(
         "retention.done",
@@ -181,7 +405,7 @@ def purge_case(session: Session, line: Line, case_id: int, now: datetime) -> tup
     case = _locked(session, select(Case).where(Case.id == case_id, due(cutoff(line, now))))
     if case is None:
         return None
-    files = _scrub_case(session, case, caller)
+    files = _scrub_case(session, line, case, caller)
     case.purged_at = now
     session.flush()
     caller_purged = not _keeps_another_case(session, caller.id, case.id)
@@ -206,8 +430,9 @@ def _keeps_another_case(session: Session, caller_id: int, case_id: int) -> bool:
     return session.scalar(query.limit(1)) is not None
 
 
-def _scrub_case(session: Session, case: Case, caller: Caller) -> int:
-    """Empty the case's personal data; queue its files for Twilio. Returns how many."""
+def _scrub_case(session: Session, line: Line, case: Case, caller: Caller) -> int:
+    """Empty the case's personal data; queue its files and texts for deletion at Twilio.
+    Returns how many."""
     for name in (
         "child_name",
         "last_seen_when",
@@ -224,10 +449,50 @@ def _scrub_case(session: Session, case: Case, caller: Caller) -> int:
             session.add(_deletion(found, case.id))
             files += 1
         item.url = ""
+    files += _delete_texts_at_twilio(session, line, case.id)
     _scrub_messages(session, Message.case_id == case.id)
     outbox.cancel_pending(session, PURGE_REASON, case_id=case.id)
     _scrub_outbox(session, Outbound.case_id == case.id, caller)
+    settled = Outbound.status.not_in(("pending", "sending"))  # a combined page may wait
+    _scrub_outbox(session, and_(Outbound.id.in_(_page_rows(case.id)), settled), caller)
+    session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
+    session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.case_id == case.id)
+        .values(detail="")
+        .execution_options(synchronize_session=False)
+    )
     return files
+
+
+def _delete_texts_at_twilio(session: Session, line: Line, case_id: int) -> int:
+    """Queue every text of the case that Twilio keeps (in or out) for deletion there: its
+    body is kept at Twilio until then. Returns how many."""
+    account = line.settings.twilio_account_sid
+    if not account:
+        return 0  # without Twilio nothing was kept there
+    found = texts_at_twilio(session, case_id)
+    for sid in found:
+        session.add(_deletion(TwilioFile("message", account, sid), case_id))
+    return len(found)
+
+
+def _page_rows(case_id: int):
+    """The outbox rows that paged someone about the case (a combined page names no case)."""
+    pages = select(Page.outbox_id).join(Alert, Page.alert_id == Alert.id)
+    return pages.where(Alert.case_id == case_id, Page.outbox_id.is_not(None))
+
+
+def texts_at_twilio(session: Session, case_id: int) -> list[str]:
+    """The SIDs of the case's texts, in and out (its page texts too), that Twilio keeps (a
+    local row's is none)."""
+    texts = select(Message.twilio_sid).where(Message.case_id == case_id)
+    sent = select(Outbound.twilio_sid).where(
+        or_(Outbound.case_id == case_id, Outbound.id.in_(_page_rows(case_id))),
+        Outbound.channel == "sms",
+    )
+    found = set(session.scalars(texts)) | set(session.scalars(sent))
+    return sorted(sid for sid in found if sids.is_sid(sids.MESSAGE, sid))
 
 
 def _scrub_caller(session: Session, caller: Caller) -> None:
@@ -237,6 +502,24 @@ def _scrub_caller(session: Session, caller: Caller) -> None:
     _scrub_outbox(session, Outbound.to_phone == caller.phone, caller)  # by index, not caller_id
     caller.phone = purged_phone(caller.id)
     caller.state = {}
+
+
+def _scrub_staff_traffic(session: Session, before: datetime) -> None:
+    """Staff commands and the line's answers tied to no case and no caller (a mistyped
+    ref, ACK ALL, a combined page): their words go once older than the retention."""
+    nobodys = and_(Message.case_id.is_(None), Message.caller_id.is_(None))
+    _scrub_messages(session, and_(nobodys, Message.created_at < before))
+    session.execute(
+        update(Outbound)
+        .where(
+            Outbound.case_id.is_(None),
+            Outbound.caller_id.is_(None),
+            Outbound.created_at < before,
+            Outbound.status.not_in(("pending", "sending")),
+        )
+        .values(body=None, params={}, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _scrub_messages(session: Session, which) -> None:
@@ -253,7 +536,7 @@ def _scrub_outbox(session: Session, which, caller: Caller) -> None:
     session.execute(
         update(Outbound)
         .where(which)
-        .values(body=None, params={})
+        .values(body=None, params={}, last_error=None)
         .execution_options(synchronize_session=False)
     )
     caregiver = or_(Outbound.caller_id == caller.id, Outbound.to_phone == caller.phone)

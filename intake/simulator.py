@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urljoin
 import requests
 
 from intake import signing
-from intake.config import Settings
+from intake.config import SIMULATOR_NUMBER, Settings
 from intake.simulated import is_fictitious  # noqa: F401  (the simulator's numbers)
 
 SMS_PATH = "/twilio/sms"
@@ -41,7 +41,7 @@ SAMPLE_INTAKE = (
     "SKIP",
     "SAME",  # the final answer: the case opens, follow-ups are queued, on-call is paged
 )
-LINE_NUMBER = "+15005550006"  # Twilio's documented magic test number
+LINE_NUMBER = SIMULATOR_NUMBER  # Twilio's documented magic test number
 
 
 class Post(Protocol):
@@ -56,16 +56,21 @@ class Post(Protocol):
     ) -> tuple[int, str]: ...
 
 
-def sms_params(sender: str, body: str, media_urls: list[str] | None = None) -> dict[str, str]:
-    """The form fields Twilio sends for an incoming text."""
+def sms_params(
+    sender: str,
+    body: str,
+    media_urls: list[str] | None = None,
+    settings: Settings | None = None,
+) -> dict[str, str]:
+    """The form fields Twilio sends for an incoming text (to the line `settings` run)."""
     sid = "SM" + uuid.uuid4().hex
     params = {
         "MessageSid": sid,
         "SmsSid": sid,
         "SmsMessageSid": sid,
-        "AccountSid": "AC" + "0" * 32,
+        "AccountSid": account_sid(settings),
         "From": sender,
-        "To": LINE_NUMBER,
+        "To": line_number(settings),
         "Body": body,
         "NumMedia": str(len(media_urls or [])),
         "SmsStatus": "received",
@@ -75,6 +80,18 @@ def sms_params(sender: str, body: str, media_urls: list[str] | None = None) -> d
         params[f"MediaUrl{i}"] = url
         params[f"MediaContentType{i}"] = "image/jpeg"
     return params
+
+
+def line_number(settings: Settings | None) -> str:
+    """The number a line answers on, as Twilio sends it in `To`."""
+    if settings is None:
+        return LINE_NUMBER
+    return settings.twilio_phone_number or next(iter(settings.other_numbers), LINE_NUMBER)
+
+
+def account_sid(settings: Settings | None) -> str:
+    """The AccountSid Twilio sends for this line (the simulator's own without Twilio)."""
+    return (settings.twilio_account_sid if settings else None) or ACCOUNT_SID
 
 
 def signed_headers(settings: Settings, path: str, params: dict[str, str]) -> dict[str, str]:
@@ -137,7 +154,7 @@ def send_text(
     settings: Settings, post: Post, sender: str, body: str, media: list[str] | None = None
 ) -> list[str]:
     """Text the line as `sender` through the signed SMS webhook; returns the replies."""
-    params = sms_params(sender, body, media)
+    params = sms_params(sender, body, media, settings)
     status, text = post(SMS_PATH, params, signed_headers(settings, SMS_PATH, params))
     if status != 200:
         return [f"[the line answered HTTP {status}]"]
@@ -438,12 +455,13 @@ class Call:
         settings: Settings,
         sender: str,
         *,
-        to: str = LINE_NUMBER,
+        to: str | None = None,
         path: str = VOICE_PATH,
         callee: Callee = nobody_answers,
         **options,
     ) -> Call:
         """`sender` calls the line: Twilio posts to `path` and runs what comes back."""
+        to = to or line_number(settings)
         call = cls(post, settings, sender, to, callee=callee, **options)
         call._proceed([], "", ("POST", call._absolute(path), {}))
         return call
@@ -456,7 +474,7 @@ class Call:
         person: str,
         url: str,
         *,
-        line: str = LINE_NUMBER,
+        line: str | None = None,
         sid: str | None = None,
         status_callback: str | None = None,
         listener: Listener | None = None,
@@ -466,7 +484,7 @@ class Call:
         return cls.start(
             post,
             settings,
-            line,
+            line or line_number(settings),
             to=person,
             path=url,
             direction="outbound-api",
@@ -706,8 +724,13 @@ class Call:
         return url[len(base) :]
 
     def _params(self, added: dict[str, str], status: str) -> dict[str, str]:
-        fields = {"To": self.to_number, "Direction": self.direction, "CallStatus": status}
-        return call_params(self.from_number, self.sid, **fields, **self.extra) | added
+        fields = {
+            "AccountSid": account_sid(self.settings),
+            "To": self.to_number,
+            "Direction": self.direction,
+            "CallStatus": status,
+        }
+        return call_params(self.from_number, self.sid, **(fields | self.extra)) | added
 
     def _send(self, method: str, url: str, params: dict[str, str]) -> tuple[int, str]:
         """One signed request, as Twilio signs it (a GET carries its fields in the query)."""

@@ -29,7 +29,11 @@ OPEN = cases.OPEN_STATUSES
 FINISHED = cases.FINISHED_STATUSES  # an abandoned intake still has a caller
 WAITING = ("open", "exhausted")  # an alert that still wants someone
 NAME_LIMIT = 40  # of a worker's name in a text to a caregiver (the segment budget)
-RELAY_LIMIT = 1500  # Twilio refuses bodies over 1,600 characters; the whole text is kept
+# A relay of up to 1,500 characters goes whole; a longer one is cut to 1,400 (at a word),
+# marked "...", and its reader told so and where the rest is: room for those words within
+# Twilio's 1,600 characters. The whole text is kept (the case page, the staff command).
+RELAY_LIMIT = 1500
+RELAY_CUT_AT = 1400
 STATUS_WORDS = {"abandoned": "left unfinished"}
 PURGED_WORDS = "data retention"  # a purged case, as staff read it (intake/retention.py)
 
@@ -351,12 +355,24 @@ def text_caregiver(
         to=caller.phone,
         send_at=now,
         template="relay_from_worker",
-        params={"ref": case.ref, "text": message[:RELAY_LIMIT]},
+        params={"ref": case.ref, **relay_words(message)},
         lang=caller.lang,
         case_id=case.id,
         caller_id=caller.id,
     )
     return oncall.staff_words("relay_sent", ref=case.ref), True
+
+
+def relay_words(text: str) -> dict[str, object]:
+    """A relay's `text` and whether it was `cut` (the templates then say so and where the
+    rest is): a long one is cut at the last space before RELAY_CUT_AT and marked "..."."""
+    if len(text) <= RELAY_LIMIT:
+        return {"text": text, "cut": False}
+    head = text[:RELAY_CUT_AT]
+    space = head.rfind(" ")
+    if space > RELAY_CUT_AT - 100:  # a word boundary near the end; else cut mid-word
+        head = head[:space]
+    return {"text": head.rstrip() + "...", "cut": True}
 
 
 def worker_of(case: Case | None) -> OnCallPerson | None:
@@ -376,7 +392,7 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
         to=worker.phone,
         send_at=now,
         template=f"{oncall.STAFF}:relay_to_worker",
-        params={"ref": case.ref, "text": text[:RELAY_LIMIT]},
+        params={"ref": case.ref, **relay_words(text)},
         case_id=case.id,
     )
 

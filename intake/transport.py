@@ -60,9 +60,9 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class TwilioFile:
-    """A photo (one media item of a message) or a call recording kept at Twilio."""
+    """A photo (one media item of a message), a call recording or a text kept at Twilio."""
 
-    kind: str  # media | recording
+    kind: str  # media | recording | message
     account_sid: str
     sid: str
     message_sid: str | None = None  # the message a media item belongs to
@@ -176,11 +176,13 @@ class TwilioTransport:
         return [c.sid for c in found if c.date_created and c.date_created >= since - SKEW]
 
     def delete_file(self, file: TwilioFile) -> None:
-        """Delete a photo or recording at Twilio; one already gone counts as deleted.
+        """Delete a photo, recording or text at Twilio; one already gone counts as deleted.
         Raises SendError when Twilio cannot be asked or refuses."""
         account = self.client.api.v2010.accounts(file.account_sid)
         if file.kind == "media":
             resource = account.messages(file.message_sid).media(file.sid)
+        elif file.kind == "message":
+            resource = account.messages(file.sid)
         else:
             resource = account.recordings(file.sid)
         _call_twilio(lambda: _delete(resource))

@@ -47,7 +47,7 @@ VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
     "opted_in": {"with_welcome": (False, True)},
     "found": {"relationship": RELATIONSHIPS},
     "after_close": {"relayed": (True, False)},
-    "relay_from_worker": {"text": (WORKER_TEXT,)},
+    "relay_from_worker": {"text": (WORKER_TEXT,), "cut": (False, True)},
     "case_taken": {"who": (WORKER,), "phone": ("(212) 555-0111", "+44 20 7946 0958")},
     **{f"followup_{n}": {"runaway_early": (True, False)} for n in range(1, 7)},
 }

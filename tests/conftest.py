@@ -120,8 +120,13 @@ def twilio_settings(db_url: str, tmp_path, fake: FakeTwilio, **overrides) -> Set
     )
 
 
-def signed_post(app, path: str, params: dict[str, str]):
-    """POST to a webhook (path may carry a query) signed as Twilio would sign it."""
+def signed_post(app, path: str, params: dict[str, str], bare: bool = False):
+    """POST to a webhook (path may carry a query) signed as Twilio would sign it, with the
+    AccountSid and To that Twilio sends for this line unless `params` (or `bare`) says."""
+    if not bare:
+        settings = app.extensions["intake"].settings
+        account, to = simulator.account_sid(settings), simulator.line_number(settings)
+        params = {"AccountSid": account, "To": to} | params
     headers = {signing.SIGNATURE_HEADER: signing.sign(TOKEN, BASE_URL + path, params)}
     return app.test_client().post(path, data=params, headers=headers)
 
@@ -175,7 +180,7 @@ class Phone:
 
     def text(self, body: str = "", media: list[str] | None = None, **extra) -> list[str]:
         """Send a text and return the bodies of the reply."""
-        params = simulator.sms_params(self.number, body, media)
+        params = simulator.sms_params(self.number, body, media, self.settings)
         params.update(extra)
         self.sent.append(params)
         response = self.post(params)

@@ -32,7 +32,9 @@ Twilio would give the line (MediaUrl0, RecordingUrl); DELETE
 /Accounts/{Sid}/Messages/{MessageSid}/Media/{Sid}.json and /Accounts/{Sid}/Recordings/{Sid}.json
 remove it (204), or answer 404 code 20404 when it is not there; `stored_media`,
 `stored_recordings` and `deletes` show what is left and what was asked;
-`fail_next_deletes` makes deletes fail.
+`fail_next_deletes` makes deletes fail. Texts: DELETE /Accounts/{Sid}/Messages/{Sid}.json
+deletes a text the line sent, or one it received (`add_received`, as Twilio keeps every
+inbound text); `stored_messages` lists the SIDs of those still kept.
 """
 
 from __future__ import annotations
@@ -253,6 +255,8 @@ class FakeTwilio:
         self._services: dict[str, dict] = {}
         self._media: dict[str, str] = {}  # media sid -> its message sid
         self._recordings: set[str] = set()
+        self._received: set[str] = set()  # inbound texts Twilio keeps
+        self._deleted_messages: set[str] = set()
         self._deletes: list[dict] = []
         self._fail_deletes: deque[list] = deque()  # [remaining, status, code]
 
@@ -360,8 +364,20 @@ class FakeTwilio:
             return sorted(self._recordings)
 
     @property
+    def stored_messages(self) -> list[str]:
+        """SIDs of the texts (sent by the line, or received) still kept, body and all."""
+        with self._lock:
+            kept = {m["sid"] for m in self._messages} | self._received
+            return sorted(kept - self._deleted_messages)
+
+    def add_received(self, *message_sids: str) -> None:
+        """Keep texts the line received (their MessageSid), as Twilio keeps every one."""
+        with self._lock:
+            self._received.update(message_sids)
+
+    @property
     def deletes(self) -> list[dict]:
-        """Every DELETE of a media item or recording: kind, sid, the status answered."""
+        """Every DELETE of a media item, recording or text: kind, sid, the status answered."""
         with self._lock:
             return list(self._deletes)
 
@@ -406,6 +422,8 @@ class FakeTwilio:
             self.account_status = "active"
             self._media.clear()
             self._recordings.clear()
+            self._received.clear()
+            self._deleted_messages.clear()
             self._deletes.clear()
             self._fail_deletes.clear()
 
@@ -543,7 +561,7 @@ class FakeTwilio:
             raise
 
     def _delete(self, path: str, parts: list[str], headers):
-        """DELETE a message's media item or a recording: 204, or 404 when not stored."""
+        """DELETE a message's media item, a recording or a text: 204, or 404 when not stored."""
         missing = _error(404, 20404, f"The requested resource {path} was not found")
         if len(parts) < 5 or parts[0] != API_VERSION or parts[1] != "Accounts":
             raise missing
@@ -555,6 +573,8 @@ class FakeTwilio:
             kind, message_sid = "media", parts[4]
         elif len(parts) == 5 and parts[3] == "Recordings":
             kind, message_sid = "recording", None
+        elif len(parts) == 5 and parts[3] == "Messages":
+            kind, message_sid = "message", None
         else:
             raise _error(405, 20004, "Method not allowed")
         with self._lock:
@@ -572,6 +592,13 @@ class FakeTwilio:
                 status = 204
             elif kind == "recording" and sid in self._recordings:
                 self._recordings.discard(sid)
+                status = 204
+            elif (
+                kind == "message"
+                and sid not in self._deleted_messages
+                and (sid in self._received or any(m["sid"] == sid for m in self._messages))
+            ):
+                self._deleted_messages.add(sid)
                 status = 204
             else:
                 status = 404

@@ -138,8 +138,23 @@ def test_twilio_values_are_checked_for_shape(tmp_path, name, value, complaint):
 
 def test_a_messaging_service_sid_of_the_right_shape_is_accepted(tmp_path):
     sid = "MG" + "0123456789ABCDEF" * 2
+    env = twilio_env(
+        tmp_path,
+        TWILIO_PHONE_NUMBER="",
+        TWILIO_MESSAGING_SERVICE_SID=sid,
+        INTAKE_LINE_NUMBERS="+12125550100, +12125550101",
+    )
+    settings = Settings.from_env(env)
+    assert settings.twilio_messaging_service_sid == sid
+    assert settings.line_numbers == {"+12125550100", "+12125550101"}
+
+
+def test_a_messaging_service_without_the_line_numbers_is_refused(tmp_path):
+    """Webhooks to a number not the line's are refused: the line must know its numbers."""
+    sid = "MG" + "0123456789abcdef" * 2
     env = twilio_env(tmp_path, TWILIO_PHONE_NUMBER="", TWILIO_MESSAGING_SERVICE_SID=sid)
-    assert Settings.from_env(env).twilio_messaging_service_sid == sid
+    with pytest.raises(ConfigError, match="INTAKE_LINE_NUMBERS"):
+        Settings.from_env(env)
 
 
 @pytest.mark.parametrize(

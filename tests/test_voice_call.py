@@ -89,7 +89,9 @@ def test_the_safety_words_come_before_any_question(app, settings):
 
 
 def twiml_of(app, settings, path: str, **fields) -> list[ET.Element]:
-    params = simulator.call_params(CALLER, "CA" + "1" * 32, To=LINE_NUMBER, **fields)
+    account = simulator.account_sid(settings)
+    params = simulator.call_params(CALLER, "CA" + "1" * 32, To=LINE_NUMBER, AccountSid=account)
+    params |= fields
     headers = simulator.signed_headers(settings, path, params)
     status, twiml = simulator.app_post(app)(path, params, headers)
     assert status == 200
@@ -402,7 +404,8 @@ def test_when_nobody_answers_at_the_office_the_after_hours_line_runs(office_app)
 @pytest.mark.parametrize("duration", ["99999999999999", "-4", "twelve"])
 def test_a_voicemail_with_an_odd_duration_is_still_kept(app, line, settings, duration):
     call(app, settings)  # a case for the caller
-    params = simulator.call_params(CALLER, "CA" + "4" * 32, To=LINE_NUMBER)
+    account = simulator.account_sid(settings)
+    params = simulator.call_params(CALLER, "CA" + "4" * 32, To=LINE_NUMBER, AccountSid=account)
     signed_post(app, "/twilio/voice/menu", params)
     params |= {"RecordingUrl": "https://api.twilio.com/rec/RE1", "RecordingDuration": duration}
     assert signed_post(app, "/twilio/voice/voicemail", params).status_code == 200

@@ -11,6 +11,7 @@ from tests.conftest import CALLER, signed_post
 
 BIG = str(2**31)
 KNOWN = "SM" + "a" * 32
+CALL = "CA" + "1" * 32
 
 
 @pytest.fixture
@@ -41,8 +42,8 @@ def test_a_sid_longer_than_any_of_twilio_is_refused(app, line):
         assert s.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_a_sid_as_long_as_the_column_is_kept(app, line):
-    sid = "SM" + "y" * 62
+def test_a_sid_of_twilio_shape_is_kept(app, line):
+    sid = "SM" + "7c" * 16
     text = {"MessageSid": sid, "From": CALLER, "Body": "help", "NumMedia": "0"}
     assert signed_post(app, "/twilio/sms", text).status_code == 200
     with line.db.sessions() as s:
@@ -73,7 +74,9 @@ def test_a_status_longer_than_its_column_is_kept_clipped(app, line, sent):
 
 def test_a_call_status_longer_than_its_column_is_kept_clipped(app, line, sent):
     odd = "ringing-" + "q" * 40
-    report = {"CallSid": KNOWN, "CallStatus": odd}
+    with line.db.transaction() as s:
+        s.get(Outbound, sent).twilio_sid = CALL
+    report = {"CallSid": CALL, "CallStatus": odd}
     assert signed_post(app, f"/twilio/call-status?outbox={BIG}", report).status_code == 204
     assert outbound(line, sent).delivery_status == odd[:20]
 
@@ -87,7 +90,7 @@ def test_an_outbox_id_no_row_can_have_finds_nothing(app, line):
 @pytest.mark.parametrize("path", ["/twilio/voice/alert", "/twilio/voice/alert/answer"])
 @pytest.mark.parametrize("page", [BIG, str(2**70), "-1", "x"])
 def test_an_alert_page_no_row_can_have_is_refused(app, path, page):
-    form = {"CallSid": "CA1", "From": "+12125550199", "To": "+12125550100", "Digits": "1"}
+    form = {"CallSid": CALL, "From": "+12125550199", "To": "+12125550100", "Digits": "1"}
     assert signed_post(app, f"{path}?page={page}", form).status_code == 400
 
 
@@ -102,5 +105,5 @@ def test_an_alert_page_no_row_can_have_is_refused(app, path, page):
     ],
 )
 def test_a_voice_route_number_out_of_range_is_refused(app, path):
-    form = {"CallSid": "CA1", "From": CALLER, "To": "+12125550100", "Digits": "1"}
+    form = {"CallSid": CALL, "From": CALLER, "To": "+12125550100", "Digits": "1"}
     assert signed_post(app, path, form).status_code == 400

@@ -230,7 +230,7 @@ def _photo_url() -> str:
 
 
 def _line_number() -> str:
-    return current_line().settings.twilio_phone_number or simulator.LINE_NUMBER
+    return simulator.line_number(current_line().settings)
 
 
 def _post() -> simulator.Post:

@@ -1,4 +1,6 @@
-"""Twilio's webhooks. Every request is signed; anything else gets 403 and changes nothing."""
+"""Twilio's webhooks. Every request is signed; anything else gets 403 and changes nothing.
+A signed request that Twilio would not send for this line (a SID of the wrong shape, another
+account, another number, a body over 1,600 characters) gets 400 and changes nothing."""
 
 from __future__ import annotations
 
@@ -8,43 +10,108 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import parse_phone
-from intake import delivery, fallbacks, metrics, oncall, signing
+from intake import delivery, fallbacks, metrics, oncall, sids, signing
 from intake import sms as sms_adapter
 from intake.deadline import TooLate
 from intake.line import current_line
 from intake.logs import event as log_event
-from intake.models import Message, Outbound, utcnow
+from intake.models import Outbound, utcnow
 from intake.web.values import form_value, whole_number
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MAX_SENDER = 40
-SID_LENGTH = Message.twilio_sid.type.length  # a longer sid is none of Twilio's
 STATUS_LENGTH = Outbound.delivery_status.type.length
+MAX_BODY = 1600  # Twilio's limit for one text: a longer Body is none of Twilio's
 
 
-def twilio_signed(view):
-    """Refuse (403) any request whose X-Twilio-Signature does not match."""
+def twilio_webhook(sid: str, line_fields: tuple[str, ...] = ()):
+    """A route of Twilio's: refuse (403) a request whose X-Twilio-Signature does not match,
+    then (400, nothing stored) one that Twilio would not send (see `refusal`).
 
-    @wraps(view)
-    def checked(*args, **kwargs):
-        settings = current_line().settings
-        url = signing.public_url(
-            settings.public_base_url, request.path, request.query_string.decode()
-        )
-        signature = request.headers.get(signing.SIGNATURE_HEADER)
-        if not signing.is_valid(settings.twilio_auth_token, url, request.form, signature):
-            log_event("webhook.forbidden", path=request.path)
-            abort(403)
-        with metrics.WEBHOOK_SECONDS.labels(route=request.endpoint or "-").time():
-            return view(*args, **kwargs)
+    `sid` names the field that identifies the message or call (required); `line_fields`
+    the fields that must be one of the line's numbers (`To` of what reaches the line).
+    """
 
-    return checked
+    def decorate(view):
+        @wraps(view)
+        def checked(*args, **kwargs):
+            settings = current_line().settings
+            _check_signature(settings)
+            reason = refusal(settings, twilio_fields(), sid, line_fields)
+            if reason:
+                _log_refusal(reason)
+                abort(400)
+            with metrics.WEBHOOK_SECONDS.labels(route=request.endpoint or "-").time():
+                return view(*args, **kwargs)
+
+        return checked
+
+    return decorate
+
+
+def _check_signature(settings) -> None:
+    """403 unless X-Twilio-Signature is Twilio's for PUBLIC_BASE_URL + path + query."""
+    url = signing.public_url(settings.public_base_url, request.path, request.query_string.decode())
+    signature = request.headers.get(signing.SIGNATURE_HEADER)
+    if not signing.is_valid(settings.twilio_auth_token, url, request.form, signature):
+        log_event("webhook.forbidden", path=request.path)
+        abort(403)
+
+
+def _log_refusal(reason: str) -> None:
+    """Another account or number may be a setting left out (a second number, a new
+    account) rather than a forgery, and callers would hear nothing: an error, not a warning."""
+    settings_problem = reason == "account" or reason.startswith("number:")
+    log_event(
+        "webhook.refused", level=40 if settings_problem else 30, path=request.path, reason=reason
+    )
+
+
+def twilio_fields():
+    """Twilio's fields of this request: the form, or the query of a GET (a Redirect)."""
+    return request.form if request.method == "POST" else request.args
+
+
+def refusal(settings, fields, sid: str, line_fields: tuple[str, ...]) -> str | None:
+    """Why a signed request is still none of Twilio's for this line, or None.
+
+    Every SID field must have its kind's shape (intake/sids.py), `sid` must be there, the
+    AccountSid must be the line's (any account's shape without Twilio: local mode has no
+    account), the `line_fields` must be the line's numbers, and a Body at most 1,600
+    characters. The reason names fields, never their values.
+    """
+    bad = sids.bad_fields(fields)
+    if bad:
+        return "sid:" + ",".join(bad)
+    if not fields.get(sid):
+        return "missing:" + sid
+    account = fields.get("AccountSid")
+    if not account or (settings.uses_twilio and account != settings.twilio_account_sid):
+        return "account"
+    for name in line_fields:
+        number = fields.get(name)
+        if (name == "To" or number is not None) and not _is_line_number(settings, number):
+            return "number:" + name
+    if len(fields.get("Body", "")) > MAX_BODY:
+        return "body"
+    return None
+
+
+def _is_line_number(settings, value: str | None) -> bool:
+    region = settings.default_region
+    return parse_phone((value or "").strip(), region, strict=False) in settings.line_numbers
+
+
+# What reaches the line (a text to its number) and what Twilio reports about what it sent.
+inbound_text = twilio_webhook("MessageSid", line_fields=("To",))
+message_report = twilio_webhook("MessageSid")
+call_report = twilio_webhook("CallSid")
 
 
 @bp.post("/sms")
-@twilio_signed
+@inbound_text
 def sms():
     sid = twilio_sid("MessageSid")
     sender = normalise_sender(form_value("From", ""))
@@ -151,7 +218,7 @@ def read_media() -> tuple[Media, ...]:
 
 
 @bp.post("/status")
-@twilio_signed
+@message_report
 def status():
     """Twilio's delivery report for a text the line sent: recorded on its outbox row."""
     sid = twilio_sid("MessageSid")
@@ -172,7 +239,7 @@ def status():
 
 
 @bp.post("/call-status")
-@twilio_signed
+@call_report
 def call_status():
     """Twilio's report on a call the line placed (an on-call alert)."""
     sid = twilio_sid("CallSid")
@@ -210,11 +277,8 @@ def _escalate_if_failed(session, row) -> None:
 
 
 def twilio_sid(name: str) -> str:
-    """A message or call sid from the form; one too long to be Twilio's is refused (400)."""
-    sid = form_value(name, "").strip()
-    if len(sid) > SID_LENGTH:
-        abort(400)
-    return sid
+    """A message or call sid from the form (its shape checked by `twilio_webhook`)."""
+    return form_value(name, "")
 
 
 def _status(name: str) -> str:

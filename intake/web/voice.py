@@ -1,6 +1,7 @@
 """Voice webhooks: a caller's call (the intake by phone) and the on-call alert call.
 
-Signed like every webhook (403). A call without CallSid or From is refused (400). Any
+Signed like every webhook (403). A call without a CallSid of Twilio's shape, of another
+account, to another number (a caller's call) or without From is refused (400). Any
 failure on a caller's call still speaks the safety words, from memory.
 """
 
@@ -17,7 +18,12 @@ from intake.deadline import TooLate
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
-from intake.web.twilio import CALL_META_FIELDS, normalise_sender, request_meta, twilio_signed
+from intake.web.twilio import (
+    CALL_META_FIELDS,
+    normalise_sender,
+    request_meta,
+    twilio_webhook,
+)
 from intake.web.values import form_value, whole_number
 
 if TYPE_CHECKING:
@@ -25,15 +31,19 @@ if TYPE_CHECKING:
 
 bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
 
+# A caller's call to the line's number (To and Called are the line's), and a call the line
+# placed to someone on call (To is theirs): every one names its CallSid.
+caller_call = twilio_webhook("CallSid", line_fields=("To", "Called"))
+staff_call = twilio_webhook("CallSid")
+
 VOICE = "Polly.Joanna"
 MAX_SPEECH = 1000  # characters of one spoken answer kept
 
 
 def _caller() -> str:
-    """The calling number (E.164), after checking the call is one (400 if not)."""
-    sid = form_value("CallSid", "").strip()
+    """The calling number (E.164), after checking the call has one (400 if not)."""
     phone = normalise_sender(form_value("From", ""))
-    if not sid or not phone:
+    if not phone:
         abort(400)
     return phone
 
@@ -83,14 +93,14 @@ def _call_turn(handle) -> Response:
 
 
 @bp.post("")
-@twilio_signed
+@caller_call
 def incoming():
     """A call to the line: the safety words first, then the menu."""
     return _call_turn(calls.answer)
 
 
 @bp.post("/office")
-@twilio_signed
+@caller_call
 def office():
     """The office's Dial ended: answered, or on to the after-hours line."""
     status = form_value("DialCallStatus", "").strip().lower()[:20]
@@ -98,32 +108,32 @@ def office():
 
 
 @bp.post("/menu")
-@twilio_signed
+@caller_call
 def menu():
     return _on_move(calls.menu)
 
 
 @bp.post("/turn")
-@twilio_signed
+@caller_call
 def turn():
     move, run = _move(), _number("silent")
     return _call_turn(lambda s, line, phone, now: calls.turn(s, line, phone, move, run, now))
 
 
 @bp.post("/confirm")
-@twilio_signed
+@caller_call
 def confirm():
     return _on_move(calls.confirm)
 
 
 @bp.post("/end")
-@twilio_signed
+@caller_call
 def end():
     return _on_move(calls.end)
 
 
 @bp.post("/person/done")
-@twilio_signed
+@caller_call
 def person_done():
     status = form_value("DialCallStatus", "").strip().lower()[:20]
     n = _number("n")
@@ -131,7 +141,7 @@ def person_done():
 
 
 @bp.post("/voicemail")
-@twilio_signed
+@caller_call
 def voicemail():
     url = form_value("RecordingUrl", "").strip()[:500]
     seconds = _seconds(form_value("RecordingDuration"))  # never lose a message to it
@@ -141,7 +151,7 @@ def voicemail():
 
 
 @bp.post("/whisper")
-@twilio_signed
+@staff_call
 def whisper():
     """Spoken to the person on call who answers: who is calling; 1 takes the call."""
     case_id = _number_of(request.args.get("case"))
@@ -152,7 +162,7 @@ def whisper():
 
 
 @bp.post("/whisper/answer")
-@twilio_signed
+@staff_call
 def whisper_answer():
     case_id = _number_of(request.args.get("case"))
     worker = normalise_sender(form_value("To", ""))
@@ -165,7 +175,7 @@ def whisper_answer():
 
 
 @bp.post("/status")
-@twilio_signed
+@caller_call
 def call_status():
     """The number's call-status callback: a call that ends mid-intake wakes someone."""
     phone = _caller()
@@ -178,7 +188,7 @@ def call_status():
 
 
 @bp.post("/fallback/person")
-@twilio_signed
+@caller_call
 def fallback_person():
     """With the database down, 0 rings the fallback number."""
     digits = form_value("Digits", "").strip()[:5]
@@ -211,7 +221,7 @@ def _page_id() -> int:
 
 
 @bp.route("/alert", methods=["GET", "POST"])
-@twilio_signed
+@staff_call
 def alert_call():
     """Speak the alert and ask for 1 to take the case; silence repeats once, then ends."""
     page_id = _page_id()
@@ -232,7 +242,7 @@ def alert_call():
 
 
 @bp.post("/alert/answer")
-@twilio_signed
+@staff_call
 def alert_answer():
     """1 takes the case, as ACK does: the escalation stops and a text gives the details."""
     page_id = _page_id()

@@ -38,7 +38,7 @@ def worker(live):
 
 def text_the_line(live, body: str, sender: str = CAREGIVER) -> None:
     """A text, posted to the running line the way Twilio posts it: signed."""
-    params = simulator.sms_params(sender, body)
+    params = simulator.sms_params(sender, body, settings=live.line.settings)
     headers = simulator.signed_headers(live.line.settings, simulator.SMS_PATH, params)
     answer = requests.post(live.url + simulator.SMS_PATH, data=params, headers=headers, timeout=10)
     assert answer.status_code == 200
