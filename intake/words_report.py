@@ -22,11 +22,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from intake.config import MAX_ORG_NAME  # noqa: F401  (re-exported: the budget's org length)
 from intake.words import LANGUAGES, is_gsm, render, segments, septets, template_names
 
-# The largest values the line may fill in: a 40-character org name and child name, a
-# 6-character case number. Budgets are measured with these.
-ORG = "Bright Path Family and Children Services"
+# The largest values the line may fill in: a 50-character org name (the most INTAKE_ORG_NAME
+# may hold), a 40-character child name, a 6-character case number. Budgets are measured
+# with these, so no org name the line accepts pushes a reply past its budget.
+ORG = "Bright Path Family and Children Services of Dallas"
 SHORT_ORG = "Missing Child Line"
 CHILD = "Maria Guadalupe Hernandez-Castillo Rivas"
 REF = "K7M3QX"
