@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -109,6 +110,32 @@ MAX_VOICE_SECONDS = 35
 # carries the police call, the case reference spelled twice, the NCMEC number and up to
 # three keys (Spanish runs about a fifth longer than English).
 LONG_VOICE = {"greeting": 45, "fallback": 45, "summary": 45}
+
+
+# Prompts: what a call says in a Gather while it waits for the answer. Held by ear, so the
+# keys come first: at most MAX_WORDS_BEFORE_KEYS words before the first sentence that says
+# a key, and a prompt without keys (a spoken answer) is at most that long in all. Every
+# ask_* and retry_* template is one; so are these.
+PROMPTS = ("police_urge", "heard", "menu", "language_offer", "end_options", "whisper")
+MAX_WORDS_BEFORE_KEYS = 25
+KEY_SENTENCE = {  # a key to press (dialling 911 is not one)
+    "en": re.compile(r"\b(press|key in)\b", re.I),
+    "es": re.compile(r"\b(oprima|marque (la|los|el|un|una))\b", re.I),
+}
+
+
+def is_prompt(name: str) -> bool:
+    return name.startswith(("ask_", "retry_")) or name in PROMPTS
+
+
+def words_before_keys(text: str, lang: str) -> int:
+    """Words said before the first sentence that names a key (all of them when none does)."""
+    said = 0
+    for sentence in re.split(r"(?<=[.?!])\s+", " ".join(text.split())):
+        if KEY_SENTENCE[lang].search(sentence):
+            break
+        said += len(sentence.split())
+    return said
 
 
 def variants(name: str, table: dict[str, dict[str, tuple[Any, ...]]] | None = None):
@@ -297,10 +324,14 @@ def voice_report(out=sys.stdout, show_text: bool = True) -> int:
                 text = render_voice(name, lang, **params)
                 plain = render_voice(name, lang, org=SHORT_ORG, **params)
                 seconds = speaking_seconds(text)
-                bad = seconds > max_voice_seconds(name)
+                before = words_before_keys(text, lang) if is_prompt(name) else 0
+                slow = before > MAX_WORDS_BEFORE_KEYS
+                bad = seconds > max_voice_seconds(name) or slow
                 problems += bad
                 head = f"{name} {_label(params)}".strip()
                 mark = f"  <-- LONG (max {max_voice_seconds(name)} s)" if bad else ""
+                if slow:
+                    mark = f"  <-- {before} words before its keys (max {MAX_WORDS_BEFORE_KEYS})"
                 words = len(text.split())
                 line = f"{head[:48]:<48} {words:3d} words {seconds:4.0f} s  {grade(plain, lang)}"
                 print(line + mark, file=out)
