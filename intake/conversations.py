@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, db, followups, oncall, outbox, roster, staff, words
+from intake import card, cases, db, followups, oncall, outbox, roster, staff, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -249,6 +249,7 @@ def _apply_one(
             cases.complete(case, now)
             if channel == "sms":  # a caller on a call chooses to get them (press 1)
                 followups.schedule(session, line.settings, case, caller, now)
+            card.send(session, line, case, caller, now)  # to read to police and NCMEC
             oncall.start_alert(session, line, case, "intake", now)
         case ev.AskedForPerson() if case is not None:
             oncall.start_alert(session, line, case, "asked", now)
