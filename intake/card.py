@@ -140,15 +140,24 @@ def plain(answer: str) -> str:
     return "".join(out)
 
 
+# How answers give way when the card is too long, in turn: the descriptive answers first
+# (down to SHORTEST), then the police report and the names too, then the descriptive and
+# report answers are left out (the names and the case number always stay).
+PASSES = (
+    (SHORTEST, ("when", "where", "wearing")),
+    (SHORTEST, ("when", "where", "wearing", "report", "name")),
+    (0, ("when", "where", "wearing", "report")),
+)
+
+
 def fit(facts: Facts, lang: str, org: str) -> str:
-    """The card rendered, its longest answer shortened until it fits MAX_SEGMENTS (below
-    SHORTEST only when answers in another script keep it UCS-2)."""
-    for floor, names in ((SHORTEST, True), (0, False)):  # then drop all but the names
+    """The card rendered, answers shortened (PASSES) until it fits MAX_SEGMENTS."""
+    for floor, fields in PASSES:
         while True:
             body = render(facts, lang, org)
             if words.segments(body) <= MAX_SEGMENTS:
                 return body
-            shorter = _shorten_longest(facts, floor, names)
+            shorter = _shorten_longest(facts, floor, fields)
             if shorter == facts:
                 break
             facts = shorter
@@ -168,14 +177,13 @@ def render(facts: Facts, lang: str, org: str) -> str:
     )
 
 
-def _shorten_longest(facts: Facts, floor: int, names: bool = True) -> Facts:
-    """The same facts with the longest answer (a name too, if `names`) cut by about a
-    fifth, at a word; an answer cut to nothing is left out of the card."""
-    answers = [("when", facts.when), ("where", facts.where), ("report", facts.report)]
+def _shorten_longest(facts: Facts, floor: int, fields: tuple[str, ...]) -> Facts:
+    """The same facts with the longest of these answers cut by about a fifth, at a word;
+    an answer cut to nothing is left out of the card."""
+    answers = [(key, getattr(facts, key)) for key in ("when", "where", "report")]
     for i, child in enumerate(facts.children):
-        answers.append((f"wearing:{i}", child.wearing))
-        if names:
-            answers.append((f"name:{i}", child.name))
+        answers += [(f"wearing:{i}", child.wearing), (f"name:{i}", child.name)]
+    answers = [(key, value) for key, value in answers if key.split(":")[0] in fields]
     key, longest = max(answers, key=lambda pair: len(pair[1]))
     if len(longest) <= floor:
         return facts

@@ -305,9 +305,46 @@ def report(out=sys.stdout, show_text: bool = True) -> int:
             f"{septets(first)} sept" + ("  <-- OVER (max 2)" if bad else ""),
             file=out,
         )
+        problems += card_report(lang, out, show_text)
     problems += voice_report(out, show_text)
     print(f"\n{problems} over budget", file=out)
     return problems
+
+
+# The card's answers at their longest: what a caregiver might say, past every limit.
+LONG_CARD_ANSWERS = {
+    "child_name": CHILD,
+    "age_months": 84,
+    "description": "a red hooded jacket, blue jeans, white sneakers with pink stripes, a "
+    "Frozen backpack, gold earrings and purple glasses, a scar over the left eyebrow",
+    "last_seen_when": "about two hours ago, when she walked out of the corner store",
+    "last_seen_at": None,
+    "last_seen_where": "the park on Main Street near Benito Juárez elementary school, on "
+    "the east side of Springfield, by the basketball courts",
+    "police_report": "Springfield Police Department, report 24-118765, Officer Ramírez",
+}
+
+
+def card_report(lang: str, out=sys.stdout, show_text: bool = True) -> int:
+    """The end-of-intake card with every answer at its longest: 1 when over budget."""
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from intake import card
+
+    case = SimpleNamespace(ref=REF, **LONG_CARD_ANSWERS)
+    facts = card.facts_of(case, lang, ZoneInfo("America/New_York"))
+    text = card.fit(facts, lang, ORG)
+    bad = segments(text) > card.MAX_SEGMENTS
+    mark = f"  <-- OVER (max {card.MAX_SEGMENTS})" if bad else ""
+    print(
+        f"{'card, every answer at its longest':<48} {segments(text)} seg "
+        f"{septets(text):3d} sept{mark}",
+        file=out,
+    )
+    if show_text:
+        print("    " + text.replace("\n", "\n    "), file=out)
+    return bad
 
 
 def voice_report(out=sys.stdout, show_text: bool = True) -> int:

@@ -165,6 +165,7 @@ def test_long_answers_are_cut_at_a_word_to_fit_three_segments(lang):
     text = card.fit(card.facts_of(LONG, lang, ZoneInfo("America/Chicago")), lang, ORG)
     assert is_gsm(text) and segments(text) <= 3
     assert "Maria Guadalupe Hernandez-Castillo Rivas" in text  # the name whole
+    assert "folio 24-118765" in text  # the report number before any description
     assert "..." in text and "K7M3QX" in text
     assert_never_claims_a_report(text, lang)
     wearing = next(line for line in text.splitlines() if line.split(":")[0] in ("Ropa", "Wearing"))
