@@ -135,7 +135,10 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
         case "help":
             return {"reachable": oncall.reachable(session, line, now)}
         case "summary":
-            return {"followups": followups.planned(line.settings, turn.caller)}
+            return {
+                "followups": followups.planned(line.settings, turn.caller),
+                "card": followups.can_take_texts(turn.caller),  # intake/card.py sends it
+            }
         case "found":
             return {"relationship": case.relationship_to_child if case else None}
         case "after_close":

@@ -420,7 +420,8 @@ def end_menu(
     else:
         police = case.police_called if case else None
         offer = followups.planned(line.settings, caller)
-        call.say_template("summary", gather, police_called=police, followups=offer)
+        card = followups.can_take_texts(caller)
+        call.say_template("summary", gather, police_called=police, followups=offer, card=card)
     call.say_template("end_options", gather, **_offers_left(session, line, caller, case))
     call.redirect(END)  # silence: goodbye
     return str(call)

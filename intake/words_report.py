@@ -98,7 +98,7 @@ STAFF_VOICE_PREFIX = "oncall_"
 # What a caller's speech answer may be read back as (`heard`): a name, and a long answer.
 HEARD = (CHILD, "a red jacket and blue jeans, about four feet tall, short brown hair, glasses")
 VOICE_VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
-    "summary": VARIANTS["summary"],
+    "summary": {**VARIANTS["summary"], "card": (True, False)},
     "whisper": {"lang": ("en", "es")},
     "heard": {"heard": HEARD},
     "end_options": {"offer_checklist": (True, False), "offer_photo": (True, False)},

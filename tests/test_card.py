@@ -93,7 +93,7 @@ def _call(call_app, call_settings) -> simulator.Call:
     return simulator.Call.start(post, call_settings, CALLER, to=LINE_NUMBER)
 
 
-def _answer_by_phone(phone: simulator.Call) -> None:
+def _answer_by_phone(phone: simulator.Call) -> list[str]:
     phone.silence()
     phone.press("1")
     phone.say("Mia Lopez")
@@ -103,14 +103,17 @@ def _answer_by_phone(phone: simulator.Call) -> None:
     phone.say("red coat and blue jeans")
     phone.say("Springfield police report 24 1187")
     phone.press("1")
-    phone.press("1")
+    return phone.press("1")
+
+
+TOLD = "We are also texting you the facts to read to the police and NCMEC."
 
 
 def test_a_call_intake_ends_with_the_card_too(call_app, call_settings):
     from intake.line import current_line
 
     phone = _call(call_app, call_settings)
-    _answer_by_phone(phone)
+    assert TOLD in " ".join(_answer_by_phone(phone))  # the caller knows a text is coming
     with call_app.app_context():
         line = current_line()
     [row] = cards(line)
@@ -139,7 +142,7 @@ def test_no_card_to_a_number_twilio_said_cannot_take_texts(call_app, call_settin
             )
         )
     phone = _call(call_app, call_settings)
-    _answer_by_phone(phone)
+    assert TOLD not in " ".join(_answer_by_phone(phone))
     assert [c.status for c in _cases(line)] == ["closed", "open"]
     assert cards(line) == []
 

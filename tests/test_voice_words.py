@@ -27,7 +27,7 @@ CONTEXT = report.context()
 
 # The contract with the call's code (intake/voice): these names, these parameters.
 PARAMS: dict[str, set[str]] = {
-    "summary": {"police_called", "followups"},
+    "summary": {"police_called", "followups", "card"},
     "whisper": {"lang"},
     "heard": {"heard"},
     "end_options": {"offer_checklist", "offer_photo"},
