@@ -168,8 +168,8 @@ def greet(call: Call) -> str:
 
 
 def offer_language(call: Call, into) -> None:
-    """ "Para español, oprima 2" on an English call (in the Spanish voice), and the other
-    way round: the offer is the other language's own words."""
+    """On an English call, "Para español, oprima 2" in the Spanish voice, and the other
+    way round: the offer is in the other language's own words and voice."""
     other = OTHER_LANGUAGE.get(call.lang, "es")
     offer = words.render("language_offer", other, channel="voice")
     call.say(offer, into, lang=other)
