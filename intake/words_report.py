@@ -31,6 +31,9 @@ from intake.words import LANGUAGES, is_gsm, render, segments, septets, template_
 # with these, so no org name the line accepts pushes a reply past its budget.
 ORG = "Bright Path Family and Children Services of Dallas"
 SHORT_ORG = "Missing Child Line"
+# The first reply (safety words and first question) fits 2 segments with an org name up
+# to this long (3 up to MAX_ORG_NAME).
+MEDIUM_ORG = "Bright Path Family Services NY"
 CHILD = "Maria Guadalupe Hernandez-Castillo Rivas"
 REF = "K7M3QX"
 WORKER_TEXT = "I am calling you in two minutes from a blocked number. Please pick up, it is me."
@@ -297,11 +300,11 @@ def report(out=sys.stdout, show_text: bool = True) -> int:
             problems += bad
             mark = "  <-- OVER" if bad else ""
             print(f"{' + '.join(names):<48} {segs} seg {septets(worst):3d} sept{mark}", file=out)
-        first = render_joined(("welcome", "ask_police"), lang, org=SHORT_ORG)
+        first = render_joined(("welcome", "ask_police"), lang, org=MEDIUM_ORG)
         bad = segments(first) > 2
         problems += bad
         print(
-            f"first reply with a short org ({SHORT_ORG!r}): {segments(first)} seg "
+            f"first reply with a {len(MEDIUM_ORG)}-character org: {segments(first)} seg "
             f"{septets(first)} sept" + ("  <-- OVER (max 2)" if bad else ""),
             file=out,
         )

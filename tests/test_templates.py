@@ -151,7 +151,8 @@ def test_template_renders_short_and_plain(lang, name):
 def test_first_reply_fits_three_segments_with_a_long_org_and_two_with_a_short_one(lang):
     # The first reply is the safety message and the first question, in one text.
     long_org = report.render_joined(("welcome", "ask_police"), lang, org=ORG)
-    short_org = report.render_joined(("welcome", "ask_police"), lang, org=report.SHORT_ORG)
+    assert len(report.MEDIUM_ORG) == 30  # .env.example's is 27
+    short_org = report.render_joined(("welcome", "ask_police"), lang, org=report.MEDIUM_ORG)
     assert report.segments(long_org) <= 3, f"{report.septets(long_org)} septets"
     assert report.segments(short_org) <= 2, f"{report.septets(short_org)} septets"
     assert facts()["police"] in long_org and facts()["ncmec"] in long_org
