@@ -186,7 +186,7 @@ def tell_caregiver(
     per case, template and `once` (a repeat adds nothing). False when the line may not text
     them (STOP, a landline, a purged case)."""
     caller = case.caller
-    if case.purged_at is not None or not followups.can_text(caller):
+    if case.purged_at is not None or not followups.can_take_texts(caller):
         return False
     outbox.enqueue(
         session,

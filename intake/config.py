@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from cryptography.fernet import MultiFernet
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -126,7 +127,7 @@ class Settings:
             twilio_phone_number=reader.phone("TWILIO_PHONE_NUMBER"),
             twilio_messaging_service_sid=reader.get("TWILIO_MESSAGING_SERVICE_SID"),
             other_numbers=reader.phones("INTAKE_LINE_NUMBERS"),
-            org_name=reader.get("INTAKE_ORG_NAME") or cls.org_name,
+            org_name=reader.org_name("INTAKE_ORG_NAME", cls.org_name),
             timezone=reader.timezone("INTAKE_TIMEZONE", cls.timezone),
             secret_key=reader.get("SECRET_KEY") or "",
             default_region=reader.get("INTAKE_DEFAULT_REGION") or cls.default_region,
@@ -181,6 +182,10 @@ def local_base_url(port: str | int | None, host: str = "127.0.0.1") -> str:
     return f"http://{host}:{port or 5000}"
 
 
+# The longest INTAKE_ORG_NAME: every text's budget is measured with a name this long.
+MAX_ORG_NAME = 50
+
+
 class _Reader:
     """Reads variables and collects every problem, so one start-up shows them all."""
 
@@ -231,6 +236,18 @@ class _Reader:
                 "must reach the caller within 5 s)"
             )
             return parse_duration(default)
+        return value
+
+    def org_name(self, name: str, default: str) -> str:
+        """The name every text begins with: short and plain enough to keep the texts'
+        segment budget (docs/sms-encoding.md)."""
+        value = self.get(name) or default
+        if len(value) > MAX_ORG_NAME:
+            self.errors.append(f"{name} must be at most {MAX_ORG_NAME} characters")
+        try:
+            value.encode("gsm03.38")
+        except UnicodeEncodeError:
+            self.errors.append(f"{name} must use plain letters (no á, í, ó, ú or curly quotes)")
         return value
 
     def count(self, name: str, default: int) -> int:

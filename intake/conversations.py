@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, db, followups, oncall, outbox, roster, simulated, staff, words
+from intake import card, cases, db, followups, oncall, outbox, roster, simulated, staff, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -137,7 +137,10 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
         case "help":
             return {"reachable": oncall.reachable(session, line, now)}
         case "summary":
-            return {"followups": followups.planned(line.settings, turn.caller)}
+            return {
+                "followups": followups.planned(line.settings, turn.caller),
+                "card": followups.can_take_texts(turn.caller),  # intake/card.py sends it
+            }
         case "found":
             return {"relationship": case.relationship_to_child if case else None}
         case "after_close":
@@ -252,6 +255,7 @@ def _apply_one(
             cases.complete(case, now)
             if channel == "sms":  # a caller on a call chooses to get them (press 1)
                 followups.schedule(session, line.settings, case, caller, now)
+            card.send(session, line, case, caller, now)  # to read to police and NCMEC
             oncall.start_alert(session, line, case, "intake", now)
         case ev.AskedForPerson() if case is not None:
             oncall.start_alert(session, line, case, "asked", now)

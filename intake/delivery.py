@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from intake.logs import event as log_event
 from intake.models import Caller, Case, OnCallPerson, Outbound, utcnow
-from intake.outbox import CANNOT_TEXT_REASON, FOLLOWUP, OPTED_OUT_REASON, cancel_pending
+from intake.outbox import CANNOT_TEXT_REASON, CARD, FOLLOWUP, OPTED_OUT_REASON, cancel_pending
 from intake.transport import CANNOT_TEXT, OPTED_OUT
 
 FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
@@ -44,12 +44,13 @@ def opt_out(session: Session, phone: str, now: datetime) -> int:
 
 
 def cannot_text(session: Session, row: Outbound, code: int | None, now: datetime) -> int:
-    """A follow-up refused because its number cannot receive texts (21614, 21612: a
-    landline): cancel every follow-up still pending to that number and mark the cases of
-    the caller at that number (`cannot_text_at`) so staff call instead. Returns how many
-    were cancelled. Other codes, and other kinds of rows (pages to staff), change nothing.
+    """A follow-up or the card refused because its number cannot receive texts (21614,
+    21612: a landline): cancel every follow-up still pending to that number and mark the
+    cases of the caller at that number (`cannot_text_at`) so staff call instead. Returns
+    how many were cancelled. Other codes, and other kinds of rows (pages to staff), change
+    nothing.
     """
-    if row.kind != FOLLOWUP or code not in CANNOT_TEXT:
+    if row.kind not in (FOLLOWUP, CARD) or code not in CANNOT_TEXT:
         return 0
     callers = select(Caller.id).where(Caller.phone == row.to_phone)
     session.execute(

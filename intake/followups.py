@@ -28,9 +28,8 @@ def send_times(start: datetime, offsets: tuple[timedelta, ...], zone: ZoneInfo) 
 
 
 def planned(settings, caller: Caller) -> bool:
-    """Whether this caller gets the follow-up plan (the summary announces it): not after
-    STOP, not to a short code, not to a number Twilio said cannot take texts."""
-    return bool(settings.followup_schedule) and can_text(caller)
+    """Whether this caller gets the follow-up plan (the summary announces it)."""
+    return bool(settings.followup_schedule) and can_take_texts(caller)
 
 
 def first_wait_minutes(settings) -> int:
@@ -39,9 +38,9 @@ def first_wait_minutes(settings) -> int:
     return int(settings.followup_schedule[0].total_seconds() // 60)
 
 
-def can_text(caller: Caller) -> bool:
-    """Whether the line may text this caller on its own: not after STOP, not a short code,
-    not a number Twilio said cannot take texts."""
+def can_take_texts(caller: Caller) -> bool:
+    """Whether the line may text this caller on its own: not after STOP, not to a short
+    code, not to a number Twilio said cannot take texts (a landline)."""
     if caller.opted_out_at is not None:
         return False
     return _textable(caller.phone) and not caller.cannot_take_texts

@@ -413,7 +413,7 @@ LEFT_PARTWAY = {
 }
 STORY_RELATIONSHIPS = {"parent": "parent", "foster": "foster parent", "caseworker": "agency staff"}
 STORY_POLICE = {True: "police called", False: "police not called"}
-STORY_AREA_LIMIT = 24  # the sentence says more than the list does: two segments still
+STORY_AREA_LIMIT = 14  # two segments still, with a 50-character org name
 
 
 def alert_params(line: Line, alert: Alert, now: datetime) -> dict[str, str]:

@@ -30,6 +30,7 @@ BATCH = 200
 OPTED_OUT_REASON = "opted out"
 CANNOT_TEXT_REASON = "cannot receive texts"
 FOLLOWUP = "followup"  # the kind of the follow-up plan's rows (intake/followups.py)
+CARD = "card"  # the text to read to police and NCMEC at the end of an intake (intake/card.py)
 QUIET_STARTS = time(21, 0)  # unprompted texts after the first day wait for daytime
 QUIET_ENDS = time(8, 0)
 DAYTIME_ONLY = "daytime_only"  # a row param: never send between QUIET_STARTS and QUIET_ENDS

@@ -327,6 +327,15 @@ class Gather:
                 break
         return keys[: self.num_digits] if self.num_digits else keys
 
+    def finished_on(self, keys: str) -> str:
+        """Twilio's FinishedOnKey: the finishing key pressed before numDigits were in."""
+        for i, key in enumerate(keys):
+            if self.num_digits and i >= self.num_digits:
+                return ""
+            if key in self.finish_on_key:
+                return key
+        return ""
+
 
 @dataclass(frozen=True)
 class Record:
@@ -554,7 +563,8 @@ class Call:
     ) -> Fetch | None:
         """The request the Gather makes, or None when Twilio runs the next verb."""
         if kind == "keys" and gather.hears("dtmf") and gather.digits(value):
-            return gather.method, gather.action, {"Digits": gather.digits(value)}
+            keyed = {"Digits": gather.digits(value), "FinishedOnKey": gather.finished_on(value)}
+            return gather.method, gather.action, keyed
         if kind == "speech" and gather.hears("speech") and value.strip():
             self.seconds += _speaking_time(value)
             params = {"SpeechResult": value, "Confidence": str(confidence)}

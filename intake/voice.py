@@ -1,11 +1,15 @@
 """The voice adapter: what only a phone call knows, around the one channel-neutral turn.
 
-A call speaks the safety words first, offers Spanish (2), a person (0) and the NCMEC
-number again (9), then asks the intake's questions: keypad where a step is yes/no, a
-choice or a number, speech for the rest, a low-confidence answer read back. Silence asks
-again twice, then passes the question over; a call that stays silent ends with the police
-instruction and the NCMEC number once more. Every Gather is followed by a Redirect, so
-silence moves the call on. TwiML only from VoiceResponse.
+A call speaks the safety words inside its first Gather, so a key pressed while they are
+said counts: the danger line, then the other language offered in its own voice (2), then
+the rest, then a person (0) and the NCMEC number again (9). Then the intake's questions:
+keypad where a step is yes/no, a choice or a number, speech for the rest, a
+low-confidence answer read back. 0 and 9 pressed alone work at every question: where the
+answer is a number keyed and ended with # (how old?), "9#" is a 9-year-old and a lone 9
+(Twilio's FinishedOnKey is empty) is still the NCMEC number. Silence asks again twice,
+then passes the question over; a call that stays silent ends with the police instruction
+and the NCMEC number once more. Every Gather is followed by a Redirect, so silence moves
+the call on. TwiML only from VoiceResponse.
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ VOICEMAIL_SECONDS = 120
 PENDING = "heard"  # Caller.state key: speech waiting for the caller to confirm it
 HUNG_UP = "hung_up"  # an alert's reason: the caller hung up during the intake
 PHOTO_REQUEST = "photo_request"  # an outbox kind: a text asking a caller for a photo
-KEYS = {"person": "0", "ncmec": "9", "spanish": "2"}
+KEYS = {"person": "0", "ncmec": "9", "language": "2"}
+MENU_KEYS = (KEYS["person"], KEYS["ncmec"])  # pressed alone, at any question
+OTHER_LANGUAGE = {"en": "es", "es": "en"}  # what 2 switches to at the greeting
 # How a Gather listens for each kind of answer. One key ends a choice; a number ends with
 # # (or a pause); speech also takes one key, so 0 and 9 work on every question.
 KEYPAD = {"input": "dtmf", "num_digits": 1}
@@ -61,6 +67,16 @@ class Move:
     digits: str = ""
     speech: str = ""
     confidence: float = 1.0
+    finished_on_key: str = ""  # the key that ended the Gather ("#"), empty on a pause
+
+    def menu_key(self, step: engine.Step | None = None) -> str | None:
+        """0 (a person) or 9 (the NCMEC number) pressed alone; at a question answered with
+        a number, one ended with # is the answer ("9#": nine years old)."""
+        if self.digits not in MENU_KEYS:
+            return None
+        if step is not None and step.answer == engine.DIGITS and self.finished_on_key == "#":
+            return None
+        return self.digits
 
     @property
     def silent(self) -> bool:
@@ -119,30 +135,51 @@ class Call:
 
 
 def answer(session: Session, line: Line, phone: str, now: datetime) -> str:
-    """A call comes in: the safety words, then the menu (2 Spanish, 0 a person, 9 NCMEC)."""
+    """A call comes in: the safety words with the menu (2 the other language, 0 a person,
+    9 NCMEC); in office hours, the safety words and then the office."""
     caller = conversations.lock_caller(session, phone, now)
     call = Call(line, caller.lang if caller.lang in VOICES else "en")
-    call.say_template("greeting")
     log_event("voice.answered", caller=caller.id)
-    if office_open(line.settings, now):  # in office hours the office answers first
-        call.say_template("office_connecting")
-        call.response.dial(
-            line.settings.office_number,
-            action=OFFICE,
-            method="POST",
-            timeout=RING_SECONDS,
-            caller_id=line.settings.twilio_phone_number or None,
-        )
-        return str(call)
-    return offer_menu(call)
+    if not office_open(line.settings, now):
+        return greet(call)
+    call.say_template("greeting")  # in office hours the office answers first
+    call.say_template("office_connecting")
+    call.response.dial(
+        line.settings.office_number,
+        action=OFFICE,
+        method="POST",
+        timeout=RING_SECONDS,
+        caller_id=line.settings.twilio_phone_number or None,
+    )
+    return str(call)
+
+
+def greet(call: Call) -> str:
+    """The safety words inside the menu's Gather: the danger line, the other language
+    offered in its own voice, the rest of the safety words, then 0 and 9."""
+    menu = call.gather(MENU, engine.CHOICE, timeout=3)
+    danger, _, rest = call.words("greeting").partition("\n")
+    call.say(danger, menu)
+    offer_language(call, menu)
+    call.say(rest, menu)
+    call.say_template("menu", menu)
+    call.redirect(MENU)
+    return str(call)
+
+
+def offer_language(call: Call, into) -> None:
+    """On an English call, "Para español, oprima 2" in the Spanish voice, and the other
+    way round: the offer is in the other language's own words and voice."""
+    other = OTHER_LANGUAGE.get(call.lang, "es")
+    offer = words.render("language_offer", other, channel="voice")
+    call.say(offer, into, lang=other)
 
 
 def offer_menu(call: Call) -> str:
-    """2 Spanish (said in Spanish), 0 a person, 9 the NCMEC number; silence goes on."""
+    """After the office did not answer: 2 the other language, 0 a person, 9 NCMEC."""
     menu = call.gather(MENU, engine.CHOICE, timeout=3)
-    first, _, rest = call.words("menu").partition("\n")
-    call.say(first, menu, lang="es" if call.lang == "en" else call.lang)
-    call.say(rest, menu)
+    offer_language(call, menu)
+    call.say_template("menu", menu)
     call.redirect(MENU)
     return str(call)
 
@@ -157,11 +194,13 @@ def office_done(session: Session, line: Line, phone: str, status: str, now: date
 
 
 def menu(session: Session, line: Line, phone: str, move: Move, now: datetime) -> str:
-    """After the menu: Spanish, a person, the NCMEC number, or on to the questions."""
+    """After the greeting: the other language, a person, the NCMEC number, or on to the
+    questions. Only this Gather reads 2 as a language: at a question it is an answer."""
     caller = conversations.lock_caller(session, phone, now)
     if move.digits == KEYS["person"]:
         return ask_for_person(session, line, caller, now)
-    lang = "es" if move.digits == KEYS["spanish"] else None
+    other = OTHER_LANGUAGE.get(caller.lang, "es")
+    lang = other if move.digits == KEYS["language"] else None
     return start_or_resume(session, line, caller, now, lang, again=move.digits == KEYS["ncmec"])
 
 
@@ -183,9 +222,9 @@ def start_or_resume(
         call = Call(line, caller.lang, case)
         if again:
             call.say_template("ncmec_again")
-        return end_menu(line, caller, case, call)
+        return end_menu(session, line, caller, case, call)
     if state.status == engine.ACTIVE and lang is None:
-        return ask_again(line, caller, case, "ncmec_again" if again else None)
+        return ask_again(session, line, caller, case, "ncmec_again" if again else None)
     if state.status != engine.ACTIVE:
         caller.state = engine.State(lang=state.lang).to_dict()
     said_already = frozenset() if lang else frozenset({"welcome"})  # the greeting was said
@@ -195,7 +234,8 @@ def start_or_resume(
     if again:
         call.say_template("ncmec_again")
     conversations.keep_messages(session, turn, "(call)", now)
-    return next_question(line, turn, call)
+    menu_again = "menu" if lang else None  # the menu, in the language just chosen
+    return next_question(session, line, turn, call, menu_again)
 
 
 def _pass_over_what_a_call_cannot_ask(
@@ -220,11 +260,9 @@ def turn(
     caller = conversations.lock_caller(session, phone, now)
     state = engine.State.from_dict(caller.state)
     step = line.flow.step(state.step) if state.status == engine.ACTIVE else None
-    menu_key = not _an_answer(step, state, move)  # 9 keyed at "how old?" is an age
-    if menu_key and move.digits == KEYS["person"]:
-        return ask_for_person(session, line, caller, now)
-    if menu_key and move.digits == KEYS["ncmec"]:
-        return ask_again(line, caller, cases.current_case(session, caller), "ncmec_again")
+    key = move.menu_key(step)  # "9#" at "how old?" is an age; a lone 9, the number
+    if key is not None:
+        return menu_key(session, line, caller, key, now)
     if move.silent:
         return silence(session, line, caller, silent_run + 1, now)
     if move.speech and move.confidence < SURE and step and step.answer == engine.SPEECH:
@@ -233,12 +271,12 @@ def turn(
     return answered(session, line, caller, move.text, now)
 
 
-def _an_answer(step: engine.Step | None, state: engine.State, move: Move) -> bool:
-    """Keys the current question takes as its answer (a 9-year-old, "0" months)."""
-    if step is None or step.answer != engine.DIGITS or not move.digits:
-        return False
-    inbound = engine.Inbound(text=move.digits, channel="voice")
-    return step.parse(inbound, state).retry is None
+def menu_key(session: Session, line: Line, caller: Caller, key: str, now: datetime) -> str:
+    """0: ring a person; 9: the NCMEC number, then the question again."""
+    if key == KEYS["person"]:
+        return ask_for_person(session, line, caller, now)
+    case = cases.current_case(session, caller)
+    return ask_again(session, line, caller, case, "ncmec_again")
 
 
 def answered(session: Session, line: Line, caller: Caller, text: str, now: datetime) -> str:
@@ -246,17 +284,20 @@ def answered(session: Session, line: Line, caller: Caller, text: str, now: datet
     inbound = engine.Inbound(text=text, sender=caller.phone, channel="voice")
     turn = conversations.take_turn(session, line, caller, inbound, now)
     conversations.keep_messages(session, turn, text, now)
-    return next_question(line, turn, Call(line, caller.lang, turn.case))
+    return next_question(session, line, turn, Call(line, caller.lang, turn.case))
 
 
 def confirm(session: Session, line: Line, phone: str, move: Move, now: datetime) -> str:
-    """1: the answer read back was right; anything else: ask the question again."""
+    """1: the answer read back was right; 0 and 9 as everywhere; else ask again."""
     caller = conversations.lock_caller(session, phone, now)
     heard = (caller.state or {}).get(PENDING)
     caller.state = {k: v for k, v in (caller.state or {}).items() if k != PENDING}
+    key = move.menu_key()
+    if key is not None:
+        return menu_key(session, line, caller, key, now)
     if move.digits == "1" and heard:
         return answered(session, line, caller, heard, now)
-    return ask_again(line, caller, cases.current_case(session, caller))
+    return ask_again(session, line, caller, cases.current_case(session, caller))
 
 
 def read_back(line: Line, caller: Caller, case: Case | None, heard: str) -> str:
@@ -276,7 +317,7 @@ def silence(session: Session, line: Line, caller: Caller, run: int, now: datetim
         call.say_template("silence_end")
         return call.hangup()
     if run % (ASK_AGAIN + 1):
-        return ask_again(line, caller, case, "silence", run)
+        return ask_again(session, line, caller, case, "silence", run)
     state = engine.State.from_dict(caller.state)
     result = engine.pass_over(line.flow, state, "voice")
     turn = conversations.apply(session, line, caller, case, result, now, "voice")
@@ -284,23 +325,31 @@ def silence(session: Session, line: Line, caller: Caller, run: int, now: datetim
     call = Call(line, caller.lang, turn.case)
     call.say_template("moving_on")
     if result.state.status != engine.ACTIVE:
-        return end_menu(line, caller, turn.case, call)
+        return end_menu(session, line, caller, turn.case, call)
     return ask(line, call, result.state, run)
 
 
 # --- asking ---------------------------------------------------------------------------
 
 
-def next_question(line: Line, turn: conversations.Turn, call: Call) -> str:
-    """Say this turn's replies, the last one as a question the caller can answer."""
+def next_question(
+    session: Session,
+    line: Line,
+    turn: conversations.Turn,
+    call: Call,
+    before_question: str | None = None,
+) -> str:
+    """Say this turn's replies, the last one as a question the caller can answer (with a
+    template said just before it, such as the menu in a language just chosen)."""
     state = turn.result.state
     texts = turn.texts or []
     for text in texts[:-1]:
         call.say(text)
+    lead = [call.words(before_question)] if before_question else []
     if state.status == engine.ACTIVE:
-        return ask(line, call, state, 0, said=texts[-1:])
+        return ask(line, call, state, 0, said=texts[-1:], lead=lead)
     if state.status == engine.COMPLETE:
-        return end_menu(line, turn.caller, turn.case, call, said=texts[-1:])
+        return end_menu(session, line, turn.caller, turn.case, call, said=lead + texts[-1:])
     for text in texts[-1:]:
         call.say(text)
     call.say_template("goodbye")
@@ -308,33 +357,38 @@ def next_question(line: Line, turn: conversations.Turn, call: Call) -> str:
 
 
 def ask(
-    line: Line, call: Call, state: engine.State, run: int, said: list[str] | None = None
+    line: Line,
+    call: Call,
+    state: engine.State,
+    run: int,
+    said: list[str] | None = None,
+    lead: list[str] | None = None,
 ) -> str:
-    """Ask the current question in a Gather suited to its answer; silence comes back."""
+    """Ask the current question in a Gather suited to its answer (after `lead`, said in
+    the same Gather so its keys count); silence comes back."""
     step = line.flow.step(state.step)
-    gather = call.gather(TURN, step.answer, **hints(line, step.key))
-    for text in said or [call.words(step.prompt)]:
+    gather = call.gather(TURN, step.answer, **hints(step.key, call.lang))
+    for text in (lead or []) + (said or [call.words(step.prompt)]):
         call.say(text, gather)
     call.redirect(f"{TURN}?silent={run}")
     return str(call)
 
 
-def hints(line: Line, step_key: str) -> dict[str, str]:
-    """Words speech recognition should expect for a question (ages, times), taken from
-    the vocabulary the parsers read them with; none where free speech is wanted."""
-    vocab = line.flow.vocab
-    words_of = {
-        "age_months": set(vocab.age_units) | set(vocab.newborn),
-        "last_seen_when": set(vocab.when) | set(vocab.ago_after) | set(vocab.ago_before),
-    }.get(step_key)
-    if not words_of:
-        return {}
-    expected = sorted(w for w in words_of if len(w) > 2)[:MAX_HINTS]
-    return {"hints": ", ".join(expected)}
+def hints(step_key: str, lang: str) -> dict[str, str]:
+    """Words speech recognition should expect for a question (ages, times), in the call's
+    language and spelled as said (año, mañana: templates/voice/hints.toml); none where
+    free speech is wanted."""
+    expected = words.speech_hints(lang).get(step_key, ())[:MAX_HINTS]
+    return {"hints": ", ".join(expected)} if expected else {}
 
 
 def ask_again(
-    line: Line, caller: Caller, case: Case | None, first: str | None = None, run: int = 0
+    session: Session,
+    line: Line,
+    caller: Caller,
+    case: Case | None,
+    first: str | None = None,
+    run: int = 0,
 ) -> str:
     """Say something (silence, the NCMEC number) and ask the current question again."""
     call = Call(line, caller.lang, case)
@@ -342,7 +396,7 @@ def ask_again(
         call.say_template(first)
     state = engine.State.from_dict(caller.state)
     if state.status != engine.ACTIVE:
-        return end_menu(line, caller, case, call)
+        return end_menu(session, line, caller, case, call)
     return ask(line, call, state, run)
 
 
@@ -350,9 +404,15 @@ def ask_again(
 
 
 def end_menu(
-    line: Line, caller: Caller, case: Case | None, call: Call, said: list[str] | None = None
+    session: Session,
+    line: Line,
+    caller: Caller,
+    case: Case | None,
+    call: Call,
+    said: list[str] | None = None,
 ) -> str:
-    """The summary (case number, NCMEC again), then 1 checklist, 2 photo text, 0 person."""
+    """The summary (case number, NCMEC again), then its keys: 1 checklist, 2 photo text,
+    0 person (only what is left to offer)."""
     gather = call.gather(END, engine.CHOICE, timeout=6)
     if said:
         for text in said:
@@ -360,7 +420,9 @@ def end_menu(
     else:
         police = case.police_called if case else None
         offer = followups.planned(line.settings, caller)
-        call.say_template("summary", gather, police_called=police, followups=offer)
+        card = followups.can_take_texts(caller)
+        call.say_template("summary", gather, police_called=police, followups=offer, card=card)
+    call.say_template("end_options", gather, **_offers_left(session, line, caller, case))
     call.redirect(END)  # silence: goodbye
     return str(call)
 
@@ -381,7 +443,7 @@ def end(session: Session, line: Line, phone: str, move: Move, now: datetime) -> 
     elif move.digits == KEYS["ncmec"]:
         call.say_template("ncmec_again")
     if move.digits == KEYS["ncmec"]:
-        return end_menu(line, caller, case, call)
+        return end_menu(session, line, caller, case, call)
     if move.digits in ("1", "2"):
         return more(session, line, caller, case, call)
     call.say_template("goodbye")

@@ -43,6 +43,19 @@ def vocabulary() -> Vocabulary:
     return Vocabulary.from_languages(vocabulary_files())
 
 
+@cache
+def _all_speech_hints() -> dict[str, dict[str, list[str]]]:
+    with open(TEMPLATES_DIR / "voice" / "hints.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def speech_hints(lang: str) -> dict[str, list[str]]:
+    """Per question (a step key), the words a call in this language should expect, spelled
+    as said (templates/voice/hints.toml)."""
+    hints = _all_speech_hints()
+    return hints.get(lang) or hints["en"]
+
+
 def spoken_digits(number: str) -> str:
     """A phone number as Polly should read it: slowly, digit by digit.
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -22,12 +23,17 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from intake.config import MAX_ORG_NAME  # noqa: F401  (re-exported: the budget's org length)
 from intake.words import LANGUAGES, is_gsm, render, segments, septets, template_names
 
-# The largest values the line may fill in: a 40-character org name and child name, a
-# 6-character case number. Budgets are measured with these.
-ORG = "Bright Path Family and Children Services"
+# The largest values the line may fill in: a 50-character org name (the most INTAKE_ORG_NAME
+# may hold), a 40-character child name, a 6-character case number. Budgets are measured
+# with these, so no org name the line accepts pushes a reply past its budget.
+ORG = "Bright Path Family and Children Services of Dallas"
 SHORT_ORG = "Missing Child Line"
+# The first reply (safety words and first question) fits 2 segments with an org name up
+# to this long (3 up to MAX_ORG_NAME).
+MEDIUM_ORG = "Bright Path Family Services NY"
 CHILD = "Maria Guadalupe Hernandez-Castillo Rivas"
 REF = "K7M3QX"
 WORKER_TEXT = "I am calling you in two minutes from a blocked number. Please pick up, it is me."
@@ -97,7 +103,7 @@ STAFF_VOICE_PREFIX = "oncall_"
 # What a caller's speech answer may be read back as (`heard`): a name, and a long answer.
 HEARD = (CHILD, "a red jacket and blue jeans, about four feet tall, short brown hair, glasses")
 VOICE_VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
-    "summary": VARIANTS["summary"],
+    "summary": {**VARIANTS["summary"], "card": (True, False)},
     "whisper": {"lang": ("en", "es")},
     "heard": {"heard": HEARD},
     "end_options": {"offer_checklist": (True, False), "offer_photo": (True, False)},
@@ -110,6 +116,32 @@ MAX_VOICE_SECONDS = 35
 # carries the police call, the case reference spelled twice, the NCMEC number and up to
 # three keys (Spanish runs about a fifth longer than English).
 LONG_VOICE = {"greeting": 45, "fallback": 45, "summary": 45}
+
+
+# Prompts: what a call says in a Gather while it waits for the answer. Held by ear, so the
+# keys come first: at most MAX_WORDS_BEFORE_KEYS words before the first sentence that says
+# a key, and a prompt without keys (a spoken answer) is at most that long in all. Every
+# ask_* and retry_* template is one; so are these.
+PROMPTS = ("police_urge", "heard", "menu", "language_offer", "end_options", "whisper")
+MAX_WORDS_BEFORE_KEYS = 25
+KEY_SENTENCE = {  # a key to press (dialling 911 is not one)
+    "en": re.compile(r"\b(press|key in)\b", re.I),
+    "es": re.compile(r"\b(oprima|marque (la|los|el|un|una))\b", re.I),
+}
+
+
+def is_prompt(name: str) -> bool:
+    return name.startswith(("ask_", "retry_")) or name in PROMPTS
+
+
+def words_before_keys(text: str, lang: str) -> int:
+    """Words said before the first sentence that names a key (all of them when none does)."""
+    said = 0
+    for sentence in re.split(r"(?<=[.?!])\s+", " ".join(text.split())):
+        if KEY_SENTENCE[lang].search(sentence):
+            break
+        said += len(sentence.split())
+    return said
 
 
 def variants(name: str, table: dict[str, dict[str, tuple[Any, ...]]] | None = None):
@@ -271,17 +303,54 @@ def report(out=sys.stdout, show_text: bool = True) -> int:
             problems += bad
             mark = "  <-- OVER" if bad else ""
             print(f"{' + '.join(names):<48} {segs} seg {septets(worst):3d} sept{mark}", file=out)
-        first = render_joined(("welcome", "ask_police"), lang, org=SHORT_ORG)
+        first = render_joined(("welcome", "ask_police"), lang, org=MEDIUM_ORG)
         bad = segments(first) > 2
         problems += bad
         print(
-            f"first reply with a short org ({SHORT_ORG!r}): {segments(first)} seg "
+            f"first reply with a {len(MEDIUM_ORG)}-character org: {segments(first)} seg "
             f"{septets(first)} sept" + ("  <-- OVER (max 2)" if bad else ""),
             file=out,
         )
+        problems += card_report(lang, out, show_text)
     problems += voice_report(out, show_text)
     print(f"\n{problems} over budget", file=out)
     return problems
+
+
+# The card's answers at their longest: what a caregiver might say, past every limit.
+LONG_CARD_ANSWERS = {
+    "child_name": CHILD,
+    "age_months": 84,
+    "description": "a red hooded jacket, blue jeans, white sneakers with pink stripes, a "
+    "Frozen backpack, gold earrings and purple glasses, a scar over the left eyebrow",
+    "last_seen_when": "about two hours ago, when she walked out of the corner store",
+    "last_seen_at": None,
+    "last_seen_where": "the park on Main Street near Benito Juárez elementary school, on "
+    "the east side of Springfield, by the basketball courts",
+    "police_report": "Springfield Police Department, report 24-118765, Officer Ramírez",
+}
+
+
+def card_report(lang: str, out=sys.stdout, show_text: bool = True) -> int:
+    """The end-of-intake card with every answer at its longest: 1 when over budget."""
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from intake import card
+
+    case = SimpleNamespace(ref=REF, **LONG_CARD_ANSWERS)
+    facts = card.facts_of(case, lang, ZoneInfo("America/New_York"))
+    text = card.fit(facts, lang, ORG)
+    bad = segments(text) > card.MAX_SEGMENTS
+    mark = f"  <-- OVER (max {card.MAX_SEGMENTS})" if bad else ""
+    print(
+        f"{'card, every answer at its longest':<48} {segments(text)} seg "
+        f"{septets(text):3d} sept{mark}",
+        file=out,
+    )
+    if show_text:
+        print("    " + text.replace("\n", "\n    "), file=out)
+    return bad
 
 
 def voice_report(out=sys.stdout, show_text: bool = True) -> int:
@@ -298,10 +367,14 @@ def voice_report(out=sys.stdout, show_text: bool = True) -> int:
                 text = render_voice(name, lang, **params)
                 plain = render_voice(name, lang, org=SHORT_ORG, **params)
                 seconds = speaking_seconds(text)
-                bad = seconds > max_voice_seconds(name)
+                before = words_before_keys(text, lang) if is_prompt(name) else 0
+                slow = before > MAX_WORDS_BEFORE_KEYS
+                bad = seconds > max_voice_seconds(name) or slow
                 problems += bad
                 head = f"{name} {_label(params)}".strip()
                 mark = f"  <-- LONG (max {max_voice_seconds(name)} s)" if bad else ""
+                if slow:
+                    mark = f"  <-- {before} words before its keys (max {MAX_WORDS_BEFORE_KEYS})"
                 words = len(text.split())
                 line = f"{head[:48]:<48} {words:3d} words {seconds:4.0f} s  {grade(plain, lang)}"
                 print(line + mark, file=out)

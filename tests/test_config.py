@@ -306,3 +306,20 @@ def test_office_hours_without_a_number_are_never_open(tmp_path):
 def test_a_moment_without_a_time_zone_is_refused(tmp_path):
     with pytest.raises(ValueError):
         office_open(office(tmp_path), datetime(2026, 3, 2, 10, 0))
+
+
+@pytest.mark.parametrize(
+    ("value", "complaint"),
+    [("x" * 51, "at most 50 characters"), ("Fundación Niños", "plain letters")],
+)
+def test_an_org_name_that_would_break_the_text_budget_is_refused(tmp_path, value, complaint):
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_ORG_NAME": value}
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env)
+    assert "INTAKE_ORG_NAME" in str(error.value) and complaint in str(error.value)
+
+
+def test_an_org_name_of_50_plain_characters_is_accepted(tmp_path):
+    name = "Bright Path Family and Children Services of Dallas"
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_ORG_NAME": name}
+    assert Settings.from_env(env).org_name == name

@@ -9,8 +9,7 @@ from intake import dispatcher, outbox
 from intake.models import Case
 from intake.transport import TwilioTransport
 from tests import test_outbox
-from tests.test_outbox import later, post_status, rows
-from tests.test_sms_webhook import intake
+from tests.test_outbox import intake, later, post_status, rows
 
 # the outbox tests' fixtures: a line with Twilio, the client with a short timeout
 settings, transport = test_outbox.settings, test_outbox.transport

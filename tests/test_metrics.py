@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import make_settings
-from tests.test_sms_webhook import intake
+from tests.test_outbox import intake
 
 TOKEN = "metrics-token-for-tests"
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from intake import dispatcher, outbox, signing
 from intake.app import create_app
@@ -25,7 +25,7 @@ from tests.conftest import (
     signed_post,
     twilio_settings,
 )
-from tests.test_sms_webhook import intake
+from tests.test_sms_webhook import intake as text_intake
 
 NY = ZoneInfo("America/New_York")
 
@@ -40,8 +40,18 @@ def transport(settings):
     return TwilioTransport(settings, timeout=1.0)
 
 
+def intake(phone) -> None:
+    """A whole intake by text, its card already out: the card goes at once and is tested
+    in tests/test_card.py; these tests follow the follow-up plan and the other texts."""
+    text_intake(phone)
+    line = phone.app.extensions["intake"]
+    with line.db.transaction() as s:
+        s.execute(update(Outbound).where(Outbound.kind == outbox.CARD).values(status="sent"))
+
+
 def rows(line, **where) -> list[Outbound]:
-    query = select(Outbound).order_by(Outbound.id)
+    """The outbox's rows (but the card, see `intake`), oldest first."""
+    query = select(Outbound).where(Outbound.kind != outbox.CARD).order_by(Outbound.id)
     for key, value in where.items():
         query = query.where(getattr(Outbound, key) == value)
     with line.db.sessions() as s:
@@ -168,7 +178,9 @@ def test_follow_ups_go_out_in_the_callers_language(app, line, settings, fake, tr
     ]:
         phone.text(answer)
     dispatcher.dispatch(line, transport, now=later(line, 16))
-    assert "ENCONTRADO" in fake.messages[0]["body"]
+    bodies = [m["body"] for m in fake.messages]  # the card, then the first follow-up
+    assert bodies[0].startswith("Lea esto a la policia y a NCMEC")
+    assert bodies[1].startswith("Caso ") and "ENCONTRADO" in bodies[1]
 
 
 def test_found_cancels_every_pending_follow_up(line, phone, fake, transport):

@@ -1,7 +1,7 @@
 """No reply over three SMS segments, in any turn a caller can cause, in both languages.
 
-Walked through the signed webhook with a 40-character organisation name and a
-40-character child's name, so the longest real replies are the ones measured.
+Walked through the signed webhook with a 50-character organisation name (the longest the
+line accepts) and a 40-character child's name, so the longest real replies are measured.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from intake.words import segments
 from tests.conftest import Phone, make_settings
 
-ORG = "Bright Path Family and Children Services"  # 40 characters
+ORG = "Bright Path Family and Children Services of Dallas"  # 50: the most the line takes
 CHILD = "Maria Guadalupe Hernandez-Castillo Rivas"  # 40 characters
 MOST = 3
 
@@ -50,7 +50,7 @@ SAY = {
         "adult": "19",
         "when": "hace 2 horas",
         "where": "el parque",
-        "description": "chaqueta roja, pelo negro",
+        "description": "chamarra roja, pelo negro",
         "report": "SALTAR",
         "parent": "1",
         "foster": "2",

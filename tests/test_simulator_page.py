@@ -112,7 +112,8 @@ def test_a_whole_intake_in_the_simulator_alerts_the_staff_phone(app, line, brows
     send_due(line)
     [alert] = browser.inbox(DANA)[DANA]
     assert alert["kind"] == "alert" and ref in alert["body"] and alert["status"] == "sent"
-    assert browser.inbox(CAREGIVER)[CAREGIVER] == []  # follow-ups wait for their time
+    [card] = browser.inbox(CAREGIVER)[CAREGIVER]  # follow-ups wait for their time
+    assert card["kind"] == "card" and ref in card["body"]
 
 
 def test_a_staff_phone_answers_ack_and_relays_to_the_caregiver(app, line, browser):
@@ -123,7 +124,8 @@ def test_a_staff_phone_answers_ack_and_relays_to_the_caregiver(app, line, browse
     assert f"Case {ref} is yours" in taken and CAREGIVER in taken
     browser.text(f"R {ref} This is Dana Reyes, I am calling you now.", DANA)
     send_due(line)
-    told, relayed = browser.inbox(CAREGIVER)[CAREGIVER]
+    card, told, relayed = browser.inbox(CAREGIVER)[CAREGIVER]
+    assert card["kind"] == "card"
     assert told["kind"] == "caregiver_told" and "Dana Reyes has your case" in told["body"]
     assert relayed["kind"] == "relay" and "This is Dana Reyes" in relayed["body"]
 

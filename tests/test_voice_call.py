@@ -81,11 +81,22 @@ def answer_everything(phone: simulator.Call) -> list[str]:
 def test_the_safety_words_come_before_any_question(app, settings):
     phone = call(app, settings)
     first = spoken(phone.heard)
-    assert first.index("9 1 1") < first.index("NCMEC") < first.index("Para español")
+    assert first.index("9 1 1") < first.index("Para español") < first.index("NCMEC")
     assert NCMEC_SPOKEN in first and "waiting period" in first
     assert "police do not tell NCMEC" in first
-    assert "?" not in first.split("Para español")[0]  # no question before the safety words
+    assert "?" not in first  # no question before the safety words
     assert phone.spoken[1].language == "es-US"  # "para español, oprima 2" in Spanish
+
+
+def test_the_greeting_is_said_inside_the_first_gather_spanish_in_its_second_sentence(app, settings):
+    # Keys pressed while the safety words are said count: they are the Gather's own words.
+    [gather, redirect] = twiml_of(app, settings, "/twilio/voice")
+    assert gather.tag == "Gather" and redirect.tag == "Redirect"
+    says = [(say.get("language"), say.text) for say in gather]
+    assert says[0][1].startswith("If a child is in danger right now")
+    assert says[1] == ("es-US", "Para español, oprima 2.")
+    assert NCMEC_SPOKEN in " ".join(text for _, text in says[2:])
+    assert "press 0" in says[-1][1] and "9" in says[-1][1]
 
 
 def twiml_of(app, settings, path: str, **fields) -> list[ET.Element]:
@@ -174,9 +185,37 @@ def test_speech_hints_help_where_the_answer_has_expected_words(app, settings):
     phone.press("1")
     assert phone.current_gather.hints == ""  # a name: free speech
     phone.say("Mia")
-    assert "months" in phone.current_gather.hints and "meses" in phone.current_gather.hints
+    assert "months" in phone.current_gather.hints.split(", ")
     phone.press("7#")
-    assert "ago" in phone.current_gather.hints and "hace" in phone.current_gather.hints
+    assert "ago" in phone.current_gather.hints.split(", ")
+
+
+def test_spanish_speech_hints_are_spelled_as_said(app, settings):
+    phone = call(app, settings)
+    phone.press("2")
+    phone.press("1")
+    phone.say("Sofía")
+    age = phone.current_gather.hints.split(", ")
+    assert phone.current_gather.language == "es-US"
+    assert {"año", "años", "recién nacido"} <= set(age) and "ano" not in age
+    phone.press("7#")
+    when = phone.current_gather.hints.split(", ")
+    assert {"mañana", "mediodía", "no sé"} <= set(when) and "manana" not in when
+
+
+def test_every_speech_hint_is_a_word_the_answer_is_read_with():
+    from flows.text import normalize
+    from intake.words import speech_hints, vocabulary
+
+    vocab = vocabulary()
+    known = {
+        "age_months": set(vocab.age_units) | set(vocab.newborn),
+        "last_seen_when": set(vocab.when) | set(vocab.ago_after) | set(vocab.ago_before),
+    }
+    for lang in ("en", "es"):
+        for step, hints in speech_hints(lang).items():
+            unknown = [h for h in hints if normalize(h) not in known[step]]
+            assert not unknown, f"{lang}/{step}: the parser does not read {unknown}"
 
 
 def test_a_low_confidence_answer_is_read_back(app, line, settings):
@@ -223,6 +262,66 @@ def test_press_9_says_the_ncmec_number_and_asks_again(app, settings):
     phone.silence()
     again = spoken(phone.press("9"))
     assert NCMEC_SPOKEN in again and voice("ask_police") in again
+
+
+def test_a_lone_9_at_the_age_question_is_the_ncmec_number_as_promised(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()
+    phone.press("1")
+    phone.say("Leo")
+    again = spoken(phone.press("9"))  # no pound key: the menu's 9
+    assert NCMEC_SPOKEN in again and voice("ask_age") in again
+    assert cases(line)[0].age_months is None
+    phone.press("9#")
+    assert cases(line)[0].age_months == 9 * 12
+
+
+def test_a_lone_0_at_the_age_question_rings_a_person_not_a_newborn(app, line, settings):
+    add(line, "Ana", ANA)
+    phone = call(app, settings)
+    phone.silence()
+    phone.press("1")
+    phone.say("Leo")
+    phone.press("0")
+    assert phone.dialled == [ANA]
+    assert cases(line)[0].age_months is None
+
+
+def test_0_and_9_work_while_an_answer_is_read_back(app, line, settings):
+    add(line, "Ana", ANA)
+    phone = call(app, settings)
+    phone.silence()
+    phone.press("1")
+    phone.say("Mia Lopes", confidence=0.3)
+    again = spoken(phone.press("9"))
+    assert NCMEC_SPOKEN in again and voice("ask_name") in again
+    phone.say("Mia Lopes", confidence=0.3)
+    phone.press("0")
+    assert phone.dialled == [ANA] and cases(line)[0].child_name is None
+
+
+def test_2_during_the_greeting_is_spanish_and_not_an_answer(app, line, settings):
+    phone = call(app, settings)
+    said = spoken(phone.press("2"))
+    assert voice("ask_police", "es") in said and voice("menu", "es") in said
+    assert phone.current_gather.language == "es-US"
+    [case] = cases(line)
+    assert case.lang == "es" and case.police_called is None
+    said = spoken(phone.press("2"))  # at the question, 2 is "no": urged, not a language
+    assert said.startswith(voice("police_urge", "es")[:40])
+    phone.press("2")
+    assert cases(line)[0].police_called is False and cases(line)[0].lang == "es"
+
+
+def test_a_spanish_caller_is_offered_english_in_the_english_voice(app, line, settings):
+    phone = call(app, settings)
+    phone.press("2")
+    phone.hang_up()
+    again = call(app, settings)
+    assert again.spoken[0].language == "es-US"
+    assert (again.spoken[1].language, again.heard[1]) == ("en-US", "For English, press 2.")
+    again.press("2")
+    assert again.current_gather.language == "en-US"
 
 
 # --- reaching a person -----------------------------------------------------------------

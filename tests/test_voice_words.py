@@ -15,7 +15,7 @@ from jinja2 import meta
 from intake import words
 from intake import words_report as report
 from intake.words import TEMPLATES_DIR, facts, render, spelled, spoken_digits
-from tests.test_templates import NEVER_SAY
+from tests.test_templates import NEVER_SAY, spanish_misreadings
 
 LANGS = ("en", "es")
 VOICE_DIR = TEMPLATES_DIR / "voice"
@@ -27,7 +27,7 @@ CONTEXT = report.context()
 
 # The contract with the call's code (intake/voice): these names, these parameters.
 PARAMS: dict[str, set[str]] = {
-    "summary": {"police_called", "followups"},
+    "summary": {"police_called", "followups", "card"},
     "whisper": {"lang"},
     "heard": {"heard"},
     "end_options": {"offer_checklist", "offer_photo"},
@@ -73,6 +73,7 @@ REQUIRED = (
     "office_connecting",
     "fallback",
     "language_set",
+    "language_offer",
 )
 # Said before a case exists (or when the database is down): no `ref`, no `child_name`.
 WITHOUT_CASE = (
@@ -89,6 +90,7 @@ WITHOUT_CASE = (
     "office_connecting",
     "goodbye",
     "language_set",
+    "language_offer",
     "whisper",  # a caller may press 0 during the greeting
 )
 # Each must give the police number and the NCMEC number, said slowly.
@@ -316,12 +318,17 @@ def test_fallback_offers_a_person_and_a_call_back():
     assert "oprima 0" in _say("fallback", "es") and "vuelva a llamar" in _say("fallback", "es")
 
 
-def test_menu_offers_spanish_in_spanish_only_on_the_english_call():
+def test_each_language_offers_itself_in_its_own_words():
+    # said on a call in the other language, in this language's voice
+    assert _say("language_offer", "es") == "Para español, oprima 2."
+    assert _say("language_offer", "en") == "For English, press 2."
+
+
+def test_menu_offers_a_person_and_the_number_at_any_time():
     en, es = _say("menu", "en"), _say("menu", "es")
-    assert en.splitlines()[0] == "Para español, oprima 2."
-    assert "Press 0" in en and "Press 9" in en
-    assert "oprima 0" in es and "oprima 9" in es
-    assert "oprima 2" not in es and "English" not in es
+    assert "At any time" in en and "press 0" in en and "9" in en
+    assert "En cualquier momento" in es and "oprima 0" in es and "9" in es
+    assert "2" not in en + es, "2 is an answer at the questions: the menu never promises it"
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -339,9 +346,7 @@ def test_summary(lang, params):
     assert {"en": "We cannot report to police or NCMEC for you", "es": "No podemos reportar"}[
         lang
     ] in text
-    key = {"en": "press {}", "es": "oprima {}"}[lang]
-    assert (key.format(1) in text) == params["followups"]
-    assert key.format(2) in text and key.format(0) in text
+    assert not report.KEY_SENTENCE[lang].search(text), "the keys are end_options' (after)"
     police_now = {"en": "Call the police at", "es": "Llame ya a la policía"}[lang]
     if params["police_called"] is not True:
         assert text.startswith(police_now), "the police call comes first"
@@ -355,7 +360,9 @@ def test_police_urge_asks_again_with_keys(lang):
     text = _say("police_urge", lang)
     assert POLICE in text and NCMEC in text
     assert FIRST_RULES[lang][3] in text  # refuse or delay
-    assert text.rstrip().endswith({"en": "2 for no.", "es": "oprima 2."}[lang])
+    keys = {"en": ("Press 1", "Press 2"), "es": ("oprima 1", "oprima 2")}[lang]
+    assert all(key in text for key in keys)
+    assert report.words_before_keys(text, lang) <= report.MAX_WORDS_BEFORE_KEYS
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -423,6 +430,35 @@ def test_short_to_say(case):
     lang, name, params = case
     seconds = report.speaking_seconds(_say(name, lang, **params))
     assert seconds <= report.max_voice_seconds(name), f"{lang}/{name}: about {seconds:.0f} s"
+
+
+PROMPT_CASES = [c for c in CASES if report.is_prompt(c[1])]
+
+
+@pytest.mark.parametrize("case", PROMPT_CASES, ids=_id)
+def test_a_prompt_gives_its_keys_within_25_words(case):
+    # Held by ear: the question and its keys first, the explanation after; a prompt
+    # answered by speech is short in all.
+    lang, name, params = case
+    text = _say(name, lang, **params)
+    before = report.words_before_keys(text, lang)
+    assert before <= report.MAX_WORDS_BEFORE_KEYS, f"{lang}/{name}: {before} words first"
+
+
+def test_the_measure_counts_the_words_before_the_first_key():
+    assert report.words_before_keys("How old? Key in the age. Or say it.", "en") == 2
+    assert report.words_before_keys("¿Ya llamó? Para sí, oprima 1.", "es") == 2
+    assert report.words_before_keys("What is the name? Say it now.", "en") == 7
+    assert {"ask_age", "retry_police", "heard", "end_options", "menu"} <= {
+        n for n in _names("en") if report.is_prompt(n)
+    }
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c[0] == "es"], ids=_id)
+def test_spanish_call_reads_as_meant(case):
+    _, name, params = case
+    text = _say(name, "es", **params)
+    assert not spanish_misreadings(text), f"es/{name}: {spanish_misreadings(text)}"
 
 
 def test_only_the_listed_templates_may_run_long():

@@ -247,7 +247,7 @@ def found(ref: str):
 
 def _told(case: Case) -> str:
     """Whether the caregiver hears of it by text, in the words of a flash message."""
-    if followups.can_text(case.caller):
+    if followups.can_take_texts(case.caller):
         return ", and the caregiver is told by text"
     return "; the caregiver cannot get texts, so call them"
 

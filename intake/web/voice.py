@@ -58,6 +58,7 @@ def _move() -> calls.Move:
         digits=form_value("Digits", "").strip()[:20],
         speech=form_value("SpeechResult", "").strip()[:MAX_SPEECH],
         confidence=confidence,
+        finished_on_key=form_value("FinishedOnKey", "").strip()[:1],
     )
 
 
