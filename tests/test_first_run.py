@@ -1,0 +1,56 @@
+"""What the project writes outside the checkout on first use is safe when two processes
+make it at once: `make test` runs two pytest-xdist workers on a new machine."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Waits for the go file, so both processes start at the same moment, then grades a
+# sentence as the template tests do (textstat reads the dictionary through NLTK). NLTK's
+# own folders are left out, so a copy elsewhere on the machine cannot hide the first run.
+FIRST_USE = """
+import sys, time
+from pathlib import Path
+import nltk
+from intake import words_report
+
+nltk.data.path[:] = []
+go = Path(sys.argv[1])
+while not go.exists():
+    time.sleep(0.001)
+print(words_report.fk_grade("The child is missing."), nltk.corpus.cmudict.dict()["child"][0])
+"""
+
+
+def at_once(script: str, env: dict[str, str], tmp_path: Path, processes: int = 2) -> list[str]:
+    """Run a script in several processes released together; what each printed."""
+    go = tmp_path / "go"
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(go)],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    go.touch()
+    outputs = [process.communicate(timeout=120) for process in running]
+    for process, (_, err) in zip(running, outputs, strict=True):
+        assert process.returncode == 0, err
+    return [out.strip() for out, _ in outputs]
+
+
+def test_two_processes_make_the_offline_dictionary_at_once_on_an_empty_folder(tmp_path):
+    root = tmp_path / "nltk-data"
+    printed = at_once(FIRST_USE, {"INTAKE_NLTK_DATA": str(root)}, tmp_path=tmp_path)
+    assert len(set(printed)) == 1 and printed[0].endswith("['CH', 'AY1', 'L', 'D']")
+    corpus = root / "corpora" / "cmudict"
+    assert [p.name for p in corpus.iterdir()] == ["cmudict"]  # no half-written file left
