@@ -55,5 +55,10 @@ access_log_format = '%({x-forwarded-for}i)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)
 # Not preload_app: the line opens database connections while it starts, and a pool must
 # not be shared by forked processes. Each worker builds its own line.
 preload_app = False
+# No control socket (gunicorn 25.1+ opens one for `gunicornc` under $XDG_RUNTIME_DIR or
+# ~/.gunicorn/): nothing here uses it (the unit reloads with HUP), the service's home is
+# read-only under systemd's ProtectSystem=strict, and two gunicorns on one host would share
+# the one default path.
+control_socket_disable = True
 # The heartbeat file on a tmpfs, so a slow disk cannot make a healthy worker look stuck.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None

@@ -385,16 +385,7 @@ def _is_loopback(host: str) -> bool:
 
 def _local_secret(folder: Path, name: str) -> str:
     """A random secret generated once into instance/ for the embedded default."""
-    path = folder / name
-    crypto.make_private_dir(folder)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    value = secrets.token_hex(32)
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
-    return value
+    return crypto.secret_once(folder / name, lambda: secrets.token_hex(32))
 
 
 def _redact_url(url: str) -> str:

@@ -54,3 +54,34 @@ def test_two_processes_make_the_offline_dictionary_at_once_on_an_empty_folder(tm
     assert len(set(printed)) == 1 and printed[0].endswith("['CH', 'AY1', 'L', 'D']")
     corpus = root / "corpora" / "cmudict"
     assert [p.name for p in corpus.iterdir()] == ["cmudict"]  # no half-written file left
+
+
+# The embedded default's first start: the instance folder's secrets, made by whichever
+# process comes first (two gunicorn workers, or `make run` beside `intake simulate`).
+FIRST_START = """
+import sys, time
+from pathlib import Path
+from intake.config import Settings
+
+go = Path(sys.argv[1])
+while not go.exists():
+    pass
+settings = Settings.from_env({"INTAKE_INSTANCE_DIR": sys.argv[2]})
+print(settings.secret_key, settings.twilio_auth_token, settings.data_keys[0])
+"""
+
+
+def test_processes_starting_together_on_a_new_instance_folder_share_one_set_of_secrets(
+    tmp_path,
+):
+    instance = tmp_path / "instance"
+    script = FIRST_START.replace("sys.argv[2]", repr(str(instance)))
+    printed = at_once(script, {}, tmp_path=tmp_path, processes=4)
+    secret_key, token, data_key = printed[0].split()
+    assert len(secret_key) == 64 and len(token) == 64 and data_key.endswith("=")
+    assert printed == [printed[0]] * 4  # one key for everyone: none read a half-made file
+    assert sorted(p.name for p in instance.iterdir()) == [
+        "data_key",
+        "secret_key",
+        "twilio_auth_token",
+    ]
