@@ -293,7 +293,8 @@ class _Reader:
         value = self.get(name)
         if value is None:
             return None
-        phone = parse_phone(value, "US", strict=True)
+        region = self.get("INTAKE_DEFAULT_REGION") or Settings.default_region
+        phone = parse_phone(value, region, strict=True)
         if phone is None:
             self.errors.append(
                 f"{name} must be a valid phone number in E.164 form, like +12125551234"
