@@ -58,10 +58,27 @@ def test_the_voice_fallback_speaks_each_language_in_its_own_voice(tmp_path):
     root = ET.fromstring((BIN / "voice-fallback.xml").read_text())
     said = [(say.get("language"), say.text) for say in root.iter("Say")]
     assert said[:2] == [
-        ("en-US", fallback_words(settings, "en", "voice")),
-        ("es-US", fallback_words(settings, "es", "voice")),
+        ("en-US", fallback_words(settings, "en", "voice", press_0=False)),
+        ("es-US", fallback_words(settings, "es", "voice", press_0=False)),
     ]
     assert root[-1].tag == "Hangup"
+
+
+@pytest.mark.parametrize("fallback_number", ["", "+12125550199"])
+def test_the_voice_bin_promises_no_key_press_it_cannot_hear(tmp_path, fallback_number):
+    """A TwiML Bin cannot act on a key: it offers none, and with a fallback number it puts
+    the caller through without one (the line, up, offers 0 and listens for it)."""
+    env = {"INTAKE_FALLBACK_ALERT_NUMBER": fallback_number}
+    root = ET.fromstring(printed(["fallback-twiml", "--voice"], tmp_path, **env))
+    said = " ".join(say.text for say in root.iter("Say")).lower()
+    assert "press" not in said and "oprima" not in said
+    assert not list(root.iter("Gather"))
+    dialled = [dial.text for dial in root.iter("Dial")]
+    assert dialled == ([fallback_number] if fallback_number else [])
+    if fallback_number:
+        assert "i am calling the person on call" in said
+    committed = (BIN / "voice-fallback.xml").read_text().lower()
+    assert "press" not in committed and "oprima" not in committed
 
 
 def test_with_a_fallback_number_the_voice_bin_rings_it(tmp_path):

@@ -31,6 +31,7 @@ PARAMS: dict[str, set[str]] = {
     "whisper": {"lang"},
     "heard": {"heard"},
     "end_options": {"offer_checklist", "offer_photo"},
+    "fallback": {"press_0"},  # 0 for a person only where a key press is heard
 }
 STEPS = (
     "police",
