@@ -30,7 +30,7 @@ run: $(VENV)/.installed
 
 # Two processes: the suite waits on databases, browsers and subprocesses as much as it computes.
 test: $(VENV)/.installed lint chromium
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 -rs
 
 # The browser tests drive Debian's chromium (Playwright's own download cannot work here):
 # installed with apt when missing; without apt, the browser tests say what to install.

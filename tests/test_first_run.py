@@ -85,3 +85,12 @@ def test_processes_starting_together_on_a_new_instance_folder_share_one_set_of_s
         "secret_key",
         "twilio_auth_token",
     ]
+
+
+def test_a_skipped_postgresql_test_says_how_to_run_it(monkeypatch):
+    from tests import conftest
+
+    monkeypatch.setattr(conftest, "POSTGRES_URL", "")
+    [skipped] = conftest.postgres_only()
+    [mark] = skipped.marks
+    assert "INTAKE_TEST_POSTGRES_URL=postgresql+psycopg://" in mark.kwargs["reason"]
