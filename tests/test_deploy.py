@@ -223,3 +223,29 @@ def test_empty_settings_in_the_environment_file_mean_the_defaults(monkeypatch):
     assert config["bind"] == ["127.0.0.1:8000"]
     assert (config["workers"], config["threads"]) == (2, 4)
     assert config["forwarded_allow_ips"] == "127.0.0.1,::1"
+
+
+# --- .env.example ------------------------------------------------------------------------
+
+
+def test_the_env_example_can_be_sourced_by_a_shell_and_is_a_valid_configuration(tmp_path):
+    """`set -a; . .env.example` in bash gives the values as written (a name with spaces
+    whole), and those settings pass the line's own checks."""
+    import subprocess
+
+    script = "set -a; . ./.env.example; set +a; env -0"
+    shell = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, env={}, timeout=10
+    )
+    assert shell.returncode == 0 and shell.stderr == "", shell.stderr
+    sourced = dict(item.split("=", 1) for item in shell.stdout.split("\0") if "=" in item)
+    assert sourced["INTAKE_ORG_NAME"] == "Bright Path Family Services"
+    assert sourced["INTAKE_FOLLOWUP_SCHEDULE"] == "15m,1h,3h,8h,24h,48h"
+    listed = [
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", name) for name in listed)
+    settings = Settings.from_env({**sourced, "INTAKE_INSTANCE_DIR": str(tmp_path)})
+    assert settings.org_name == "Bright Path Family Services"
