@@ -148,9 +148,16 @@ class Settings:
         """Fill a missing auth token and secret key from files kept under instance/."""
         from dataclasses import replace
 
-        token = self.twilio_auth_token or _local_secret(self.instance_dir, "twilio_auth_token")
-        key = self.secret_key or _local_secret(self.instance_dir, "secret_key")
-        data_keys = self.data_keys or (crypto.local_key(self.instance_dir),)
+        try:
+            token = self.twilio_auth_token or _local_secret(self.instance_dir, "twilio_auth_token")
+            key = self.secret_key or _local_secret(self.instance_dir, "secret_key")
+            data_keys = self.data_keys or (crypto.local_key(self.instance_dir),)
+        except OSError as error:  # a read-only checkout (a server's): say what to set
+            raise ConfigError(
+                f"cannot keep generated secrets in {self.instance_dir} ({error.strerror}): "
+                "set TWILIO_AUTH_TOKEN, SECRET_KEY and INTAKE_DATA_KEYS, or set "
+                "INTAKE_INSTANCE_DIR to a folder this user may write"
+            ) from None
         return replace(self, twilio_auth_token=token, secret_key=key, data_keys=data_keys)
 
     def data_key_ring(self) -> MultiFernet:

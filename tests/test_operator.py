@@ -3,6 +3,7 @@ an account can do; the address itself leads somewhere and has an icon."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,24 @@ def test_simulate_signs_for_the_address_it_is_given(operator_env, processes):
     )
     assert phone.returncode == 0, phone.stderr
     assert "1-800-843-5678" in phone.stdout
+
+
+def test_a_read_only_instance_folder_is_named_with_what_to_set(tmp_path):
+    """A server's checkout is read-only to the line's user: without the secrets set,
+    the command says so in a sentence instead of a traceback."""
+    locked = tmp_path / "code"
+    locked.mkdir(mode=0o555)
+    env = environment(tmp_path, f"sqlite:///{tmp_path / 'line.db'}")
+    env |= {"INTAKE_INSTANCE_DIR": str(locked / "instance"), "INTAKE_DATA_KEYS": ""}
+    as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", INTAKE]
+    result = subprocess.run(
+        [*as_nobody, "db", "upgrade"] if os.geteuid() == 0 else [INTAKE, "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd="/",
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"cannot keep generated secrets in {locked / 'instance'}" in result.stderr
+    assert "set TWILIO_AUTH_TOKEN, SECRET_KEY and INTAKE_DATA_KEYS" in result.stderr
