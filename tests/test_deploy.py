@@ -249,3 +249,24 @@ def test_the_env_example_can_be_sourced_by_a_shell_and_is_a_valid_configuration(
     assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", name) for name in listed)
     settings = Settings.from_env({**sourced, "INTAKE_INSTANCE_DIR": str(tmp_path)})
     assert settings.org_name == "Bright Path Family Services"
+
+
+def test_gunicorn_starts_with_the_env_example_as_the_units_read_it():
+    """The README installs .env.example as the units' EnvironmentFile: gunicorn (which
+    reads WEB_CONCURRENCY itself, as a number) must accept it as it stands."""
+    import subprocess
+    import sys
+
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    script = f'set -a; . ./.env.example; set +a; exec "{gunicorn}" -c gunicorn.conf.py '
+    script += "--print-config wsgi:app"
+    shell = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, env={}, timeout=30
+    )
+    assert shell.returncode == 0, shell.stderr[-600:]
+    config = dict(
+        (name.strip(), value.strip())
+        for name, _, value in (line.partition("=") for line in shell.stdout.splitlines())
+    )
+    assert config["workers"] == "2" and config["threads"] == "4"
+    assert config["bind"] == "['127.0.0.1:8000']" and config["control_socket_disable"] == "True"
