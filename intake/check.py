@@ -95,7 +95,7 @@ def secrets(settings: Settings, env: Mapping[str, str]) -> Iterator[Finding]:
         yield fail(
             "SECRET_KEY",
             "not set: a key generated into the instance folder is used, different on each "
-            "host. Set SECRET_KEY to a long random string (python -c "
+            "host. Set SECRET_KEY to a long random string (python3 -c "
             '"import secrets; print(secrets.token_hex(32))").',
         )
     if (env.get("INTAKE_DATA_KEYS") or "").strip():

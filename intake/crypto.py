@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -22,8 +24,10 @@ from sqlalchemy import Text, TypeDecorator
 
 KEY_FILE = "data_key"
 TOKEN_PREFIX = "gAAAAA"  # every Fernet token starts so (version byte 0x80, then the time)
+# said with the Python running the line: it has cryptography (a bare `python` may not)
 MAKE_A_KEY = (
-    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+    f"{shlex.quote(sys.executable)} -c "
+    '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
 
 
