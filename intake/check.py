@@ -148,7 +148,7 @@ def database(db: Database, settings: Settings) -> Iterator[Finding]:
 def on_call(session, settings: Settings) -> Iterator[Finding]:
     """Someone reachable in general (or the fallback number), and who is on call now."""
     if roster.nobody_to_alert(session, settings):
-        yield fail("on-call roster", startup.NOBODY_TO_ALERT)
+        yield fail("on-call roster", startup.nobody_to_alert())
         return
     people = roster.people(session)
     now_on = roster.chain(session, datetime.now(UTC), settings.zone)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from intake.config import ConfigError, Settings, local_base_url
+from intake.invocation import this_command
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -50,21 +51,6 @@ def open_line():
 
 def _warn(text: str) -> None:
     click.echo(text, err=True)
-
-
-def this_command() -> str:
-    """How the operator calls `intake` from here: `intake` when that is on the PATH, else
-    the path it was started by (`.venv/bin/intake` under `make run`)."""
-    import shutil
-
-    started = os.path.abspath(sys.argv[0])
-    found = shutil.which("intake")
-    if found and os.path.realpath(found) == os.path.realpath(started):
-        return "intake"
-    if os.path.basename(started) != "intake":  # python -m intake, or a test's runner
-        return ".venv/bin/intake"
-    relative = os.path.relpath(started)
-    return relative if not relative.startswith("..") else started
 
 
 @click.group()

@@ -147,6 +147,8 @@ def test_staff_add_says_where_to_sign_in(operator_env, processes):
 def test_without_intake_on_the_path_the_commands_shown_name_the_venv(operator_env):
     shown = run(["staff", "list"], operator_env, path="/usr/bin:/bin").stdout
     assert "Make the first: .venv/bin/intake staff add --email" in shown
+    checked = run(["check"], operator_env, path="/usr/bin:/bin").stdout
+    assert "Add someone with `.venv/bin/intake oncall add`" in checked
 
 
 # --- intake simulate --url ------------------------------------------------------------
