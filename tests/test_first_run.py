@@ -94,3 +94,29 @@ def test_a_skipped_postgresql_test_says_how_to_run_it(monkeypatch):
     [skipped] = conftest.postgres_only()
     [mark] = skipped.marks
     assert "INTAKE_TEST_POSTGRES_URL=postgresql+psycopg://" in mark.kwargs["reason"]
+
+
+def test_ci_starts_as_a_new_machine_without_what_earlier_runs_left(tmp_path):
+    """.ci/run removes the folders the project keeps outside the checkout, then runs
+    `make test` (here a stand-in that records what it finds)."""
+    home, temporary, stand_in = tmp_path / "home", tmp_path / "tmp", tmp_path / "bin"
+    (temporary / "intake-nltk-data" / "corpora" / "cmudict").mkdir(parents=True)
+    (home / ".gunicorn").mkdir(parents=True)
+    (home / ".config").mkdir()  # not ours: left alone
+    stand_in.mkdir()
+    record = 'echo "$@" > "$SEEN"; ls -A "$TMPDIR" "$HOME" >> "$SEEN"'
+    (stand_in / "make").write_text(f"#!/bin/sh\n{record}\n")
+    (stand_in / "make").chmod(0o755)
+    seen = tmp_path / "seen"
+    env = {
+        "PATH": f"{stand_in}:/usr/bin:/bin",
+        "HOME": str(home),
+        "TMPDIR": str(temporary),
+        "SEEN": str(seen),
+    }
+    done = subprocess.run([str(ROOT / ".ci" / "run")], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    ran, *found = seen.read_text().split("\n")
+    assert ran == "test"
+    assert "intake-nltk-data" not in found and ".gunicorn" not in found
+    assert ".config" in found
