@@ -527,12 +527,12 @@ def staff_set_phone(email: str, phone: str) -> None:
 
 @staff.command("set-role")
 @click.argument("email")
-@click.argument("role", type=click.Choice(["staff", "admin"]))
+@click.argument("role")
 def staff_set_role(email: str, role: str) -> None:
     """Make an account staff or admin (admins edit the roster and read the audit log)."""
     from intake import accounts
 
-    account = _account_change(lambda s, line: accounts.set_role(s, email, role))
+    account = _account_change(lambda s, line: accounts.set_role(s, email, role.strip().lower()))
     click.echo(f"{account.email} is now {account.role}")
 
 
