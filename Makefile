@@ -30,16 +30,19 @@ run: $(VENV)/.installed
 
 # Two processes: the suite waits on databases, browsers and subprocesses as much as it computes.
 test: $(VENV)/.installed lint chromium
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 -rs
 
 # The browser tests drive Debian's chromium (Playwright's own download cannot work here):
 # installed with apt when missing; without apt, the browser tests say what to install.
+# Two first runs at once (two checkouts) wait for each other's apt instead of failing.
+APT_WAIT := -o DPkg::Lock::Timeout=300
 chromium:
 	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || { \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); export DEBIAN_FRONTEND=noninteractive; \
 	  echo "installing Debian's chromium for the browser tests"; \
-	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 \
-	  || { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+	  $$SUDO apt-get $(APT_WAIT) install -y -q chromium >/dev/null 2>&1 \
+	  || { $$SUDO apt-get $(APT_WAIT) update -q >/dev/null \
+	       && $$SUDO apt-get $(APT_WAIT) install -y -q chromium >/dev/null; }; }
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

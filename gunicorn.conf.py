@@ -6,6 +6,8 @@ Any of them can be overridden without editing this file: GUNICORN_CMD_ARGS="--th
 """
 
 import os
+import shutil
+import tempfile
 
 
 def setting(name: str, default: str) -> str:
@@ -58,5 +60,43 @@ logger_class = "intake.access_log.AccessLogger"
 # Not preload_app: the line opens database connections while it starts, and a pool must
 # not be shared by forked processes. Each worker builds its own line.
 preload_app = False
+# No control socket (gunicorn 25.1+ opens one for `gunicornc` under $XDG_RUNTIME_DIR or
+# ~/.gunicorn/): nothing here uses it (the unit reloads with HUP), the service's home is
+# read-only under systemd's ProtectSystem=strict, and two gunicorns on one host would share
+# the one default path.
+control_socket_disable = True
 # The heartbeat file on a tmpfs, so a slow disk cannot make a healthy worker look stuck.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
+# /metrics counts every worker (prometheus-client's multiprocess mode): each worker writes
+# its counters to files in one folder, and a scrape answered by any worker adds them up.
+# The folder belongs to this gunicorn alone and starts empty: PROMETHEUS_MULTIPROC_DIR if
+# set (its old files are removed at start: a restart begins from zero, as Prometheus
+# expects of counters), else a new temporary folder (under systemd's PrivateTmp, the
+# service's own /tmp), removed when gunicorn exits. Workers inherit it (no preload_app:
+# prometheus-client is first imported after the fork).
+def on_starting(server):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        for name in os.listdir(folder):
+            if name.endswith(".db"):
+                os.unlink(os.path.join(folder, name))
+    else:
+        folder = tempfile.mkdtemp(prefix="intake-metrics-")
+        server.intake_metrics_dir = folder
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
+def child_exit(server, worker):
+    """A worker that ended: its live gauges go (its counters stay counted)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    made = getattr(server, "intake_metrics_dir", None)
+    if made:
+        shutil.rmtree(made, ignore_errors=True)

@@ -45,6 +45,7 @@ from intake.models import (
 ROLES = ("staff", "admin")
 HASH_METHOD = "scrypt"
 MIN_PASSWORD = 12
+PASSWORD_RULE = f"at least {MIN_PASSWORD} characters (a few words make a good one)"
 FREE_FAILURES = 3
 FIRST_WAIT = timedelta(seconds=2)
 MAX_WAIT = timedelta(minutes=15)
@@ -169,6 +170,24 @@ def reset_two_step(session: Session, email: str, now: datetime | None = None) ->
     return account
 
 
+def set_phone(session: Session, email: str, phone: str | None, region: str) -> StaffAccount:
+    """Link the account to the roster person with this number (None unlinks it)."""
+    account = _existing(session, email)
+    account.phone = _phone(phone, region)
+    log_event("staff_account.phone_set", account=account.id, linked=account.phone is not None)
+    return account
+
+
+def set_role(session: Session, email: str, role: str) -> StaffAccount:
+    """Make the account staff or admin; the change counts from its next request."""
+    if role not in ROLES:
+        raise AccountError(f"the role must be one of: {', '.join(ROLES)}")
+    account = _existing(session, email)
+    account.role = role
+    log_event("staff_account.role_set", account=account.id, role=role)
+    return account
+
+
 def _existing(session: Session, email: str) -> StaffAccount:
     account = by_email(session, email)
     if account is None:
@@ -178,7 +197,7 @@ def _existing(session: Session, email: str) -> StaffAccount:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+        raise AccountError(f"the password must have {PASSWORD_RULE}")
 
 
 def _phone(text: str | None, region: str) -> str | None:

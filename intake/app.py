@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFProtect
 from intake import logs, words
 from intake.config import Settings
 from intake.line import Line
-from intake.web import auth, cases, dashboard, health, simulator, twilio, voice
+from intake.web import auth, cases, dashboard, health, home, simulator, twilio, voice
 
 MAX_REQUEST_BYTES = 256 * 1024  # Twilio's largest webhook is far below this
 
@@ -37,4 +37,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(simulator.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(home.bp)
     return app

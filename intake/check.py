@@ -95,7 +95,7 @@ def secrets(settings: Settings, env: Mapping[str, str]) -> Iterator[Finding]:
         yield fail(
             "SECRET_KEY",
             "not set: a key generated into the instance folder is used, different on each "
-            "host. Set SECRET_KEY to a long random string (python -c "
+            "host. Set SECRET_KEY to a long random string (python3 -c "
             '"import secrets; print(secrets.token_hex(32))").',
         )
     if (env.get("INTAKE_DATA_KEYS") or "").strip():
@@ -148,7 +148,7 @@ def database(db: Database, settings: Settings) -> Iterator[Finding]:
 def on_call(session, settings: Settings) -> Iterator[Finding]:
     """Someone reachable in general (or the fallback number), and who is on call now."""
     if roster.nobody_to_alert(session, settings):
-        yield fail("on-call roster", startup.NOBODY_TO_ALERT)
+        yield fail("on-call roster", startup.nobody_to_alert())
         return
     people = roster.people(session)
     now_on = roster.chain(session, datetime.now(UTC), settings.zone)

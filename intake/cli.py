@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from intake.config import ConfigError, Settings, local_base_url
+from intake.invocation import this_command
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -75,12 +76,17 @@ def db_upgrade() -> None:
     settings = load_settings()
     url = settings.database_url
     try:
-        upgrade(url, keys=settings.data_key_ring())
+        done = upgrade(url, keys=settings.data_key_ring())
     except SQLAlchemyError as error:
         raise click.ClickException(describe_failure(error, make_url(url))) from None
     except CommandError as error:
         raise click.ClickException(f"The migrations cannot be applied: {error}.") from None
-    click.echo("database is up to date")
+    if done.before is None:
+        click.echo(f"created the tables (migration {done.after}): the database is ready")
+    elif done.before == done.after:
+        click.echo(f"the database was already up to date (migration {done.after})")
+    else:
+        click.echo(f"upgraded the database from migration {done.before} to {done.after}")
 
 
 @main.command()
@@ -107,14 +113,14 @@ def run(host: str, port: int) -> None:
     click.echo(f"The line is up on http://{host}:{server.port} ({mode}).")
     for line_of_text in addresses(settings, f"http://{host}:{server.port}"):
         click.echo(line_of_text)
-    click.echo("Text it from the terminal: intake simulate --from +15555550123")
+    click.echo(f"Text it from the terminal: {this_command()} simulate --from +15555550123")
     try:
         server.serve_forever()
     finally:
         clock.shutdown(wait=False)
 
 
-FIRST_SIGN_IN = 'intake staff add --email you@example.org --name "Your Name" --admin'
+FIRST_SIGN_IN = 'staff add --email you@example.org --name "Your Name" --admin'
 
 
 def addresses(settings: Settings, base: str) -> list[str]:
@@ -128,7 +134,7 @@ def addresses(settings: Settings, base: str) -> list[str]:
     return [
         simulator,
         f"Staff dashboard: {base}/dashboard/",
-        f"First time? Make yourself an admin: {FIRST_SIGN_IN}",
+        f"First time? Make yourself an admin: {this_command()} {FIRST_SIGN_IN}",
     ]
 
 
@@ -199,6 +205,10 @@ def simulate(sender: str, url: str | None, voice: bool) -> None:
     from intake.db import Database
 
     settings = load_settings()
+    if url and not os.environ.get("PUBLIC_BASE_URL", "").strip():
+        # The line checks signatures against PUBLIC_BASE_URL, or without it against the
+        # address it runs on (`intake run --port`): that is --url, whatever PORT says here.
+        settings = dataclasses.replace(settings, public_base_url=url.rstrip("/"))
     if not (voice and url):  # the in-process line and the inbox of texts read the database
         require_ready(Database(settings.database_url))
     post = _line_post(settings, url)
@@ -465,14 +475,65 @@ def staff_add(email: str, name: str, admin: bool, phone: str | None, password_st
     """Make a dashboard account; the password is asked for (never given as an option)."""
     from intake import accounts
 
+    settings = load_settings()
     password = _new_password(password_stdin)
-    account = _account_change(
-        lambda s, line: accounts.add(
-            s, email, name, password, admin, phone, line.settings.default_region
+    account, note = _account_change(
+        lambda s, line: _with_roster_note(
+            s, accounts.add(s, email, name, password, admin, phone, line.settings.default_region)
         )
     )
     click.echo(f"added {account.role} {account.name} <{account.email}>")
-    click.echo(f"sign in at {load_settings().public_base_url}/dashboard/")
+    if note:
+        _warn(note)
+    click.echo(_sign_in_at(settings))
+
+
+@staff.command("list")
+def staff_list() -> None:
+    """Every dashboard account: role, roster number, whether it may sign in."""
+    from intake import accounts
+
+    def show(session, line: Line) -> None:
+        everyone = accounts.everyone(session)
+        for account in everyone:
+            phone = account.phone or "no phone"
+            if account.phone and accounts.roster_person(session, account) is None:
+                phone += " (not on the roster)"
+            state = "" if account.active else "  removed: cannot sign in"
+            click.echo(f"{account.email:<32} {account.role:<6} {account.name:<20} {phone}{state}")
+        if not everyone:
+            click.echo(f"No accounts yet. Make the first: {this_command()} {FIRST_SIGN_IN}")
+
+    _account_change(show)
+
+
+@staff.command("set-phone")
+@click.argument("email")
+@click.argument("phone")
+def staff_set_phone(email: str, phone: str) -> None:
+    """Link an account to its number on the on-call roster ("none" unlinks it)."""
+    from intake import accounts
+
+    number = None if phone.strip().lower() == "none" else phone
+    account, note = _account_change(
+        lambda s, line: _with_roster_note(
+            s, accounts.set_phone(s, email, number, line.settings.default_region)
+        )
+    )
+    click.echo(f"{account.email}: phone {account.phone or 'none'}")
+    if note:
+        _warn(note)
+
+
+@staff.command("set-role")
+@click.argument("email")
+@click.argument("role")
+def staff_set_role(email: str, role: str) -> None:
+    """Make an account staff or admin (admins edit the roster and read the audit log)."""
+    from intake import accounts
+
+    account = _account_change(lambda s, line: accounts.set_role(s, email, role.strip().lower()))
+    click.echo(f"{account.email} is now {account.role}")
 
 
 @staff.command("password")
@@ -510,9 +571,44 @@ def staff_reset_two_step(email: str) -> None:
 
 
 def _new_password(from_stdin: bool) -> str:
+    """The new password, from a script or typed twice; the rule is said before it is asked."""
+    from intake.accounts import PASSWORD_RULE
+
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    click.echo(f"The password needs {PASSWORD_RULE}.")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _with_roster_note(session, account):
+    """The account, and a warning when its phone is not a number on the on-call roster."""
+    from intake import accounts
+
+    if not account.phone or accounts.roster_person(session, account) is not None:
+        return account, None
+    return account, (
+        f"{account.phone} is not on the on-call roster: this account cannot take cases or "
+        f"text caregivers until it is ({this_command()} oncall add --name "
+        f'"{account.name}" --phone {account.phone}, or the dashboard\'s roster page).'
+    )
+
+
+def _sign_in_at(settings: Settings) -> str:
+    """Where to sign in: PUBLIC_BASE_URL, or the local address, checked to answer."""
+    import requests
+
+    dashboard = f"{settings.public_base_url}/dashboard/"
+    if os.environ.get("PUBLIC_BASE_URL", "").strip():
+        return f"sign in at {dashboard}"
+    try:
+        requests.get(f"{settings.public_base_url}/healthz", timeout=3)
+    except requests.RequestException:
+        return (
+            f"sign in at {dashboard} once the line runs there: nothing answers at "
+            f"{settings.public_base_url} now (start it with `make run`; "
+            "on another port, use that port)"
+        )
+    return f"sign in at {dashboard} (the line answers there now)"
 
 
 def _account_change(change):

@@ -167,9 +167,16 @@ class Settings:
         """Fill a missing auth token and secret key from files kept under instance/."""
         from dataclasses import replace
 
-        token = self.twilio_auth_token or _local_secret(self.instance_dir, "twilio_auth_token")
-        key = self.secret_key or _local_secret(self.instance_dir, "secret_key")
-        data_keys = self.data_keys or (crypto.local_key(self.instance_dir),)
+        try:
+            token = self.twilio_auth_token or _local_secret(self.instance_dir, "twilio_auth_token")
+            key = self.secret_key or _local_secret(self.instance_dir, "secret_key")
+            data_keys = self.data_keys or (crypto.local_key(self.instance_dir),)
+        except OSError as error:  # a read-only checkout (a server's): say what to set
+            raise ConfigError(
+                f"cannot keep generated secrets in {self.instance_dir} ({error.strerror}): "
+                "set TWILIO_AUTH_TOKEN, SECRET_KEY and INTAKE_DATA_KEYS, or set "
+                "INTAKE_INSTANCE_DIR to a folder this user may write"
+            ) from None
         return replace(self, twilio_auth_token=token, secret_key=key, data_keys=data_keys)
 
     def data_key_ring(self) -> MultiFernet:
@@ -346,7 +353,8 @@ class _Reader:
         value = self.get(name)
         if value is None:
             return None
-        phone = parse_phone(value, "US", strict=True)
+        region = self.get("INTAKE_DEFAULT_REGION") or Settings.default_region
+        phone = parse_phone(value, region, strict=True)
         if phone is None:
             self.errors.append(
                 f"{name} must be a valid phone number in E.164 form, like +12125551234"
@@ -452,16 +460,7 @@ def _is_loopback(host: str) -> bool:
 
 def _local_secret(folder: Path, name: str) -> str:
     """A random secret generated once into instance/ for the embedded default."""
-    path = folder / name
-    crypto.make_private_dir(folder)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    value = secrets.token_hex(32)
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
-    return value
+    return crypto.secret_once(folder / name, lambda: secrets.token_hex(32))
 
 
 def _redact_url(url: str) -> str:

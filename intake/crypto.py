@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+import shlex
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +24,10 @@ from sqlalchemy import Text, TypeDecorator
 
 KEY_FILE = "data_key"
 TOKEN_PREFIX = "gAAAAA"  # every Fernet token starts so (version byte 0x80, then the time)
+# said with the Python running the line: it has cryptography (a bare `python` may not)
 MAKE_A_KEY = (
-    'python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+    f"{shlex.quote(sys.executable)} -c "
+    '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
 )
 
 
@@ -76,16 +81,29 @@ def is_key(text: str) -> bool:
 
 def local_key(folder: Path) -> str:
     """A Fernet key generated once into instance/ (0600), for a line without Twilio."""
-    path = folder / KEY_FILE
-    make_private_dir(folder)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    return secret_once(folder / KEY_FILE, lambda: Fernet.generate_key().decode())
+
+
+def secret_once(path: Path, make: Callable[[], str]) -> str:
+    """The secret in path, made (0600) by whichever process comes first.
+
+    The value is written whole to a file of this process's own, then linked into place
+    (atomic, and it fails if the name exists): a process starting at the same moment
+    (two gunicorn workers, `make run` beside `intake simulate`) reads the winner's whole
+    value, never an empty file or a second key."""
+    make_private_dir(path.parent)
+    if path.exists():
         return path.read_text().strip()
-    value = Fernet.generate_key().decode()
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
-    return value
+    fd, part = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")  # 0600
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(make())
+        os.link(part, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(part)
+    return path.read_text().strip()
 
 
 def make_private_dir(folder: Path) -> None:

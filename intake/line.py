@@ -67,7 +67,14 @@ def _check_keys(db: Database, keys) -> None:
         pass  # no database or no tables yet: the readiness check says so
 
 
-def fallback_words(settings: Settings, lang: str, channel: str = "sms") -> str:
-    """The emergency message said from memory (and in the static TwiML Bin fallback)."""
-    params = {"org": settings.org_name, "ref": "", "child_name": ""}
+def fallback_words(
+    settings: Settings, lang: str, channel: str = "sms", press_0: bool | None = None
+) -> str:
+    """The emergency message said from memory (and in the static TwiML Bin fallback).
+
+    On a call it offers 0 for a person only where a key press is listened for and leads
+    somewhere: by default, when the line has a fallback number to ring (`press_0`)."""
+    if press_0 is None:
+        press_0 = bool(settings.fallback_alert_number)
+    params = {"org": settings.org_name, "ref": "", "child_name": "", "press_0": press_0}
     return words.render("fallback", lang, channel=channel, **params)

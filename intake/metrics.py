@@ -1,14 +1,16 @@
 """What /metrics tells an operator: how fast the webhooks answer, how often the fallback
 spoke, how far behind the outbox is, and what waits for a person.
 
-Counters and the latency histogram live in each process (under gunicorn, set
-PROMETHEUS_MULTIPROC_DIR for prometheus-client's multiprocess mode); the figures read from
-the database (cases by status, alerts nobody acknowledged, the outbox) are read at each
-scrape, so every process tells the same truth.
+Counters and the latency histogram are kept by each process; under gunicorn,
+gunicorn.conf.py gives every worker one PROMETHEUS_MULTIPROC_DIR (prometheus-client's
+multiprocess mode), so a scrape answered by any worker counts them all. The figures read
+from the database (cases by status, alerts nobody acknowledged, the outbox) are read at
+each scrape, so every process tells the same truth.
 """
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -80,9 +82,13 @@ class DatabaseFigures:
 
 
 def exposition(line: Line) -> bytes:
-    """The whole scrape: this process's counters and the database's figures."""
-    from prometheus_client import REGISTRY
+    """The whole scrape: the counters (of every worker, under gunicorn) and the database's
+    figures."""
+    from prometheus_client import REGISTRY, multiprocess
 
     registry = CollectorRegistry()
     registry.register(DatabaseFigures(line))
-    return generate_latest(REGISTRY) + generate_latest(registry)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return generate_latest(REGISTRY) + generate_latest(registry)
+    multiprocess.MultiProcessCollector(registry)  # every worker's files, dead ones' too
+    return generate_latest(registry)

@@ -14,7 +14,7 @@ from cryptography.fernet import MultiFernet
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake.db import DatabaseBusy, describe_failure
+from intake.db import DatabaseBusy, describe_failure, make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPGRADE = "run `intake db upgrade`"
@@ -27,11 +27,31 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head", keys: MultiFernet | None = None) -> None:
+@dataclass(frozen=True)
+class Upgraded:
+    """The database's migration before and after an upgrade (None: it had no tables)."""
+
+    before: str | None
+    after: str | None
+
+
+def upgrade(database_url: str, revision: str = "head", keys: MultiFernet | None = None) -> Upgraded:
     """Bring the schema up to date (idempotent); `keys` encrypt rows stored in clear (0007)."""
     config = alembic_config(database_url)
     config.attributes["data_keys"] = keys
+    before = current_revision(database_url)
     command.upgrade(config, revision)
+    return Upgraded(before, current_revision(database_url))
+
+
+def current_revision(database_url: str) -> str | None:
+    """The migration the database is at; None before the first."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
 
 
 @cache

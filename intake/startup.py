@@ -9,15 +9,21 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from intake import config, roster
+from intake.invocation import this_command
 from intake.line import Line
 from intake.logs import event as log_event
 from intake.migrate import readiness
 
-NOBODY_TO_ALERT = (
+_NOBODY_TO_ALERT = (
     "Nobody on the roster can be alerted and INTAKE_FALLBACK_ALERT_NUMBER is unset: "
-    "a missing-child report would wake no one. Add someone with `intake oncall add` "
+    "a missing-child report would wake no one. Add someone with `{intake} oncall add` "
     "or set INTAKE_FALLBACK_ALERT_NUMBER."
 )
+
+
+def nobody_to_alert() -> str:
+    """The warning, naming the command as it is called here (`.venv/bin/intake`...)."""
+    return _NOBODY_TO_ALERT.format(intake=this_command())
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,8 @@ def warnings(line: Line) -> list[StartupWarning]:
     except SQLAlchemyError:
         return found  # the database went away; /healthz will say so
     if nobody:
-        found.insert(0, StartupWarning("oncall.nobody_to_alert", logging.CRITICAL, NOBODY_TO_ALERT))
+        warning = StartupWarning("oncall.nobody_to_alert", logging.CRITICAL, nobody_to_alert())
+        found.insert(0, warning)
     return found
 
 

@@ -24,10 +24,11 @@ def sms(settings: Settings) -> str:
 
 def voice(settings: Settings) -> str:
     """The spoken emergency words in every language, each in its own voice; then the
-    fallback number rings when one is set (no key press: nothing is listening for it)."""
+    fallback number rings when one is set. A bin cannot act on a key press, so its words
+    never offer one ("press 0"): with a fallback number the caller is put through anyway."""
     response = VoiceResponse()
     for lang in words.LANGUAGES:
-        _say(response, lang, fallback_words(settings, lang, "voice"))
+        _say(response, lang, fallback_words(settings, lang, "voice", press_0=False))
     number = settings.fallback_alert_number
     if number:
         for lang in words.LANGUAGES:

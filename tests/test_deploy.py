@@ -58,10 +58,27 @@ def test_the_voice_fallback_speaks_each_language_in_its_own_voice(tmp_path):
     root = ET.fromstring((BIN / "voice-fallback.xml").read_text())
     said = [(say.get("language"), say.text) for say in root.iter("Say")]
     assert said[:2] == [
-        ("en-US", fallback_words(settings, "en", "voice")),
-        ("es-US", fallback_words(settings, "es", "voice")),
+        ("en-US", fallback_words(settings, "en", "voice", press_0=False)),
+        ("es-US", fallback_words(settings, "es", "voice", press_0=False)),
     ]
     assert root[-1].tag == "Hangup"
+
+
+@pytest.mark.parametrize("fallback_number", ["", "+12125550199"])
+def test_the_voice_bin_promises_no_key_press_it_cannot_hear(tmp_path, fallback_number):
+    """A TwiML Bin cannot act on a key: it offers none, and with a fallback number it puts
+    the caller through without one (the line, up, offers 0 and listens for it)."""
+    env = {"INTAKE_FALLBACK_ALERT_NUMBER": fallback_number}
+    root = ET.fromstring(printed(["fallback-twiml", "--voice"], tmp_path, **env))
+    said = " ".join(say.text for say in root.iter("Say")).lower()
+    assert "press" not in said and "oprima" not in said
+    assert not list(root.iter("Gather"))
+    dialled = [dial.text for dial in root.iter("Dial")]
+    assert dialled == ([fallback_number] if fallback_number else [])
+    if fallback_number:
+        assert "i am calling the person on call" in said
+    committed = (BIN / "voice-fallback.xml").read_text().lower()
+    assert "press" not in committed and "oprima" not in committed
 
 
 def test_with_a_fallback_number_the_voice_bin_rings_it(tmp_path):
@@ -206,3 +223,50 @@ def test_empty_settings_in_the_environment_file_mean_the_defaults(monkeypatch):
     assert config["bind"] == ["127.0.0.1:8000"]
     assert (config["workers"], config["threads"]) == (2, 4)
     assert config["forwarded_allow_ips"] == "127.0.0.1,::1"
+
+
+# --- .env.example ------------------------------------------------------------------------
+
+
+def test_the_env_example_can_be_sourced_by_a_shell_and_is_a_valid_configuration(tmp_path):
+    """`set -a; . .env.example` in bash gives the values as written (a name with spaces
+    whole), and those settings pass the line's own checks."""
+    import subprocess
+
+    script = "set -a; . ./.env.example; set +a; env -0"
+    shell = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, env={}, timeout=10
+    )
+    assert shell.returncode == 0 and shell.stderr == "", shell.stderr
+    sourced = dict(item.split("=", 1) for item in shell.stdout.split("\0") if "=" in item)
+    assert sourced["INTAKE_ORG_NAME"] == "Bright Path Family Services"
+    assert sourced["INTAKE_FOLLOWUP_SCHEDULE"] == "15m,1h,3h,8h,24h,48h"
+    listed = [
+        line.split("=", 1)[0]
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", name) for name in listed)
+    settings = Settings.from_env({**sourced, "INTAKE_INSTANCE_DIR": str(tmp_path)})
+    assert settings.org_name == "Bright Path Family Services"
+
+
+def test_gunicorn_starts_with_the_env_example_as_the_units_read_it():
+    """The README installs .env.example as the units' EnvironmentFile: gunicorn (which
+    reads WEB_CONCURRENCY itself, as a number) must accept it as it stands."""
+    import subprocess
+    import sys
+
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    script = f'set -a; . ./.env.example; set +a; exec "{gunicorn}" -c gunicorn.conf.py '
+    script += "--print-config wsgi:app"
+    shell = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, env={}, timeout=30
+    )
+    assert shell.returncode == 0, shell.stderr[-600:]
+    config = dict(
+        (name.strip(), value.strip())
+        for name, _, value in (line.partition("=") for line in shell.stdout.splitlines())
+    )
+    assert config["workers"] == "2" and config["threads"] == "4"
+    assert config["bind"] == "['127.0.0.1:8000']" and config["control_socket_disable"] == "True"

@@ -30,7 +30,7 @@ from intake.line import Line
 from intake.migrate import upgrade
 from intake.models import Caller, Case, Message, Outbound
 from intake.transport import TwilioTransport
-from tests.conftest import BASE_URL, POSTGRES_URL, TOKEN, twilio_settings
+from tests.conftest import BASE_URL, POSTGRES_URL, TOKEN, postgres_only, twilio_settings
 from tests.test_outbox import fill
 from tests.test_startup import BIN, ROOT, free_port
 from tests.test_worker import wait_for
@@ -175,7 +175,7 @@ def emergency_words() -> list[str]:
     return [words.render("fallback", "en", channel="sms", org=ORG, ref="", child_name="")]
 
 
-@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+@pytest.mark.parametrize("server", postgres_only())
 def test_every_first_text_hears_the_emergency_words_through_a_60_second_hang(
     server, database, proxy, line_url, tmp_path
 ):
@@ -253,7 +253,7 @@ def _kept(db: Database, texts: list[Text]) -> int:
 ROWS = 12
 
 
-@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+@pytest.mark.parametrize("server", postgres_only())
 def test_the_worker_keeps_sending_what_it_claimed_while_the_database_hangs(
     server, database, proxy, fake, tmp_path
 ):

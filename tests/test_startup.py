@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from intake import crypto, outbox, roster
 from intake.models import OnCallPerson
-from tests.conftest import POSTGRES_URL
+from tests.conftest import postgres_only
 
 BIN = Path(sys.executable).parent
 INTAKE = str(BIN / "intake")
@@ -183,7 +183,7 @@ def test_postgres_scheme_is_named_with_the_one_to_use(tmp_path, command):
     assert "pw-secret" not in result.stderr and "Traceback" not in result.stderr
 
 
-MISSING_DATABASE = [POSTGRES_URL] if POSTGRES_URL else []
+MISSING_DATABASE = postgres_only()
 
 
 @pytest.mark.parametrize("server", MISSING_DATABASE)

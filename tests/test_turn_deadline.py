@@ -19,7 +19,13 @@ from intake.deadline import THREADS, TooLate
 from intake.fallbacks import LATE_REPLY
 from intake.models import Caller, Message, Outbound, utcnow
 from intake.voice import fallback as voice_fallback
-from tests.conftest import POSTGRES_URL, Phone, empty_database, make_settings, signed_post
+from tests.conftest import (
+    Phone,
+    empty_database,
+    make_settings,
+    postgres_only,
+    signed_post,
+)
 from tests.test_worker import wait_for
 
 FIRST = "my son is missing"
@@ -158,7 +164,7 @@ def slow_commit_db(request, tmp_path, sqlite_template):
     engine.dispose()
 
 
-@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+@pytest.mark.parametrize("server", postgres_only())
 def test_a_commit_that_ends_after_the_fallback_sends_the_unseen_reply(
     server, slow_commit_db, tmp_path
 ):
@@ -320,7 +326,7 @@ def pg_line(request, tmp_path, sqlite_template):
     admin.dispose()
 
 
-@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+@pytest.mark.parametrize("server", postgres_only())
 def test_a_pooled_connection_the_server_closed_loses_no_text(server, pg_line):
     app, kill_pooled_connections = pg_line
     line = app.extensions["intake"]
@@ -335,7 +341,7 @@ def test_a_pooled_connection_the_server_closed_loses_no_text(server, pg_line):
     assert phone.reply("Sam") not in (question, *fallback(line, "Sam"))
 
 
-@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+@pytest.mark.parametrize("server", postgres_only())
 def test_a_pooled_connection_idle_past_the_ping_age_is_checked_before_the_turn(
     server, pg_line, monkeypatch
 ):

@@ -24,7 +24,14 @@ from intake import crypto, roster, simulator
 from intake.config import Settings
 from intake.db import Database
 from intake.models import Alert, Caller, Case, Outbound, Page
-from tests.conftest import ACCOUNT, BASE_URL, LINE_NUMBER, POSTGRES_URL, TOKEN, empty_database
+from tests.conftest import (
+    ACCOUNT,
+    BASE_URL,
+    LINE_NUMBER,
+    TOKEN,
+    empty_database,
+    postgres_only,
+)
 from tests.fake_twilio import FakeTwilio
 from tests.test_sms_webhook import ANSWERS
 from tests.test_worker import wait_for
@@ -36,7 +43,7 @@ FOLLOWUPS = "1s,2s"  # two follow-ups per case, due within seconds
 TEXTS = ["my daughter is missing", *ANSWERS, "SKIP", "SAME"]
 
 
-@pytest.fixture(params=["postgres"] if POSTGRES_URL else [])
+@pytest.fixture(params=postgres_only("postgres"))
 def pg_url(request, tmp_path, sqlite_template) -> str:
     """PostgreSQL only: SQLite is one host's file, never shared between machines."""
     return empty_database(request, request.param, tmp_path, sqlite_template)

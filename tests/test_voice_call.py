@@ -459,6 +459,18 @@ def test_with_the_database_down_the_call_still_hears_the_safety_words(tmp_path, 
     assert phone.dialled == [FALLBACK]
 
 
+def test_with_the_database_down_and_no_fallback_number_no_key_is_offered(tmp_path, fake):
+    from intake.app import create_app
+
+    broken = tmp_path / "not-a-database.db"
+    broken.write_text("this is not sqlite")
+    settings = twilio_settings(f"sqlite:///{broken}", tmp_path, fake)
+    phone = call(create_app(settings), settings)
+    first = spoken(phone.heard)
+    assert "9 1 1" in first and NCMEC_SPOKEN in first
+    assert "Press 0" not in first and "call back in a few minutes" in first
+
+
 def test_nobody_on_call_and_no_fallback_goes_straight_to_a_voicemail(app, line, settings):
     phone = call(app, settings)
     phone.silence()

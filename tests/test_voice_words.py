@@ -32,6 +32,7 @@ PARAMS: dict[str, set[str]] = {
     "heard": {"heard"},
     "end_options": {"offer_checklist", "offer_photo"},
     "checklist_sent": {"minutes"},  # when the first follow-up goes (INTAKE_FOLLOWUP_SCHEDULE)
+    "fallback": {"press_0"},  # 0 for a person only where a key press is heard
 }
 STEPS = (
     "police",

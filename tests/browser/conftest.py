@@ -78,12 +78,16 @@ def live(db_url, tmp_path, live_settings_overrides) -> Iterator[LiveLine]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
+def browser(tmp_path_factory) -> Iterator[Browser]:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt install chromium)")
     args = CHROMIUM_ARGS + (["--no-sandbox"] if os.geteuid() == 0 else [])
+    # Chromium keeps crash reports and dconf's cache under the home folder; each test
+    # process gives its browser folders of its own, so two never share (or leave) them.
+    home = tmp_path_factory.mktemp("chromium-home")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"), "XDG_CACHE_HOME": str(home)}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args, env=env)
         yield browser
         browser.close()
 
