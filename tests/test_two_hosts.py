@@ -187,12 +187,17 @@ def test_two_web_hosts_and_two_workers_on_one_postgresql_lose_nothing_and_send_o
     assert all("Your case number is" in " ".join(said) for said in summaries.values())
     assert sorted(phones.values()) == sorted(summaries)
     assert {c.status for c in cases} == {"open"}
-    # every alert paged the person on call, every case two follow-ups: each sent once
+    # every alert paged the person on call, every case its card and two follow-ups: each
+    # sent once
     assert paged == {c.id: "sent" for c in cases}
     sent = [r for r in rows if r.status == "sent"]
     assert Counter(m["sid"] for m in fake.messages) == Counter(r.twilio_sid for r in sent)
     followups = Counter(m["to"] for m in fake.messages if m["to"] in summaries)
-    assert followups == {phone: 2 for phone in summaries}
+    assert followups == {phone: 3 for phone in summaries}
+    cards = [
+        m for m in fake.messages if m["to"] in summaries and "not a police report" in m["body"]
+    ]
+    assert Counter(m["to"] for m in cards) == {phone: 1 for phone in summaries}
     alerts = " ".join(m["body"] for m in fake.messages if m["to"] == ON_CALL)
     assert all(c.ref in alerts for c in cases)
     # the worker left standing sent what came after the kill
