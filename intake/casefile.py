@@ -112,8 +112,11 @@ def find(session: Session, ref: str) -> Case | None:
 
 def answers(case: Case, zone: ZoneInfo, now: datetime) -> list[tuple[str, str]]:
     """What the caller told us, in the order staff need it."""
-    police = oncall.POLICE_WORDS[case.police_called]
-    rows = [
+    police = oncall.police_text(case)
+    rows = []
+    if oncall.children_count(case) > 1:
+        rows.append((f"{oncall.children_count(case)} children", oncall.children_text(case)))
+    rows += [
         ("Child's name", case.child_name or "not given yet"),
         ("Age", oncall.age_text(case.age_months)),
         ("Last seen", last_seen_text(case, now)),

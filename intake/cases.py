@@ -28,6 +28,8 @@ PLAIN_ANSWERS = {
     "police_report": "police_report",
     "relationship": "relationship_to_child",
     "callback_phone": "callback_phone",
+    "children": "children",
+    "police_refused": "police_refused",
 }
 
 

@@ -345,10 +345,48 @@ RELATIONSHIP_WORDS = {
     "parent": "parent or family",
     "foster": "foster parent",
     "caseworker": "agency staff",
+    "group_home": "group home staff",
+    "relative": "relative raising the child",
     "other": "other",
 }
 # None: no clear answer (the police question comes in the first reply, so it was asked)
 POLICE_WORDS = {True: "yes", False: "not yet", None: "no answer"}
+POLICE_REFUSED_WORDS = "police refused or delayed"
+
+
+def police_text(case: Case) -> str:
+    """Whether police were called, as staff read it; a refusal or delay is said first."""
+    if case.police_refused:
+        return POLICE_REFUSED_WORDS
+    return POLICE_WORDS[case.police_called]
+
+
+def children_count(case: Case) -> int:
+    """How many children the report is about (one unless the caller said more)."""
+    return max(1, len(case.children or []))
+
+
+def ages_text(case: Case) -> str:
+    """The age, or each child's age for a report about several ("7, 5")."""
+    if children_count(case) == 1:
+        return age_text(case.age_months)
+    return ", ".join(
+        age_text(c.get("age_months")) if c.get("age_months") is not None else "?"
+        for c in case.children or []
+    )
+
+
+def children_text(case: Case) -> str:
+    """Each child of a report about several: "Liam (7), Emma (5, found)"."""
+    parts = []
+    for child in case.children or []:
+        about = [age_text(child["age_months"])] if child.get("age_months") is not None else []
+        about += ["found"] if child.get("found") else []
+        name = child.get("name") or "name not given"
+        parts.append(f"{name} ({', '.join(about)})" if about else name)
+    return "; ".join(parts)
+
+
 AREA_LIMIT, WHEN_LIMIT = 34, 22  # keep an alert at two SMS segments with a 40-char org name
 
 
@@ -359,12 +397,13 @@ def alert_params(line: Line, alert: Alert, now: datetime) -> dict[str, str]:
     params = {
         "ref": case.ref,
         "reason": alert.reason,
-        "age": age_text(case.age_months),
+        "age": ages_text(case),
+        "children": children_count(case),
         "area": _short(case.last_seen_where, AREA_LIMIT) or "not given yet",
         "when": when_text(case, line.settings.zone),
         "lang": LANGUAGE_NAMES.get(case.lang, case.lang),
         "relationship": RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given yet"),
-        "police": POLICE_WORDS[case.police_called],
+        "police": police_text(case),
         "link": f"{line.settings.public_base_url}/cases/{case.ref}",
         "name": "",
         "description": "",
