@@ -185,7 +185,9 @@ def run(flow: Flow, state: State, inbound: Inbound) -> Result:
     """
     if inbound.lang is not None and inbound.lang != state.lang:
         return _switch_language(flow, state, inbound.lang, inbound)
-    reading = rd.read(flow.vocab, _reading_step(state), inbound.text, flow.detect)
+    names = _names(state.answers)
+    step = _reading_step(state)
+    reading = rd.read(flow.vocab, step, inbound.text, flow.detect, names, state.lang)
     if state.status == NEW and reading.lang in flow.vocab.languages:
         state = replace(state, lang=reading.lang)  # "AYUDA": the first reply in Spanish
     word = _keyword_of(reading)
@@ -205,6 +207,14 @@ def run(flow: Flow, state: State, inbound: Inbound) -> Result:
         following = _read_in(flow, switched.state, inbound, reading)
         return _then(switched, following)
     return _read_in(flow, state, inbound, reading)
+
+
+def _names(answers: dict[str, Any]) -> tuple[str, ...]:
+    """The children's names the conversation knows, each name's words apart too."""
+    names = [c.get("name") or "" for c in children_of(answers)] + [answers.get("child_name") or ""]
+    whole = [n for n in names if n.strip()]
+    first_words = [n.split()[0] for n in whole]
+    return tuple(dict.fromkeys(sorted(whole + first_words, key=len, reverse=True)))
 
 
 def _keyword_of(reading: rd.Reading) -> str | None:

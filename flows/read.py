@@ -32,7 +32,7 @@ from flows.parse import (
     parse_age_months,
     parse_yes_no,
 )
-from flows.text import key
+from flows.text import key, normalize
 from flows.vocabulary import Vocabulary
 
 ANSWER, NON_ANSWER, QUESTION, EVENT = "answer", "non_answer", "question", "event"
@@ -86,15 +86,26 @@ class Reading:
     missing: bool = False  # the text reports a child missing
 
 
-def read(vocab: Vocabulary, step: str | None, text: str, detect: Detector | None = None) -> Reading:
+def read(
+    vocab: Vocabulary,
+    step: str | None,
+    text: str,
+    detect: Detector | None = None,
+    names: tuple[str, ...] = (),
+    lang: str = "en",
+) -> Reading:
     """What a reply at `step` (None: a first text, or after the intake) means.
 
     `detect`: a language model (flows.language.confidences, built once); None leaves
-    language to the vocabulary's own markers."""
+    language to the vocabulary's own markers. `names`: the children's names the
+    conversation knows ("Emma is home" is read as "the child is home"); `lang`: the
+    conversation's language."""
     folded = _HELD.sub(r"\1", key(text))
-    lang = text_language(vocab, step, text, detect)
+    text_lang = text_language(vocab, step, text, detect)
     role = caller_role(vocab, folded)
-    said = intents(vocab, text) if folded else frozenset()
+    as_child = _names_as_child(text, names, text_lang or lang)
+    said = intents(vocab, as_child) if folded else frozenset()
+    lang = text_lang
     extra = dict(lang=lang, role=role, missing="missing" in said, several=_several(vocab, folded))
     if not folded:  # "?", "...", an emoji alone
         return Reading(NON_ANSWER, text, **extra)
@@ -127,6 +138,19 @@ def read(vocab: Vocabulary, step: str | None, text: str, detect: Detector | None
     if trimmed in rules.non_answers or not trimmed:
         return Reading(NON_ANSWER, text, **extra)
     return Reading(ANSWER, text, **extra)
+
+
+_CHILD_WORDS = {"es": "el nino"}  # what a child's name is read as, by language
+
+
+def _names_as_child(text: str, names: tuple[str, ...], lang: str) -> str:
+    """The text with the children's names said as "the kid" / "el nino", so the intent
+    phrases read "Emma is home" or "ya llego Emma" as they read "the kid is home"."""
+    for name in names:
+        if name and len(name) > 1:
+            word = _CHILD_WORDS.get(lang, "the kid")
+            text = re.sub(rf"(?i)\b{re.escape(name)}\b", word, text)
+    return text
 
 
 def _trim_polite(vocab: Vocabulary, folded: str) -> str:
@@ -270,7 +294,7 @@ def split_ages(vocab: Vocabulary, text: str) -> list[int]:
     """Ages given together ("7 and 5", "7 y 5 anos", "the boy is 7, the girl 5"), in order;
     "2 years and 3 months" is one age."""
     whole = parse_age_months(vocab, text)
-    parts = [p for p in _SPLIT_AGES.split(key(text.replace("½", " 1/2 "))) if p.strip()]
+    parts = [p for p in _SPLIT_AGES.split(normalize(text.replace("½", " 1/2 "))) if p.strip()]
     ages = [parse_age_months(vocab, p) for p in parts]
     read_ages = [a for a in ages if a is not None]
     if len(read_ages) < 2 or _months_of_one(vocab, parts):
