@@ -313,6 +313,8 @@ def _start(
             events.append(ev.AnswerGiven(key="children", value=answers["children"]))
         if reading.event == rd.POLICE_REFUSED:
             notes += _police_refused(answers, events)
+        if reading.kind == rd.QUESTION:  # "who is this?" as a first text
+            notes += (Reply(f"answer_{reading.topic}", {"done": False}),)
     new = State(status=ACTIVE, step=first.key, answers=answers, lang=lang, warned=(lang,))
     replies = (Reply(flow.welcome), *notes, Reply(first.prompt))
     return Result(new, replies, tuple(events))

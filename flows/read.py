@@ -275,7 +275,8 @@ def _name_of(vocab: Vocabulary, found: str) -> str | None:
     return " ".join(words) or None
 
 
-_SPLIT_NAMES = re.compile(r"\s*(?:,|&|\+|/|\band\b|\by\b|\be\b)\s*", re.IGNORECASE)
+# Between names given together: "Liam and Emma", "Ana y Sofia", "Liam, Emma", "Jo & Al".
+_SPLIT_NAMES = re.compile(r"\s*(?:,|&|\band\b|\by\b|\be\b)\s*", re.IGNORECASE)
 
 
 def split_names(text: str) -> list[str]:
