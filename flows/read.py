@@ -112,6 +112,8 @@ def read(
     word = keyword(vocab, text)
     if word is not None:
         return Reading(EVENT, text, event=word, keyword=True, **extra)
+    if step in YES_NO_STEPS and (folded in vocab.yes or folded in vocab.no):
+        return Reading(ANSWER, text, **extra)  # "yes they are here" (the police are)
     if _police_refused(vocab, text, folded):
         return Reading(EVENT, text, event=POLICE_REFUSED, **extra)
     if "found" in said or "found_unsure" in said:
@@ -128,7 +130,7 @@ def read(
     trimmed = _trim_polite(vocab, folded)
     if trimmed in rules.confused:  # "no entiendo" is no "no"
         return Reading(NON_ANSWER, text, **{**extra, "lang": rules.confused[trimmed]})
-    if trimmed in rules.dont_know:  # "no se" neither
+    if _says_dont_know(vocab, trimmed):  # "no se" neither
         return Reading(NON_ANSWER, text, unknown=True, **extra)
     if _whole_answer(vocab, step, text):
         return Reading(ANSWER, text, **extra)
@@ -151,6 +153,18 @@ def _names_as_child(text: str, names: tuple[str, ...], lang: str) -> str:
             word = _CHILD_WORDS.get(lang, "the kid")
             text = re.sub(rf"(?i)\b{re.escape(name)}\b", word, text)
     return text
+
+
+def _says_dont_know(vocab: Vocabulary, trimmed: str) -> bool:
+    """ "idk", "no se", or one of them followed only by filler ("idk the # yet")."""
+    rules = vocab.reading
+    if trimmed in rules.dont_know:
+        return True
+    words = trimmed.split()
+    for n in range(min(len(words) - 1, 4), 0, -1):
+        if " ".join(words[:n]) in rules.dont_know:
+            return all(w in rules.filler for w in words[n:])
+    return False
 
 
 def _trim_polite(vocab: Vocabulary, folded: str) -> str:

@@ -48,7 +48,7 @@ RELATIONSHIP_ORDER = (  # first match wins: "foster care caseworker" is a casewo
     ("other", "other"),
 )
 # How a reply is read at every step (flows/read.py): whole-message lists, phrase tables.
-READING_LISTS = ("non_answers", "dont_know", "confused", "all_children", "not_names")
+READING_LISTS = ("non_answers", "dont_know", "filler", "confused", "all_children", "not_names")
 READING_PHRASES = ("another_child", "several_children", "police_refused")
 READING_TABLES = ("questions", "roles")
 
@@ -133,6 +133,7 @@ class ReadingRules:
 
     non_answers: frozenset[str]  # whole message: "hmm", "ok", "?" (re-ask, store nothing)
     dont_know: frozenset[str]  # whole message: "idk", "no se" (unknown where that is fair)
+    filler: frozenset[str]  # words after "idk" that still say nothing ("idk the # yet")
     confused: Mapping[str, str]  # whole message -> its language: "no entiendo" -> es
     all_children: frozenset[str]  # "both", "todos": every child, when asked which
     not_names: frozenset[str]  # words that are never a child's name ("he", "hes", "too")
@@ -344,6 +345,7 @@ def _reading_rules(languages: Mapping[str, Mapping[str, Any]]) -> ReadingRules:
     return ReadingRules(
         non_answers=lists("non_answers"),
         dont_know=lists("dont_know"),
+        filler=lists("filler"),
         confused=MappingProxyType(confused),
         all_children=lists("all_children"),
         not_names=lists("not_names"),
