@@ -245,7 +245,7 @@ def text_language(
     for lang, words in vocab.lone_words.items():
         if folded in words:
             return lang
-    marked = detect_language(vocab, text)
+    marked = detect_language(vocab, text) or detect_language(vocab, _mend(vocab, folded))
     if step in NAME_STEPS:
         return marked if marked and _strong(vocab, folded, marked) else None
     if marked is not None or detect is None:
