@@ -74,13 +74,13 @@ def _keypad(inbound: Inbound) -> bool:
     return inbound.channel == "voice"
 
 
-def parse_name(inbound: Inbound, state: State) -> Parsed:
+def parse_name(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     """The child's name; "Liam and Emma" names two children: the first is the one the
     questions are about, and the case lists both."""
     text = " ".join(inbound.text.split())
     if not _has_letter(text) or len(text) > MAX_NAME:
         return Parsed(retry="retry_name")
-    names = split_names(text)
+    names = split_names(text, vocab)
     children = children_of(state.answers)
     if len(names) < 2:
         if children:
@@ -221,7 +221,7 @@ def intake_flow(region: str, vocab: Vocabulary, detect: Detector | None = None) 
                 answer=YES_NO,
                 retry="retry_police",
             ),
-            Step("child_name", "ask_name", parse_name, retry="retry_name"),
+            Step("child_name", "ask_name", partial(parse_name, vocab), retry="retry_name"),
             Step(
                 "age_months", "ask_age", partial(parse_age, vocab), answer=DIGITS, retry="retry_age"
             ),

@@ -64,6 +64,7 @@ def detect_language(vocab: Vocabulary, text: str) -> str | None:
 
 # --- numbers and quantities ------------------------------------------------
 
+_HELD = re.compile(r"([a-z])\1{2,}")  # a letter held down: three or more of one
 _TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)?(?:/[0-9]+)*|[a-z]+|[^\sa-z0-9]")
 _NOT_AGE_SYMBOLS = frozenset(":")  # 7:30 is a time, not an age
 _AND_SYMBOLS = frozenset(",")  # "2 years, 3 months"
@@ -210,7 +211,7 @@ def parse_yes_no(vocab: Vocabulary, text: str, keypad: bool = False) -> bool | N
     ("I called 911", "la policia ya viene") or not made ("haven't called") counts too;
     a question ("should I call?") never does.
     """
-    key = _key(text)
+    key = _HELD.sub(r"\1", _key(text))  # "yesss", "nooo"
     if key in vocab.yes or (keypad and key in _YES_DIGITS):
         return True
     if key in vocab.no or (keypad and key in _NO_DIGITS):

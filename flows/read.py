@@ -118,7 +118,8 @@ def read(
         return Reading(EVENT, text, event=POLICE_REFUSED, **extra)
     if "found" in said or "found_unsure" in said:
         return Reading(EVENT, text, event=FOUND, hedged="found" not in said, **extra)
-    if _phrase(vocab, "another_child", folded) and step is not None:
+    several_names = step == "child_name" and len(split_names(text, vocab)) > 1
+    if _phrase(vocab, "another_child", folded) and step is not None and not several_names:
         children = other_children(vocab, text)
         return Reading(EVENT, text, event=ANOTHER_CHILD, hedged=_hedged(vocab, folded),
                        children=children, **extra)  # fmt: skip
@@ -293,13 +294,23 @@ def _name_of(vocab: Vocabulary, found: str) -> str | None:
 _SPLIT_NAMES = re.compile(r"\s*(?:,|&|\band\b|\by\b|\be\b)\s*", re.IGNORECASE)
 
 
-def split_names(text: str) -> list[str]:
-    """Names given together: "Liam and Emma", "Ana y Sofia", "Liam, Emma"; else one."""
+def split_names(text: str, vocab: Vocabulary | None = None) -> list[str]:
+    """Names given together: "Liam and Emma", "Ana y Sofia", "Liam, Emma"; else one.
+    With `vocab`, words that are never a name go ("Ella and her brother Finn")."""
     parts = [p.strip(" .") for p in _SPLIT_NAMES.split(" ".join(text.split()))]
+    if vocab is not None:
+        parts = [_without_common(vocab, p) for p in parts]
     parts = [p for p in parts if p]
     if len(parts) < 2 or any(len(p.split()) > 3 or not any(c.isalpha() for c in p) for p in parts):
         return [" ".join(text.split())]
     return parts
+
+
+def _without_common(vocab: Vocabulary, part: str) -> str:
+    """A name without the words around it ("her brother Finn" -> "Finn")."""
+    words = part.split()
+    kept = [w for w in words if key(w) not in vocab.reading.not_names]
+    return " ".join(kept) if kept and len(kept) < len(words) else part
 
 
 _SPLIT_AGES = re.compile(r"\s*(?:,|&|\+|/|\band\b|\by\b|\bthe other\b|\bel otro\b)\s*")
