@@ -197,7 +197,7 @@ def run(flow: Flow, state: State, inbound: Inbound) -> Result:
             switched = _follow_language(flow, state, reading)
         if switched is None:
             return _on_keyword(flow, state, word, inbound)
-        return _then(switched, _on_keyword(flow, switched.state, word, inbound))
+        return _then(switched, _after_welcome(_on_keyword(flow, switched.state, word, inbound)))
     said = intents(flow.vocab, inbound.text)
     if state.status == NEW or (state.status in FINISHED and is_new_report(said)):
         lang = reading.lang if reading.lang in flow.vocab.languages else state.lang
@@ -262,6 +262,15 @@ def _read_in(flow: Flow, state: State, inbound: Inbound, reading: rd.Reading) ->
     return result
 
 
+def _after_welcome(result: Result) -> Result:
+    """Replies said right after the safety message leave out what it just said."""
+    short = tuple(
+        replace(r, params={**r.params, "with_welcome": True}) if r.template == "help" else r
+        for r in result.replies
+    )
+    return replace(result, replies=short)
+
+
 def _then(first: Result, second: Result) -> Result:
     """Two results of one message, said one after the other."""
     return Result(second.state, first.replies + second.replies, first.events + second.events)
@@ -275,9 +284,9 @@ def _follow_language(flow: Flow, state: State, reading: rd.Reading) -> Result | 
         return None
     changed = replace(state, lang=lang, retries=0)  # not understood: a fresh start in it
     replies: tuple[Reply, ...] = (Reply("language_set"),)
-    if state.status == ACTIVE and lang not in state.warned:
+    if state.status == ACTIVE and lang not in state.warned:  # the safety message says it all
         changed = replace(changed, warned=(*state.warned, lang))
-        replies += (Reply(flow.welcome),)
+        replies = (Reply(flow.welcome),)
     return Result(changed, replies, (ev.LanguageChanged(lang=lang),))
 
 

@@ -280,7 +280,7 @@ def test_a_spanish_text_mid_way_switches_and_repeats_the_safety_words(text):
     state = walk("my son is missing", "yes", "Eli", "5").state
     result = say(state, text)
     assert result.state.lang == "es"
-    assert templates(result)[:2] == ["language_set", "welcome"]
+    assert "welcome" in templates(result)[:2]  # the safety words again, in Spanish
 
 
 @pytest.mark.parametrize("text", ["Maria Guadalupe Hernandez", "Jose", "San Antonio"])
