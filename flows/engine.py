@@ -476,11 +476,11 @@ def _resolve_pending(
     kind = pending["kind"]
     cleared = replace(state, pending=None)
     if kind in (CONFIRM_FOUND, CONFIRM_CHILD):
-        if reading.kind == rd.EVENT and not reading.hedged:
+        answer = parse_yes_no(flow.vocab, inbound.text)  # "si ya esta aqui": a yes
+        if answer is None and reading.kind == rd.EVENT and not reading.hedged:
             return None
-        if reading.kind == rd.EVENT and reading.event == rd.FOUND and kind == CONFIRM_FOUND:
+        if answer is None and reading.event == rd.FOUND and kind == CONFIRM_FOUND:
             return _ask_pending(flow, state, pending, inbound)  # still unsure: ask again
-        answer = parse_yes_no(flow.vocab, inbound.text)
         if answer is None:
             if reading.kind in (rd.ANSWER, rd.QUESTION, rd.EVENT):
                 return None
