@@ -536,6 +536,7 @@ def _add_child(
     said = Reply("another_child", {"name": name, "count": len(children)})
     if not name:
         pending = {"kind": OTHER_CHILD, "index": len(children) - 1}
+        answers["asked_other"] = sorted({*answers.get("asked_other", []), len(children) - 1})
         return Result(
             replace(new, pending=pending), (said, _pending_prompt(pending)), tuple(events)
         )
@@ -551,7 +552,11 @@ def _other_child_details(
     index = min(int(pending.get("index", len(children) - 1)), len(children) - 1)
     if reading.kind == rd.ANSWER:
         name, age = _name_and_age(flow.vocab, inbound.text)
-        children[index].update(name=name or children[index].get("name"), age_months=age)
+        known_age = children[index].get("age_months")
+        children[index].update(
+            name=name or children[index].get("name"), age_months=age or known_age
+        )
+    answers["asked_other"] = sorted({*answers.get("asked_other", []), index})
     answers["children"] = children
     new = replace(state, answers=answers)
     events = (ev.AnswerGiven(key="children", value=children),)
@@ -689,7 +694,27 @@ def _accept(
         summary = Reply(flow.summary, {"police_called": answers.get("police_called")})
         return Result(done, notes + (summary,), tuple(events))
     new = replace(state, status=ACTIVE, step=following.key, answers=answers, retries=0)
+    unnamed = _unnamed_child(answers) if step.key in CHILD_STEPS else None
+    if unnamed is not None:  # "my two kids" / "7 and 5": the other child's name first
+        answers["asked_other"] = [*answers.get("asked_other", []), unnamed]
+        pending = {"kind": OTHER_CHILD, "index": unnamed}
+        return Result(
+            replace(new, pending=pending), (*notes, _pending_prompt(pending)), tuple(events)
+        )
     return Result(new, notes + (Reply(following.prompt),), tuple(events))
+
+
+CHILD_STEPS = ("child_name", "age_months")  # after these, a child without a name is asked about
+
+
+def _unnamed_child(answers: dict[str, Any]) -> int | None:
+    """The first other child the case has no name for, not asked about yet."""
+    asked = set(answers.get("asked_other", []))
+    children = children_of(answers)
+    return next(
+        (i for i, c in enumerate(children) if i > 0 and not c.get("name") and i not in asked),
+        None,
+    )
 
 
 def _after_intake(flow: Flow, state: State, inbound: Inbound, reading: rd.Reading) -> Result:

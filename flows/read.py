@@ -118,8 +118,10 @@ def read(
         return Reading(EVENT, text, event=POLICE_REFUSED, **extra)
     if "found" in said or "found_unsure" in said:
         return Reading(EVENT, text, event=FOUND, hedged="found" not in said, **extra)
-    several_names = step == "child_name" and len(split_names(text, vocab)) > 1
-    if _phrase(vocab, "another_child", folded) and step is not None and not several_names:
+    several_given = (step == "child_name" and len(split_names(text, vocab)) > 1) or (
+        step == "age_months" and len(split_ages(vocab, text)) > 1
+    )  # "Liam and Emma", "7 and 5": the answer for several children
+    if _phrase(vocab, "another_child", folded) and step is not None and not several_given:
         children = other_children(vocab, text)
         return Reading(EVENT, text, event=ANOTHER_CHILD, hedged=_hedged(vocab, folded),
                        children=children, **extra)  # fmt: skip
@@ -292,6 +294,15 @@ def _name_of(vocab: Vocabulary, found: str) -> str | None:
 
 # Between names given together: "Liam and Emma", "Ana y Sofia", "Liam, Emma", "Jo & Al".
 _SPLIT_NAMES = re.compile(r"\s*(?:,|&|\band\b|\by\b|\be\b)\s*", re.IGNORECASE)
+
+
+def name_of(vocab: Vocabulary, text: str) -> str:
+    """A name as given, without words before it ("her name is Jasmine", "se llama Ana")."""
+    words = " ".join(text.split()).split(" ")
+    for n in range(min(len(words) - 1, 5), 0, -1):
+        if key(" ".join(words[:n])) in vocab.reading.name_lead:
+            return " ".join(words[n:])
+    return " ".join(words)
 
 
 def split_names(text: str, vocab: Vocabulary | None = None) -> list[str]:

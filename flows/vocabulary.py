@@ -48,7 +48,15 @@ RELATIONSHIP_ORDER = (  # first match wins: "foster care caseworker" is a casewo
     ("other", "other"),
 )
 # How a reply is read at every step (flows/read.py): whole-message lists, phrase tables.
-READING_LISTS = ("non_answers", "dont_know", "filler", "confused", "all_children", "not_names")
+READING_LISTS = (
+    "non_answers",
+    "dont_know",
+    "filler",
+    "confused",
+    "all_children",
+    "not_names",
+    "name_lead",
+)
 READING_PHRASES = ("another_child", "several_children", "police_refused")
 READING_TABLES = ("questions", "roles")
 
@@ -137,6 +145,7 @@ class ReadingRules:
     confused: Mapping[str, str]  # whole message -> its language: "no entiendo" -> es
     all_children: frozenset[str]  # "both", "todos": every child, when asked which
     not_names: frozenset[str]  # words that are never a child's name ("he", "hes", "too")
+    name_lead: frozenset[str]  # words before a name: "her name is", "se llama"
     phrases: Mapping[str, re.Pattern[str] | None]  # another_child, police_refused, ...
     questions: Mapping[str, re.Pattern[str]]  # topic -> what asks it
     roles: Mapping[str, re.Pattern[str]]  # role -> what says the caller has it
@@ -349,6 +358,7 @@ def _reading_rules(languages: Mapping[str, Mapping[str, Any]]) -> ReadingRules:
         confused=MappingProxyType(confused),
         all_children=lists("all_children"),
         not_names=lists("not_names"),
+        name_lead=lists("name_lead"),
         phrases=MappingProxyType(phrases),
         questions=MappingProxyType(table("questions")),
         roles=MappingProxyType(table("roles")),
