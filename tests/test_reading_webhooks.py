@@ -12,7 +12,7 @@ from intake import dispatcher, oncall, roster
 from intake.models import Alert, Case, Outbound, utcnow
 from intake.words import render
 from tests.conftest import twilio_settings
-from tests.dashboard_helpers import VIEWER, make_account, sign_in
+from tests.dashboard_helpers import VIEWER, WORKER, make_account, post, sign_in
 
 ANA = "+12125550111"
 TWO_KIDS = [
@@ -154,3 +154,24 @@ def test_group_home_staff_hear_their_note_at_once(phone, line):
     replies = phone.text("I work at the group home, one of our residents ran off")
     assert "caseworker or agency" in replies[0]
     assert the_case(line).relationship_to_child == "group_home"
+
+
+def test_staff_mark_one_child_of_two_found_and_the_case_stays_open(app, line, phone, client):
+    for text in TWO_KIDS:
+        phone.text(text)
+    with line.db.transaction() as s:
+        roster.add(s, "Ana", ANA)
+    make_account(line, WORKER, phone=ANA)
+    sign_in(client, WORKER)
+    ref = the_case(line).ref
+    page = f"/dashboard/cases/{ref}"
+    shown = client.get(page).get_data(as_text=True)
+    assert "Mark Liam found" in shown and "Mark Emma found" in shown
+    followups = pending_followups(line)
+    post(client, f"{page}/found", page, child="1")
+    case = the_case(line)
+    assert case.status == "open" and [c["found"] for c in case.children] == [False, True]
+    assert pending_followups(line) == followups
+    assert "Mark Emma found" not in client.get(page).get_data(as_text=True)
+    post(client, f"{page}/found", page, child="0")
+    assert the_case(line).status == "found" and pending_followups(line) == 0
