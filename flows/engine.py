@@ -87,6 +87,7 @@ class State:
     retries: int = 0  # re-prompts on the current step for an answer we could not read
     warned: tuple[str, ...] = ()  # languages the safety message was given in
     pending: dict[str, Any] | None = None  # a question asked in between (see CONFIRM_FOUND)
+    say_next: tuple[Reply, ...] = ()  # said at the start of the next reply (see _budget)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -99,6 +100,8 @@ class State:
         }
         if self.pending:
             out["pending"] = dict(self.pending)
+        if self.say_next:
+            out["say_next"] = [[r.template, dict(r.params)] for r in self.say_next]
         return out
 
     @classmethod
@@ -116,6 +119,7 @@ class State:
             retries=int(data.get("retries", 0)),
             warned=tuple(warned),
             pending=dict(data["pending"]) if data.get("pending") else None,
+            say_next=tuple(Reply(t, dict(p)) for t, p in data.get("say_next") or ()),
         )
 
 
@@ -177,6 +181,41 @@ class Result:
 
 
 def run(flow: Flow, state: State, inbound: Inbound) -> Result:
+    """Advance one caller's conversation by one inbound message (see _run), keeping each
+    reply within budget: what a safety message crowds out is said with the next one."""
+    earlier = state.say_next
+    result = _run(flow, replace(state, say_next=()) if earlier else state, inbound)
+    if earlier:
+        result = replace(result, replies=earlier + result.replies)
+    return _budget(flow, result)
+
+
+# Said with the safety message in one reply, it stays: short, or about the safety itself.
+# (a role's note is longer in Spanish than the room left: it comes with the next reply)
+WITH_WELCOME = frozenset({"help", "opted_in", "language_set", "found"})
+# Said again by the safety message itself: left out beside it.
+SAID_BY_WELCOME = frozenset({"police_refused"})
+
+
+def _budget(flow: Flow, result: Result) -> Result:
+    """A reply that gives the safety message keeps it and the question after it; notes,
+    answers and acknowledgements between them are said at the start of the next reply,
+    so no reply grows past three text segments."""
+    templates = [r.template for r in result.replies]
+    if flow.welcome not in templates or len(templates) < 3:
+        return result
+    start = templates.index(flow.welcome)
+    middle = result.replies[start + 1 : -1]
+    kept = [r for r in middle if r.template in WITH_WELCOME]
+    later = tuple(r for r in middle if r.template not in WITH_WELCOME | SAID_BY_WELCOME)
+    if not later and len(kept) == len(middle):
+        return result
+    replies = (*result.replies[: start + 1], *kept, result.replies[-1])
+    state = replace(result.state, say_next=result.state.say_next + later)
+    return replace(result, state=state, replies=replies)
+
+
+def _run(flow: Flow, state: State, inbound: Inbound) -> Result:
     """Advance one caller's conversation by one inbound message.
 
     The reply is read once (flows.read): keywords and events that outrank the step come
@@ -463,7 +502,7 @@ def _ask_pending(flow: Flow, state: State, pending: dict[str, Any], inbound: Inb
 def _pending_prompt(pending: dict[str, Any]) -> Reply:
     kind = pending["kind"]
     if kind == WHICH_CHILD:
-        return Reply("ask_which_child", {"names": pending.get("names", [])})
+        return Reply("ask_which_child", {"who": pending.get("names", [])})
     return Reply(f"ask_{kind}", {"name": pending.get("name")})
 
 
@@ -619,7 +658,7 @@ def _found_these(flow: Flow, state: State, inbound: Inbound, which: list[int]) -
     new = replace(state, answers=answers, pending=None)
     names = [children[i].get("name") or "" for i in which]
     still = [c.get("name") or "" for c in children if not c.get("found")]
-    said = Reply("one_found", {"names": names, "still": still})
+    said = Reply("one_found", {"who": names, "others": still})
     return Result(new, (said, *_ask_again(flow, new)), tuple(events))
 
 

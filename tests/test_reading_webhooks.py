@@ -79,7 +79,7 @@ def test_one_of_two_children_back_cancels_nothing_and_stands_no_one_down(
     assert followups > 0
 
     asked = phone.reply("shes back")
-    assert asked == render("ask_which_child", "en", names=["Liam", "Emma"])
+    assert asked == render("ask_which_child", "en", who=["Liam", "Emma"])
     one = phone.text("Emma")
     assert "Emma" in one[0] and "Liam" in one[0]
     tick(line, transport, start + timedelta(minutes=1))
@@ -150,10 +150,13 @@ def test_what_happens_now_after_the_intake_gets_an_answer(phone, line, crew):
     assert "person on call" in reply and "We added this" not in reply
 
 
-def test_group_home_staff_hear_their_note_at_once(phone, line):
-    replies = phone.text("I work at the group home, one of our residents ran off")
-    assert "caseworker or agency" in replies[0]
+def test_group_home_staff_hear_their_note_in_the_first_two_replies(phone, line):
+    first = phone.reply("I work at the group home, one of our residents ran off")
+    assert "Call police" in first  # the safety message first, within its budget
     assert the_case(line).relationship_to_child == "group_home"
+    second = phone.reply("yes")
+    assert "caseworker or agency" in second
+    assert "How are you related" not in phone.reply("Jasmine") + phone.reply("15")
 
 
 def test_staff_mark_one_child_of_two_found_and_the_case_stays_open(app, line, phone, client):
