@@ -210,7 +210,7 @@ def _police_refused(vocab: Vocabulary, text: str, folded: str) -> bool:
     """Police refused or put the caller off: said as a fact, not asked ("do I wait?")."""
     if not _phrase(vocab, "police_refused", folded):
         return False
-    reported = re.search(r"\b(said|say|says|told|tell|dijeron|dijo|dicen|dice)\b", folded)
+    reported = re.search(r"\b(said|say|says|told|tell|dijeron|dijo|dicen|dice)\b|^que ", folded)
     return bool(reported) or not is_question(vocab, text)
 
 
