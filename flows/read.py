@@ -137,12 +137,20 @@ def read(
         return Reading(NON_ANSWER, text, unknown=True, **extra)
     if _whole_answer(vocab, step, text):
         return Reading(ANSWER, text, **extra)
+    if trimmed in vocab.skip:  # "none", "n/a": no name; unknown where that is fair
+        return Reading(NON_ANSWER, text, unknown=True, **extra)
     topic = question_topic(vocab, folded)
     if topic is not None:
         return Reading(QUESTION, text, topic=topic, **extra)
-    if trimmed in rules.non_answers or not trimmed:
+    if trimmed in rules.non_answers or not trimmed or _only_fillers(vocab, trimmed):
         return Reading(NON_ANSWER, text, **extra)
     return Reading(ANSWER, text, **extra)
+
+
+def _only_fillers(vocab: Vocabulary, trimmed: str) -> bool:
+    """Every word says nothing by itself: "ok ok", "hmm ok", "si si", "ummm hello"."""
+    single = {w for w in vocab.reading.non_answers if " " not in w}
+    return all(w in single for w in trimmed.split())
 
 
 _CHILD_WORDS = {"es": "el nino"}  # what a child's name is read as, by language
