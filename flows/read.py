@@ -49,9 +49,11 @@ ROLE_ORDER = ("group_home", "caseworker", "foster", "relative", "unclear", "pare
 # Steps whose answer may be a short word that elsewhere says nothing ("yes", "no", "skip").
 YES_NO_STEPS = frozenset({"police_called", "confirm"})
 SKIP_STEPS = frozenset({"photos", "police_report"})
-# Steps whose answer is a proper name: a name ("Maria Lopez", "San Antonio") is no sign of
-# the caller's language, so only the vocabulary's own words count there.
-NAME_STEPS = frozenset({"child_name", "last_seen_where", "other_child"})
+# Steps whose answer holds names ("Maria Lopez", "San Antonio", "black Nike hoodie"): no
+# sign of the caller's language, so only the vocabulary's own words count there.
+NAME_STEPS = frozenset(
+    {"child_name", "last_seen_where", "description", "police_report", "other_child"}
+)
 MIN_WORDS_FOR_MODEL = 3  # lingua decides only texts of three words or more
 MODEL_SURE = 0.85  # ...and only when it is at least this sure
 _HELD = re.compile(r"([a-z])\1{2,}")

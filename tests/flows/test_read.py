@@ -303,7 +303,7 @@ def test_a_spanish_name_is_no_switch(text):
     ],
 )
 def test_language_of_a_text(text, lang):
-    assert text_language(VOCAB, "description", text, confidences) == lang
+    assert text_language(VOCAB, "last_seen_when", text, confidences) == lang
 
 
 def test_a_texted_one_is_no_skip_at_the_police_report_or_photo():
@@ -316,3 +316,8 @@ def test_a_texted_one_is_no_skip_at_the_police_report_or_photo():
 def test_an_event_outranks_the_step_everywhere():
     for step in STEPS:
         assert read(VOCAB, step, "we found him!!").kind == EVENT
+
+
+@pytest.mark.parametrize("text", ["black hoodie grey sweats", "Walmart on Main Street"])
+def test_english_words_in_a_description_keep_a_spanish_conversation_in_spanish(text):
+    assert text_language(VOCAB, "description", text, confidences) is None
