@@ -368,7 +368,8 @@ def children_count(case: Case) -> int:
 
 def ages_text(case: Case) -> str:
     """The age, or each child's age for a report about several ("7, 5")."""
-    if children_count(case) == 1:
+    ages = [c.get("age_months") for c in case.children or []]
+    if children_count(case) == 1 or all(a is None for a in ages):
         return age_text(case.age_months)
     return ", ".join(
         age_text(c.get("age_months")) if c.get("age_months") is not None else "?"
