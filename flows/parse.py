@@ -220,7 +220,8 @@ def parse_yes_no(vocab: Vocabulary, text: str, keypad: bool = False) -> bool | N
     rest_words = set(rest.split())
     if first in vocab.yes_lead and not rest_words & (vocab.unsure | vocab.negation):
         return True
-    if first in vocab.no_lead and not rest_words & (vocab.unsure | vocab.yes_lead):
+    no_verb = _negates_a_verb(vocab, text, rest)  # "no tengo papeles" is no "No."
+    if first in vocab.no_lead and not rest_words & (vocab.unsure | vocab.yes_lead) and not no_verb:
         return False
     if is_question(vocab, text):
         return None
@@ -231,6 +232,14 @@ def parse_yes_no(vocab: Vocabulary, text: str, keypad: bool = False) -> bool | N
     if _has(key, vocab.not_called) and not words & (vocab.yes_lead | vocab.unsure):
         return False
     return None
+
+
+def _negates_a_verb(vocab: Vocabulary, text: str, rest: str) -> bool:
+    """A Spanish "no" run into what follows negates it ("no tengo", "no entiendo"): it
+    answers nothing. "no, ..." with a pause, or English after it, is a plain no."""
+    if not rest or re.match(r"\s*no\s*[,.!;:-]", text.casefold()):
+        return False
+    return detect_language(vocab, rest) == "es"
 
 
 def is_question(vocab: Vocabulary, text: str) -> bool:

@@ -132,7 +132,7 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
     """What a reply's words depend on beyond the conversation itself."""
     case = turn.case
     match reply.template:
-        case "help" | "answer_what_next" | "answer_will_call":
+        case "help" | "answer_what_next" | "answer_will_call" | "answer_other":
             return {"reachable": oncall.reachable(session, line, now)}
         case "summary":
             return {"followups": followups.planned(line.settings, turn.caller)}

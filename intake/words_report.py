@@ -60,6 +60,7 @@ VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
     },
     **{f"answer_{t}": {"with_welcome": (False, True)} for t in ("who", "police_for_me")},
     **{f"answer_{t}": {"with_welcome": (False, True)} for t in ("waiting", "ncmec")},
+    "answer_other": {"reachable": (True, False)},
     "ask_which_child": {"who": ([CHILD, CHILD], [])},
     "one_found": {"who": ([CHILD], []), "others": ([CHILD, CHILD], [])},
     "another_child": {"name": (CHILD, None)},
@@ -76,6 +77,7 @@ ANSWERS = tuple(
         "ncmec",
         "why",
         "privacy",
+        "other",
     )
 )
 
