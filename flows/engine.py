@@ -521,9 +521,7 @@ def _resolve_pending(
         if answer is None and reading.event == rd.FOUND and kind == CONFIRM_FOUND:
             return _ask_pending(flow, state, pending, inbound)  # still unsure: ask again
         if answer is None:
-            if reading.kind in (rd.ANSWER, rd.QUESTION, rd.EVENT):
-                return None
-            return _ask_pending(flow, state, pending, inbound)
+            return _unanswered(flow, state, inbound, reading, pending)
         if not answer:
             return Result(cleared, (Reply("not_confirmed"), *_ask_again(flow, cleared)))
         if kind == CONFIRM_FOUND:
@@ -531,11 +529,26 @@ def _resolve_pending(
         return _add_child(flow, cleared, inbound, pending.get("name"), pending.get("age_months"))
     if kind == WHICH_CHILD:
         return _which_child(flow, state, inbound, reading)
+    if reading.kind == rd.QUESTION:  # answered, and the question in between asked again
+        return _answer_question(flow, state, reading)
     if kind == OTHER_CHILD:
-        if reading.kind in (rd.EVENT, rd.QUESTION):
+        if reading.kind == rd.EVENT:
             return None
         return _other_child_details(flow, cleared, inbound, reading, pending)
     return None
+
+
+def _unanswered(
+    flow: Flow, state: State, inbound: Inbound, reading: rd.Reading, pending: dict[str, Any]
+) -> Result | None:
+    """No yes or no to a question asked in between: a question is answered and it is
+    asked again; anything else ("i think so", "hmm") asks it once more, then the reply is
+    read as usual (None)."""
+    if reading.kind == rd.QUESTION:
+        return _answer_question(flow, state, reading)
+    if reading.kind == rd.EVENT or pending.get("asked_again"):
+        return None
+    return _ask_pending(flow, state, {**pending, "asked_again": True}, inbound)
 
 
 # --- several children ---------------------------------------------------------------------

@@ -321,3 +321,19 @@ def test_an_event_outranks_the_step_everywhere():
 @pytest.mark.parametrize("text", ["black hoodie grey sweats", "Walmart on Main Street"])
 def test_english_words_in_a_description_keep_a_spanish_conversation_in_spanish(text):
     assert text_language(VOCAB, "description", text, confidences) is None
+
+
+def test_a_hedged_yes_to_the_confirmation_is_asked_again_and_a_question_answered():
+    asked = say(walk(*START[:3]).state, "shes back i think")
+    again = say(asked.state, "i think so")
+    assert templates(again) == ["ask_confirm_found"] and kinds(again) == []
+    answered = say(again.state, "what happens now?")
+    assert templates(answered) == ["answer_what_next", "ask_confirm_found"]
+    assert kinds(say(answered.state, "yes")) == [ev.ChildFound]
+
+
+@pytest.mark.parametrize(
+    "text", ["my son and my daughter are missing", "mi hijo y mi hija no llegan"]
+)
+def test_two_children_named_in_the_first_text(text):
+    assert len(walk(text).state.answers["children"]) == 2
