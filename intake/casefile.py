@@ -73,12 +73,18 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
         ref=case.ref,
         status=STATUS_WORDS.get(case.status, case.status),
         is_open=case.status in cases.OPEN_STATUSES,
-        age=oncall.age_text(case.age_months),
+        age=_ages(case),
         last_seen=last_seen_text(case, now),
         worker=worker,
         unacknowledged=waiting,
         started=local_time(case.created_at, zone),
     )
+
+
+def _ages(case: Case) -> str:
+    """The age; for a report about several children, how many and each age."""
+    count = oncall.children_count(case)
+    return oncall.ages_text(case) if count == 1 else f"{count} children: {oncall.ages_text(case)}"
 
 
 def unacknowledged(session: Session, case_ids: list[int]) -> set[int]:

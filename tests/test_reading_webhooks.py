@@ -131,6 +131,8 @@ def test_several_children_are_on_the_case_page(app, line, phone, crew):
     sign_in(client, VIEWER)
     page = client.get(f"/dashboard/cases/{case.ref}").get_data(as_text=True)
     assert "2 children" in page and "Liam (7); Emma (5)" in page
+    listed = client.get("/dashboard/").get_data(as_text=True)
+    assert "2 children: 7, 5" in listed
 
 
 def test_a_non_answer_is_not_kept_as_the_childs_name(phone, line):
