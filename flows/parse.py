@@ -212,9 +212,10 @@ def parse_yes_no(vocab: Vocabulary, text: str, keypad: bool = False) -> bool | N
     a question ("should I call?") never does.
     """
     key = _HELD.sub(r"\1", _key(text))  # "yesss", "nooo"
-    if key in vocab.yes or (keypad and key in _YES_DIGITS):
+    bare = vocab.polite.sub("", key).strip() if vocab.polite is not None else key  # "ok called"
+    if key in vocab.yes or bare in vocab.yes or (keypad and key in _YES_DIGITS):
         return True
-    if key in vocab.no or (keypad and key in _NO_DIGITS):
+    if key in vocab.no or bare in vocab.no or (keypad and key in _NO_DIGITS):
         return False
     first, _, rest = key.partition(" ")
     rest_words = set(rest.split())

@@ -307,11 +307,15 @@ _SPLIT_NAMES = re.compile(r"\s*(?:,|&|\band\b|\by\b|\be\b)\s*", re.IGNORECASE)
 
 
 def name_of(vocab: Vocabulary, text: str) -> str:
-    """A name as given, without words before it ("her name is Jasmine", "se llama Ana")."""
+    """A name as given, without words before it ("her name is Jasmine", "se llama Ana",
+    "mi niño se llama Angel")."""
     words = " ".join(text.split()).split(" ")
     for n in range(min(len(words) - 1, 5), 0, -1):
         if key(" ".join(words[:n])) in vocab.reading.name_lead:
             return " ".join(words[n:])
+    named = _NAMED.search(text)  # "... se llama Angel", "... named Eli"
+    if named is not None:
+        return text[named.start(1) :].strip(" .!")
     return " ".join(words)
 
 
