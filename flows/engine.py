@@ -8,6 +8,7 @@ service must apply. Nothing here touches a database, Flask or Twilio.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -650,11 +651,24 @@ def _children_named(
     if any(f" {w} " in padded for w in vocab.reading.all_children):
         return missing
     named = []
-    for i in missing:
-        name = key(children[i].get("name") or "")
-        if name and (f" {name} " in padded or f" {name.split()[0]} " in padded):
-            named.append(i)
-    return named or None
+    for clause in _CLAUSES.split(text):
+        words = set(key(clause).split())
+        if words & _STILL_MISSING_WORDS or words & vocab.negation or words & vocab.negation_more:
+            continue  # "Karla no", "but not Liam", "Liam is still missing"
+        padded = f" {key(clause)} "
+        for i in missing:
+            name = key(children[i].get("name") or "")
+            if name and (f" {name} " in padded or f" {name.split()[0]} " in padded):
+                named.append(i)
+    return sorted(set(named)) or None
+
+
+# Where a text about several children turns from one child to another.
+_CLAUSES = re.compile(r"[,.;!?]|\b(?:but|pero|and|y|though|aunque)\b", re.IGNORECASE)
+# Words that say the child in the same clause is still missing (beside the negations).
+_STILL_MISSING_WORDS = frozenset(
+    {"still", "missing", "gone", "sigue", "falta", "perdido", "perdida", "desaparecido"}
+)
 
 
 def _found_these(flow: Flow, state: State, inbound: Inbound, which: list[int]) -> Result:

@@ -337,3 +337,13 @@ def test_a_hedged_yes_to_the_confirmation_is_asked_again_and_a_question_answered
 )
 def test_two_children_named_in_the_first_text(text):
     assert len(walk(text).state.answers["children"]) == 2
+
+
+@pytest.mark.parametrize(
+    "text", ["ya llego Kenia, Karla no", "Kenia is home but Karla is still missing"]
+)
+def test_a_child_said_to_be_still_missing_is_not_marked_found(text):
+    state = walk("my two kids are missing", "yes", "Karla and Kenia").state
+    result = say(state, text)
+    assert kinds(result) == [ev.OneChildFound]
+    assert [c["found"] for c in result.state.answers["children"]] == [False, True]
