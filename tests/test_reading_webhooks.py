@@ -180,3 +180,23 @@ def test_staff_mark_one_child_of_two_found_and_the_case_stays_open(app, line, ph
     assert "Mark Emma found" not in client.get(page).get_data(as_text=True)
     post(client, f"{page}/found", page, child="0")
     assert the_case(line).status == "found" and pending_followups(line) == 0
+
+
+def test_staff_found_by_text_asks_which_child_of_two(app, line, phone, settings, crew):
+    from tests.conftest import Phone
+
+    for text in TWO_KIDS:
+        phone.text(text)
+    ref = the_case(line).ref
+    followups = pending_followups(line)
+    ana = Phone(app, settings, number=ANA)
+    asked = ana.reply(f"FOUND {ref}")
+    assert "Liam, Emma" in asked and "Nothing has stopped" in asked
+    assert the_case(line).status == "open" and pending_followups(line) == followups
+    one = ana.reply(f"FOUND {ref} emma")
+    assert "Emma" in one and "stays open" in one
+    case = the_case(line)
+    assert case.status == "open" and [c["found"] for c in case.children] == [False, True]
+    assert pending_followups(line) == followups
+    ana.reply(f"FOUND {ref}")  # one child left: it is clear which
+    assert the_case(line).status == "found" and pending_followups(line) == 0

@@ -590,6 +590,7 @@ STAFF_CONTEXT = {
     "reason": "stalled",
     "status": "found",
     "text": WORKER_TEXT,
+    "names": f"{CHILD}, {CHILD}, {CHILD}",  # FOUND: the children still missing
 }
 
 
