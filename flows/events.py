@@ -51,7 +51,20 @@ class PoliceNotCalled(Event):
 
 @dataclass(frozen=True)
 class ChildFound(Event):
-    pass
+    """Every child of the case is found: the case ends (follow-ups stop, staff stand down)."""
+
+
+@dataclass(frozen=True)
+class OneChildFound(Event):
+    """One child of several is found; the others are still missing, so nothing ends."""
+
+    name: str
+    index: int
+
+
+@dataclass(frozen=True)
+class PoliceRefused(Event):
+    """Police refused or delayed a report ("they said wait 24 hours")."""
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,7 @@ def detect_language(vocab: Vocabulary, text: str) -> str | None:
 
 # --- numbers and quantities ------------------------------------------------
 
+_HELD = re.compile(r"([a-z])\1{2,}")  # a letter held down: three or more of one
 _TOKEN = re.compile(r"[0-9]+(?:[.,][0-9]+)?(?:/[0-9]+)*|[a-z]+|[^\sa-z0-9]")
 _NOT_AGE_SYMBOLS = frozenset(":")  # 7:30 is a time, not an age
 _AND_SYMBOLS = frozenset(",")  # "2 years, 3 months"
@@ -195,30 +196,33 @@ def parse_last_seen_ago_minutes(vocab: Vocabulary, text: str) -> int | None:
 
 # --- short answers ---------------------------------------------------------
 
-_YES_DIGITS = frozenset({"1"})  # "Reply 1 for yes" works in every language
+# The keypad's conventions, for a call only (keypad=True): a text "1" is not "yes".
+_YES_DIGITS = frozenset({"1"})  # "Press 1 for yes" works in every language
 _NO_DIGITS = frozenset({"2"})
 # On a call, 1 skips the police report question and 1 means "the number I call from".
 _SKIP_DIGITS = frozenset({"1"})
 _SAME_NUMBER_DIGITS = frozenset({"1"})
 
 
-def parse_yes_no(vocab: Vocabulary, text: str) -> bool | None:
+def parse_yes_no(vocab: Vocabulary, text: str, keypad: bool = False) -> bool | None:
     """True/False for a yes/no answer (any language); a clear leading yes/no wins; else None.
 
     Without a leading yes/no, a police answer that plainly says the call is made
     ("I called 911", "la policia ya viene") or not made ("haven't called") counts too;
     a question ("should I call?") never does.
     """
-    key = _key(text)
-    if key in vocab.yes or key in _YES_DIGITS:
+    key = _HELD.sub(r"\1", _key(text))  # "yesss", "nooo"
+    bare = vocab.polite.sub("", key).strip() if vocab.polite is not None else key  # "ok called"
+    if key in vocab.yes or bare in vocab.yes or (keypad and key in _YES_DIGITS):
         return True
-    if key in vocab.no or key in _NO_DIGITS:
+    if key in vocab.no or bare in vocab.no or (keypad and key in _NO_DIGITS):
         return False
     first, _, rest = key.partition(" ")
     rest_words = set(rest.split())
     if first in vocab.yes_lead and not rest_words & (vocab.unsure | vocab.negation):
         return True
-    if first in vocab.no_lead and not rest_words & (vocab.unsure | vocab.yes_lead):
+    no_verb = _negates_a_verb(vocab, text, rest)  # "no tengo papeles" is no "No."
+    if first in vocab.no_lead and not rest_words & (vocab.unsure | vocab.yes_lead) and not no_verb:
         return False
     if is_question(vocab, text):
         return None
@@ -231,17 +235,33 @@ def parse_yes_no(vocab: Vocabulary, text: str) -> bool | None:
     return None
 
 
+def _negates_a_verb(vocab: Vocabulary, text: str, rest: str) -> bool:
+    """A Spanish "no" run into what follows negates it ("no tengo", "no entiendo"): it
+    answers nothing. "no, ..." with a pause, or English after it, is a plain no."""
+    if not rest or re.match(r"\s*no\s*[,.!;:-]", text.casefold()):
+        return False
+    return detect_language(vocab, rest) == "es"
+
+
 def is_question(vocab: Vocabulary, text: str) -> bool:
     """The caller is asking something ("what do I do?", "should I call?")."""
     first = _key(text).partition(" ")[0]
     return "?" in text or "\u00bf" in text or first in vocab.asking
 
 
-_RELATIONSHIP_DIGITS = {"1": "parent", "2": "foster", "3": "caseworker", "4": "other"}
+# The menu of ask_relationship (texts and calls alike): 1 to 5.
+_RELATIONSHIP_DIGITS = {
+    "1": "parent",
+    "2": "foster",
+    "3": "caseworker",
+    "4": "other",
+    "5": "group_home",
+}
 
 
 def parse_relationship(vocab: Vocabulary, text: str) -> str | None:
-    """Return 'parent', 'foster', 'caseworker' or 'other' for the caller's role, or None."""
+    """The caller's role: parent, foster, caseworker, group_home, relative, other, or
+    'unclear' ("mama de crianza": foster care or family who raised the child?); else None."""
     key = _key(text)
     if key in _RELATIONSHIP_DIGITS:
         return _RELATIONSHIP_DIGITS[key]
@@ -257,19 +277,20 @@ def is_skip_word(vocab: Vocabulary, text: str) -> bool:
     return _key(text) in vocab.skip
 
 
-def is_skip(vocab: Vocabulary, text: str) -> bool:
+def is_skip(vocab: Vocabulary, text: str, keypad: bool = False) -> bool:
     """True when the caller asks to skip the question (any language): the whole answer
     is a skip word, or carries a skip phrase of two words or more ("no pic sorry")."""
     if is_skip_word(vocab, text):
         return True
     key = _key(text)
-    return key in _SKIP_DIGITS or _has(key, tuple(p for p in vocab.skip if " " in p))
+    skip_digit = keypad and key in _SKIP_DIGITS
+    return skip_digit or _has(key, tuple(p for p in vocab.skip if " " in p))
 
 
-def is_same_number(vocab: Vocabulary, text: str) -> bool:
+def is_same_number(vocab: Vocabulary, text: str, keypad: bool = False) -> bool:
     """True when the caller says to use the number they are texting (or calling) from."""
     key = _key(text)
-    return key in vocab.same_number or key in _SAME_NUMBER_DIGITS
+    return key in vocab.same_number or (keypad and key in _SAME_NUMBER_DIGITS)
 
 
 def parse_phone(text: str, region: str | None = "US", strict: bool = True) -> str | None:

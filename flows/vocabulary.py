@@ -38,12 +38,27 @@ MINUTE_UNIT_MINUTES = {
 }
 KEYWORDS = ("stop", "start", "help", "found", "restart", "language")
 RELATIONSHIP_ORDER = (  # first match wins: "foster care caseworker" is a caseworker
+    ("group_home", "group_home"),
     ("caseworker", "caseworker"),
     ("foster", "foster"),
     ("family_friend", "other"),  # before parent: "family friend" is not family
+    ("relative", "relative"),  # before unclear: a grandmother "de crianza" raised the child
+    ("unclear", "unclear"),  # "mama de crianza" alone: foster care or raised by family? ask
     ("parent", "parent"),
     ("other", "other"),
 )
+# How a reply is read at every step (flows/read.py): whole-message lists, phrase tables.
+READING_LISTS = (
+    "non_answers",
+    "dont_know",
+    "filler",
+    "confused",
+    "all_children",
+    "not_names",
+    "name_lead",
+)
+READING_PHRASES = ("another_child", "several_children", "police_refused")
+READING_TABLES = ("questions", "roles")
 
 # The sections (and their keys) a language file may have; anything else is a typo.
 SECTIONS: dict[str, tuple[str, ...]] = {
@@ -57,6 +72,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "police": ("called", "not_called", "asking"),
     "relationship": tuple(name for name, _ in RELATIONSHIP_ORDER),
     "answers": ("skip", "same_number", "when", "clock_suffix"),
+    "reading": (*READING_LISTS, *READING_PHRASES, *READING_TABLES),
     "intents": (
         "clause_breaks",
         "negation",
@@ -120,6 +136,22 @@ class IntentRules:
 
 
 @dataclass(frozen=True)
+class ReadingRules:
+    """Compiled words for reading a reply at any step (see flows/read.py)."""
+
+    non_answers: frozenset[str]  # whole message: "hmm", "ok", "?" (re-ask, store nothing)
+    dont_know: frozenset[str]  # whole message: "idk", "no se" (unknown where that is fair)
+    filler: frozenset[str]  # words after "idk" that still say nothing ("idk the # yet")
+    confused: Mapping[str, str]  # whole message -> its language: "no entiendo" -> es
+    all_children: frozenset[str]  # "both", "todos": every child, when asked which
+    not_names: frozenset[str]  # words that are never a child's name ("he", "hes", "too")
+    name_lead: frozenset[str]  # words before a name: "her name is", "se llama"
+    phrases: Mapping[str, re.Pattern[str] | None]  # another_child, police_refused, ...
+    questions: Mapping[str, re.Pattern[str]]  # topic -> what asks it
+    roles: Mapping[str, re.Pattern[str]]  # role -> what says the caller has it
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     """Everything the parsers recognise, merged over all languages."""
 
@@ -158,6 +190,8 @@ class Vocabulary:
     when: frozenset[str]
     clock_suffix: frozenset[str]
     intents: IntentRules
+    reading: ReadingRules
+    lone_words: Mapping[str, frozenset[str]]  # lang -> whole messages only it uses ("si")
 
     @classmethod
     def from_languages(cls, languages: Mapping[str, Mapping[str, Any]]) -> Vocabulary:
@@ -217,6 +251,13 @@ class Vocabulary:
             when=_words(merged("answers", "when")),
             clock_suffix=_words(merged("answers", "clock_suffix")),
             intents=_intent_rules(languages),
+            reading=_reading_rules(languages),
+            lone_words=MappingProxyType(
+                {
+                    lang: _words(data.get("detect", {}).get("strong", ()))
+                    for lang, data in languages.items()
+                }
+            ),
         )
 
 
@@ -277,6 +318,51 @@ def _units(
             for word in _words(data.get(section, {}).get(unit, ())):
                 out[word] = size
     return MappingProxyType(out)
+
+
+def _reading_rules(languages: Mapping[str, Mapping[str, Any]]) -> ReadingRules:
+    groups: dict[str, list[str]] = {}
+    for data in languages.values():
+        for name, members in data.get("intents", {}).get("groups", {}).items():
+            groups.setdefault(name, []).extend(members)
+    compiler = _PhraseCompiler(groups)
+
+    def lists(name: str) -> frozenset[str]:
+        return _words(
+            p for data in languages.values() for p in data.get("reading", {}).get(name, ())
+        )
+
+    def table(name: str) -> dict[str, re.Pattern[str]]:
+        specs: dict[str, list[str]] = {}
+        for data in languages.values():
+            for topic, phrases in data.get("reading", {}).get(name, {}).items():
+                specs.setdefault(topic, []).extend(phrases)
+        out = {topic: compiler.compile(phrases) for topic, phrases in specs.items()}
+        return {topic: rx for topic, rx in out.items() if rx is not None}
+
+    confused = {
+        phrase: lang
+        for lang, data in languages.items()
+        for phrase in _words(data.get("reading", {}).get("confused", ()))
+    }
+    phrases = {
+        name: compiler.compile(
+            p for data in languages.values() for p in data.get("reading", {}).get(name, ())
+        )
+        for name in READING_PHRASES
+    }
+    return ReadingRules(
+        non_answers=lists("non_answers"),
+        dont_know=lists("dont_know"),
+        filler=lists("filler"),
+        confused=MappingProxyType(confused),
+        all_children=lists("all_children"),
+        not_names=lists("not_names"),
+        name_lead=lists("name_lead"),
+        phrases=MappingProxyType(phrases),
+        questions=MappingProxyType(table("questions")),
+        roles=MappingProxyType(table("roles")),
+    )
 
 
 # --- intents: phrases with {groups}, optional words? and a|b choices ----------------

@@ -128,7 +128,7 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
         ref=case.ref,
         status=STATUS_WORDS.get(case.status, case.status),
         is_open=case.status in cases.OPEN_STATUSES,
-        age=oncall.age_text(case.age_months),
+        age=_ages(case),
         last_seen=last_seen_text(case, zone, now),
         worker=worker,
         unacknowledged=waiting,
@@ -138,6 +138,12 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
         finished_at=case.found_at or case.closed_at or case.created_at,
         test=case.is_test,
     )
+
+
+def _ages(case: Case) -> str:
+    """The age; for a report about several children, how many and each age."""
+    count = oncall.children_count(case)
+    return oncall.ages_text(case) if count == 1 else f"{count} children: {oncall.ages_text(case)}"
 
 
 def unacknowledged(session: Session, case_ids: list[int]) -> set[int]:
@@ -185,8 +191,11 @@ def answers(
     case: Case, zone: ZoneInfo, now: datetime, region: str
 ) -> list[tuple[str, str | PhoneLink]]:
     """What the caller told us, in the order staff need it."""
-    police = oncall.POLICE_WORDS[case.police_called]
-    rows = [
+    police = oncall.police_text(case)
+    rows = []
+    if oncall.children_count(case) > 1:
+        rows.append((f"{oncall.children_count(case)} children", oncall.children_text(case)))
+    rows += [
         ("Child's name", case.child_name or "not given yet"),
         ("Age", oncall.age_text(case.age_months)),
         ("Last seen", last_seen_text(case, zone, now)),

@@ -31,6 +31,8 @@ PLAIN_ANSWERS = {
     "police_report": "police_report",
     "relationship": "relationship_to_child",
     "callback_phone": "callback_phone",
+    "children": "children",
+    "police_refused": "police_refused",
 }
 
 
@@ -200,4 +202,25 @@ def tell_caregiver(
         caller_id=caller.id,
         dedupe_key=f"{template}:{case.id}:{once}",
     )
+    return True
+
+
+def still_missing(case: Case) -> list[int]:
+    """Which of a report's several children are not found yet (empty for one child)."""
+    children = case.children or []
+    if len(children) < 2:
+        return []
+    return [i for i, child in enumerate(children) if not child.get("found")]
+
+
+def child_found(session: Session, case: Case, index: int, now: datetime) -> bool:
+    """One child of several is found: only that child is marked, and nothing stops while
+    another is still missing; the last one found ends the case as `found` does."""
+    if case.status not in FOUNDABLE or index not in still_missing(case):
+        return False
+    children = [dict(child) for child in case.children or []]
+    children[index]["found"] = True
+    db.write_through(session, case, children=children)
+    if all(child.get("found") for child in children):
+        return found(session, case, now)
     return True

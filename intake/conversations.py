@@ -134,7 +134,7 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
     """What a reply's words depend on beyond the conversation itself."""
     case = turn.case
     match reply.template:
-        case "help":
+        case "help" | "answer_what_next" | "answer_will_call" | "answer_other":
             return {"reachable": oncall.reachable(session, line, now)}
         case "summary":
             return {

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from flows import language
 from flows.engine import Flow
 from flows.intake import intake_flow
 from intake import crypto, words
@@ -38,11 +39,12 @@ class Line:
         """The line; ConfigError when INTAKE_DATA_KEYS cannot read the stored data."""
         keys = settings.data_key_ring()
         db = Database(settings.database_url, keys)
+        language.confidences("hola")  # load the language models now, not on a caller's text
         _check_keys(db, keys)
         return cls(
             settings=settings,
             db=db,
-            flow=intake_flow(settings.default_region, words.vocabulary()),
+            flow=intake_flow(settings.default_region, words.vocabulary(), language.confidences),
             fallback={lang: fallback_words(settings, lang) for lang in words.LANGUAGES},
             spoken_fallback={
                 lang: fallback_words(settings, lang, "voice") for lang in words.LANGUAGES

@@ -92,9 +92,13 @@ class Case(Base):
     last_seen_where: Mapped[str | None] = mapped_column(Encrypted)
     description: Mapped[str | None] = mapped_column(Encrypted)
     police_called: Mapped[bool | None]
+    # police refused or delayed a report ("they said wait 24 hours")
+    police_refused: Mapped[bool] = mapped_column(default=False, server_default=false())
     police_report: Mapped[str | None] = mapped_column(Encrypted)
     relationship_to_child: Mapped[str | None] = mapped_column(String(20))
     callback_phone: Mapped[str | None] = mapped_column(Encrypted)
+    # every child of a report about several: [{name, age_months, found}]; None for one
+    children: Mapped[list[dict[str, Any]] | None] = mapped_column(EncryptedJSON)
     # the caller said a child is missing (a "missing" word): a stalled intake still pages
     reported_missing: Mapped[bool] = mapped_column(default=False, server_default=false())
     assigned_person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))

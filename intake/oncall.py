@@ -400,19 +400,65 @@ RELATIONSHIP_WORDS = {
     "parent": "parent or family",
     "foster": "foster parent",
     "caseworker": "agency staff",
+    "group_home": "group home staff",
+    "relative": "relative raising the child",
     "other": "other",
 }
 # None: no clear answer (the police question comes in the first reply, so it was asked)
 POLICE_WORDS = {True: "yes", False: "not yet", None: "no answer"}
+POLICE_REFUSED_WORDS = "police refused or delayed"
+
+
+def police_text(case: Case) -> str:
+    """Whether police were called, as staff read it; a refusal or delay is said first."""
+    if case.police_refused:
+        return POLICE_REFUSED_WORDS
+    return POLICE_WORDS[case.police_called]
+
+
+def children_count(case: Case) -> int:
+    """How many children the report is about (one unless the caller said more)."""
+    return max(1, len(case.children or []))
+
+
+def ages_text(case: Case) -> str:
+    """The age, or each child's age for a report about several ("7, 5")."""
+    ages = [c.get("age_months") for c in case.children or []]
+    if children_count(case) == 1 or all(a is None for a in ages):
+        return age_text(case.age_months)
+    return ", ".join(
+        age_text(c.get("age_months")) if c.get("age_months") is not None else "?"
+        for c in case.children or []
+    )
+
+
+def children_text(case: Case) -> str:
+    """Each child of a report about several: "Liam (7), Emma (5, found)"."""
+    parts = []
+    for child in case.children or []:
+        about = [age_text(child["age_months"])] if child.get("age_months") is not None else []
+        about += ["found"] if child.get("found") else []
+        name = child.get("name") or "name not given"
+        parts.append(f"{name} ({', '.join(about)})" if about else name)
+    return "; ".join(parts)
+
+
 AREA_LIMIT, WHEN_LIMIT = 34, 22  # keep an alert at two SMS segments with a 40-char org name
 # An intake left half done: how its alert says so, in the one sentence of what is known.
 LEFT_PARTWAY = {
     "hung_up": "hung up during intake",
-    "stalled": "stopped answering during intake",
+    "stalled": "went quiet mid-intake",
     "abandoned": "left the intake unfinished",
 }
-STORY_RELATIONSHIPS = {"parent": "parent", "foster": "foster parent", "caseworker": "agency staff"}
+STORY_RELATIONSHIPS = {
+    "parent": "parent",
+    "foster": "foster parent",
+    "caseworker": "agency staff",
+    "group_home": "group home",
+    "relative": "relative",
+}
 STORY_POLICE = {True: "police called", False: "police not called"}
+STORY_POLICE_REFUSED = "police refused"
 STORY_AREA_LIMIT = 14  # two segments still, with a 50-character org name
 
 
@@ -424,12 +470,13 @@ def alert_params(line: Line, alert: Alert, now: datetime) -> dict[str, str]:
         "story": story(line, case, alert.reason) if alert.reason in LEFT_PARTWAY else "",
         "ref": case.ref,
         "reason": alert.reason,
-        "age": age_text(case.age_months),
+        "age": ages_text(case),
+        "children": children_count(case),
         "area": _short(case.last_seen_where, AREA_LIMIT) or "not given yet",
         "when": when_text(case, line.settings.zone),
         "lang": LANGUAGE_NAMES.get(case.lang, case.lang),
         "relationship": RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given yet"),
-        "police": POLICE_WORDS[case.police_called],
+        "police": police_text(case),
         "link": f"{line.settings.public_base_url}/cases/{case.ref}",
         "name": "",
         "description": "",
@@ -451,17 +498,26 @@ def story(line: Line, case: Case, reason: str) -> str:
     if any(traits):
         who += f" ({', '.join(t for t in traits if t)})"
     known = [_short(case.child_name, 60) if full else ""]
-    known.append(f"age {age_text(case.age_months)}" if case.age_months is not None else "")
+    known.append(_ages_said(case))
     known.append(_seen(case, line.settings.zone))
     known.append(_short(case.description, 120) if full else "")
     details = ", ".join(k for k in known if k)
-    police = STORY_POLICE.get(case.police_called, "")
+    police = (
+        STORY_POLICE_REFUSED if case.police_refused else STORY_POLICE.get(case.police_called, "")
+    )
     details = "; ".join(d for d in (details, police) if d)
     if not details and case.reported_missing:
         details = "a child is missing, no details yet"
     if not details:
         return f"{who} {LEFT_PARTWAY[reason]} before giving any details."
     return f"{who} {LEFT_PARTWAY[reason]}: {details}."
+
+
+def _ages_said(case: Case) -> str:
+    """'age 6', or 'ages 7, 5' for a report about several children; '' when not given."""
+    if children_count(case) > 1:
+        return f"ages {ages_text(case)}"
+    return f"age {age_text(case.age_months)}" if case.age_months is not None else ""
 
 
 def _seen(case: Case, zone: ZoneInfo) -> str:

@@ -124,6 +124,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "purged_at": A_TIME,
         "is_test": A_WORD,
         "last_seen_told_at": A_TIME,
+        "children": PURGED,  # each child's name and age
+        "police_refused": A_WORD,
     },
     "case_media": {
         "id": AN_ID,
@@ -268,6 +270,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "created_at": A_TIME,
     },
 }
+
+
+# What a purge empties on the case row itself: its PURGED columns, read from the one list.
+CASE_ANSWERS = tuple(name for name, rule in COLUMNS["cases"].items() if rule == PURGED)
 
 
 def undeclared(metadata) -> list[str]:
@@ -433,14 +439,7 @@ def _keeps_another_case(session: Session, caller_id: int, case_id: int) -> bool:
 def _scrub_case(session: Session, line: Line, case: Case, caller: Caller) -> int:
     """Empty the case's personal data; queue its files and texts for deletion at Twilio.
     Returns how many."""
-    for name in (
-        "child_name",
-        "last_seen_when",
-        "last_seen_where",
-        "description",
-        "police_report",
-        "callback_phone",
-    ):
+    for name in CASE_ANSWERS:
         setattr(case, name, None)
     files = 0
     for item in session.scalars(select(CaseMedia).where(CaseMedia.case_id == case.id)):

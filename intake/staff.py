@@ -123,6 +123,39 @@ def not_me_command(session, line: Line, person, args, text, now) -> Answer:
     return [oncall.staff_words("not_me_done", ref=case.ref)], case
 
 
+def found_command(session, line: Line, person, args, text, now) -> Answer:
+    """FOUND <ref> [name | ALL]: the child is found, as the case page's button does. For a
+    case about several children still missing, the name says which (ALL: every one);
+    without it the line asks, and nothing stops."""
+    if not args:
+        return [oncall.staff_words("found_which_case")], None
+    case = _case(session, args[0])
+    if case is None:
+        return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
+    said = " ".join(args[1:]).strip()
+    missing = cases.still_missing(case)
+    if len(missing) > 1 and said.upper() != "ALL":
+        children = case.children or []
+        index = next((i for i in missing if _same_name(children[i].get("name"), said)), None)
+        if index is None:
+            names = ", ".join(children[i].get("name") or f"child {i + 1}" for i in missing)
+            return [oncall.staff_words("found_which_child", ref=case.ref, names=names)], case
+        cases.child_found(session, case, index, now)
+        name = children[index].get("name") or f"child {index + 1}"
+        return [oncall.staff_words("found_one_child", ref=case.ref, name=name)], case
+    if cases.found(session, case, now):
+        return [oncall.staff_words("found_done", ref=case.ref)], case
+    return [oncall.staff_words("case_over", ref=case.ref, status=status_text(case))], case
+
+
+def _same_name(name: str | None, said: str) -> bool:
+    """A child's name as staff typed it: the whole name or its first word, any case."""
+    if not name or not said:
+        return False
+    name, said = name.casefold(), said.casefold()
+    return said == name or said == name.split()[0]
+
+
 COMMANDS: dict[str, Command] = {
     "ACK": ack_command,
     "TAKE": take_command,
@@ -130,6 +163,7 @@ COMMANDS: dict[str, Command] = {
     "R": relay_command,
     "REPLY": relay_command,
     "NOTME": not_me_command,
+    "FOUND": found_command,
 }
 
 

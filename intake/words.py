@@ -96,15 +96,22 @@ def render(name: str, lang: str, /, channel: str = "sms", **params: Any) -> str:
     """The text of one template in one language, trimmed of surrounding blank lines.
 
     `name` may carry its channel ("staff:oncall_alert"); a language without the template
-    falls back to English.
+    falls back to English, and a call without its own words for a reply says the text's
+    (an answer to a question, read out rather than lost).
     """
     if ":" in name:
         channel, name = name.split(":", 1)
     lang = lang if lang in LANGUAGES else "en"
-    if not (TEMPLATES_DIR / channel / lang / f"{name}.txt").exists():
+    if channel == "voice" and not _exists(channel, lang, name) and not _exists(channel, "en", name):
+        channel = "sms"
+    if not _exists(channel, lang, name):
         lang = "en"
     template = _environment().get_template(f"{channel}/{lang}/{name}.txt")
     return template.render(**params).strip()
+
+
+def _exists(channel: str, lang: str, name: str) -> bool:
+    return (TEMPLATES_DIR / channel / lang / f"{name}.txt").exists()
 
 
 def is_gsm(text: str) -> bool:

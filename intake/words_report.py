@@ -57,7 +57,38 @@ VARIANTS: dict[str, dict[str, tuple[Any, ...]]] = {
     "relay_from_worker": {"text": (WORKER_TEXT,), "cut": (False, True)},
     "case_taken": {"who": (WORKER,), "phone": ("(212) 555-0111", "+44 20 7946 0958")},
     **{f"followup_{n}": {"runaway_early": (True, False)} for n in range(1, 7)},
+    "answer_what_next": {
+        "done": (True, False),
+        "reachable": (True, False),
+        "with_welcome": (False, True),
+    },
+    "answer_will_call": {
+        "done": (True, False),
+        "reachable": (True, False),
+        "with_welcome": (False, True),
+    },
+    **{f"answer_{t}": {"with_welcome": (False, True)} for t in ("who", "police_for_me")},
+    **{f"answer_{t}": {"with_welcome": (False, True)} for t in ("waiting", "ncmec")},
+    "answer_other": {"reachable": (True, False)},
+    "ask_which_child": {"missing_names": ([CHILD, CHILD], [])},
+    "one_found": {"found_names": ([CHILD], []), "others": ([CHILD, CHILD], [])},
+    "another_child": {"name": (CHILD, None)},
 }
+# Questions to the line answered from templates (flows.read), by topic.
+ANSWERS = tuple(
+    f"answer_{topic}"
+    for topic in (
+        "what_next",
+        "who",
+        "will_call",
+        "police_for_me",
+        "waiting",
+        "ncmec",
+        "why",
+        "privacy",
+        "other",
+    )
+)
 
 QUESTIONS = (
     "ask_police",
@@ -78,6 +109,8 @@ QUESTIONS = (
 # the first question; help and opted_in then get with_welcome=True and leave out what
 # the welcome just said (the line's name and the numbers), or the reply would not fit.
 WITH_WELCOME = {"with_welcome": True}
+ROLE_NOTES = ("note_foster", "note_caseworker_duty", "note_group_home")  # said at the start too
+AGAIN = ("police_urge", "retry_police", "retry_name", "retry_age")  # replies that ask again
 COMBINATIONS: tuple[tuple[str, ...], ...] = (
     ("welcome", "ask_police"),
     ("welcome", "help", "ask_police"),
@@ -93,6 +126,17 @@ COMBINATIONS: tuple[tuple[str, ...], ...] = (
     ("found", "found_other_open"),
     ("after_found",),
     ("after_close",),
+    # with the safety message: the short notes; the rest comes with the next reply
+    *((said, q) for said in (*ANSWERS, *ROLE_NOTES) for q in (*QUESTIONS, *AGAIN)),
+    *(("police_refused", q) for q in QUESTIONS),
+    *(("another_child", q) for q in QUESTIONS),
+    ("another_child", "ask_other_child"),
+    *(("child_added", q) for q in QUESTIONS),
+    *(("one_found", q) for q in QUESTIONS),
+    *(("not_confirmed", q) for q in QUESTIONS),
+    ("ask_which_child",),
+    ("ask_confirm_found",),
+    ("ask_confirm_child",),
 )
 MAX_COMBINED_SEGMENTS = 3
 MAX_SINGLE_SEGMENTS = 2

@@ -52,7 +52,7 @@ def test_a_stalled_alert_is_one_sentence_and_the_worker_hears_when_it_is_abandon
     worker_tick(line, transport, start + timedelta(minutes=11))
     [alert] = texts_to(fake, ANA)
     ref = cases_of(line)[0].ref
-    said = "Caller +1 212... stopped answering during intake: age 6, last seen about "
+    said = "Caller +1 212... went quiet mid-intake: age 6, last seen about "
     assert f"MISSING CHILD {ref}. {said}" in alert
     assert "at the park; police called.\nACK takes it:" in alert
     assert "not given yet" not in alert and "Mia" not in alert and CALLER not in alert

@@ -174,7 +174,9 @@ def test_ya_lo_encontramos_counts_as_found_after_the_intake(line, phone):
 def test_an_unsure_found_is_kept_as_said_and_asked_to_confirm(line, phone):
     intake(phone)
     reply = phone.reply("i think that's him in the video")
-    assert reply == render("confirm_found", "en", org=ORG, ref=cases(line)[0].ref, child_name="")
+    assert reply == render(
+        "ask_confirm_found", "en", org=ORG, ref=cases(line)[0].ref, child_name=""
+    )
     assert cases(line)[0].status == "open"
 
 

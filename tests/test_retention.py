@@ -97,7 +97,7 @@ def everything_said(line, case_id: int) -> str:
     """Every stored value of a case, its messages and outbox rows, as one text."""
     with line.db.sessions() as s:
         case = s.get(Case, case_id)
-        parts = [case.child_name, case.description, case.police_report, case.callback_phone]
+        parts = [getattr(case, name) for name in retention.CASE_ANSWERS]  # children too
         parts += [m.body for m in s.scalars(select(Message).where(Message.case_id == case_id))]
         parts += [m.url for m in s.scalars(select(CaseMedia).where(CaseMedia.case_id == case_id))]
         for row in s.scalars(select(Outbound).where(Outbound.case_id == case_id)):

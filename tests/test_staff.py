@@ -278,7 +278,7 @@ def test_a_stalled_spanish_intake_alert_says_what_is_known(line, phone, crew, fa
     phone.text("Sofia")
     tick_all(line, transport, utcnow() + timedelta(minutes=11))
     [alert] = texts_to(fake, ANA)
-    said = "Caller +1 212... (Spanish) stopped answering during intake: a child is missing, "
+    said = "Caller +1 212... (Spanish) went quiet mid-intake: a child is missing, "
     assert f"{said}no details yet.\nACK takes it:" in alert and "Sofia" not in alert
 
 

@@ -516,6 +516,9 @@ def test_spanish_reads_as_meant(case):
 FK_EXCEPTIONS: dict[str, str] = {
     # name: why it may read above grade 6
     "relay_from_worker": "the worker's own words, not ours",
+    "another_child": "the child's name, as the caller gave it",
+    "ask_which_child": "the children's names, as the caller gave them",
+    "one_found": "the children's names, as the caller gave them",
 }
 
 
@@ -627,20 +630,24 @@ STAFF_CONTEXT = {
     "status": "found",
     "text": WORKER_TEXT,
     "story": "",
+    "names": f"{CHILD}, {CHILD}, {CHILD}",  # FOUND: the children still missing
 }
 # The longest sentence oncall.story makes (minimal detail): a 22-character time, a
 # 14-character place (oncall.STORY_AREA_LIMIT), every trait.
 LONGEST_STORY = (
-    "Caller +1 212... (foster parent, Spanish) stopped answering during intake: age 18 months, "
+    "Caller +1 212... (foster parent, Spanish) went quiet mid-intake: age 18 months, "
     f"last seen {'y' * 22} at {'x' * 14}; police not called."
 )
 
 
-def test_a_half_done_intake_alert_is_one_sentence_within_two_segments():
-    params = {**STAFF_CONTEXT, "story": LONGEST_STORY}
+@pytest.mark.parametrize("children", [1, 2])
+def test_a_half_done_intake_alert_is_one_sentence_within_two_segments(children):
+    story = LONGEST_STORY if children == 1 else LONGEST_STORY.replace("age 18", "ages 7, 18")
+    params = {**STAFF_CONTEXT, "story": story, "children": children}
     text = render("oncall_alert", "en", channel="staff", **params)
     _check_sms(text, "staff/oncall_alert with a story")
-    assert LONGEST_STORY in text and "not given yet" not in text and "ACK" in text
+    assert story in text and "not given yet" not in text and "ACK" in text
+    assert ("2 MISSING CHILDREN" in text) == (children == 2)
 
 
 @pytest.mark.parametrize("name", template_names("staff", "en"))

@@ -108,6 +108,9 @@ def case_page(ref: str):
             followups=casefile.followup_state(db, case, now),
             person=accounts.roster_person(db, me),
             is_open=case.status in cases.WORKABLE,
+            still_missing=[
+                (i, (case.children or [])[i].get("name")) for i in cases.still_missing(case)
+            ],
             unacknowledged=bool(casefile.unacknowledged(db, [case.id])),
             **_live(db, case),
         )
@@ -238,6 +241,14 @@ def found(ref: str):
     """The child is found: what the caregiver's FOUND does."""
 
     def work(db, case, me):
+        which = request.form.get("child", "all")
+        missing = cases.still_missing(case)
+        if len(missing) > 1 and which != "all":  # one child of several: only that one
+            if not which.isdigit() or int(which) not in missing:
+                abort(400, "No such child on this case.")
+            name = (case.children or [])[int(which)].get("name") or "The child"
+            cases.child_found(db, case, int(which), utcnow())
+            return f"{name} is marked found. Case {case.ref} stays open for the others."
         if cases.found_by_staff(db, case, utcnow()):
             return f"Case {case.ref} is marked found. The follow-ups have stopped{_told(case)}."
         return f"Case {case.ref} is {staff.status_text(case)}: it cannot be marked found."

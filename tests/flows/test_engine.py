@@ -513,13 +513,17 @@ def test_we_found_him_mid_intake_ends_it_as_found():
     assert templates(result) == ["found"] and kinds(result) == [ev.ChildFound]
 
 
-def test_an_unsure_found_is_taken_as_the_answer_and_confirmed():
+def test_an_unsure_found_is_confirmed_before_anything_is_kept():
     state = walk(*HAPPY_PATH[:5]).state  # asked where
     result = say(state, "found his bike by the river")
-    assert result.state.answers["last_seen_where"] == "found his bike by the river"
-    assert templates(result) == ["confirm_found", "ask_description"]
+    assert "last_seen_where" not in result.state.answers
+    assert templates(result) == ["ask_confirm_found"] and kinds(result) == []
+    no = say(result.state, "no")
+    assert templates(no) == ["not_confirmed", "ask_where"] and kinds(no) == []
+    yes = say(result.state, "yes")
+    assert templates(yes) == ["found"] and kinds(yes) == [ev.ChildFound]
     done = say(walk(*HAPPY_PATH).state, "i think that's him in the video")
-    assert templates(done) == ["confirm_found"] and kinds(done) == [ev.CaseMessage]
+    assert templates(done) == ["ask_confirm_found"] and kinds(done) == [ev.CaseMessage]
 
 
 def test_the_summary_carries_whether_the_police_were_called():
@@ -547,7 +551,7 @@ def test_what_do_i_do_at_the_police_question_gets_the_urge_not_a_dry_retry():
 def test_saying_there_is_no_photo_in_any_words_skips_it(text):
     state = walk(*HAPPY_PATH[:9]).state
     assert state.step == "photos"
-    assert templates(say(state, text)) == ["ask_callback"]
+    assert templates(say(state, text))[-1] == "ask_callback"
 
 
 def test_a_photo_after_the_photo_question_was_passed_over_is_kept():

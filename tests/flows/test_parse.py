@@ -323,10 +323,7 @@ def test_parse_age_months_rejects(text):
                 "Sí.",
                 "ya",
                 "claro",
-                "ok",
-                "OK!",
                 "yes they are here",
-                "1",
                 "yes, I called 911",
                 "si ya llamé",
             )
@@ -346,7 +343,6 @@ def test_parse_age_months_rejects(text):
                 "todavia no",
                 "aún no",
                 "aun no",
-                "2",
                 "no, they told me to wait",
                 "no i havent called yet",
             )
@@ -355,6 +351,17 @@ def test_parse_age_months_rejects(text):
 )
 def test_parse_yes_no(text, expected):
     assert parse_yes_no(VOCAB, text) is expected
+
+
+@pytest.mark.parametrize("text", ["ok", "OK!", "k", "okay", "sure", "1", "2"])
+def test_ok_and_keys_are_no_yes_or_no_in_a_text(text):
+    # "ok" to "Did you call police? Reply YES or NO" is no answer; keys are a call's
+    assert parse_yes_no(VOCAB, text) is None
+
+
+def test_keys_are_yes_and_no_on_the_keypad():
+    assert parse_yes_no(VOCAB, "1", keypad=True) is True
+    assert parse_yes_no(VOCAB, "2", keypad=True) is False
 
 
 @pytest.mark.parametrize(
@@ -452,25 +459,15 @@ def test_parse_yes_no_police_unclear(text):
                 "dad",
                 "father",
                 "parent",
-                "grandma",
-                "grandmother",
-                "grandpa",
-                "aunt",
-                "uncle",
                 "sister",
                 "brother",
                 "family",
-                "guardian",
                 "stepmom",
                 "stepdad",
                 "madre",
                 "mamá",
                 "padre",
                 "papá",
-                "abuela",
-                "abuelo",
-                "tía",
-                "tío",
                 "familia",
                 "I'm his mom",
                 "soy su mamá",
@@ -486,9 +483,8 @@ def test_parse_yes_no_police_unclear(text):
                 "foster dad",
                 "foster care",
                 "hogar de crianza",
-                "padre de crianza",
-                "madre de crianza",
-                "crianza",
+                "familia de crianza",
+                "crianza temporal",
                 "acogida",
                 "familia de acogida",
                 "I'm her foster mother",
@@ -504,8 +500,6 @@ def test_parse_yes_no_police_unclear(text):
                 "CPS",
                 "DCFS",
                 "agency",
-                "staff",
-                "group home staff",
                 "agency staff",
                 "trabajador social",
                 "trabajadora social",
@@ -538,8 +532,34 @@ def test_parse_relationship(text, expected):
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5", "group_home"),
+        ("group home staff", "group_home"),
+        ("I work at the group home", "group_home"),
+        ("residential staff", "group_home"),
+        ("casa hogar", "group_home"),
+        ("grandma", "relative"),
+        ("her grandmother", "relative"),
+        ("aunt", "relative"),
+        ("legal guardian", "relative"),
+        ("abuela", "relative"),
+        ("tía", "relative"),
+        ("soy su abuela, su mamá de crianza", "relative"),
+        ("yo la crié, soy su mamá de crianza", "relative"),
+        ("soy su mamá de crianza", "unclear"),
+        ("madre de crianza", "unclear"),
+        ("crianza", None),
+    ],
+)
+def test_roles_beyond_the_menu(text, expected):
+    # group-home staff have their own note; a grandmother "de crianza" raised the child
+    assert parse_relationship(VOCAB, text) == expected
+
+
+@pytest.mark.parametrize(
     "text",
-    ["5", "0", "12", "momentarily", "fosters", "yes", "stepping", "someone", *HOSTILE],
+    ["6", "0", "12", "momentarily", "fosters", "yes", "stepping", "someone", *HOSTILE],
 )
 def test_parse_relationship_rejects(text):
     assert parse_relationship(VOCAB, text) is None
