@@ -275,6 +275,7 @@ def _open_page_row(session: Session, phone: str, now: datetime) -> Outbound | No
             Outbound.status == "pending",
             Outbound.kind == "alert",
             Outbound.send_at <= now + PAGE_HOLD,
+            Outbound.tried_at.is_(None),  # words already sent once are never rewritten
         )
         .order_by(Outbound.id)
         .limit(1)

@@ -225,7 +225,9 @@ def _lock_ids(session: Session, status, column, now: datetime, limit: int) -> li
 
 
 def _prepare(line: Line, row: Outbound, now: datetime) -> Claimed | None:
-    """Render the row's words now, in the recipient's current language.
+    """The row's words: rendered at its first claim, in the recipient's language then,
+    and kept on the row before the first request leaves; a retry (and the look-up of an
+    unsure send) uses those words, whatever the recipient chose since.
 
     A daytime-only text claimed in quiet hours (a late worker, a retry) waits for 08:00.
     """
@@ -235,7 +237,7 @@ def _prepare(line: Line, row: Outbound, now: datetime) -> Claimed | None:
         row.attempts -= 1
         return None
     body = row.body
-    if row.template:
+    if row.template and body is None:
         lang = row.caller.lang if row.caller else row.lang
         params = {"org": line.settings.org_name, **row.params}
         try:
