@@ -84,6 +84,9 @@ class Settings:
     data_keys: tuple[str, ...] = field(default=(), repr=False)
     # a webhook waits this long for the database, then answers from memory (deadline.py)
     answer_within: timedelta = timedelta(seconds=3)
+    # where a text answered from memory is kept on disk until the database has it
+    # (intake/spool.py); None: instance_dir/spool
+    spool_dir: Path | None = None
 
     def __repr__(self) -> str:  # never print the token or the secret key
         return f"Settings(database={_redact_url(self.database_url)}, twilio={self.uses_twilio})"
@@ -92,6 +95,11 @@ class Settings:
     def uses_twilio(self) -> bool:
         """True when real Twilio credentials are set; otherwise the local outbox is used."""
         return bool(self.twilio_account_sid)
+
+    @property
+    def spool_folder(self) -> Path:
+        """The host's spool folder (intake/spool.py)."""
+        return self.spool_dir or self.instance_dir / "spool"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -138,6 +146,7 @@ class Settings:
             simulator=reader.choice("INTAKE_SIMULATOR", ("ON", "OFF"), "OFF") == "ON",
             data_keys=reader.data_keys("INTAKE_DATA_KEYS"),
             answer_within=reader.answer_within("INTAKE_ANSWER_WITHIN", "3s"),
+            spool_dir=Path(reader.get("INTAKE_SPOOL_DIR") or instance / "spool"),
         )
         reader.check_twilio(settings)
         reader.together("INTAKE_OFFICE_HOURS", "INTAKE_OFFICE_NUMBER")

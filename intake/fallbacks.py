@@ -1,22 +1,146 @@
-"""What follows a text answered from memory (intake/deadline.py), once the database
-answers again: the caller is never left behind, and their words are never lost silently.
+"""What follows a text answered from memory (intake/deadline.py): the caller is never left
+behind, and their words are never lost, not even to a restart.
+
+Before the answer goes out the text is written to the host's spool (intake/spool.py, on
+disk with fsync), and a replay is asked of the settling thread. A replay, by any process
+of the host or by `intake worker` (each tick, so also at its start), settles each spooled
+text in a transaction of its own and deletes it from the spool only after that COMMIT.
+Settling is idempotent by MessageSid, so a text replayed twice (a process killed between
+the COMMIT and the delete, two replays at once) is stored once.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from intake import cases, delivery, outbox, simulator
+from flows import engine
+from flows import events as ev
+from intake import cases, conversations, delivery, oncall, outbox, simulator
 from intake import sms as sms_adapter
+from intake.db import DatabaseBusy
 from intake.line import Line
 from intake.logs import event as log_event
-from intake.models import Message
+from intake.models import Caller, Case, Message, utcnow
 from intake.sms import InboundSms
 
 LATE_REPLY = "late_reply"  # an outbox kind: a turn's answer the caller never saw
+FROM_MEMORY = "from_memory"  # an alert's reason: a new report answered from memory
+REPLAY = "spool.replay"  # the settling thread's job that replays the spool
+BATCH = 100  # spooled texts taken by one replay at a time
+DOWN = (SQLAlchemyError, DatabaseBusy)  # the database did not take it: keep it, try later
+
+
+class DatabaseAway(Exception):
+    """A replay stopped: the database did not take a spooled text (it stays spooled)."""
+
+
+@dataclass
+class Replayed:
+    """What one replay did: texts stored, texts left in the spool for later."""
+
+    stored: int = 0
+    left: int = 0
+
+
+def answered_from_memory(line: Line, sms: InboundSms, answered: str) -> None:
+    """Before the fallback `answered` goes out: the text on the host's disk, and a replay
+    asked for as soon as the database answers. A spool that cannot be written (a full
+    disk) still leaves the text in memory, as before the spool, and never the caller
+    without an answer."""
+    now = utcnow()
+    try:
+        line.spool.put(spool_key(sms.sid), _sms_data(sms, answered), now.timestamp())
+    except (sqlite3.Error, OSError) as error:
+        log_event("spool.not_written", level=50, sid=sms.sid, error=type(error).__name__)
+        line.turns.later("sms.settle", lambda session: settle(session, line, sms, answered, now))
+        return
+    log_event("spool.spooled", sid=sms.sid)
+    replay_soon(line)
+
+
+def replay_soon(line: Line) -> None:
+    """Ask this process's settling thread to replay the spool until it is empty."""
+    line.turns.soon(REPLAY, lambda: _replay_or_raise(line))
+
+
+def replay_if_waiting(line: Line) -> None:
+    """At a web process's start: a spool left by processes that stopped is replayed."""
+    try:
+        waiting = line.spool.count()
+    except (sqlite3.Error, OSError) as error:
+        log_event("spool.unreadable", level=50, error=type(error).__name__)
+        return
+    if waiting:
+        log_event("spool.waiting", count=waiting)
+        replay_soon(line)
+
+
+def replay(line: Line, limit: int = BATCH) -> Replayed:
+    """Settle the spooled texts no other replay holds, each in a transaction of its own,
+    each deleted from the spool after its COMMIT. Stops at the first the database does
+    not take: they stay spooled (`left`)."""
+    entries = line.spool.take(limit)
+    done = Replayed()
+    for n, entry in enumerate(entries):
+        sms, answered = _from_data(entry.data)
+        answered_at = datetime.fromtimestamp(entry.answered_at, UTC)
+        try:
+            with line.db.transaction() as session:
+                settle(session, line, sms, answered, answered_at)
+        except DOWN:
+            rest = [e.key for e in entries[n:]]
+            line.spool.release(rest)
+            done.left = len(rest)
+            break
+        line.spool.done(entry.key)
+        done.stored += 1
+    if entries:
+        log_event("spool.replayed", stored=done.stored, left=done.left)
+    return done
+
+
+def replay_all(line: Line) -> Replayed:
+    """Replay batch after batch, until the spool is empty or the database stops taking."""
+    total = Replayed()
+    while True:
+        done = replay(line)
+        total.stored, total.left = total.stored + done.stored, done.left
+        if done.left or done.stored < BATCH:
+            return total
+
+
+def _replay_or_raise(line: Line) -> None:
+    """For the settling thread: raises DatabaseAway while texts are left (it tries again)."""
+    if replay_all(line).left:
+        raise DatabaseAway()
+
+
+def spool_key(sid: str) -> str:
+    return f"sms:{sid}"
+
+
+def _sms_data(sms: InboundSms, answered: str) -> dict:
+    """What the spool keeps of a text answered from memory (encrypted there)."""
+    return {
+        "sid": sms.sid,
+        "sender": sms.sender,
+        "body": sms.body,
+        "media": [[m.url, m.content_type] for m in sms.media],
+        "meta": sms.meta,
+        "answered": answered,
+    }
+
+
+def _from_data(data: dict) -> tuple[InboundSms, str]:
+    media = tuple(engine.Media(url=url, content_type=kind) for url, kind in data["media"])
+    sms = InboundSms(data["sid"], data["sender"], data["body"], media, data["meta"])
+    return sms, data["answered"]
 
 
 def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: datetime) -> None:
@@ -36,7 +160,11 @@ def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: da
         return
     if sms_adapter.is_stop(line, sms.body):  # a STOP sent while the database hung still stops
         delivery.opt_out(session, sms.sender, now)
-    case = cases.current_case(session, caller) if caller else None
+        case = cases.current_case(session, caller) if caller else None
+    else:
+        case = _case_of(session, line, caller, sms, now) if caller else None
+    if case is not None and sms.media:
+        cases.add_media(session, case, sms.media)
     session.add(
         Message(
             caller_id=caller.id if caller else None,
@@ -52,6 +180,32 @@ def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: da
         )
     )
     log_event("sms.kept_unanswered", sid=sms.sid)
+
+
+def _case_of(
+    session: Session, line: Line, caller: Caller, sms: InboundSms, now: datetime
+) -> Case | None:
+    """The case a text answered from memory belongs to. A caller with no conversation
+    going gets the case their text would have opened (the engine reads the words), and
+    a person is woken when it says a child is missing: the caregiver heard the safety
+    words but no question, and someone must call them. The conversation itself stays
+    where the caller saw it: their next text starts the intake, and takes this case's
+    alert with it (conversations._new_intake)."""
+    state, case = conversations.resume(
+        session, line, caller, engine.State.from_dict(caller.state), now
+    )
+    if case is not None or state.status != engine.NEW:
+        return case
+    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel="sms")
+    events = engine.run(line.flow, state, inbound).events
+    started = next((e for e in events if isinstance(e, ev.IntakeStarted)), None)
+    if started is None:
+        return None
+    reported = any(isinstance(e, ev.ReportedMissing) for e in events)
+    case = cases.open_case(session, caller, started.lang, "sms", reported)
+    if reported:
+        oncall.start_alert(session, line, case, FROM_MEMORY, now)
+    return case
 
 
 def _send_late_reply(session: Session, to: str, earlier: Message, now: datetime) -> None:
