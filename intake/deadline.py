@@ -17,6 +17,7 @@ each of them still gets the emergency words at once.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -113,7 +114,6 @@ class _Job:
     name: str
     action: Callable[[], object]
     until: float  # monotonic time after which it is given up (and logged)
-    kept_elsewhere: bool = False  # its work is on disk too: giving up loses nothing
     running: bool = False
 
 
@@ -170,13 +170,12 @@ class Turns:
         self._queue(_Job(name, action, time.monotonic() + LATER_FOR))
 
     def soon(self, name: str, action: Callable[[], object]) -> None:
-        """Run `action()` on the settling thread, again until it stops raising (for
-        LATER_FOR): work kept on disk too (intake/spool.py), so one queued `name` is
-        enough, and giving up loses nothing."""
+        """Run `action()` on the settling thread, again every LATER_PAUSE until it stops
+        raising: work kept on disk (intake/spool.py), so one queued `name` is enough."""
         with self._lock:
             if any(job.name == name and not job.running for job in self._jobs):
                 return
-        self._queue(_Job(name, action, time.monotonic() + LATER_FOR, kept_elsewhere=True))
+        self._queue(_Job(name, action, until=math.inf))
 
     def _queue(self, job: _Job) -> None:
         with self._wake:
@@ -264,10 +263,8 @@ class Turns:
     def _try(self, job: _Job) -> bool:
         try:
             job.action()
-        except Exception as error:  # noqa: BLE001 - the database may still be away: try again
-            if time.monotonic() >= job.until and job.kept_elsewhere:
-                log_event("turn.later_left", level=30, job=job.name, error=type(error).__name__)
-            elif time.monotonic() >= job.until:
+        except Exception:  # noqa: BLE001 - the database may still be away: try again later
+            if time.monotonic() >= job.until:
                 log_event("turn.later_lost", level=40, exc_info=True, job=job.name)
             return False
         log_event("turn.later_done", job=job.name)

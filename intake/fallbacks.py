@@ -28,16 +28,19 @@ from intake.line import Line
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message, utcnow
 from intake.sms import InboundSms
+from intake.spool import Entry
 
 LATE_REPLY = "late_reply"  # an outbox kind: a turn's answer the caller never saw
 FROM_MEMORY = "from_memory"  # an alert's reason: a new report answered from memory
 REPLAY = "spool.replay"  # the settling thread's job that replays the spool
 BATCH = 100  # spooled texts taken by one replay at a time
+BAD_ENTRY_PAUSE = 60.0  # seconds before an entry that failed otherwise is tried again
 DOWN = (SQLAlchemyError, DatabaseBusy)  # the database did not take it: keep it, try later
 
 
-class DatabaseAway(Exception):
-    """A replay stopped: the database did not take a spooled text (it stays spooled)."""
+class StillSpooled(Exception):
+    """Texts are still in the spool after a replay (the database did not take them, or
+    another replay holds them): replay again."""
 
 
 @dataclass
@@ -88,21 +91,30 @@ def replay(line: Line, limit: int = BATCH) -> Replayed:
     entries = line.spool.take(limit)
     done = Replayed()
     for n, entry in enumerate(entries):
-        sms, answered = _from_data(entry.data)
-        answered_at = datetime.fromtimestamp(entry.answered_at, UTC)
         try:
-            with line.db.transaction() as session:
-                settle(session, line, sms, answered, answered_at)
+            _store(line, entry)
         except DOWN:
             rest = [e.key for e in entries[n:]]
             line.spool.release(rest)
             done.left = len(rest)
             break
+        except Exception as error:  # noqa: BLE001 - one bad entry holds up no other
+            log_event("spool.not_replayed", level=40, key=entry.key, error=type(error).__name__)
+            line.spool.release([entry.key], after=BAD_ENTRY_PAUSE)
+            done.left += 1
+            continue
         line.spool.done(entry.key)
         done.stored += 1
     if entries:
         log_event("spool.replayed", stored=done.stored, left=done.left)
     return done
+
+
+def _store(line: Line, entry: Entry) -> None:
+    """One spooled text settled in a transaction of its own (committed on return)."""
+    sms, answered = _from_data(entry.data)
+    with line.db.transaction() as session:
+        settle(session, line, sms, answered, datetime.fromtimestamp(entry.answered_at, UTC))
 
 
 def replay_all(line: Line) -> Replayed:
@@ -116,9 +128,10 @@ def replay_all(line: Line) -> Replayed:
 
 
 def _replay_or_raise(line: Line) -> None:
-    """For the settling thread: raises DatabaseAway while texts are left (it tries again)."""
-    if replay_all(line).left:
-        raise DatabaseAway()
+    """For the settling thread: raises StillSpooled while texts are left in the spool,
+    ours or held by a replay elsewhere (whose process may have died), so it tries again."""
+    if replay_all(line).left or line.spool.count():
+        raise StillSpooled()
 
 
 def spool_key(sid: str) -> str:

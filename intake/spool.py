@@ -30,7 +30,7 @@ from cryptography.fernet import MultiFernet
 from intake import crypto
 
 FILE = "spool.sqlite3"
-LEASE = 60.0  # seconds an entry is held by the process replaying it
+LEASE = 15.0  # seconds a replay holds an entry (two replays of one are safe: only slower)
 BUSY_WAIT = 5.0  # seconds SQLite waits for another process's write (they take microseconds)
 
 _SCHEMA = """
