@@ -49,6 +49,7 @@ class Replayed:
 
     stored: int = 0
     left: int = 0
+    error: str | None = None  # why the database did not take the rest (a class name)
 
 
 def answered_from_memory(line: Line, sms: InboundSms, answered: str) -> None:
@@ -93,10 +94,11 @@ def replay(line: Line, limit: int = BATCH) -> Replayed:
     for n, entry in enumerate(entries):
         try:
             _store(line, entry)
-        except DOWN:
+        except DOWN as error:
             rest = [e.key for e in entries[n:]]
             line.spool.release(rest)
             done.left = len(rest)
+            done.error = type(error).__name__
             break
         except Exception as error:  # noqa: BLE001 - one bad entry holds up no other
             log_event("spool.not_replayed", level=40, key=entry.key, error=type(error).__name__)
@@ -105,8 +107,10 @@ def replay(line: Line, limit: int = BATCH) -> Replayed:
             continue
         line.spool.done(entry.key)
         done.stored += 1
-    if entries:
+    if done.stored:
         log_event("spool.replayed", stored=done.stored, left=done.left)
+    elif done.error:  # the database is still away: each try says so once, quietly
+        log_event("spool.waiting", left=done.left, error=done.error)
     return done
 
 
