@@ -77,8 +77,10 @@ TWILIO_WAITS = 15.0  # Twilio's own limit for a webhook's answer
 
 
 class Proxy(HoldingProxy):
-    """The tests' holding proxy, made to last a long run: a connection that cannot reach
-    the server is refused (counted), and both sockets close once both directions end."""
+    """The tests' holding proxy, made to last a long run and to pass a process's death on:
+    once either side ends (closed, or reset by a killed process) both sockets close, as
+    the server would see on a real network, so no session is left open in a transaction.
+    A connection that cannot reach the server is refused (counted)."""
 
     refused = 0
     pairs: dict[int, int] = {}  # the proxy's port to the server -> the client's own port
@@ -97,21 +99,18 @@ class Proxy(HoldingProxy):
                 continue
             upstream.settimeout(None)
             Proxy.pairs[upstream.getsockname()[1]] = client.getpeername()[1]
-            ends = threading.Semaphore(0)
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(source, sink, ends), daemon=True).start()
-            threading.Thread(target=self._close, args=(client, upstream, ends), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
-    def _pipe(self, source, sink, ends: threading.Semaphore) -> None:
-        self._pump(source, sink)
-        ends.release()
-
-    @staticmethod
-    def _close(client, upstream, ends: threading.Semaphore) -> None:
-        ends.acquire()
-        ends.acquire()
-        client.close()
-        upstream.close()
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        self._pump(source, sink)  # returns at the end of `source`, or at an error
+        self.passing.wait()  # held: even an end waits, as the bytes before it do
+        for side in (source, sink):
+            try:
+                side.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            side.close()
 
 
 @dataclass
