@@ -124,6 +124,8 @@ def _store(line: Line, entry: Entry) -> None:
 def replay_all(line: Line) -> Replayed:
     """Replay batch after batch, until the spool is empty or the database stops taking."""
     total = Replayed()
+    if not line.spool.count():  # the usual tick: no file, or nothing in it
+        return total
     while True:
         done = replay(line)
         total.stored, total.left = total.stored + done.stored, done.left

@@ -28,6 +28,7 @@ from typing import Any
 from cryptography.fernet import MultiFernet
 
 from intake import crypto
+from intake.logs import event as log_event
 
 FILE = "spool.sqlite3"
 LEASE = 15.0  # seconds a replay holds an entry (two replays of one are safe: only slower)
@@ -76,8 +77,8 @@ class Spool:
     def take(self, limit: int = 100, lease: float = LEASE) -> list[Entry]:
         """Entries no other replay holds, oldest first, held for `lease` seconds.
 
-        An entry that cannot be decrypted (its key gone from INTAKE_DATA_KEYS) is held and
-        skipped, never deleted: ``unreadable`` counts them."""
+        An entry that cannot be decrypted (its key gone from INTAKE_DATA_KEYS) is logged,
+        held and skipped, never deleted."""
         now = time.time()
         with self._transaction() as conn:
             rows = conn.execute(
@@ -94,6 +95,7 @@ class Spool:
             try:
                 data = json.loads(crypto.decrypt(self.ring, token))
             except crypto.DataKeyError:
+                log_event("spool.unreadable_entry", level=40, key=key)
                 continue
             entries.append(Entry(key, answered_at, data, tries + 1))
         return entries

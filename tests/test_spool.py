@@ -156,3 +156,21 @@ def test_a_hello_answered_from_memory_leaves_a_case_but_wakes_nobody(db_url, lin
     wait_for(lambda: line.spool.count() == 0, 30)
     _, cases, alerts = stored(line)
     assert len(cases) == 1 and not cases[0].reported_missing and alerts == []
+
+
+def test_a_spool_that_cannot_be_written_still_answers_and_keeps_the_text(db_url, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the spool's folder cannot be made under a file
+    settings = make_settings(
+        db_url, tmp_path, answer_within=timedelta(seconds=1), spool_dir=blocked / "spool"
+    )
+    app = create_app(settings)
+    line = app.extensions["intake"]
+    phone = Phone(app, settings, number=NUMBER)
+    try:
+        with database_held(db_url):
+            assert "1-800-843-5678" in phone.text(WORDS)[0]
+        sid = phone.sent[-1]["MessageSid"]
+        wait_for(lambda: [m.twilio_sid for m in stored(line)[0]] == [sid], 30)
+    finally:
+        line.db.dispose()
