@@ -32,6 +32,8 @@ from intake.spool import Entry
 
 LATE_REPLY = "late_reply"  # an outbox kind: a turn's answer the caller never saw
 FROM_MEMORY = "from_memory"  # an alert's reason: a new report answered from memory
+CALL_FROM_MEMORY = "call_from_memory"  # ... and a new caller's call answered so
+CALL_NOTE = "(a call, answered from memory: the database did not answer)"  # kept for staff
 REPLAY = "spool.replay"  # the settling thread's job that replays the spool
 BATCH = 100  # spooled texts taken by one replay at a time
 BAD_ENTRY_PAUSE = 60.0  # seconds before an entry that failed otherwise is tried again
@@ -58,14 +60,28 @@ def answered_from_memory(line: Line, sms: InboundSms, answered: str) -> None:
     disk) still leaves the text in memory, as before the spool, and never the caller
     without an answer."""
     now = utcnow()
-    try:
-        line.spool.put(spool_key(sms.sid), _sms_data(sms, answered), now.timestamp())
-    except (sqlite3.Error, OSError) as error:
-        log_event("spool.not_written", level=50, sid=sms.sid, error=type(error).__name__)
+    if not _spooled(line, spool_key(sms.sid), _sms_data(sms, answered), now):
         line.turns.later("sms.settle", lambda session: settle(session, line, sms, answered, now))
-        return
-    log_event("spool.spooled", sid=sms.sid)
+
+
+def call_answered_from_memory(line: Line, sid: str, phone: str) -> None:
+    """A call that heard the safety words from memory, on disk before they are said: once
+    the database answers, someone is woken to call back a caller new to the line."""
+    now = utcnow()
+    if not _spooled(line, CALL + sid, {"sid": sid, "sender": phone}, now):
+        line.turns.later("call.settle", lambda session: settle_call(session, line, sid, phone, now))
+
+
+def _spooled(line: Line, key: str, data: dict, now: datetime) -> bool:
+    """Written to the spool (fsync'd), and a replay asked for; False when it cannot be."""
+    try:
+        line.spool.put(key, data, now.timestamp())
+    except (sqlite3.Error, OSError) as error:
+        log_event("spool.not_written", level=50, key=key, error=type(error).__name__)
+        return False
+    log_event("spool.spooled", key=key)
     replay_soon(line)
+    return True
 
 
 def replay_soon(line: Line) -> None:
@@ -115,10 +131,14 @@ def replay(line: Line, limit: int = BATCH) -> Replayed:
 
 
 def _store(line: Line, entry: Entry) -> None:
-    """One spooled text settled in a transaction of its own (committed on return)."""
-    sms, answered = _from_data(entry.data)
+    """One spooled text or call settled in a transaction of its own (committed on return)."""
+    at = datetime.fromtimestamp(entry.answered_at, UTC)
     with line.db.transaction() as session:
-        settle(session, line, sms, answered, datetime.fromtimestamp(entry.answered_at, UTC))
+        if entry.key.startswith(CALL):
+            settle_call(session, line, entry.data["sid"], entry.data["sender"], at)
+        else:
+            sms, answered = _from_data(entry.data)
+            settle(session, line, sms, answered, at)
 
 
 def replay_all(line: Line) -> Replayed:
@@ -142,6 +162,9 @@ def _replay_or_raise(line: Line) -> None:
 
 def spool_key(sid: str) -> str:
     return f"sms:{sid}"
+
+
+CALL = "call:"  # the spool key's prefix for a call (a text's is "sms:")
 
 
 def _sms_data(sms: InboundSms, answered: str) -> dict:
@@ -225,6 +248,33 @@ def _case_of(
     if reported:
         oncall.start_alert(session, line, case, FROM_MEMORY, now)
     return case
+
+
+def settle_call(session: Session, line: Line, sid: str, phone: str, now: datetime) -> None:
+    """A call answered from memory at `now`, once the database answers: kept once (by its
+    CallSid) on the caller; a caller with no conversation going gets a case, and someone
+    is woken to call them back (they heard the safety words, and no question)."""
+    caller = conversations.lock_caller(session, phone, now)
+    if session.scalar(select(Message.id).where(Message.twilio_sid == sid)) is not None:
+        return
+    state, case = conversations.resume(
+        session, line, caller, engine.State.from_dict(caller.state), now
+    )
+    if case is None and state.status == engine.NEW:
+        case = cases.open_case(session, caller, caller.lang, "voice")
+        oncall.start_alert(session, line, case, CALL_FROM_MEMORY, now)
+    session.add(
+        Message(
+            caller_id=caller.id,
+            case_id=case.id if case else None,
+            direction="in",
+            twilio_sid=sid,
+            body=CALL_NOTE,
+            num_media=0,
+            created_at=now,
+        )
+    )
+    log_event("call.kept", sid=sid)
 
 
 def _send_late_reply(session: Session, to: str, earlier: Message, now: datetime) -> None:

@@ -20,7 +20,7 @@ from intake.line import Line
 from intake.models import Alert, Caller, Case, Message
 from intake.sms import InboundSms
 from intake.transport import LocalTransport
-from tests.conftest import Phone, make_settings
+from tests.conftest import Phone, make_settings, signed_post
 from tests.test_worker import wait_for
 
 NUMBER = "+12125550142"
@@ -174,3 +174,20 @@ def test_a_spool_that_cannot_be_written_still_answers_and_keeps_the_text(db_url,
         wait_for(lambda: [m.twilio_sid for m in stored(line)[0]] == [sid], 30)
     finally:
         line.db.dispose()
+
+
+def test_a_new_callers_call_answered_from_memory_wakes_someone_once(app, db_url, line):
+    from intake.voice import fallback as voice_fallback
+
+    sid = "CA" + "6" * 32
+    params = simulator.call_params(NUMBER, sid)
+    with database_held(db_url):
+        for _ in range(2):  # the call, and a retry of its webhook: one spooled call
+            response = signed_post(app, "/twilio/voice", params)
+            assert response.get_data(as_text=True) == voice_fallback(line)
+        assert line.spool.count() == 1
+    wait_for(lambda: line.spool.count() == 0, 30)
+    messages, cases, alerts = stored(line)
+    assert [m.twilio_sid for m in messages] == [sid]
+    assert [(c.channel, c.status) for c in cases] == [("voice", "intake")]
+    assert [a.reason for a in alerts] == [fallbacks.CALL_FROM_MEMORY]

@@ -11,13 +11,19 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from intake import metrics, oncall, outbox, staff, words
+from intake import fallbacks, metrics, oncall, outbox, staff, words
 from intake import voice as calls
 from intake.deadline import TooLate
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
-from intake.web.twilio import CALL_META_FIELDS, normalise_sender, request_meta, twilio_signed
+from intake.web.twilio import (
+    CALL_META_FIELDS,
+    SID_LENGTH,
+    normalise_sender,
+    request_meta,
+    twilio_signed,
+)
 from intake.web.values import form_value, whole_number
 
 if TYPE_CHECKING:
@@ -79,6 +85,9 @@ def _call_turn(handle) -> Response:
         log_event("voice.fallback", level=40, exc_info=not late, path=request.path, late=late)
         metrics.FALLBACK_ANSWERS.labels(channel="voice").inc()
         twiml = calls.fallback(line)
+        sid = form_value("CallSid", "").strip()
+        if len(sid) <= SID_LENGTH:  # on disk before the answer; once per call
+            fallbacks.call_answered_from_memory(line, sid, phone)
     return Response(twiml, mimetype="text/xml")
 
 
