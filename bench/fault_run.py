@@ -49,7 +49,7 @@ sys.path.insert(0, str(ROOT))
 from intake import crypto, roster, signing, simulator  # noqa: E402
 from intake.db import Database  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
-from intake.models import Message, Outbound  # noqa: E402
+from intake.models import Alert, Case, Message, Outbound  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402 - a dev tool may use the tests' fakes
 from tests.test_hung_database import HoldingProxy  # noqa: E402
 
@@ -362,6 +362,8 @@ def report(db, load: Load, fake, events, caught_up: bool, seconds: float, folder
             )
         )
         rows = s.execute(select(Outbound.status, Outbound.twilio_sid, Outbound.kind)).all()
+        cases = s.scalar(select(func.count(Case.id)))
+        alerts = Counter(s.scalars(select(Alert.reason)))
         still = s.execute(
             select(Outbound.kind, Outbound.status, Outbound.attempts, Outbound.last_error).where(
                 OPEN, Outbound.send_at <= func.now()
@@ -393,6 +395,7 @@ def report(db, load: Load, fake, events, caught_up: bool, seconds: float, folder
         f"outbound: rows {len(rows)} {dict(statuses)}; sent by kind {dict(kinds)};"
         f" Twilio took {sum(taken.values())}; duplicated {out_twice}, lost {out_lost}"
     )
+    print(f"cases {cases}; alerts by reason {dict(alerts)}")
     print(f"caught up: {caught_up}; run took {seconds:.0f} s")
     if still:
         print(f"due but not sent: {[tuple(row) for row in still]}")
