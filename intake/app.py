@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from intake import logs, words
+from intake import fallbacks, logs, words
 from intake.config import Settings
 from intake.line import Line
 from intake.web import auth, cases, dashboard, health, home, simulator, twilio, voice
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
     line = Line.build(settings)
     app.extensions["intake"] = line
+    fallbacks.replay_if_waiting(line)  # texts answered from memory before a restart
 
     auth.init_app(app, local=not settings.uses_twilio)
     csrf = CSRFProtect(app)

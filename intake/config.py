@@ -91,6 +91,9 @@ class Settings:
     data_keys: tuple[str, ...] = field(default=(), repr=False)
     # a webhook waits this long for the database, then answers from memory (deadline.py)
     answer_within: timedelta = timedelta(seconds=3)
+    # where a text answered from memory is kept on disk until the database has it
+    # (intake/spool.py); None: instance_dir/spool
+    spool_dir: Path | None = None
 
     def __repr__(self) -> str:  # never print the token or the secret key
         return f"Settings(database={_redact_url(self.database_url)}, twilio={self.uses_twilio})"
@@ -108,6 +111,11 @@ class Settings:
         if not self.uses_twilio:
             numbers.add(SIMULATOR_NUMBER)
         return frozenset(number for number in numbers if number)
+
+    @property
+    def spool_folder(self) -> Path:
+        """The host's spool folder (intake/spool.py)."""
+        return self.spool_dir or self.instance_dir / "spool"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -156,6 +164,7 @@ class Settings:
             simulator=reader.choice("INTAKE_SIMULATOR", ("ON", "OFF"), "OFF") == "ON",
             data_keys=reader.data_keys("INTAKE_DATA_KEYS"),
             answer_within=reader.answer_within("INTAKE_ANSWER_WITHIN", "3s"),
+            spool_dir=Path(reader.get("INTAKE_SPOOL_DIR") or instance / "spool"),
         )
         reader.check_twilio(settings)
         reader.later_than_stalled(settings)

@@ -6,8 +6,9 @@ request waits at most INTAKE_ANSWER_WITHIN for it. Past that, the request answer
 memory and the turn is abandoned: it rolls back instead of committing. "Abandon" and
 "COMMIT started" are decided under one lock, so exactly one of them happens. A COMMIT
 already under way gets a short grace; if it has still not finished, the caller heard the
-fallback and the channel settles the turn afterwards (`Turns.later`: an SMS keeps the
-words, or sends the reply that was not seen through the outbox).
+fallback and the channel settles the turn afterwards (`Turns.later`; for an SMS,
+`Turns.soon` replays the host's spool, intake/fallbacks.py: it keeps the words, or sends
+the reply that was not seen through the outbox).
 
 While a turn is still stuck past its deadline the database is not answering, so the
 next turns wait only STUCK_BUDGET: a sync worker answers more callers a second, and
@@ -16,6 +17,7 @@ each of them still gets the emergency words at once.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -107,11 +109,12 @@ class Ticket:
 
 @dataclass
 class _Job:
-    """Work for the database once it answers again: `work(session)` in a transaction."""
+    """Work for once the database answers again: `action()` raises until it is done."""
 
     name: str
-    work: Callable[[Session], object]
+    action: Callable[[], object]
     until: float  # monotonic time after which it is given up (and logged)
+    running: bool = False
 
 
 class Turns:
@@ -159,11 +162,27 @@ class Turns:
     def later(self, name: str, work: Callable[[Session], object]) -> None:
         """Run `work(session)` in a transaction of its own as soon as the database lets
         it, retried for LATER_FOR; one thread runs them in order."""
+
+        def action() -> None:
+            with self.db.transaction() as session:
+                work(session)
+
+        self._queue(_Job(name, action, time.monotonic() + LATER_FOR))
+
+    def soon(self, name: str, action: Callable[[], object]) -> None:
+        """Run `action()` on the settling thread, again every LATER_PAUSE until it stops
+        raising: work kept on disk (intake/spool.py), so one queued `name` is enough."""
+        with self._lock:
+            if any(job.name == name and not job.running for job in self._jobs):
+                return
+        self._queue(_Job(name, action, until=math.inf))
+
+    def _queue(self, job: _Job) -> None:
         with self._wake:
             if len(self._jobs) >= LATER_SIZE:
-                log_event("turn.later_lost", level=40, job=name, reason="queue full")
+                log_event("turn.later_lost", level=40, job=job.name, reason="queue full")
                 return
-            self._jobs.append(_Job(name, work, time.monotonic() + LATER_FOR))
+            self._jobs.append(job)
             if self._keeper is None:
                 self._keeper = threading.Thread(target=self._keep, name="turns-later", daemon=True)
                 self._keeper.start()
@@ -231,9 +250,11 @@ class Turns:
                     self._keeper = None
                     return
                 job = self._jobs[0]
+                job.running = True
             done = self._try(job)
             with self._wake:
                 self._jobs.popleft()
+                job.running = False
                 if not done and time.monotonic() < job.until:
                     self._jobs.append(job)  # behind the others: one stuck job holds none up
             if not done:
@@ -241,8 +262,7 @@ class Turns:
 
     def _try(self, job: _Job) -> bool:
         try:
-            with self.db.transaction() as session:
-                job.work(session)
+            job.action()
         except Exception:  # noqa: BLE001 - the database may still be away: try again later
             if time.monotonic() >= job.until:
                 log_event("turn.later_lost", level=40, exc_info=True, job=job.name)

@@ -18,6 +18,7 @@ from intake import crypto, words
 from intake.config import ConfigError, Settings
 from intake.db import Database, DatabaseBusy
 from intake.deadline import Turns
+from intake.spool import Spool
 
 
 @dataclass
@@ -30,9 +31,11 @@ class Line:
     fallback: dict[str, str]  # the emergency text per language, ready before any request
     spoken_fallback: dict[str, str]  # the same for a call
     turns: Turns = field(init=False)  # webhook turns against a deadline (intake/deadline.py)
+    spool: Spool = field(init=False)  # what was answered from memory, on disk (intake/spool.py)
 
     def __post_init__(self) -> None:
         self.turns = Turns(self.db, self.settings.answer_within.total_seconds())
+        self.spool = Spool(self.settings.spool_folder, self.settings.data_key_ring())
 
     @classmethod
     def build(cls, settings: Settings) -> Line:

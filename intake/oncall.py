@@ -330,6 +330,7 @@ def _open_page_row(
             Outbound.kind == "alert",
             Outbound.send_at <= now + PAGE_HOLD,
             Case.is_test == test,
+            Outbound.tried_at.is_(None),  # words already sent once are never rewritten
         )
         .order_by(Outbound.id)
         .limit(1)

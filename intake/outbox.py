@@ -232,7 +232,9 @@ def _lock_ids(session: Session, status, column, now: datetime, limit: int) -> li
 
 
 def _prepare(line: Line, row: Outbound, now: datetime, test: bool = False) -> Claimed | None:
-    """Render the row's words now, in the recipient's current language. `test`: the row is
+    """The row's words: rendered at its first claim, in the recipient's language then,
+    and kept on the row before the first request leaves; a retry (and the look-up of an
+    unsure send) uses those words, whatever the recipient chose since. `test`: the row is
     about a test case (delivered locally, never to a real phone).
 
     A daytime-only text claimed in quiet hours (a late worker, a retry) waits for 08:00.
@@ -243,7 +245,7 @@ def _prepare(line: Line, row: Outbound, now: datetime, test: bool = False) -> Cl
         row.attempts -= 1
         return None
     body = row.body
-    if row.template:
+    if row.template and body is None:
         lang = row.caller.lang if row.caller else row.lang
         params = {"org": line.settings.org_name, **row.params}
         try:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from intake import dispatcher, oncall, retention
+from intake import dispatcher, fallbacks, oncall, retention
 from intake.logs import event as log_event
 from intake.transport import Transport, make_transport
 
@@ -43,8 +43,11 @@ def _send_due(line: Line, transport: Transport) -> None:
         log_event("dispatch.batch", sent=report.sent, retried=report.retried, failed=report.failed)
 
 
-# The parts of one tick, in order: escalations first, so the pages they make go out now.
+# The parts of one tick, in order: texts answered from memory first (the host's spool:
+# the first tick, at start, takes what a stopped web process left), then escalations, so
+# the pages they make go out now.
 PARTS: tuple[tuple[str, Callable[[Line, Transport], object]], ...] = (
+    ("replay_spool", lambda line, transport: fallbacks.replay_all(line)),
     ("alert_stalled", lambda line, transport: oncall.alert_stalled(line)),
     ("mark_abandoned", lambda line, transport: oncall.mark_abandoned(line)),
     ("check_due", lambda line, transport: oncall.check_due(line)),

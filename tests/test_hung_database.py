@@ -23,12 +23,12 @@ import requests
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from intake import crypto, signing, simulator, words
+from intake import crypto, fallbacks, signing, simulator, words
 from intake.db import Database
 from intake.dispatcher import dispatch
 from intake.line import Line
 from intake.migrate import upgrade
-from intake.models import Caller, Case, Message, Outbound
+from intake.models import Alert, Caller, Case, Message, Outbound
 from intake.transport import TwilioTransport
 from tests.conftest import BASE_URL, POSTGRES_URL, TOKEN, postgres_only, twilio_settings
 from tests.test_outbox import fill
@@ -219,7 +219,7 @@ def test_every_first_text_hears_the_emergency_words_through_a_60_second_hang(
     keys = crypto.key_ring((crypto.local_key(tmp_path),))
     db = Database(database.render_as_string(hide_password=False), keys)
     try:
-        # a text answered from memory has its words kept once the database answers again
+        # a text answered from memory is stored once the database answers again
         settling = time.monotonic()
         wait_for(lambda: _kept(db, from_memory) == len(from_memory), 60)
         print(f"words kept {time.monotonic() - settling:.1f} s after the last answer")
@@ -233,13 +233,18 @@ def test_every_first_text_hears_the_emergency_words_through_a_60_second_hang(
                 kept = stored[sent.sid]
                 assert simulator.message_bodies(kept.reply_twiml) == fallback
                 assert kept.body == "my daughter is missing" and kept.step is None
-                cases = s.scalars(select(Case.id).where(Case.caller_id == caller.id)).all()
+                # a person is woken for it: the case the text would have opened, alerted
+                cases = s.scalars(select(Case).where(Case.caller_id == caller.id)).all()
+                assert [(c.status, c.reported_missing) for c in cases] == [("intake", True)]
+                assert kept.case_id == cases[0].id
+                alerts = s.scalars(select(Alert.reason).where(Alert.case_id == kept.case_id))
+                assert alerts.all() == [fallbacks.FROM_MEMORY], sent
                 said = s.scalars(
                     select(Message.id).where(
                         Message.caller_id == caller.id, Message.direction == "out"
                     )
                 ).all()
-                assert (cases, said) == ([], []), sent
+                assert said == [], sent
     finally:
         db.dispose()
 

@@ -571,3 +571,22 @@ def test_only_a_request_that_may_have_arrived_is_ambiguous(db_url, tmp_path, fak
     with pytest.raises(SendError) as error:
         TwilioTransport(settings, timeout=1.0).send_sms(message)
     assert error.value.retry and not error.value.ambiguous
+
+
+def test_an_unsure_follow_up_is_looked_up_in_the_words_it_was_sent_in(
+    line, phone, fake, settings, transport
+):
+    intake(phone)
+    now = later(line, 16)
+    fake.hang_next(1, 2.0)  # Twilio took follow-up 1; its answer came too late
+    quick = TwilioTransport(settings, timeout=0.3)
+    assert dispatcher.dispatch(line, quick, now=now).retried == 1
+    wait_until(lambda: len(fake.messages) == 1)
+    english = fake.messages[0]["body"]
+    phone.text("ESPANOL")  # then the caregiver chose Spanish
+    [row] = rows(line, kind="followup", attempts=1)
+    report = dispatcher.dispatch(line, transport, now=row.send_at)
+    assert (report.sent, report.found) == (1, 1)
+    assert [m["body"] for m in fake.messages] == [english]  # sent once, in English
+    row = rows(line, id=row.id)[0]
+    assert (row.status, row.body, row.twilio_sid) == ("sent", english, fake.messages[0]["sid"])

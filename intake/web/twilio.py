@@ -129,17 +129,8 @@ def sms():
         log_event("sms.fallback", level=40, exc_info=not late, sid=sid, late=late)
         metrics.FALLBACK_ANSWERS.labels(channel="sms").inc()
         twiml = sms_adapter.fallback_twiml(line, body)
-        _settle_later(line, inbound, twiml)
+        fallbacks.answered_from_memory(line, inbound, twiml)  # on disk before the answer
     return Response(twiml, mimetype="text/xml")
-
-
-def _settle_later(line, inbound: sms_adapter.InboundSms, answered: str) -> None:
-    """Once the database answers: keep the words, or send a late turn's reply."""
-    now = utcnow()
-    line.turns.later(
-        "sms.settle",
-        lambda session: fallbacks.settle(session, line, inbound, answered, now),
-    )
 
 
 # What Twilio says of a text besides its words, kept with a staff command (SECURITY.md).

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from intake import metrics, oncall, outbox, staff, words
+from intake import fallbacks, metrics, oncall, outbox, sids, staff, words
 from intake import voice as calls
 from intake.deadline import TooLate
 from intake.line import current_line
@@ -90,6 +90,9 @@ def _call_turn(handle) -> Response:
         log_event("voice.fallback", level=40, exc_info=not late, path=request.path, late=late)
         metrics.FALLBACK_ANSWERS.labels(channel="voice").inc()
         twiml = calls.fallback(line)
+        sid = form_value("CallSid", "").strip()
+        if sids.is_sid(sids.CALL, sid):  # on disk before the answer; once per call
+            fallbacks.call_answered_from_memory(line, sid, phone)
     return Response(twiml, mimetype="text/xml")
 
 

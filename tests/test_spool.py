@@ -1,0 +1,193 @@
+"""A text answered from memory is on the host's disk before the answer goes out, and gets
+into the database once, with its case and its alert, whichever process replays it
+(intake/spool.py, intake/fallbacks.py). Real gunicorn restarts: tests/test_spool_restart.py.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+from intake import fallbacks, roster, scheduler, simulator, spool
+from intake.app import create_app
+from intake.line import Line
+from intake.models import Alert, Caller, Case, Message
+from intake.sms import InboundSms
+from intake.transport import LocalTransport
+from tests.conftest import Phone, make_settings, signed_post
+from tests.test_worker import wait_for
+
+NUMBER = "+12125550142"
+WORDS = "my daughter is missing"
+ON_CALL = "+12125550111"
+
+
+@pytest.fixture
+def app(db_url, tmp_path):
+    """A line whose webhooks wait one second for the database, with someone on call."""
+    app = create_app(make_settings(db_url, tmp_path, answer_within=timedelta(seconds=1)))
+    line = app.extensions["intake"]
+    with line.db.transaction() as session:
+        roster.add(session, "Ana Ruiz", ON_CALL)
+    yield app
+    line.db.dispose()
+
+
+@pytest.fixture
+def line(app) -> Line:
+    return app.extensions["intake"]
+
+
+@pytest.fixture
+def phone(app, line):
+    return Phone(app, line.settings, number=NUMBER)
+
+
+@contextmanager
+def database_held(db_url: str):
+    """No text can be stored: SQLite's write lock, or PostgreSQL's callers table, held."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(url.database, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            conn.execute("ROLLBACK")
+            conn.close()
+        return
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        conn.execute(text("LOCK TABLE callers IN EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def stored(line: Line) -> tuple[list[Message], list[Case], list[Alert]]:
+    with line.db.sessions() as s:
+        return (
+            list(s.scalars(select(Message))),
+            list(s.scalars(select(Case))),
+            list(s.scalars(select(Alert))),
+        )
+
+
+def test_a_text_answered_from_memory_is_on_disk_before_the_answer_then_stored_once(
+    db_url, line, phone
+):
+    with database_held(db_url):
+        answered = phone.text(WORDS)
+        sid = phone.sent[-1]["MessageSid"]
+        assert "1-800-843-5678" in answered[0]
+        assert line.spool.count() == 1  # on disk while the database still does not answer
+        files = [line.spool.path, *line.spool.path.parent.glob(spool.FILE + "-*")]
+        assert {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+        assert stat.S_IMODE(line.spool.path.parent.stat().st_mode) == 0o700
+        on_disk = b"".join(f.read_bytes() for f in files)
+        assert sid.encode() in on_disk  # the key is in clear; the caller's data is not
+        assert b"daughter" not in on_disk and b"5550142" not in on_disk
+    wait_for(lambda: line.spool.count() == 0, 30)  # replayed once the database answers
+    messages, cases, alerts = stored(line)
+    assert [(m.twilio_sid, m.body) for m in messages] == [(sid, WORDS)]
+    assert simulator.message_bodies(messages[0].reply_twiml) == answered
+    [case] = cases
+    assert (case.status, case.reported_missing, messages[0].case_id) == ("intake", True, case.id)
+    assert [(a.case_id, a.reason) for a in alerts] == [(case.id, fallbacks.FROM_MEMORY)]
+    with line.db.sessions() as s:  # the conversation stays where the caller saw it
+        assert s.scalar(select(Caller.state).where(Caller.phone == NUMBER)) == {}
+
+
+def test_a_text_replayed_again_is_still_stored_once(db_url, line, phone):
+    with database_held(db_url):
+        phone.text(WORDS)
+    wait_for(lambda: line.spool.count() == 0, 30)
+    before = stored(line)
+    [message] = before[0]
+    # what a process killed between the COMMIT and the delete leaves in the spool
+    sms = InboundSms(message.twilio_sid, NUMBER, WORDS)
+    line.spool.put(fallbacks.spool_key(sms.sid), fallbacks._sms_data(sms, message.reply_twiml))
+    assert fallbacks.replay_all(line).stored == 1
+    after = stored(line)
+    assert [len(rows) for rows in after] == [len(rows) for rows in before] == [1, 1, 1]
+    assert line.spool.count() == 0
+
+
+def test_the_worker_replays_what_a_stopped_web_process_left(db_url, tmp_path, line):
+    sms = InboundSms("SM" + "5" * 32, NUMBER, WORDS, meta={"From": NUMBER})
+    answered = "<Response><Message>call the police</Message></Response>"
+    for _ in range(2):  # a retry of the same text is spooled once
+        line.spool.put(fallbacks.spool_key(sms.sid), fallbacks._sms_data(sms, answered))
+    assert line.spool.count() == 1
+    worker = Line.build(line.settings)  # another process on the same host
+    try:
+        scheduler.dispatch_job(worker, LocalTransport())  # one tick, as at its start
+    finally:
+        worker.db.dispose()
+    messages, cases, alerts = stored(line)
+    assert [(m.twilio_sid, m.body) for m in messages] == [(sms.sid, WORDS)]
+    assert len(cases) == len(alerts) == 1 and line.spool.count() == 0
+
+
+def test_the_caregivers_next_text_starts_the_intake_and_takes_the_alert(db_url, line, phone):
+    with database_held(db_url):
+        phone.text(WORDS)
+    wait_for(lambda: line.spool.count() == 0, 30)
+    question = phone.text("my daughter Ana is missing")
+    assert "1-800-843-5678" in question[0] and question[-1].endswith("Reply YES or NO.")
+    _, cases, alerts = stored(line)
+    statuses = sorted((c.status, c.id) for c in cases)
+    assert [s for s, _ in statuses] == ["abandoned", "intake"]
+    new = max(c.id for c in cases)
+    assert [(a.case_id, a.reason) for a in alerts] == [(new, fallbacks.FROM_MEMORY)]
+
+
+def test_a_hello_answered_from_memory_leaves_a_case_but_wakes_nobody(db_url, line, phone):
+    with database_held(db_url):
+        phone.text("hello")
+    wait_for(lambda: line.spool.count() == 0, 30)
+    _, cases, alerts = stored(line)
+    assert len(cases) == 1 and not cases[0].reported_missing and alerts == []
+
+
+def test_a_spool_that_cannot_be_written_still_answers_and_keeps_the_text(db_url, tmp_path):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")  # the spool's folder cannot be made under a file
+    settings = make_settings(
+        db_url, tmp_path, answer_within=timedelta(seconds=1), spool_dir=blocked / "spool"
+    )
+    app = create_app(settings)
+    line = app.extensions["intake"]
+    phone = Phone(app, settings, number=NUMBER)
+    try:
+        with database_held(db_url):
+            assert "1-800-843-5678" in phone.text(WORDS)[0]
+        sid = phone.sent[-1]["MessageSid"]
+        wait_for(lambda: [m.twilio_sid for m in stored(line)[0]] == [sid], 30)
+    finally:
+        line.db.dispose()
+
+
+def test_a_new_callers_call_answered_from_memory_wakes_someone_once(app, db_url, line):
+    from intake.voice import fallback as voice_fallback
+
+    sid = "CA" + "6" * 32
+    params = simulator.call_params(NUMBER, sid)
+    with database_held(db_url):
+        for _ in range(2):  # the call, and a retry of its webhook: one spooled call
+            response = signed_post(app, "/twilio/voice", params)
+            assert response.get_data(as_text=True) == voice_fallback(line)
+        assert line.spool.count() == 1
+    wait_for(lambda: line.spool.count() == 0, 30)
+    messages, cases, alerts = stored(line)
+    assert [m.twilio_sid for m in messages] == [sid]
+    assert [(c.channel, c.status) for c in cases] == [("voice", "intake")]
+    assert [a.reason for a in alerts] == [fallbacks.CALL_FROM_MEMORY]
