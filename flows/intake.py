@@ -34,7 +34,7 @@ from flows.parse import (
     parse_relationship,
     parse_yes_no,
 )
-from flows.read import caller_role, name_of, split_ages, split_names
+from flows.read import caller_role, is_not_a_name, name_of, split_ages, split_names
 from flows.text import key
 from flows.vocabulary import Vocabulary
 
@@ -78,7 +78,7 @@ def parse_name(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     """The child's name; "Liam and Emma" names two children: the first is the one the
     questions are about, and the case lists both."""
     text = name_of(vocab, inbound.text)
-    if not _has_letter(text) or len(text) > MAX_NAME:
+    if not _has_letter(text) or len(text) > MAX_NAME or is_not_a_name(vocab, text):
         return Parsed(retry="retry_name")
     names = split_names(text, vocab)
     children = children_of(state.answers)

@@ -197,6 +197,12 @@ def _whole_answer(vocab: Vocabulary, step: str | None, text: str) -> bool:
     return False
 
 
+def is_not_a_name(vocab: Vocabulary, text: str) -> bool:
+    """Words that never name a child: an update about the police ("ya llame y tomaron el
+    reporte") given where the name was asked is not kept as the name."""
+    return _phrase(vocab, "not_a_name", key(text))
+
+
 def _phrase(vocab: Vocabulary, name: str, folded: str) -> bool:
     pattern = vocab.reading.phrases.get(name)
     return bool(pattern and pattern.search(f" {_mend(vocab, folded)} "))

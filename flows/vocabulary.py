@@ -57,7 +57,7 @@ READING_LISTS = (
     "not_names",
     "name_lead",
 )
-READING_PHRASES = ("another_child", "several_children", "police_refused")
+READING_PHRASES = ("another_child", "several_children", "police_refused", "not_a_name")
 READING_TABLES = ("questions", "roles")
 
 # The sections (and their keys) a language file may have; anything else is a typo.

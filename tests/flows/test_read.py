@@ -83,6 +83,17 @@ def test_a_non_answer_is_never_kept_as_the_name_place_or_police(text):
     assert result.state.answers.get("last_seen_where") is None
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["ya llame otra vez y ya tomaron el reporte", "the cops are here now", "i called 911 again"],
+)
+def test_a_police_update_where_the_name_is_asked_is_not_the_name(text):
+    asked_name = walk("my son is missing", "yes").state
+    result = say(asked_name, text)
+    assert "child_name" not in result.state.answers and result.state.step == "child_name"
+    assert templates(result)[-1] == "retry_name"
+
+
 def test_unknown_where_is_stored_as_unknown_not_the_words():
     result = say(walk(*START, "an hour ago").state, "idk")
     assert result.state.answers["last_seen_where"] is None
