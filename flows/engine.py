@@ -618,6 +618,8 @@ def _other_child_details(
 
 def _name_and_age(vocab: Vocabulary, text: str) -> tuple[str | None, int | None]:
     """ "Eli, 4", "Eli hes 4", "se llama Ana y tiene 5": the name first, the age in it."""
+    if rd.is_not_a_name(vocab, text):  # "around 6pm": no name, and no age either
+        return None, None
     age = rd.parse_age_months(vocab, text)
     named = rd.other_children(vocab, text)[0].name
     if named:

@@ -30,6 +30,7 @@ from flows.parse import (
     is_skip,
     keyword,
     parse_age_months,
+    parse_last_seen_ago_minutes,
     parse_yes_no,
 )
 from flows.text import key, normalize
@@ -199,8 +200,16 @@ def _whole_answer(vocab: Vocabulary, step: str | None, text: str) -> bool:
 
 def is_not_a_name(vocab: Vocabulary, text: str) -> bool:
     """Words that never name a child: an update about the police ("ya llame y tomaron el
-    reporte") given where the name was asked is not kept as the name."""
-    return _phrase(vocab, "not_a_name", key(text))
+    reporte"), a time ("around 6pm", "20 min ago"), or ages alone ("7 and 5")."""
+    if _phrase(vocab, "not_a_name", key(text)) or _CLOCK.search(text):
+        return True
+    if parse_last_seen_ago_minutes(vocab, text) is not None:
+        return True
+    return not any(any(c.isalpha() for c in part) for part in _SPLIT_NAMES.split(text) if part)
+
+
+# A clock time: "6pm", "9:30 p.m.", "21:40" (never part of a child's name).
+_CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:[ap]\.?m\b\.?|hrs?\b)|\b\d{1,2}:\d{2}\b", re.I)
 
 
 def _phrase(vocab: Vocabulary, name: str, folded: str) -> bool:

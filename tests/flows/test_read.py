@@ -85,13 +85,28 @@ def test_a_non_answer_is_never_kept_as_the_name_place_or_police(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["ya llame otra vez y ya tomaron el reporte", "the cops are here now", "i called 911 again"],
+    [
+        "ya llame otra vez y ya tomaron el reporte",
+        "the cops are here now",
+        "i called 911 again",
+        "7 and 5",
+        "around 6pm",
+        "20 min ago",
+    ],
 )
 def test_a_police_update_where_the_name_is_asked_is_not_the_name(text):
     asked_name = walk("my son is missing", "yes").state
     result = say(asked_name, text)
     assert "child_name" not in result.state.answers and result.state.step == "child_name"
     assert templates(result)[-1] == "retry_name"
+
+
+def test_a_time_given_for_the_other_childs_name_is_not_a_name():
+    asked_other = walk("my son is missing", "yes", "Eli", "5", "my daughter is missing too")
+    assert templates(asked_other)[-1] == "ask_other_child"
+    result = say(asked_other.state, "around 6pm")
+    names = [c.get("name") for c in result.state.answers.get("children", [])]
+    assert "around 6pm" not in names and "around" not in names
 
 
 def test_unknown_where_is_stored_as_unknown_not_the_words():
