@@ -17,7 +17,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -95,25 +95,20 @@ def facts_of(case: Case, lang: str, zone) -> Facts:
 
 
 def children_of(case: Case, lang: str) -> list[Child]:
-    """Every child of the case: a case's `children` where the case keeps a list of them,
-    else the one child its own columns describe."""
-    listed = getattr(case, "children", None) or [case]
+    """Every child of the case: each of a report's several children (cases.children: name
+    and age; the caller's one description goes with the first), else the case's one child."""
+    listed = [c for c in getattr(case, "children", None) or [] if isinstance(c, dict)]
+    if len(listed) < 2:
+        wearing = plain(case.description or "")
+        return [Child(plain(case.child_name or ""), age_words(case.age_months, lang), wearing)]
     return [
         Child(
-            name=plain(_first(child, "name", "child_name")),
-            age=age_words(getattr(child, "age_months", None), lang),
-            wearing=plain(_first(child, "description", "wearing")),
+            name=plain(child.get("name") or ""),
+            age=age_words(child.get("age_months"), lang),
+            wearing=plain(case.description or "") if i == 0 else "",
         )
-        for child in listed
+        for i, child in enumerate(listed)
     ]
-
-
-def _first(thing: Any, *names: str) -> str:
-    for name in names:
-        value = getattr(thing, name, None)
-        if value:
-            return str(value)
-    return ""
 
 
 def age_words(months: int | None, lang: str) -> str:

@@ -143,7 +143,7 @@ def found_command(session, line: Line, person, args, text, now) -> Answer:
         cases.child_found(session, case, index, now)
         name = children[index].get("name") or f"child {index + 1}"
         return [oncall.staff_words("found_one_child", ref=case.ref, name=name)], case
-    if cases.found(session, case, now):
+    if cases.found_by_staff(session, case, now):  # the caregiver is told, as on the dashboard
         return [oncall.staff_words("found_done", ref=case.ref)], case
     return [oncall.staff_words("case_over", ref=case.ref, status=status_text(case))], case
 

@@ -498,7 +498,7 @@ def test_an_intake_left_half_done_wakes_someone(line, phone, crew, fake, transpo
     assert texts_to(fake, ANA) == []
     tick_all(line, transport, start + timedelta(minutes=11))
     [alert] = texts_to(fake, ANA)
-    assert "stopped answering" in alert and the_case(line).ref in alert
+    assert "went quiet mid-intake" in alert and the_case(line).ref in alert
     tick_all(line, transport, start + timedelta(minutes=12))
     assert len(texts_to(fake, ANA)) == 1  # one alert per stalled intake, not one a tick
 
