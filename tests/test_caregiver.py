@@ -270,3 +270,20 @@ def test_a_call_says_when_the_first_tip_comes_not_that_a_text_is_sent_now(app, l
         ).first()
     assert round((first.send_at - utcnow()).total_seconds() / 60) == 15
     assert "sending you a text now" in spoken(phone.press("2"))  # the photo request: it is
+
+
+def test_found_texted_by_staff_tells_the_caregiver_and_the_tips_stop(
+    app, line, phone, settings, crew, fake, transport
+):
+    intake(phone)
+    tick(line, transport, utcnow())
+    ana = staff(app, settings, ANA)
+    ana.reply("ACK")
+    ref = the_case(line).ref
+    assert f"{ref} is marked found" in ana.reply(f"FOUND {ref}")
+    tick(line, transport, utcnow())
+    with line.db.sessions() as s:
+        told = s.scalars(select(Outbound).where(Outbound.template == "case_found")).all()
+        tips = s.scalars(select(Outbound).where(Outbound.kind == "followup")).all()
+    assert [(row.to_phone, row.status) for row in told] == [(phone.number, "sent")]
+    assert {row.status for row in tips} == {"cancelled"}
