@@ -253,6 +253,7 @@ class Database:
         if keys is not None:
             crypto.attach(self.engine, keys)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.closed = False  # dispose(): the line is shutting down
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -261,6 +262,9 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        """The line is shutting down: connections closed, and work kept for later (the
+        settling thread) stops asking for new ones."""
+        self.closed = True
         self.engine.dispose()
 
 

@@ -246,6 +246,8 @@ class Turns:
             with self._wake:
                 if not self._jobs:
                     self._wake.wait(KEEPER_IDLE)
+                if getattr(self.db, "closed", False):  # shut down: what is left stays on disk
+                    self._jobs.clear()
                 if not self._jobs:  # nothing for a while: the thread ends (later() restarts it)
                     self._keeper = None
                     return
