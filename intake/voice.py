@@ -52,7 +52,7 @@ OTHER_LANGUAGE = {"en": "es", "es": "en"}  # what 2 switches to at the greeting
 KEYPAD = {"input": "dtmf", "num_digits": 1}
 SPOKEN = {"input": "dtmf speech", "speech_timeout": "auto"}
 LISTEN = {
-    engine.YES_NO: KEYPAD,
+    engine.YES_NO: SPOKEN | {"num_digits": 1},  # "no, they said wait 24 hours" is heard
     engine.CHOICE: KEYPAD,
     engine.DIGITS: SPOKEN | {"finish_on_key": "#"},
     engine.SPEECH: SPOKEN | {"num_digits": 1},

@@ -522,3 +522,15 @@ def test_a_voicemail_with_an_odd_duration_is_still_kept(app, line, settings, dur
     assert signed_post(app, "/twilio/voice/voicemail", params).status_code == 200
     with line.db.sessions() as s:
         assert s.scalars(select(CaseMedia.content_type)).all() == ["audio/x-wav"]
+
+
+def test_police_refusing_said_aloud_at_the_yes_no_question_is_heard(app, line, settings):
+    """The police question takes speech too: a caller who says the police told them to
+    wait hears that there is no waiting period, and the case keeps the refusal."""
+    phone = call(app, settings)
+    phone.press("2")  # Spanish, at the greeting
+    said = spoken(phone.say("no, me dijeron que espere 24 horas"))
+    assert "No hay que esperar" in said and "1-800-843-5678" in said
+    assert "No oí nada" not in said
+    [case] = cases(line)
+    assert case.police_refused
