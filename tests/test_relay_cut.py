@@ -53,8 +53,8 @@ def test_a_workers_long_relay_tells_the_caregiver_it_was_cut_in_english(
 def test_a_workers_long_relay_tells_a_spanish_caregiver_in_spanish(
     app, line, phone, settings, crew, fake, transport
 ):
-    phone.text("ESPAÑOL")
     ref = assigned_case(app, line, phone, settings, transport)
+    phone.text("ESPAÑOL")  # after the intake: English answers would switch it back
     staff(app, settings, ANA).text(f"R {ref} {LONG_FROM_WORKER}")
     tick(line, transport, utcnow())
     text = texts_to(fake, phone.number)[-1]
