@@ -5,14 +5,11 @@ into the database once, with its case and its alert, whichever process replays i
 
 from __future__ import annotations
 
-import sqlite3
 import stat
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from intake import fallbacks, roster, scheduler, simulator, spool
 from intake.app import create_app
@@ -21,6 +18,7 @@ from intake.models import Alert, Caller, Case, Message
 from intake.sms import InboundSms
 from intake.transport import LocalTransport
 from tests.conftest import Phone, make_settings, signed_post
+from tests.test_turn_deadline import caller_held
 from tests.test_worker import wait_for
 
 NUMBER = "+12125550142"
@@ -49,27 +47,9 @@ def phone(app, line):
     return Phone(app, line.settings, number=NUMBER)
 
 
-@contextmanager
 def database_held(db_url: str):
     """No text can be stored: SQLite's write lock, or PostgreSQL's callers table, held."""
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite":
-        conn = sqlite3.connect(url.database, isolation_level=None)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            conn.execute("ROLLBACK")
-            conn.close()
-        return
-    engine = create_engine(db_url)
-    with engine.connect() as conn:
-        conn.execute(text("LOCK TABLE callers IN EXCLUSIVE MODE"))
-        try:
-            yield
-        finally:
-            conn.rollback()
-    engine.dispose()
+    return caller_held(db_url, None)
 
 
 def stored(line: Line) -> tuple[list[Message], list[Case], list[Alert]]:

@@ -46,8 +46,9 @@ def phone(app):
 
 
 @contextmanager
-def caller_held(db_url: str, number: str):
-    """Another transaction holds the caller's row (PostgreSQL) or the write lock (SQLite)."""
+def caller_held(db_url: str, number: str | None):
+    """Another transaction holds the caller's row (PostgreSQL; every caller's with no
+    number: the table) or the write lock (SQLite)."""
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite":
         conn = sqlite3.connect(url.database, isolation_level=None)
@@ -60,7 +61,10 @@ def caller_held(db_url: str, number: str):
         return
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        conn.execute(text("SELECT id FROM callers WHERE phone = :p FOR UPDATE"), {"p": number})
+        if number is None:
+            conn.execute(text("LOCK TABLE callers IN EXCLUSIVE MODE"))
+        else:
+            conn.execute(text("SELECT id FROM callers WHERE phone = :p FOR UPDATE"), {"p": number})
         try:
             yield
         finally:
