@@ -56,19 +56,7 @@ from tests.test_hung_database import HoldingProxy  # noqa: E402
 ACCOUNT, TOKEN, LINE_NUMBER = "AC" + "7" * 32, "fault-run-token", "+12125550100"
 PUBLIC = "https://line.example.org"
 ON_CALL = "+12125550111"
-TEXTS = [
-    "my daughter is missing",
-    "yes",
-    "Mia Lopez",
-    "seven",
-    "about 2 hours ago",
-    "Elm Park, Springfield",
-    "red coat, 4 feet tall, brown ponytail",
-    "Springfield PD report 24-1187",
-    "1",
-    "SKIP",
-    "SAME",
-]
+TEXTS = simulator.SAMPLE_INTAKE  # one sample intake for every bench
 STARTS_FOR = 45.0  # seconds over which the caregivers start, evenly
 PAUSE = 0.6  # seconds a caregiver takes to write the next answer
 HUP_AT, KILL_AT, STALL_AT, STALL = 8.0, 18.0, 26.0, 12.0  # seconds into the load
