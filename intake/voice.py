@@ -51,6 +51,11 @@ OTHER_LANGUAGE = {"en": "es", "es": "en"}  # what 2 switches to at the greeting
 # # (or a pause); speech also takes one key, so 0 and 9 work on every question.
 KEYPAD = {"input": "dtmf", "num_digits": 1}
 SPOKEN = {"input": "dtmf speech", "speech_timeout": "auto"}
+# The callback question on a call is one key first (1: this number, 2: another), so a 1
+# goes at once; 2 asks for the number, keyed in and ended with #.
+CALLBACK = "callback_phone"
+OTHER_NUMBER = "2"
+CALLBACK_CHOICE = SPOKEN | {"num_digits": 1}
 LISTEN = {
     engine.YES_NO: SPOKEN | {"num_digits": 1},  # "no, they said wait 24 hours" is heard
     engine.CHOICE: KEYPAD,
@@ -265,6 +270,9 @@ def turn(
         return menu_key(session, line, caller, key, now)
     if move.silent:
         return silence(session, line, caller, silent_run + 1, now)
+    if step and step.key == CALLBACK and move.digits == OTHER_NUMBER:
+        case = cases.current_case(session, caller)
+        return ask(line, Call(line, caller.lang, case), state, 0, number_entry=True)
     if move.speech and move.confidence < SURE and step and step.answer == engine.SPEECH:
         caller.state = {**caller.state, PENDING: move.speech}
         return read_back(line, caller, cases.current_case(session, caller), move.speech)
@@ -347,7 +355,9 @@ def next_question(
         call.say(text)
     lead = [call.words(before_question)] if before_question else []
     if state.status == engine.ACTIVE:
-        return ask(line, call, state, 0, said=texts[-1:], lead=lead)
+        templates = [reply.template for reply in turn.result.replies]
+        entry = "retry_callback_number" in templates  # no caller ID: the number itself
+        return ask(line, call, state, 0, said=texts[-1:], lead=lead, number_entry=entry)
     if state.status == engine.COMPLETE:
         return end_menu(session, line, turn.caller, turn.case, call, said=lead + texts[-1:])
     for text in texts[-1:]:
@@ -363,11 +373,18 @@ def ask(
     run: int,
     said: list[str] | None = None,
     lead: list[str] | None = None,
+    number_entry: bool = False,
 ) -> str:
     """Ask the current question in a Gather suited to its answer (after `lead`, said in
-    the same Gather so its keys count); silence comes back."""
+    the same Gather so its keys count); silence comes back. `number_entry`: the callback
+    number itself, keyed in and ended with #, after the caller pressed 2 for another."""
     step = line.flow.step(state.step)
-    gather = call.gather(TURN, step.answer, **hints(step.key, call.lang))
+    options = hints(step.key, call.lang)
+    if step.key == CALLBACK and not number_entry:
+        options |= CALLBACK_CHOICE
+    gather = call.gather(TURN, step.answer, **options)
+    if number_entry and not said:
+        said = [call.words("ask_callback_number")]
     for text in (lead or []) + (said or [call.words(step.prompt)]):
         call.say(text, gather)
     call.redirect(f"{TURN}?silent={run}")

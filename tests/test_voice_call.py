@@ -534,3 +534,26 @@ def test_police_refusing_said_aloud_at_the_yes_no_question_is_heard(app, line, s
     assert "No oí nada" not in said
     [case] = cases(line)
     assert case.police_refused
+
+
+def test_the_callback_question_takes_one_key_and_2_asks_for_another_number(app, line, settings):
+    """1 (this number) is one key, so it goes at once; 2 asks for the number itself, keyed
+    in and ended with #."""
+    phone = call(app, settings)
+    phone.silence()  # past the menu
+    phone.press("1")  # police called
+    phone.say("Mia Lopez")
+    phone.press("7#")
+    phone.say("about two hours ago")
+    phone.say("Elm Park in Springfield")
+    phone.say("red coat and blue jeans")
+    phone.say("Springfield police report 24 1187")
+    asked = spoken(phone.press("1"))  # parent
+    assert "press 1" in asked and "press 2" in asked
+    assert phone.current_gather.num_digits == 1  # a 1 needs no # and no wait
+    asked = spoken(phone.press("2"))
+    assert "10 digit number" in asked and "pound key" in asked
+    assert not phone.current_gather.num_digits and "#" in phone.current_gather.finish_on_key
+    phone.press("2125550143#")
+    [case] = cases(line)
+    assert case.callback_phone == "+12125550143" and case.status == "open"

@@ -52,6 +52,7 @@ REQUIRED = (
     *(f"ask_{s}" for s in STEPS),
     *(f"retry_{s}" for s in STEPS),
     "retry_callback_number",  # the flow's retry when "same number" has no caller ID
+    "ask_callback_number",  # after 2 at the callback question: the number itself
     "police_urge",
     "police_reminder",
     "note_adult",
