@@ -152,6 +152,21 @@ def settings(db_url, tmp_path) -> Settings:
 
 
 @pytest.fixture
+def make_app():
+    """create_app for a test's own settings; each app's database is disposed after the
+    test, which also ends its settling thread (a broken database's spool retries)."""
+    made = []
+
+    def make(settings: Settings):
+        made.append(create_app(settings))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.extensions["intake"].db.dispose()
+
+
+@pytest.fixture
 def app(settings):
     app = create_app(settings)
     app.config["TESTING"] = True

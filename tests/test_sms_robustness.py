@@ -274,12 +274,12 @@ def test_many_new_callers_at_once_each_get_one_case(db_url, tmp_path):
 # --- the database is down: the emergency message still goes out ---------------------
 
 
-def down_app(tmp_path, database_url: str):
-    return create_app(make_settings(database_url, tmp_path))
+def down_app(make_app, tmp_path, database_url: str):
+    return make_app(make_settings(database_url, tmp_path))
 
 
-def test_with_postgres_down_the_caller_still_gets_the_emergency_message(tmp_path):
-    app = down_app(tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/none")
+def test_with_postgres_down_the_caller_still_gets_the_emergency_message(make_app, tmp_path):
+    app = down_app(make_app, tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/none")
     phone = Phone(app, app.extensions["intake"].settings)
     reply = phone.reply("my son is missing")
     assert POLICE in reply and NCMEC in reply and "again" in reply
@@ -288,10 +288,10 @@ def test_with_postgres_down_the_caller_still_gets_the_emergency_message(tmp_path
     assert (health.json["status"], health.json["database"]) == ("unavailable", "unavailable")
 
 
-def test_with_a_broken_sqlite_file_the_emergency_message_goes_out_in_spanish(tmp_path):
+def test_with_a_broken_sqlite_file_the_emergency_message_goes_out_in_spanish(make_app, tmp_path):
     broken = tmp_path / "broken.db"
     broken.write_bytes(b"this is not a database" * 100)
-    app = down_app(tmp_path, f"sqlite:///{broken}")
+    app = down_app(make_app, tmp_path, f"sqlite:///{broken}")
     phone = Phone(app, app.extensions["intake"].settings)
     reply = phone.reply("Hola, mi hijo esta perdido")
     assert NCMEC in reply and "policia" in reply.lower()
@@ -357,11 +357,11 @@ def test_a_storage_error_in_the_log_carries_no_personal_data(app, phone, caplog,
 
 
 def test_a_database_locked_by_another_process_still_gets_the_emergency_message(
-    tmp_path, sqlite_template
+    make_app, tmp_path, sqlite_template
 ):
     path = tmp_path / "locked.db"
     shutil.copy(sqlite_template, path)
-    app = down_app(tmp_path, f"sqlite:///{path}")
+    app = down_app(make_app, tmp_path, f"sqlite:///{path}")
     phone = Phone(app, app.extensions["intake"].settings)
     other = sqlite3.connect(path)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
@@ -373,13 +373,13 @@ def test_a_database_locked_by_another_process_still_gets_the_emergency_message(
     assert POLICE in reply and "again" in reply
 
 
-def test_a_postgres_server_that_never_answers_still_gets_the_emergency_message(tmp_path):
+def test_a_postgres_server_that_never_answers_still_gets_the_emergency_message(make_app, tmp_path):
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)  # accepts connections, never says a word
     port = silent.getsockname()[1]
     try:
-        app = down_app(tmp_path, f"postgresql+psycopg://postgres@127.0.0.1:{port}/none")
+        app = down_app(make_app, tmp_path, f"postgresql+psycopg://postgres@127.0.0.1:{port}/none")
         phone = Phone(app, app.extensions["intake"].settings)
         reply = phone.reply("my son is missing")
     finally:

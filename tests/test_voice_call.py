@@ -443,15 +443,13 @@ def test_a_call_without_callsid_or_from_is_a_400(app, line, missing):
     assert signed_post(app, "/twilio/voice", params).status_code == 400
 
 
-def test_with_the_database_down_the_call_still_hears_the_safety_words(tmp_path, fake):
-    from intake.app import create_app
-
+def test_with_the_database_down_the_call_still_hears_the_safety_words(make_app, tmp_path, fake):
     broken = tmp_path / "not-a-database.db"
     broken.write_text("this is not sqlite")
     settings = twilio_settings(
         f"sqlite:///{broken}", tmp_path, fake, fallback_alert_number=FALLBACK
     )
-    app = create_app(settings)
+    app = make_app(settings)
     phone = call(app, settings)
     first = spoken(phone.heard)
     assert "9 1 1" in first and NCMEC_SPOKEN in first
@@ -459,13 +457,11 @@ def test_with_the_database_down_the_call_still_hears_the_safety_words(tmp_path, 
     assert phone.dialled == [FALLBACK]
 
 
-def test_with_the_database_down_and_no_fallback_number_no_key_is_offered(tmp_path, fake):
-    from intake.app import create_app
-
+def test_with_the_database_down_and_no_fallback_number_no_key_is_offered(make_app, tmp_path, fake):
     broken = tmp_path / "not-a-database.db"
     broken.write_text("this is not sqlite")
     settings = twilio_settings(f"sqlite:///{broken}", tmp_path, fake)
-    phone = call(create_app(settings), settings)
+    phone = call(make_app(settings), settings)
     first = spoken(phone.heard)
     assert "9 1 1" in first and NCMEC_SPOKEN in first
     assert "Press 0" not in first and "call back in a few minutes" in first
