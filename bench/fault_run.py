@@ -65,10 +65,9 @@ TWILIO_WAITS = 15.0  # Twilio's own limit for a webhook's answer
 
 
 class Proxy(HoldingProxy):
-    """The tests' holding proxy, made to last a long run and to pass a process's death on:
-    once either side ends (closed, or reset by a killed process) both sockets close, as
-    the server would see on a real network, so no session is left open in a transaction.
-    A connection that cannot reach the server is refused (counted)."""
+    """The tests' holding proxy (which passes a process's death on), made to last a long
+    run: both sockets of a pair are closed once either ends, and a connection that
+    cannot reach the server is refused (counted)."""
 
     refused = 0
     pairs: dict[int, int] = {}  # the proxy's port to the server -> the client's own port
@@ -91,13 +90,8 @@ class Proxy(HoldingProxy):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
     def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
-        self._pump(source, sink)  # returns at the end of `source`, or at an error
-        self.passing.wait()  # held: even an end waits, as the bytes before it do
+        self._pump(source, sink)  # both sides shut once `source` ends (the tests' proxy)
         for side in (source, sink):
-            try:
-                side.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             side.close()
 
 

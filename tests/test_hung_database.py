@@ -77,14 +77,21 @@ class HoldingProxy:
             threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        """Pass `source`'s bytes on; once it ends (closed, or reset by a killed process)
+        both sides close, as the server would see on a real network: a killed worker's
+        session is never left open in a transaction, holding rows."""
         try:
             while data := source.recv(65536):
                 self.passing.wait()  # held: the bytes wait here, the kernel ACKs more
                 sink.sendall(data)
-            self.passing.wait()
-            sink.shutdown(socket.SHUT_WR)
         except OSError:
             pass
+        self.passing.wait()  # held: even an end waits, as the bytes before it do
+        for side in (source, sink):
+            try:
+                side.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
 
 @dataclass
