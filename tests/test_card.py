@@ -16,6 +16,7 @@ from intake.models import Caller, Case, Outbound, utcnow
 from intake.words import is_gsm, segments
 from tests.conftest import LINE_NUMBER, Phone, make_settings, twilio_settings
 from tests.test_templates import NEVER_SAY
+from tests.test_voice_call import answer_everything
 
 CALLER = "+12125551234"
 ORG = "Bright Path Family and Children Services of Dallas"  # 50: the longest allowed
@@ -93,19 +94,6 @@ def _call(call_app, call_settings) -> simulator.Call:
     return simulator.Call.start(post, call_settings, CALLER, to=LINE_NUMBER)
 
 
-def _answer_by_phone(phone: simulator.Call) -> list[str]:
-    phone.silence()
-    phone.press("1")
-    phone.say("Mia Lopez")
-    phone.press("7#")
-    phone.say("about two hours ago")
-    phone.say("Elm Park in Springfield")
-    phone.say("red coat and blue jeans")
-    phone.say("Springfield police report 24 1187")
-    phone.press("1")
-    return phone.press("1")
-
-
 TOLD = "We are also texting you the facts to read to the police and NCMEC."
 
 
@@ -113,7 +101,7 @@ def test_a_call_intake_ends_with_the_card_too(call_app, call_settings):
     from intake.line import current_line
 
     phone = _call(call_app, call_settings)
-    assert TOLD in " ".join(_answer_by_phone(phone))  # the caller knows a text is coming
+    assert TOLD in " ".join(answer_everything(phone))  # the caller knows a text is coming
     with call_app.app_context():
         line = current_line()
     [row] = cards(line)
@@ -142,7 +130,7 @@ def test_no_card_to_a_number_twilio_said_cannot_take_texts(call_app, call_settin
             )
         )
     phone = _call(call_app, call_settings)
-    assert TOLD not in " ".join(_answer_by_phone(phone))
+    assert TOLD not in " ".join(answer_everything(phone))
     assert [c.status for c in _cases(line)] == ["closed", "open"]
     assert cards(line) == []
 

@@ -61,8 +61,8 @@ def worker_of(line, case_id: int) -> str | None:
         return person.name if person else None
 
 
-def answer_everything(phone: simulator.Call) -> list[str]:
-    """A whole English intake by keypad and speech; returns what was said at the end."""
+def answer_up_to_the_callback(phone: simulator.Call) -> list[str]:
+    """An English intake by keypad and speech up to the callback question (what it says)."""
     phone.silence()  # past the menu
     phone.press("1")  # police called
     phone.say("Mia Lopez")
@@ -71,7 +71,12 @@ def answer_everything(phone: simulator.Call) -> list[str]:
     phone.say("Elm Park in Springfield")
     phone.say("red coat and blue jeans")
     phone.say("Springfield police report 24 1187")
-    phone.press("1")  # parent
+    return phone.press("1")  # parent
+
+
+def answer_everything(phone: simulator.Call) -> list[str]:
+    """A whole English intake by keypad and speech; returns what was said at the end."""
+    answer_up_to_the_callback(phone)
     return phone.press("1")  # this number
 
 
@@ -536,15 +541,7 @@ def test_the_callback_question_takes_one_key_and_2_asks_for_another_number(app, 
     """1 (this number) is one key, so it goes at once; 2 asks for the number itself, keyed
     in and ended with #."""
     phone = call(app, settings)
-    phone.silence()  # past the menu
-    phone.press("1")  # police called
-    phone.say("Mia Lopez")
-    phone.press("7#")
-    phone.say("about two hours ago")
-    phone.say("Elm Park in Springfield")
-    phone.say("red coat and blue jeans")
-    phone.say("Springfield police report 24 1187")
-    asked = spoken(phone.press("1"))  # parent
+    asked = spoken(answer_up_to_the_callback(phone))
     assert "press 1" in asked and "press 2" in asked
     assert phone.current_gather.num_digits == 1  # a 1 needs no # and no wait
     asked = spoken(phone.press("2"))
