@@ -33,6 +33,11 @@ from intake.logs import event as log_event
 FILE = "spool.sqlite3"
 LEASE = 15.0  # seconds a replay holds an entry (two replays of one are safe: only slower)
 BUSY_WAIT = 5.0  # seconds SQLite waits for another process's write (they take microseconds)
+# Processes opening the spool at once (their first texts during a stall, each on a turn
+# thread of its own) can find it locked while another turns WAL on, which SQLite reports
+# at once, without waiting: a write is tried again on a fresh connection, for at most
+# PUT_TRIES * PUT_PAUSE seconds.
+PUT_TRIES, PUT_PAUSE = 20, 0.05
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS spooled (
@@ -67,10 +72,21 @@ class Spool:
         """Write an entry durably (fsync'd when this returns); False if `key` was already
         spooled (a retry of the same text)."""
         token = crypto.encrypt(self.ring, json.dumps(data, separators=(",", ":")))
+        row = (key, token, time.time() if answered_at is None else answered_at)
+        for _ in range(PUT_TRIES - 1):
+            try:
+                return self._insert(row)
+            except sqlite3.OperationalError as error:
+                if not _busy(error):
+                    raise
+                self.close()  # a fresh connection: this one may be half set up
+                time.sleep(PUT_PAUSE)
+        return self._insert(row)
+
+    def _insert(self, row: tuple[str, str, float]) -> bool:
         with self._transaction() as conn:
             added = conn.execute(
-                "INSERT OR IGNORE INTO spooled (key, token, answered_at) VALUES (?, ?, ?)",
-                (key, token, time.time() if answered_at is None else answered_at),
+                "INSERT OR IGNORE INTO spooled (key, token, answered_at) VALUES (?, ?, ?)", row
             )
         return added.rowcount == 1
 
@@ -134,7 +150,8 @@ class Spool:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # an I/O error has rolled it back already
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
 
@@ -157,3 +174,11 @@ class Spool:
         crypto.make_private_dir(self.folder)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         os.close(fd)
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    """Another process holds the file for now: SQLite's 'database is locked' or 'busy', or
+    the 'disk I/O error' it reports when one process opens the WAL as another's last
+    connection closes it. A real disk fault outlasts the retries and is raised."""
+    words = str(error).lower()
+    return any(word in words for word in ("locked", "busy", "disk i/o error"))

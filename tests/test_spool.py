@@ -5,8 +5,10 @@ into the database once, with its case and its alert, whichever process replays i
 
 from __future__ import annotations
 
+import multiprocessing
 import stat
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -171,3 +173,53 @@ def test_a_new_callers_call_answered_from_memory_wakes_someone_once(app, db_url,
     assert [m.twilio_sid for m in messages] == [sid]
     assert [(c.channel, c.status) for c in cases] == [("voice", "intake")]
     assert [a.reason for a in alerts] == [fallbacks.CALL_FROM_MEMORY]
+
+
+def _put_many(folder: str, key: bytes, prefix: str, count: int, start) -> None:
+    """In a process of its own, as a gunicorn worker: 4 request threads, each with its own
+    connection to the spool, answer `count` texts from memory between them."""
+    import threading
+
+    from cryptography.fernet import Fernet, MultiFernet
+
+    box = spool.Spool(Path(folder), MultiFernet([Fernet(key)]))
+    failed: list[BaseException] = []
+
+    def thread(t: int) -> None:
+        try:
+            for n in range(t, count, 4):
+                box.put(f"sms:{prefix}{n}", {"body": "my daughter is missing"})
+        except BaseException as error:  # noqa: BLE001 - reported by the exit code
+            failed.append(error)
+
+    start.wait()
+    threads = [threading.Thread(target=thread, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if failed:
+        raise failed[0]
+
+
+def test_processes_writing_to_a_new_spool_at_once_lose_nothing(tmp_path):
+    """gunicorn's workers answer their first texts from memory at the same moment: each
+    thread opens the new spool file and turns WAL on while the others write. None may
+    lose a text (a fresh-clone CI run saw `spool.not_written` on the first one)."""
+    from cryptography.fernet import Fernet, MultiFernet
+
+    key = Fernet.generate_key()
+    folder = tmp_path / "spool"
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    writers = [
+        context.Process(target=_put_many, args=(str(folder), key, f"w{i}-", 25, start))
+        for i in range(4)
+    ]
+    for writer in writers:
+        writer.start()
+    start.set()
+    for writer in writers:
+        writer.join(60)
+    assert [writer.exitcode for writer in writers] == [0, 0, 0, 0]
+    assert spool.Spool(folder, MultiFernet([Fernet(key)])).count() == 100
