@@ -30,6 +30,13 @@ HOW_TO_RUN_POSTGRES = (
 )
 
 
+def pytest_configure(config) -> None:
+    """CI runs every test on both databases: without PostgreSQL it stops at once, rather
+    than skip the PostgreSQL tests quietly."""
+    if os.environ.get("CI") == "true" and not POSTGRES_URL:
+        raise pytest.UsageError(f"CI=true needs PostgreSQL. {HOW_TO_RUN_POSTGRES}")
+
+
 def postgres_only(value: str | None = None) -> list:
     """Parameters for a PostgreSQL-only test: the server (or `value`), or one skip that
     says how to run it."""

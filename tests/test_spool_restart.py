@@ -24,7 +24,7 @@ from sqlalchemy import select
 from intake import crypto, fallbacks, roster, signing, simulator
 from intake.db import Database
 from intake.models import Alert, Caller, Case, Message
-from tests.conftest import BASE_URL, POSTGRES_URL, TOKEN
+from tests.conftest import BASE_URL, TOKEN, postgres_only
 from tests.test_hung_database import HoldingProxy, database  # noqa: F401 - a fixture
 from tests.test_startup import free_port
 from tests.test_worker import wait_for
@@ -138,7 +138,7 @@ def all_stored(db: Database, sent: dict[str, str]) -> bool:
     return all(sids[sid] for sid in sent)
 
 
-@pytest.mark.parametrize("server", [POSTGRES_URL] if POSTGRES_URL else [])
+@pytest.mark.parametrize("server", postgres_only())
 def test_texts_answered_from_memory_survive_a_reload_a_kill_and_a_host_restart(
     server,
     database,  # noqa: F811 - the fixture imported above
