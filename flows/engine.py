@@ -65,8 +65,8 @@ class Inbound:
     text: str = ""  # what was typed, said (speech) or keyed (digits)
     media: tuple[Media, ...] = ()
     sender: str = ""  # E.164 when the sender is a phone number, else the raw sender id
-    channel: str = "sms"  # sms | voice: which steps apply
     lang: str | None = None  # a language the caller chose by key press
+    channel: str = field(kw_only=True)  # sms | voice (which steps apply): never assumed
 
 
 @dataclass(frozen=True)
@@ -166,9 +166,7 @@ class Flow:
     def step(self, key: str | None) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)
 
-    def next_step(
-        self, after: str | None, answers: dict[str, Any], channel: str = "sms"
-    ) -> Step | None:
+    def next_step(self, after: str | None, answers: dict[str, Any], channel: str) -> Step | None:
         keys = [s.key for s in self.steps]
         start = 0 if after is None else keys.index(after) + 1
         return next((s for s in self.steps[start:] if s.asked(answers, channel)), None)
@@ -859,7 +857,7 @@ def _switch_language(flow: Flow, state: State, lang: str, inbound: Inbound) -> R
 def _continue(flow: Flow, state: State, said: Reply, event: ev.Event, inbound: Inbound) -> Result:
     """Answer a keyword, then go on where the conversation was (or begin one)."""
     if state.status == NEW:  # media sent with the keyword goes on the new intake
-        media_only = Inbound(media=inbound.media, sender=inbound.sender)
+        media_only = Inbound(media=inbound.media, sender=inbound.sender, channel=inbound.channel)
         started = _start(flow, state, media_only, lang=state.lang)
         welcome, *rest = started.replies
         short = replace(said, params={**said.params, "with_welcome": True})  # no repeats

@@ -45,7 +45,7 @@ def open_case(
     session: Session,
     caller: Caller,
     lang: str,
-    channel: str = "sms",
+    channel: str,
     reported_missing=False,
     test: bool = False,
 ) -> Case:

@@ -123,7 +123,7 @@ def say(
     reply: engine.Reply,
     lang: str,
     now: datetime,
-    channel: str = "sms",
+    channel: str,
 ) -> str:
     """The words of one reply of this turn, in the channel's words."""
     extra = context(session, line, turn, reply, now)
@@ -149,7 +149,7 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
 
 
 def still_open(
-    session: Session, line: Line, caller: Caller, result: engine.Result, channel: str = "sms"
+    session: Session, line: Line, caller: Caller, result: engine.Result, channel: str
 ) -> list[str]:
     """After FOUND, name any other case of this caller that is still open."""
     if not any(isinstance(e, ev.ChildFound) for e in result.events):
@@ -222,7 +222,7 @@ def apply(
     case: Case | None,
     result: engine.Result,
     now: datetime,
-    channel: str = "sms",
+    channel: str,
 ) -> Turn:
     """Apply the engine's events to the caller and their current case."""
     for event in result.events:
@@ -342,7 +342,7 @@ def render(
     reply: engine.Reply,
     lang: str,
     case: Case | None,
-    channel: str = "sms",
+    channel: str,
     **extra: Any,
 ) -> str:
     """The words of one reply, in a channel's words, with the case's details filled in."""

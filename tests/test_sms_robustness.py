@@ -205,7 +205,7 @@ def test_a_text_that_waited_for_the_caller_sees_what_the_holder_committed(app, p
             old = session.scalars(select(Case)).one()
             old.status = "abandoned"
             session.flush()
-            cases.open_case(session, caller, "en")
+            cases.open_case(session, caller, "en", "sms")
             locked.set()
             release.wait(10)
 

@@ -106,7 +106,9 @@ def run(conversation: Conversation, the_flow: engine.Flow | None = None) -> list
     outcomes = []
     for turn in conversation.turns:
         step = _asked(state)
-        result = engine.run(the_flow, state, engine.Inbound(text=turn.text, sender=SENDER))
+        result = engine.run(
+            the_flow, state, engine.Inbound(text=turn.text, sender=SENDER, channel="sms")
+        )
         state = result.state
         failures = [f for f in (_check(c, result) for c in turn.checks) if f]
         outcomes.append(Outcome(conversation, turn, step, failures))

@@ -28,7 +28,7 @@ VCARD = Media(url="https://api.twilio.com/media/ME3", content_type="text/vcard")
 
 
 def say(state: State, text: str = "", media: tuple[Media, ...] = ()):
-    return run(FLOW, state, Inbound(text=text, media=media, sender=SENDER))
+    return run(FLOW, state, Inbound(text=text, media=media, sender=SENDER, channel="sms"))
 
 
 def templates(result) -> list[str]:
@@ -180,7 +180,7 @@ def test_callback_number_is_validated_and_same_means_the_sender():
 
 def test_a_short_code_sender_must_type_a_number():
     state = walk(*HAPPY_PATH[:10]).state
-    result = run(FLOW, state, Inbound(text="SAME", sender="22395"))
+    result = run(FLOW, state, Inbound(text="SAME", sender="22395", channel="sms"))
     assert templates(result) == ["retry_callback_number"]
 
 
@@ -591,3 +591,8 @@ def test_a_child_reported_missing_after_the_intake_is_told_how_to_report_another
     assert other.state == done.state
     for update in ("still no sign of her", "she may be at her friend Ana's house"):
         assert templates(say(done.state, update)) == ["after_intake"]
+
+
+def test_a_message_without_its_channel_is_an_error_not_a_text():
+    with pytest.raises(TypeError):
+        Inbound(text="my son is missing", sender=SENDER)  # noqa - the channel is left out

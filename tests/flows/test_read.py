@@ -37,7 +37,7 @@ STEPS = (
 
 
 def say(state: State, text: str):
-    return run(FLOW, state, Inbound(text=text, sender="+15555550100"))
+    return run(FLOW, state, Inbound(text=text, sender="+15555550100", channel="sms"))
 
 
 def walk(*texts: str):

@@ -88,11 +88,11 @@ def test_third_language_intents(three):
 
 def test_third_language_runs_the_flow(three):
     flow = intake_flow("US", three)
-    started = run(flow, State(), Inbound(text="zim verloro", sender="+12125551234"))
+    started = run(flow, State(), Inbound(text="zim verloro", sender="+12125551234", channel="sms"))
     assert started.state.status == ACTIVE and started.state.lang == "xx"
-    switched = run(flow, started.state, Inbound(text="english"))
+    switched = run(flow, started.state, Inbound(text="english", channel="sms"))
     assert switched.state.lang == "en"
-    ended = run(flow, switched.state, Inbound(text="fondo"))
+    ended = run(flow, switched.state, Inbound(text="fondo", channel="sms"))
     assert ended.state.status == ENDED
 
 
