@@ -9,7 +9,7 @@ service must apply. Nothing here touches a database, Flask or Twilio.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,11 +34,12 @@ UNKNOWN_OK = frozenset(
     {"last_seen_when", "last_seen_where", "description", "police_report", "photos"}
 )
 # Pending questions the line asked in between (a hedged event to confirm, which child).
-CONFIRM_FOUND, CONFIRM_CHILD, WHICH_CHILD, OTHER_CHILD = (
+CONFIRM_FOUND, CONFIRM_CHILD, WHICH_CHILD, OTHER_CHILD, CONFIRM_HEARD = (
     "confirm_found",
     "confirm_child",
     "which_child",
     "other_child",
+    "confirm_heard",  # speech heard unsure, read back: the caller keys yes to keep it
 )
 # What the caller's role means the line must say at once.
 ROLE_NOTES = {
@@ -58,15 +59,37 @@ class Media:
     content_type: str
 
 
+# What a channel adapter turns a webhook into (Inbound.kind): the same turn for every channel.
+TEXT = "text"  # a text message (its words and media)
+KEYS = "keys"  # keys pressed on a call (their meaning: Inbound.keypad, the adapter's)
+SPEECH = "speech"  # words said on a call, as speech recognition heard them
+SILENCE = "silence"  # nothing at all at a question: it is passed over as unknown
+CALLED = "called"  # a call comes to the questions (begun, resumed, a language chosen)
+OFFER = "offer"  # one of the end-of-intake offers taken (Inbound.text: OFFERS)
+KINDS = (TEXT, KEYS, SPEECH, SILENCE, CALLED, OFFER)
+# The end-of-intake offers a channel makes instead of sending them (Flow.offers_on).
+CHECKLIST, PHOTO, SUMMARY = "checklist", "photo", "summary"
+OFFERS = (CHECKLIST, PHOTO, SUMMARY)
+
+
 @dataclass(frozen=True)
 class Inbound:
-    """One message from the caller, as the channel received it."""
+    """One input from the caller, as the channel adapter typed it (see KINDS)."""
 
     text: str = ""  # what was typed, said (speech) or keyed (digits)
     media: tuple[Media, ...] = ()
     sender: str = ""  # E.164 when the sender is a phone number, else the raw sender id
     lang: str | None = None  # a language the caller chose by key press
     channel: str = field(kw_only=True)  # sms | voice (which steps apply): never assumed
+    kind: str = field(default=TEXT, kw_only=True)  # one of KINDS
+    unsure: bool = field(default=False, kw_only=True)  # speech heard with low confidence
+    # What keys mean on this channel ("yes": {"1"}): the adapter's keypad conventions;
+    # only a KEYS input has them, so a texted "1" is never a key.
+    keypad: Mapping[str, frozenset[str]] = field(default_factory=dict, kw_only=True)
+
+    def means(self, meaning: str) -> bool:
+        """The keys pressed mean this ("yes", "skip", "same_number") by the keypad's rules."""
+        return self.kind == KEYS and self.text.strip() in self.keypad.get(meaning, ())
 
 
 @dataclass(frozen=True)
@@ -162,6 +185,9 @@ class Flow:
     summary: str  # said when the last step is answered
     vocab: Vocabulary  # the words its parsers recognise
     detect: Detector | None = None  # a language model for short texts (flows.language)
+    # Channels that offer the follow-up texts at the end (the caller takes them: OFFER)
+    # instead of sending them with the intake's end.
+    offers_on: tuple[str, ...] = ()
 
     def step(self, key: str | None) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)
@@ -221,6 +247,8 @@ def _run(flow: Flow, state: State, inbound: Inbound) -> Result:
     first (found, another child, police refusing, a person wanted), then a question the
     line answers, then the step's answer; a switch of language is followed at any time.
     """
+    if inbound.kind in (SILENCE, CALLED, OFFER) or _hearing(flow, state, inbound):
+        return _on_call(flow, state, inbound)
     if inbound.lang is not None and inbound.lang != state.lang:
         return _switch_language(flow, state, inbound.lang, inbound)
     names = _names(state.answers)
@@ -502,6 +530,8 @@ def _pending_prompt(pending: dict[str, Any]) -> Reply:
     kind = pending["kind"]
     if kind == WHICH_CHILD:
         return Reply("ask_which_child", {"missing_names": pending.get("names", [])})
+    if kind == CONFIRM_HEARD:
+        return Reply("heard", {"heard": pending.get("heard", "")})
     return Reply(f"ask_{kind}", {"name": pending.get("name")})
 
 
@@ -756,7 +786,8 @@ def _accept(
     following = flow.next_step(step.key, answers, channel)
     if following is None:
         done = replace(state, status=COMPLETE, step=None, answers=answers, retries=0)
-        events.append(ev.IntakeCompleted(answers=dict(answers)))
+        followups = channel not in flow.offers_on  # else the caller takes them (OFFER)
+        events.append(ev.IntakeCompleted(answers=dict(answers), followups=followups))
         summary = Reply(flow.summary, {"police_called": answers.get("police_called")})
         return Result(done, notes + (summary,), tuple(events))
     new = replace(state, status=ACTIVE, step=following.key, answers=answers, retries=0)
@@ -875,3 +906,74 @@ def _media_dict(media: Media) -> dict[str, str]:
 def _images(media: tuple[Media, ...]) -> list[dict[str, str]]:
     """The media that can be the child's photo: images only, not a voice note or vCard."""
     return [_media_dict(m) for m in media if m.content_type.lower().startswith("image/")]
+
+
+# --- what only a call sends: silence, coming to the questions, the offers, a read-back ---
+
+
+def _hearing(flow: Flow, state: State, inbound: Inbound) -> bool:
+    """Speech heard unsure at a question answered in words, or the answer to its read-back."""
+    if state.pending and state.pending.get("kind") == CONFIRM_HEARD:
+        return True
+    step = flow.step(state.step) if state.status == ACTIVE and not state.pending else None
+    return inbound.unsure and step is not None and step.answer == SPEECH
+
+
+def _on_call(flow: Flow, state: State, inbound: Inbound) -> Result:
+    """The inputs a call sends beside words and keys; the conversation goes on as by text."""
+    pending = state.pending or {}
+    if pending.get("kind") == CONFIRM_HEARD:
+        cleared = replace(state, pending=None)
+        if inbound.means("yes"):  # the words read back were right: they are the answer
+            heard = replace(inbound, text=pending.get("heard", ""), kind=SPEECH, unsure=False)
+            return _run(flow, cleared, heard)
+        if inbound.kind in (KEYS, SILENCE):  # not confirmed: the question again
+            return Result(cleared, _ask_again(flow, cleared))
+        return _run(flow, cleared, inbound)  # said something else: read as usual
+    if inbound.kind == SPEECH:  # heard unsure: read back before it is kept
+        read_back = {"kind": CONFIRM_HEARD, "heard": inbound.text}
+        return Result(replace(state, pending=read_back), (_pending_prompt(read_back),))
+    if inbound.kind == SILENCE:
+        return pass_over(flow, state, inbound.channel)
+    if inbound.kind == OFFER:
+        return _offer(flow, state, inbound.text)
+    return _called(flow, state, inbound)
+
+
+def _called(flow: Flow, state: State, inbound: Inbound) -> Result:
+    """A call comes to the questions: an intake under way goes on (a question a call
+    cannot ask passed over), a finished one is said again; else a call is a new report."""
+    if state.status in (NEW, *FINISHED):
+        fresh = State(lang=state.lang)
+        if inbound.lang is not None and inbound.lang != fresh.lang:
+            return _switch_language(flow, fresh, inbound.lang, inbound)
+        return _start(flow, fresh, inbound, lang=fresh.lang)
+    passed = Result(replace(state, pending=None) if _read_back(state) else state)
+    step = flow.step(state.step) if state.status == ACTIVE else None
+    if step is not None and not step.asked(state.answers, inbound.channel):
+        passed = pass_over(flow, passed.state, inbound.channel, quietly=True)
+    if inbound.lang is not None and inbound.lang != passed.state.lang:
+        switched = _switch_language(flow, passed.state, inbound.lang, inbound)
+        return replace(switched, events=passed.events + switched.events)
+    if passed.replies:
+        return passed
+    if passed.state.status == COMPLETE:
+        return _offer(flow, passed.state, SUMMARY)
+    return Result(passed.state, _ask_again(flow, passed.state))
+
+
+def _read_back(state: State) -> bool:
+    return bool(state.pending) and state.pending.get("kind") == CONFIRM_HEARD
+
+
+def _offer(flow: Flow, state: State, offer: str) -> Result:
+    """At the end of an intake: the follow-up texts, a text to answer with a photo, or the
+    summary again (with what it says of the police)."""
+    if state.status != COMPLETE:
+        return Result(state)
+    if offer == CHECKLIST:
+        return Result(state, (Reply("checklist_sent"),), (ev.FollowupsWanted(),))
+    if offer == PHOTO:
+        return Result(state, (Reply("photo_text_sent"),), (ev.PhotoRequested(),))
+    police = state.answers.get("police_called")
+    return Result(state, (Reply(flow.summary, {"police_called": police}),))

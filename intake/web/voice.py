@@ -120,8 +120,8 @@ def menu():
 @bp.post("/turn")
 @caller_call
 def turn():
-    move, run = _move(), _number("silent")
-    return _call_turn(lambda s, line, phone, now: calls.turn(s, line, phone, move, run, now))
+    move, progress = _move(), calls.Progress(silent=_number("silent"))
+    return _call_turn(lambda s, line, phone, now: calls.turn(s, line, phone, move, progress, now))
 
 
 @bp.post("/confirm")
@@ -140,8 +140,10 @@ def end():
 @caller_call
 def person_done():
     status = form_value("DialCallStatus", "").strip().lower()[:20]
-    n = _number("n")
-    return _call_turn(lambda s, line, phone, now: calls.person_done(s, line, phone, status, n, now))
+    progress = calls.Progress(dialled=_number("n"))
+    return _call_turn(
+        lambda s, line, phone, now: calls.person_done(s, line, phone, status, progress, now)
+    )
 
 
 @bp.post("/voicemail")
