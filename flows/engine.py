@@ -954,6 +954,8 @@ def _called(flow: Flow, state: State, inbound: Inbound) -> Result:
         passed = pass_over(flow, passed.state, inbound.channel, quietly=True)
     if inbound.lang is not None and inbound.lang != passed.state.lang:
         switched = _switch_language(flow, passed.state, inbound.lang, inbound)
+        if switched.state.status == COMPLETE:  # the summary again, in the language chosen
+            switched = _then(switched, _offer(flow, switched.state, SUMMARY))
         return replace(switched, events=passed.events + switched.events)
     if passed.replies:
         return passed

@@ -578,3 +578,17 @@ def answer_by_keypad_and_speech(phone: simulator.Call, name: str, when: str, whe
     phone.press("1")  # no police report number (1 skips it on a call)
     phone.press("1")  # parent
     phone.press("1")  # this number
+
+
+def test_a_caller_who_calls_back_after_the_intake_and_presses_2_hears_it_in_spanish(
+    app, line, settings
+):
+    phone = call(app, settings)
+    answer_everything(phone)
+    phone.hang_up()
+    again = call(app, settings)
+    said = spoken(again.press("2"))  # Spanish, at the greeting of the second call
+    [case] = cases(line)
+    assert case.lang == "es" and ", ".join(case.ref) in said  # the case number, spelled
+    assert voice("end_options", "es", offer_checklist=True, offer_photo=True) in said
+    assert again.current_gather.language == "es-US"
