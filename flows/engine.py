@@ -161,7 +161,7 @@ def _run(flow: Flow, state: State, inbound: Inbound) -> Result:
     first (found, another child, police refusing, a person wanted), then a question the
     line answers, then the step's answer; a switch of language is followed at any time.
     """
-    if inbound.kind in (SILENCE, CALLED, OFFER) or _hearing(flow, state, inbound):
+    if inbound.kind != TEXT and _on_a_call(flow, state, inbound):  # texts: straight on
         return _on_call(flow, state, inbound)
     if inbound.lang is not None and inbound.lang != state.lang:
         return _switch_language(flow, state, inbound.lang, inbound)
@@ -315,8 +315,11 @@ def _unanswered(
     return _ask_pending(flow, state, {**pending, "asked_again": True}, inbound)
 
 
-def _hearing(flow: Flow, state: State, inbound: Inbound) -> bool:
-    """Speech heard unsure at a question answered in words, or the answer to its read-back."""
+def _on_a_call(flow: Flow, state: State, inbound: Inbound) -> bool:
+    """An input only a call sends; speech heard unsure at a question answered in words;
+    or the answer to its read-back."""
+    if inbound.kind in (SILENCE, CALLED, OFFER):
+        return True
     if state.pending and state.pending.get("kind") == CONFIRM_HEARD:
         return True
     step = flow.step(state.step) if state.status == ACTIVE and not state.pending else None

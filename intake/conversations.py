@@ -1,9 +1,11 @@
 """One turn of a caller's conversation, on any channel: resume it, run the engine, apply
-what it says, and render the replies in that channel's words.
+what it says (intake/effects.py), and render the replies in that channel's words.
 
-A channel adapter (intake/sms.py, intake/voice.py) locks the caller, runs a turn inside
-the caller's transaction and keeps what came in; so a message is either fully handled
-(stored, answered, its effects applied) or not at all.
+A channel adapter (intake/sms.py, intake/voice.py) types what came in (engine.Inbound: a
+text, keys, speech, silence, a call coming to the questions, an end offer), locks the
+caller, runs this one turn inside the caller's transaction and keeps what came in; so a
+message is either fully handled (stored, answered, its effects applied) or not at all.
+The adapter only renders the turn: it never writes the conversation itself.
 """
 
 from __future__ import annotations

@@ -272,7 +272,7 @@ def ask(
     gather = call.gather(TURN, step.answer, **options)
     for text in said:
         call.say(text, gather)
-    call.redirect(Progress(silent=run).url(TURN))
+    call.redirect(Progress(silent=run).question_url())
     return str(call)
 
 

@@ -105,11 +105,13 @@ class Progress:
     silent: int = 0
     dialled: int = 0
 
-    def url(self, path: str) -> str:
-        """The webhook that goes on from here."""
-        if path == TURN:
-            return f"{path}?silent={self.silent}"
-        return f"{path}?n={self.dialled}"
+    def question_url(self) -> str:
+        """Where a Gather at a question goes on (silence counted)."""
+        return f"{TURN}?silent={self.silent}"
+
+    def dial_url(self) -> str:
+        """Where the Dial of the person being rung goes on."""
+        return f"{PERSON}/done?n={self.dialled}"
 
 
 class Call:

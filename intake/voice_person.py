@@ -12,7 +12,7 @@ from flows import engine
 from intake import cases, conversations, oncall, roster, staff
 from intake.logs import event as log_event
 from intake.models import Caller, Case, CaseMedia
-from intake.voice_call import PERSON, RING_SECONDS, VOICEMAIL, WHISPER, Call, Progress, called
+from intake.voice_call import RING_SECONDS, VOICEMAIL, WHISPER, Call, Progress, called
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -38,7 +38,7 @@ def dial(
         return voicemail_prompt(call, bool(numbers))
     caller_id = line.settings.twilio_phone_number or None
     dialling = call.response.dial(
-        action=Progress(dialled=n).url(f"{PERSON}/done"),
+        action=Progress(dialled=n).dial_url(),
         method="POST",
         timeout=RING_SECONDS,
         caller_id=caller_id,
