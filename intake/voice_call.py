@@ -77,6 +77,8 @@ class Move:
         """The engine's input: keys (with the keypad's meanings), speech, or silence."""
         if self.digits:
             kind, text = engine.KEYS, self.digits
+        elif self.speech.strip().isdigit() and len(self.speech.strip()) == 1:
+            kind, text = engine.KEYS, self.speech.strip()  # "one", said for the key: heard "1"
         elif self.speech:
             kind, text = engine.SPEECH, self.speech
         else:

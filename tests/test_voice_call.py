@@ -592,3 +592,10 @@ def test_a_caller_who_calls_back_after_the_intake_and_presses_2_hears_it_in_span
     assert case.lang == "es" and ", ".join(case.ref) in said  # the case number, spelled
     assert voice("end_options", "es", offer_checklist=True, offer_photo=True) in said
     assert again.current_gather.language == "es-US"
+
+
+def test_a_key_said_aloud_on_a_call_counts_as_the_key(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()
+    said = spoken(phone.say("1"))  # "one", for "press 1 if you called the police"
+    assert voice("ask_name") in said and cases(line)[0].police_called is True
