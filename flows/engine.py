@@ -35,6 +35,7 @@ from flows.state import (
     DIGITS,
     ENDED,
     FINISHED,
+    HANG_UP,
     KEYS,
     KINDS,
     MAX_RETRIES,
@@ -318,7 +319,7 @@ def _unanswered(
 def _on_a_call(flow: Flow, state: State, inbound: Inbound) -> bool:
     """An input only a call sends; speech heard unsure at a question answered in words;
     or the answer to its read-back."""
-    if inbound.kind in (SILENCE, CALLED, OFFER):
+    if inbound.kind in (SILENCE, CALLED, OFFER, HANG_UP):
         return True
     if state.pending and state.pending.get("kind") == CONFIRM_HEARD:
         return True
@@ -342,6 +343,8 @@ def _on_call(flow: Flow, state: State, inbound: Inbound) -> Result:
         return Result(replace(state, pending=read_back), (_pending_prompt(read_back),))
     if inbound.kind == SILENCE:
         return pass_over(flow, state, inbound.channel)
+    if inbound.kind == HANG_UP:  # the conversation stays where it was, for a call back
+        return Result(state, (), (ev.HungUp(),) if state.status == ACTIVE else ())
     if inbound.kind == OFFER:
         return _offer(flow, state, inbound.text)
     return _called(flow, state, inbound)

@@ -101,3 +101,8 @@ class FollowupsWanted(Event):
 @dataclass(frozen=True)
 class PhotoRequested(Event):
     """The caller asked for a text to answer with the child's photo (a call's offer)."""
+
+
+@dataclass(frozen=True)
+class HungUp(Event):
+    """The caller hung up with the intake under way: someone is woken (it may mean danger)."""

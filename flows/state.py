@@ -56,7 +56,8 @@ KEYS = "keys"  # keys pressed on a call (their meaning: Inbound.keypad, the adap
 SILENCE = "silence"  # nothing at all at a question: it is passed over as unknown
 CALLED = "called"  # a call comes to the questions (begun, resumed, a language chosen)
 OFFER = "offer"  # one of the end-of-intake offers taken (Inbound.text: OFFERS)
-KINDS = (TEXT, KEYS, SPEECH, SILENCE, CALLED, OFFER)
+HANG_UP = "hang_up"  # the caller hung up (an intake left half done may mean danger)
+KINDS = (TEXT, KEYS, SPEECH, SILENCE, CALLED, OFFER, HANG_UP)
 # The end-of-intake offers a channel makes instead of sending them (Flow.offers_on).
 CHECKLIST, PHOTO, SUMMARY = "checklist", "photo", "summary"
 OFFERS = (CHECKLIST, PHOTO, SUMMARY)

@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 from flows import engine
 from flows import events as ev
 from intake import card, cases, followups, oncall, outbox, simulated, staff
+from intake.logs import event as log_event
 from intake.models import Caller, Case
 
 if TYPE_CHECKING:
     from intake.line import Line
 
 PHOTO_REQUEST = "photo_request"  # an outbox kind: a text asking a caller for a photo
+HUNG_UP = "hung_up"  # an alert's reason: the caller hung up during the intake
 
 
 def apply(
@@ -65,6 +67,9 @@ def _apply_one(
             followups.schedule(session, line.settings, case, caller, now)
         case ev.PhotoRequested() if case is not None:
             _text_photo_request(session, caller, case, now)
+        case ev.HungUp() if case is not None and case.status == "intake":
+            oncall.start_alert(session, line, case, HUNG_UP, now)
+            log_event("voice.hung_up", case=case.ref)
         case ev.AskedForPerson() if case is not None:
             oncall.start_alert(session, line, case, "asked", now)
         case ev.CaseMessage(text=text) if case is not None:

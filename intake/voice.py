@@ -46,7 +46,6 @@ from intake.voice_call import (  # noqa: F401 - the adapter's names (web, twiml_
     offer,
 )
 from intake.voice_person import (  # noqa: F401 - the webhooks' steps
-    HUNG_UP,
     ask_for_person,
     ended,
     person_done,

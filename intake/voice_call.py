@@ -94,6 +94,11 @@ def called(sender: str, lang: str | None = None) -> engine.Inbound:
     return engine.Inbound(sender=sender, lang=lang, channel=CHANNEL, kind=engine.CALLED)
 
 
+def hung_up(sender: str) -> engine.Inbound:
+    """The engine's input when the call ends (Twilio's status callback)."""
+    return engine.Inbound(sender=sender, channel=CHANNEL, kind=engine.HANG_UP)
+
+
 def offer(sender: str, choice: str) -> engine.Inbound:
     """The engine's input when the caller takes an end-of-intake offer."""
     return engine.Inbound(text=choice, sender=sender, channel=CHANNEL, kind=engine.OFFER)

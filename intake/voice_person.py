@@ -12,13 +12,12 @@ from flows import engine
 from intake import cases, conversations, oncall, roster, staff
 from intake.logs import event as log_event
 from intake.models import Caller, Case, CaseMedia
-from intake.voice_call import RING_SECONDS, VOICEMAIL, WHISPER, Call, Progress, called
+from intake.voice_call import RING_SECONDS, VOICEMAIL, WHISPER, Call, Progress, called, hung_up
 
 if TYPE_CHECKING:
     from intake.line import Line
 
 VOICEMAIL_SECONDS = 120
-HUNG_UP = "hung_up"  # an alert's reason: the caller hung up during the intake
 
 
 def ask_for_person(session: Session, line: Line, caller: Caller, now: datetime) -> str:
@@ -141,9 +140,6 @@ def _ensure_case(session: Session, line: Line, caller: Caller, now: datetime) ->
 
 
 def ended(session: Session, line: Line, phone: str, now: datetime) -> None:
-    """The call ended. An intake left half done wakes someone: a hang-up may mean danger."""
+    """The call ended: the one turn, so an intake left half done wakes someone."""
     caller = conversations.lock_caller(session, phone, now)
-    case = cases.current_case(session, caller)
-    if case is not None and case.status == "intake":
-        oncall.start_alert(session, line, case, HUNG_UP, now)
-        log_event("voice.hung_up", case=case.ref)
+    conversations.take_turn(session, line, caller, hung_up(caller.phone), now)

@@ -11,6 +11,7 @@ from flows.engine import (
     CHECKLIST,
     COMPLETE,
     ENDED,
+    HANG_UP,
     KEYS,
     OFFER,
     PHOTO,
@@ -110,3 +111,11 @@ def test_the_follow_up_texts_go_with_a_texted_intake_and_are_offered_on_a_call()
     photo = call(by_call.state, OFFER, PHOTO)
     assert photo.events == (ev.PhotoRequested(),)
     assert call(at("police_called"), OFFER, CHECKLIST).events == ()  # no intake done yet
+
+
+def test_a_hang_up_mid_intake_is_an_event_and_the_conversation_waits_for_a_call_back():
+    mid = call(at("child_name", police_called=True), HANG_UP)
+    assert mid.events == (ev.HungUp(),) and mid.replies == ()
+    assert mid.state == at("child_name", police_called=True)
+    assert call(at(None, COMPLETE), HANG_UP).events == ()  # the intake was done
+    assert call(State(), HANG_UP).events == ()  # hung up at the greeting: no intake
