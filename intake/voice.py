@@ -210,7 +210,9 @@ def menu_key(session: Session, line: Line, caller: Caller, key: str, now: dateti
     return to_the_questions(session, line, caller, now, "ncmec_again")
 
 
-def answered(session: Session, line: Line, caller: Caller, move: Move, now: datetime, run: int):
+def answered(
+    session: Session, line: Line, caller: Caller, move: Move, now: datetime, run: int
+) -> str:
     """The one turn for what the caller keyed, said or left unsaid; then what comes next."""
     turn = conversations.take_turn(session, line, caller, move.inbound(caller.phone), now)
     if not move.silent:
