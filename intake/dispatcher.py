@@ -27,7 +27,7 @@ from intake import signing
 from intake.db import Database, DatabaseBusy
 from intake.delivery import cannot_text, opt_out
 from intake.logs import event as log_event
-from intake.models import Outbound, utcnow
+from intake.models import Outbound
 from intake.outbox import BATCH, Claimed, claim
 from intake.transport import LocalTransport, Outgoing, SendError, Transport
 
@@ -60,7 +60,7 @@ OnFailure = Callable[[Session, Outbound, datetime], None]
 def dispatch(
     line: Line,
     transport: Transport,
-    now: datetime | None = None,
+    now: datetime,
     limit: int = BATCH,
     on_failure: OnFailure | None = None,
 ) -> Report:
@@ -71,7 +71,6 @@ def dispatch(
     it after the lease): such rows are handed back for the next tick.
     on_failure(session, row, now) runs in the row's transaction when a row finally fails.
     """
-    now = now or utcnow()
     deadline = clock.monotonic() + line.settings.send_lease.total_seconds() / 2
     claimed = claim(line.db, line, now, limit)
     by_recipient: dict[str, list[Claimed]] = defaultdict(list)
@@ -148,7 +147,7 @@ class _Ledger:
         if self.down:
             return self.CANNOT_TELL
         try:
-            return _look_up(self.line, transport, self._connection(), item)
+            return _look_up(self.line, transport, self._connection(), item, self.now)
         except self.DOWN:
             self._went_down(item)
             return self.CANNOT_TELL
@@ -229,12 +228,14 @@ def _release(db: Database, ids: list[int]) -> None:
     log_event("outbox.released", count=len(ids))
 
 
-def _look_up(line: Line, transport: Transport, conn, item: Claimed) -> str | SendError | None:
+def _look_up(
+    line: Line, transport: Transport, conn, item: Claimed, now: datetime
+) -> str | SendError | None:
     """Before sending again a row whose earlier request may have reached Twilio, ask
     Twilio: the SID of a matching text (or call) sent since the first attempt and not
     already any other row's, or None (not there: send it), or a SendError (cannot tell:
     try later, still unsure)."""
-    since = item.tried_at or utcnow()
+    since = item.tried_at or now
     message = Outgoing(to=item.to, body=item.body, call_url=item.call_url)
     try:
         sids = transport.find_sent(message, item.channel, since)

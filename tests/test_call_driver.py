@@ -18,8 +18,8 @@ from werkzeug.serving import make_server
 
 from intake import signing
 from intake.app import create_app
+from intake.clock import SYSTEM
 from intake.config import Settings
-from intake.models import utcnow
 from intake.simulator import (
     BUSY,
     NO_ANSWER,
@@ -423,7 +423,7 @@ def alerting(db_url, tmp_path, fake):
     line = app.extensions["intake"]
     add(line, "Ana", ANA, by="call")
     intake(Phone(app, settings))
-    tick(line, TwilioTransport(settings, timeout=2.0), utcnow())
+    tick(line, TwilioTransport(settings, timeout=2.0), SYSTEM.now())
     yield app, settings, line
     line.db.dispose()
 

@@ -244,7 +244,7 @@ def test_a_new_password_signs_out_every_device(line, client):
     make_account(line, VIEWER)
     sign_in(client, VIEWER, remember=True)
     with line.db.transaction() as s:
-        accounts.set_password(s, VIEWER, "another long password")
+        accounts.set_password(s, VIEWER, "another long password", line.clock.now())
     assert client.get("/dashboard/").status_code == 302
 
 
@@ -620,7 +620,7 @@ def test_a_removed_account_is_signed_out_at_its_next_request(line, client):
     sign_in(client, VIEWER, remember=True)
     assert client.get("/dashboard/sign-in").location == "/dashboard/"  # already signed in
     with line.db.transaction() as s:
-        accounts.deactivate(s, VIEWER)
+        accounts.deactivate(s, VIEWER, line.clock.now())
     assert client.get("/dashboard/").status_code == 302
     assert sign_in(client, VIEWER).status_code == 401
 

@@ -204,7 +204,7 @@ def test_a_case_closed_by_staff_cancels_its_follow_ups(line, phone):
 
     intake(phone)
     with line.db.transaction() as s:
-        cases.close(s, s.scalars(select(Case)).one())
+        cases.close(s, s.scalars(select(Case)).one(), line.clock.now())
     told = [r for r in rows(line) if r.kind == cases.CAREGIVER_TOLD]
     assert [r.template for r in told] == ["case_closed"]  # the caregiver hears it, once
     assert {r.status for r in rows(line) if r.kind != cases.CAREGIVER_TOLD} == {"cancelled"}

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from intake import roster
 from intake.app import create_app
-from intake.models import Case, Outbound, utcnow
+from intake.clock import SYSTEM
+from intake.models import Case, Outbound
 from intake.transport import TwilioTransport
 from tests.conftest import Phone, twilio_settings
 from tests.dashboard_helpers import PASSWORD, csrf, make_account
@@ -59,7 +60,7 @@ def test_a_simulated_intake_never_pages_real_staff_and_a_real_one_still_does(dri
     real = Phone(drill, line.settings)
     intake(real)
     test_ref = Browser(drill).intake(SIMULATED)
-    start = utcnow()
+    start = SYSTEM.now()
     tick(line, transport, start)
     assert by_ref(line)[test_ref].is_test
     real_ref = next(ref for ref, case in by_ref(line).items() if not case.is_test)
@@ -83,7 +84,7 @@ def test_ack_from_real_staff_never_takes_a_test_case(drill, fake):
     transport = TwilioTransport(line.settings, timeout=2.0)
     intake(Phone(drill, line.settings))
     Browser(drill).intake(SIMULATED)  # the newest alert to Ana is the test one
-    tick(line, transport, utcnow())
+    tick(line, transport, SYSTEM.now())
     reply = Phone(drill, line.settings, ANA).reply("ACK")
     real_ref = next(ref for ref, case in by_ref(line).items() if not case.is_test)
     assert f"Case {real_ref} is yours" in reply
@@ -115,7 +116,7 @@ def test_with_the_simulator_off_a_fictitious_number_is_a_real_caller(db_url, tmp
     app = drill_app(db_url, tmp_path, fake, simulator=False)
     line = app.extensions["intake"]
     intake(Phone(app, line.settings, SIMULATED))
-    tick(line, TwilioTransport(line.settings, timeout=2.0), utcnow())
+    tick(line, TwilioTransport(line.settings, timeout=2.0), SYSTEM.now())
     [case] = by_ref(line).values()
     assert not case.is_test
     assert case.ref in texts_to(fake, ANA)[0]  # an emergency line never drops a page on a guess
