@@ -8,7 +8,6 @@ Monotonic timers for durations and timeouts stay `time.monotonic()`.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -24,10 +23,6 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-    def epoch(self) -> float:
-        """Seconds since the epoch (for files that store a float timestamp)."""
-        return time.time()
 
 
 SYSTEM = SystemClock()
@@ -48,9 +43,6 @@ class SettableClock:
 
     def now(self) -> datetime:
         return self._at
-
-    def epoch(self) -> float:
-        return self._at.timestamp()
 
     def advance(self, by: timedelta | None = None, **parts: float) -> datetime:
         """Move forward by `by` (or timedelta(**parts)); the time it is afterwards."""

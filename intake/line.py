@@ -38,7 +38,7 @@ class Line:
 
     def __post_init__(self) -> None:
         self.turns = Turns(self.db, self.settings.answer_within.total_seconds())
-        self.spool = Spool(self.settings.spool_folder, self.settings.data_key_ring())
+        self.spool = Spool(self.settings.spool_folder, self.settings.data_key_ring(), self.clock)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = SYSTEM) -> Line:

@@ -58,8 +58,8 @@ def test_an_escalation_check_that_always_fails_does_not_stop_sending(
 
 def test_a_failing_dispatch_still_runs_the_escalation_checks(line, transport, monkeypatch):
     ran = []
-    monkeypatch.setattr("intake.oncall.alert_stalled", lambda line: ran.append("stalled"))
-    monkeypatch.setattr("intake.oncall.check_due", lambda line: ran.append("due"))
+    monkeypatch.setattr("intake.oncall.alert_stalled", lambda line, now: ran.append("stalled"))
+    monkeypatch.setattr("intake.oncall.check_due", lambda line, now: ran.append("due"))
     monkeypatch.setattr("intake.dispatcher.dispatch", lambda *a, **k: 1 / 0)
     before = scheduler.FAILURES["dispatch"]
     scheduler.dispatch_job(line, transport)
