@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from intake import roster, scheduler
 from intake.clock import SettableClock
-from intake.models import Case, Outbound
+from intake.models import Caller, Case, Message
 from tests.conftest import twilio_settings
 from tests.test_sms_webhook import intake
 
@@ -93,14 +93,19 @@ def settings(db_url, tmp_path, fake):
 
 
 def test_what_the_line_writes_is_stamped_by_its_clock(line, phone, clock):
-    """A case opened, a text queued: their times are the line's clock's, not the wall's."""
-    clock.set(datetime(2026, 3, 4, 6, 30, tzinfo=UTC))
+    """A case opened, the texts kept, the caller's last word: their times are the line's
+    clock's, not the wall's."""
+    then = clock.set(datetime(2026, 3, 4, 6, 30, tzinfo=UTC))
     phone.text("my daughter is missing")
+    clock.advance(minutes=2)
+    phone.text("Mia")
     with line.db.sessions() as s:
         case = s.scalars(select(Case)).one()
-        texts = list(s.scalars(select(Outbound)))
-    assert case.created_at == datetime(2026, 3, 4, 6, 30, tzinfo=UTC)
-    assert texts and all(t.created_at == case.created_at for t in texts)
+        kept = [m.created_at for m in s.scalars(select(Message).order_by(Message.id))]
+        caller = s.scalars(select(Caller)).one()
+    assert case.created_at == then
+    assert kept[0] == then and kept[-1] == then + timedelta(minutes=2)
+    assert caller.created_at == then and caller.updated_at == then + timedelta(minutes=2)
 
 
 def test_the_workers_tick_escalates_when_its_clock_has_moved_past_the_wait(
