@@ -29,7 +29,6 @@ from intake.models import (
     SignInThrottle,
     StaffAccount,
     StaffSession,
-    utcnow,
 )
 from intake.web.dashboard import keep_whole
 from tests.conftest import ACCOUNT, LINE_NUMBER, TOKEN, Phone, make_settings
@@ -655,7 +654,7 @@ def test_the_list_and_its_refresh_share_one_order_most_urgent_first(line, client
     waiting_new = seed(line, "intake", 1, alert="exhausted")  # everyone paged, nobody took it
     order = [waiting_old, waiting_new, old_open, new_open, under_way, stopped, found, finished]
     with line.db.sessions() as s:
-        sections = casefile.case_list(s, line.settings.zone, utcnow())
+        sections = casefile.case_list(s, line.settings.zone, line.clock.now())
     assert [r.ref for part in sections for r in part.rows] == order
     assert [part.key for part in sections] == ["waiting", "open", "intake", "stopped", "finished"]
     make_account(line, VIEWER)

@@ -27,7 +27,6 @@ from intake.models import (
     Message,
     Outbound,
     TwilioDeletion,
-    utcnow,
 )
 from intake.transport import LocalTransport
 from tests.conftest import ACCOUNT, BASE_URL, LINE_NUMBER, TOKEN, Phone, signed_post
@@ -76,7 +75,7 @@ def age(line, ref: str, days: int, field: str = "found_at") -> None:
     """Move a case's found (or closed, completed, created) time `days` back."""
     with line.db.transaction() as s:
         case = s.scalars(select(Case).where(Case.ref == ref)).one()
-        setattr(case, field, utcnow() - timedelta(days=days))
+        setattr(case, field, line.clock.now() - timedelta(days=days))
 
 
 def cases(line) -> list[Case]:
