@@ -146,11 +146,11 @@ def set_tries(line, email: str, failures: int, last_checked_at: datetime) -> Non
 
 def test_repeated_failures_make_the_address_wait_even_for_the_right_password(line, client):
     make_account(line, VIEWER)
-    set_tries(line, VIEWER, 9, datetime.now(UTC))
+    set_tries(line, VIEWER, 9, line.clock.now())
     refused = sign_in(client, VIEWER)
     assert refused.status_code == 429
     assert "Too many wrong passwords" in refused.get_data(as_text=True)
-    set_tries(line, VIEWER, 9, datetime.now(UTC) - timedelta(hours=1))
+    set_tries(line, VIEWER, 9, line.clock.now() - timedelta(hours=1))
     assert sign_in(client, VIEWER).status_code == 302
 
 

@@ -317,7 +317,7 @@ def fill(line, count: int, now: datetime) -> None:
 
 
 def test_two_dispatchers_send_a_thousand_due_rows_each_exactly_once(line, settings, fake):
-    now = datetime.now(UTC)
+    now = line.clock.now()
     fill(line, 1000, now)
     lines = [create_app(settings).extensions["intake"] for _ in range(2)]
 
@@ -411,7 +411,7 @@ def test_a_batch_that_outruns_half_its_lease_hands_the_rest_back(settings, fake)
 
     slow = create_app(replace(settings, send_lease=timedelta(seconds=2), send_concurrency=1))
     line = slow.extensions["intake"]
-    now = datetime.now(UTC)
+    now = line.clock.now()
     fill(line, 12, now)
     fake.delay_next(12, 0.25)  # 12 sends of 0.25 s outrun the 1 s left of a 2 s lease
     report = dispatcher.dispatch(line, TwilioTransport(line.settings), now=now)
@@ -443,7 +443,7 @@ TO = "+12125557788"
 
 
 def one_row(line, body: str = "hello", **extra) -> datetime:
-    now = datetime.now(UTC)
+    now = line.clock.now()
     with line.db.transaction() as s:
         outbox.enqueue(
             s, kind="test", to=TO, body=body, send_at=now - timedelta(seconds=1), **extra

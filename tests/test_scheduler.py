@@ -8,7 +8,6 @@ import logging
 import pytest
 
 from intake import logs, outbox, scheduler
-from intake.clock import SYSTEM
 from tests.conftest import twilio_settings
 
 CAREGIVER = "+12125551234"
@@ -33,7 +32,7 @@ def log_text():
 
 def due_text(line, body: str = "Your reference is ABC123.") -> None:
     with line.db.transaction() as s:
-        outbox.enqueue(s, kind="test", to=CAREGIVER, body=body, send_at=SYSTEM.now())
+        outbox.enqueue(s, kind="test", to=CAREGIVER, body=body, send_at=line.clock.now())
 
 
 @pytest.mark.parametrize("broken", ["alert_stalled", "check_due"])
