@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from intake import signing
+from intake.clock import SYSTEM
 from intake.db import Database, DatabaseBusy
 from intake.delivery import cannot_text, opt_out
 from intake.logs import event as log_event
@@ -147,7 +148,7 @@ class _Ledger:
         if self.down:
             return self.CANNOT_TELL
         try:
-            return _look_up(self.line, transport, self._connection(), item, self.now)
+            return _look_up(self.line, transport, self._connection(), item)
         except self.DOWN:
             self._went_down(item)
             return self.CANNOT_TELL
@@ -228,14 +229,12 @@ def _release(db: Database, ids: list[int]) -> None:
     log_event("outbox.released", count=len(ids))
 
 
-def _look_up(
-    line: Line, transport: Transport, conn, item: Claimed, now: datetime
-) -> str | SendError | None:
+def _look_up(line: Line, transport: Transport, conn, item: Claimed) -> str | SendError | None:
     """Before sending again a row whose earlier request may have reached Twilio, ask
     Twilio: the SID of a matching text (or call) sent since the first attempt and not
     already any other row's, or None (not there: send it), or a SendError (cannot tell:
     try later, still unsure)."""
-    since = item.tried_at or now
+    since = item.tried_at or SYSTEM.now()  # compared with Twilio's own clock
     message = Outgoing(to=item.to, body=item.body, call_url=item.call_url)
     try:
         sids = transport.find_sent(message, item.channel, since)

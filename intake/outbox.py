@@ -186,7 +186,7 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
                 status="sending",
                 lease_until=now + line.settings.send_lease,
                 attempts=Outbound.attempts + 1,
-                tried_at=func.coalesce(Outbound.tried_at, now),
+                tried_at=func.coalesce(Outbound.tried_at, clock.SYSTEM.now()),  # Twilio's time
             )
             .execution_options(synchronize_session=False)
         )

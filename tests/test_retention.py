@@ -173,7 +173,7 @@ def test_an_open_case_is_never_purged_whatever_its_age(line, phone, fake, transp
 def test_a_closed_case_is_purged_like_a_found_one(line, phone, fake, transport):
     report_missing(phone, fake)
     with line.db.transaction() as s:
-        close(s, s.get(Case, cases(line)[0].id))
+        close(s, s.get(Case, cases(line)[0].id), line.clock.now())
     age(line, cases(line)[0].ref, 120, field="closed_at")
     assert retention.purge(line, transport, line.clock.now()).refs == [cases(line)[0].ref]
 
@@ -297,7 +297,7 @@ def test_a_refused_delete_is_kept_and_the_others_still_go(line, phone, fake, tra
 
 def test_without_twilio_there_is_nothing_to_delete_there(line, phone, fake):
     found_case(phone, fake, line, days=91)
-    report = retention.purge(line, LocalTransport())
+    report = retention.purge(line, LocalTransport(), line.clock.now())
     assert (report.deleted, report.left) == (1 + len(phone.sent), 0)
     assert fake.deletes == []
 
