@@ -155,7 +155,7 @@ def case_media(ref: str, media_id: int):
 
 
 def _case(db: Session, ref: str) -> Case:
-    case = casefile.find(db, ref)
+    case = cases.by_ref(db, ref)
     if case is None:
         abort(404)
     return case
