@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, bindparam, select
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from intake import db, followups, oncall, outbox
@@ -95,7 +95,12 @@ def current_case_id(caller_id) -> ScalarSelect:
 def by_ref(session: Session, ref: str) -> Case | None:
     """The case with this reference, as staff type or read it (any case, spaces around it);
     the one lookup by ref (the dashboard, staff commands, the CLI)."""
-    return session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+    return session.scalar(select(Case).where(ref_is(ref)))
+
+
+def ref_is(ref: str) -> ColumnElement[bool]:
+    """SQL for "the case with this reference", as typed: to narrow another query."""
+    return Case.ref == ref.strip().upper()
 
 
 def latest_case(session: Session, caller: Caller) -> Case | None:

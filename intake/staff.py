@@ -115,7 +115,7 @@ def not_me_command(session, line: Line, person, args, text, now) -> Answer:
     back to the chain at once. Without a reference, the newest case this person has."""
     query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
     if args:
-        query = query.where(Case.ref == args[0].strip().upper())
+        query = query.where(cases.ref_is(args[0]))
     case = session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
     if case is None:
         return [oncall.staff_words("not_me_nothing")], None

@@ -160,3 +160,22 @@ def test_the_stored_words_are_the_enum_values():
     # "call", stored for a call before migration 0018 and still typed at the CLI, reads as voice
     assert Medium("call") is Medium.VOICE and ReachBy("call") is ReachBy.VOICE
     assert Medium.VOICE.shown == "call" and Medium.SMS.shown == "sms"
+
+
+def test_a_case_is_looked_up_by_ref_in_one_place():
+    """cases.by_ref is the one lookup (dashboard, staff commands, CLI): no other module
+    compares Case.ref with what someone typed."""
+    elsewhere = []
+    for path in PRODUCTION:
+        if path == ROOT / "intake" / "cases.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Compare) and any(
+                isinstance(side, ast.Attribute)
+                and side.attr == "ref"
+                and isinstance(side.value, ast.Name)
+                and side.value.id == "Case"
+                for side in [node.left, *node.comparators]
+            ):
+                elsewhere.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert elsewhere == []
