@@ -132,7 +132,7 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
     return CaseRow(
         ref=case.ref,
         status=STATUS_WORDS.get(case.status, case.status),
-        is_open=case.status in cases.OPEN_STATUSES,
+        is_open=CaseStatus(case.status).is_open,
         age=_ages(case),
         last_seen=last_seen_text(case, zone, now),
         worker=worker,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from intake.config import ConfigError, Settings, local_base_url
-from intake.domain import Medium
+from intake.domain import Medium, ReachBy
 from intake.invocation import this_command
 
 if TYPE_CHECKING:
@@ -379,7 +379,8 @@ def oncall_list() -> None:
             if p.opted_out_at is not None:
                 when += "  stopped texts (STOP)"
             mark = "*" if p.id in now_on else " "
-            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {p.reach_by:<5} {when}")
+            by = ReachBy(p.reach_by).shown
+            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {by:<5} {when}")
         if not now_on:
             click.echo("Nobody is on call right now: alerts go to the fallback number.")
 

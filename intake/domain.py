@@ -142,6 +142,11 @@ class ReachBy(StrEnum):
         return cls.VOICE if value == OLD_CALL else None
 
     @property
+    def shown(self) -> str:
+        """The word staff read and type: "sms", "call" or "both"."""
+        return OLD_CALL if self is ReachBy.VOICE else self.value
+
+    @property
     def by_text(self) -> bool:
         return self in (ReachBy.SMS, ReachBy.BOTH)
 

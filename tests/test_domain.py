@@ -160,6 +160,7 @@ def test_the_stored_words_are_the_enum_values():
     # "call", stored for a call before migration 0018 and still typed at the CLI, reads as voice
     assert Medium("call") is Medium.VOICE and ReachBy("call") is ReachBy.VOICE
     assert Medium.VOICE.shown == "call" and Medium.SMS.shown == "sms"
+    assert [r.shown for r in ReachBy] == ["sms", "call", "both"]
 
 
 def test_a_case_is_looked_up_by_ref_in_one_place():
