@@ -63,8 +63,8 @@ class Section:
 # The list's sections, most urgent first (see `urgency`).
 SECTIONS = (
     ("waiting", "Alert not acknowledged"),
-    (CaseStatus.OPEN, "Open, longest first"),
-    (CaseStatus.INTAKE, "Intake under way"),
+    ("open", "Open, longest first"),  # a section's name (SECTION_OF_STATUS), not a status
+    ("intake", "Intake under way"),
     ("stopped", "Stopped part-way"),
     ("finished", "Found or closed, latest first"),
 )
