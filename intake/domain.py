@@ -165,6 +165,14 @@ class Direction(StrEnum):
     OUT = "out"
 
 
+class StaffRole(StrEnum):
+    """What a dashboard account may do: staff work cases; admins also edit the roster and
+    read the audit log."""
+
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
 class TwilioFileKind(StrEnum):
     """What a Twilio file to delete after a purge is."""
 

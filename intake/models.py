@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from intake.crypto import Encrypted, EncryptedJSON
-from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy
+from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy, StaffRole
 
 
 def utcnow() -> datetime:
@@ -319,7 +319,7 @@ class StaffAccount(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(10), default="staff")  # staff | admin
+    role: Mapped[str] = mapped_column(String(10), default=StaffRole.STAFF)  # StaffRole
     phone: Mapped[str | None] = mapped_column(String(40))  # E.164: their roster number
     active: Mapped[bool] = mapped_column(default=True)
     # every refused try for this address since its last sign-in, from any device (admins
@@ -333,7 +333,7 @@ class StaffAccount(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == StaffRole.ADMIN
 
     @property
     def has_two_step(self) -> bool:
