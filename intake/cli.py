@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from intake.config import ConfigError, Settings, local_base_url
+from intake.domain import Medium, ReachBy
 from intake.invocation import this_command
 
 if TYPE_CHECKING:
@@ -179,17 +180,14 @@ def case() -> None:
 @click.argument("ref")
 def case_close(ref: str) -> None:
     """Close a case: the caregiver is told, and its pending follow-up texts are cancelled."""
-    from sqlalchemy import select
-
     from intake import cases
-    from intake.models import Case
 
     line = open_line()
     with line.db.transaction() as session:
-        found = session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+        found = cases.by_ref(session, ref)
         if found is None:
             raise click.ClickException(f"no case {ref}")
-        cases.close(session, found)
+        cases.close(session, found, line.clock.now())
     click.echo(f"case {found.ref} closed")
 
 
@@ -372,16 +370,16 @@ def oncall_add(name: str, phone: str, reach_by: str, windows: tuple[str, ...]) -
 def oncall_list() -> None:
     """Show the roster in order, and who is on call now."""
     from intake import roster
-    from intake.models import utcnow
 
     def show(session, line: Line):
-        now_on = {p.id for p in roster.chain(session, utcnow(), line.settings.zone)}
+        now_on = {p.id for p in roster.chain(session, line.clock.now(), line.settings.zone)}
         for p in roster.members(session):
             when = "; ".join(p.windows) or "always"
             if p.opted_out_at is not None:
                 when += "  stopped texts (STOP)"
             mark = "*" if p.id in now_on else " "
-            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {p.reach_by:<5} {when}")
+            by = ReachBy(p.reach_by).shown
+            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {by:<5} {when}")
         if not now_on:
             click.echo("Nobody is on call right now: alerts go to the fallback number.")
 
@@ -394,7 +392,7 @@ def oncall_remove(who: str) -> None:
     """Take someone (name or phone) off the roster; their open cases are alerted again."""
     from intake import staff
 
-    person = _roster_change(lambda s, line: staff.leave_roster(s, line, who))
+    person = _roster_change(lambda s, line: staff.leave_roster(s, line, who, line.clock.now()))
     click.echo(f"removed {person.name}")
 
 
@@ -427,7 +425,7 @@ def purge(dry_run: bool) -> None:
     line = open_line()
     days = line.settings.retention_days
     if dry_run:
-        plan = retention.plan(line)
+        plan = retention.plan(line, line.clock.now())
         click.echo(f"would purge {_cases(plan.refs)} found or closed over {days} days ago")
         click.echo(f"would forget {plan.callers} caller number(s) and conversation(s)")
         click.echo(
@@ -436,7 +434,7 @@ def purge(dry_run: bool) -> None:
         )
         click.echo("dry run: nothing changed")
         return
-    report = retention.purge(line, make_transport(line.settings))
+    report = retention.purge(line, make_transport(line.settings), line.clock.now())
     click.echo(f"purged {_cases(report.refs)} found or closed over {days} days ago")
     click.echo(f"forgot {report.callers} caller number(s) and conversation(s)")
     click.echo(f"deleted {report.deleted} photo(s), recording(s) and text(s) at Twilio")
@@ -544,7 +542,9 @@ def staff_password(email: str, password_stdin: bool) -> None:
     from intake import accounts
 
     password = _new_password(password_stdin)
-    account = _account_change(lambda s, line: accounts.set_password(s, email, password))
+    account = _account_change(
+        lambda s, line: accounts.set_password(s, email, password, line.clock.now())
+    )
     click.echo(f"new password set for {account.email}")
 
 
@@ -554,7 +554,7 @@ def staff_remove(email: str) -> None:
     """Stop an account signing in (at once, on every device); its name stays on the record."""
     from intake import accounts
 
-    account = _account_change(lambda s, line: accounts.deactivate(s, email))
+    account = _account_change(lambda s, line: accounts.deactivate(s, email, line.clock.now()))
     click.echo(f"{account.email} can no longer sign in")
 
 
@@ -565,7 +565,7 @@ def staff_reset_two_step(email: str) -> None:
     session of theirs ends, and they set it up again at their next sign-in."""
     from intake import accounts
 
-    account = _account_change(lambda s, line: accounts.reset_two_step(s, email))
+    account = _account_change(lambda s, line: accounts.reset_two_step(s, email, line.clock.now()))
     then = "set it up again when they sign in" if account.is_admin else "may set it up again"
     click.echo(f"two-step sign-in is off for {account.email}: they {then}")
 
@@ -670,4 +670,4 @@ def fallback_twiml(channel: str | None) -> None:
     if channel is None:
         raise click.UsageError("say which: --sms or --voice")
     settings = load_settings()
-    click.echo(twiml_bin.sms(settings) if channel == "sms" else twiml_bin.voice(settings))
+    click.echo(twiml_bin.sms(settings) if channel == Medium.SMS else twiml_bin.voice(settings))

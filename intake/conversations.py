@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from flows import engine
 from flows import events as ev
 from intake import cases, db, effects, followups, oncall, outbox, roster, staff, words
+from intake.domain import CaseStatus, Direction
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -102,7 +103,7 @@ def resume(
     if case is UNREAD:
         case = cases.current_case(session, caller)
     if case is not None:
-        if state.status in engine.FINISHED and case.status == "open":
+        if state.status in engine.FINISHED and case.status == CaseStatus.OPEN:
             return replace(state, status=engine.COMPLETE), case  # another case is still open
         return state, case
     if state.status == engine.NEW:
@@ -113,7 +114,7 @@ def resume(
     finished = replace(state, step=None, answers={}, retries=0)
     if latest is not None and cases.within_reopen_window(line.settings, latest, now):
         return replace(finished, status=engine.CLOSED), latest
-    if latest is not None and latest.status == "found":
+    if latest is not None and latest.status == CaseStatus.FOUND:
         return replace(finished, status=engine.ENDED), latest
     return engine.State(lang=state.lang), None  # long closed, or nothing left: start afresh
 
@@ -236,7 +237,7 @@ def keep_messages(
         dict(
             caller_id=turn.caller.id,
             case_id=case_id,
-            direction="in",
+            direction=Direction.IN,
             twilio_sid=sid,
             body=body,
             num_media=num_media,
@@ -249,7 +250,7 @@ def keep_messages(
         rows.append(
             dict(
                 rows[0],
-                direction="out",
+                direction=Direction.OUT,
                 twilio_sid=None,
                 body="\n\n".join(turn.texts),
                 num_media=0,

@@ -10,14 +10,15 @@ from sqlalchemy.orm import Session
 from flows import engine
 from flows import events as ev
 from intake import card, cases, followups, oncall, outbox, simulated, staff
+from intake.domain import AlertReason, CaseStatus, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Caller, Case
 
 if TYPE_CHECKING:
     from intake.line import Line
 
-PHOTO_REQUEST = "photo_request"  # an outbox kind: a text asking a caller for a photo
-HUNG_UP = "hung_up"  # an alert's reason: the caller hung up during the intake
+PHOTO_REQUEST = OutboxKind.PHOTO_REQUEST  # a text asking a caller for a photo
+HUNG_UP = AlertReason.HUNG_UP  # an alert's reason: the caller hung up during the intake
 
 
 def apply(
@@ -62,16 +63,16 @@ def _apply_one(
             if followups_too:  # the channel does not offer them: they go with the end
                 followups.schedule(session, line.settings, case, caller, now)
             card.send(session, line, case, caller, now)  # to read to police and NCMEC
-            oncall.start_alert(session, line, case, "intake", now)
+            oncall.start_alert(session, line, case, AlertReason.INTAKE, now)
         case ev.FollowupsWanted() if case is not None:
             followups.schedule(session, line.settings, case, caller, now)
         case ev.PhotoRequested() if case is not None:
             _text_photo_request(session, caller, case, now)
-        case ev.HungUp() if case is not None and case.status == "intake":
+        case ev.HungUp() if case is not None and case.status == CaseStatus.INTAKE:
             oncall.start_alert(session, line, case, HUNG_UP, now)
             log_event("voice.hung_up", case=case.ref)
         case ev.AskedForPerson() if case is not None:
-            oncall.start_alert(session, line, case, "asked", now)
+            oncall.start_alert(session, line, case, AlertReason.ASKED, now)
         case ev.CaseMessage(text=text) if case is not None:
             staff.relay_to_worker(session, case, text, now)
         case ev.ChildFound():
@@ -104,8 +105,8 @@ def _new_intake(
     abandoned, and an alert waking someone for it now wakes them for this one: it is the
     same caller with the same need."""
     new = cases.open_case(session, caller, lang, channel, reported_missing, test)
-    if case is not None and case.status == "intake":
-        case.status = "abandoned"
+    if case is not None and case.status == CaseStatus.INTAKE:
+        case.status = CaseStatus.ABANDONED
         oncall.move_alerts(session, case, new)
     return new
 

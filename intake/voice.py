@@ -28,6 +28,7 @@ from intake.logs import event as log_event
 from intake.models import Caller, Case
 from intake.office import office_open
 from intake.voice_call import (  # noqa: F401 - the adapter's names (web, twiml_bin, tests)
+    CHANNEL,
     CONFIRM,
     END,
     KEYS,
@@ -108,7 +109,7 @@ def offer_language(call: Call, into) -> None:
     """On an English call, "Para español, oprima 2" in the Spanish voice, and the other
     way round: the offer is in the other language's own words and voice."""
     other = OTHER_LANGUAGE.get(call.lang, "es")
-    said = words.render("language_offer", other, channel="voice")
+    said = words.render("language_offer", other, channel=CHANNEL)
     call.say(said, into, lang=other)
 
 

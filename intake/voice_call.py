@@ -10,12 +10,13 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from flows import engine
 from intake import words
+from intake.domain import Medium
 from intake.models import Case
 
 if TYPE_CHECKING:
     from intake.line import Line
 
-CHANNEL = "voice"
+CHANNEL = Medium.VOICE
 BASE = "/twilio/voice"
 MENU, TURN, CONFIRM, END = f"{BASE}/menu", f"{BASE}/turn", f"{BASE}/confirm", f"{BASE}/end"
 PERSON, WHISPER, VOICEMAIL = f"{BASE}/person", f"{BASE}/whisper", f"{BASE}/voicemail"

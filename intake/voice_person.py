@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from intake import cases, conversations, oncall, roster, staff
+from intake.domain import AlertReason
 from intake.logs import event as log_event
 from intake.models import Caller, Case, CaseMedia
 from intake.voice_call import RING_SECONDS, VOICEMAIL, WHISPER, Call, Progress, called, hung_up
@@ -77,7 +78,7 @@ def voicemail(
     case = _ensure_case(session, line, caller, now)
     if url:
         session.add(CaseMedia(case=case, url=url, content_type="audio/x-wav", created_at=now))
-        oncall.start_alert(session, line, case, "voicemail", now)
+        oncall.start_alert(session, line, case, AlertReason.VOICEMAIL, now)
         log_event("voice.voicemail", case=case.ref, seconds=seconds)
     call = Call(line, caller.lang, case)
     call.say_template("voicemail_kept")
