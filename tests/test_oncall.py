@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake import dispatcher, oncall, roster, signing, simulator
+from intake import dispatcher, oncall, paging, roster, signing, simulator
 from intake.app import create_app
 from intake.models import Alert, Case, Message, Outbound, utcnow
 from intake.staff import leave_roster
@@ -48,7 +48,7 @@ def crew(line):
 def tick(line, transport, now):
     """One turn of the worker's clock at a chosen moment."""
     oncall.check_due(line, now)
-    dispatcher.dispatch(line, transport, now=now, on_failure=oncall.page_failed)
+    dispatcher.dispatch(line, transport, now=now, on_failure=paging.page_failed)
 
 
 def not_today() -> str:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake import dispatcher, oncall, roster
+from intake import dispatcher, oncall, paging, roster
 from intake.models import Alert, Case, Outbound, utcnow
 from intake.words import render
 from tests.conftest import twilio_settings
@@ -43,7 +43,7 @@ def crew(line):
 
 def tick(line, transport, now):
     oncall.check_due(line, now)
-    dispatcher.dispatch(line, transport, now=now, on_failure=oncall.page_failed)
+    dispatcher.dispatch(line, transport, now=now, on_failure=paging.page_failed)
 
 
 def texts_to(fake, number) -> list[str]:
