@@ -63,7 +63,7 @@ class Step:
             raise ValueError("the fallback number is texted, never called")
 
     def __str__(self) -> str:
-        parts = [self.who] + ([f"by {self.by}"] if self.by != THEIR_WAY else [])
+        parts = [f"{self.who} by {self.by}" if self.by != THEIR_WAY else self.who]
         parts += [f"wait {_duration_text(self.wait)}"] if self.wait else []
         parts += [f"{self.rounds} rounds"] if self.rounds else []
         return ", ".join(parts)
@@ -102,10 +102,11 @@ def parse_plan(text: str) -> Plan:
 
 
 def parse_step(text: str) -> Step:
-    """One step: 'next, by call, wait 5m, 3 rounds' (who first; the rest in any order)."""
-    who, *rest = [part.strip().lower() for part in text.split(",")]
-    who = who.replace(" ", "_").replace("-", "_")
-    by, wait, rounds = THEIR_WAY, timedelta(0), 0
+    """One step: 'next by call, wait 5m, 3 rounds' (who first; the rest in any order)."""
+    first, *rest = [" ".join(part.split()).lower() for part in text.split(",")]
+    who, _, by = first.partition(" by ")
+    who = who.strip().replace(" ", "_").replace("-", "_")
+    by, wait, rounds = by or THEIR_WAY, timedelta(0), 0
     for part in rest:
         if part.startswith("by "):
             by = " ".join(part[3:].split())
