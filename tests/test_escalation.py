@@ -170,6 +170,17 @@ def test_the_default_plan_goes_round_the_chain_then_wakes_everyone(
     ]
 
 
+def test_found_stands_the_escalation_down_and_the_log_says_so(line, phone, fake, transport):
+    add(line, "Ana", ANA)
+    intake(phone)
+    start = utcnow()
+    tick(line, transport, start)
+    phone.text("FOUND")
+    tick(line, transport, start + timedelta(minutes=30))
+    assert fake.calls == [] and len(texts_to(fake, ANA)) == 2  # the alert, then "stood down"
+    assert steps_taken(line) == ["alert started (intake)", "texted Ana", "stood down (found)"]
+
+
 # --- the escalation timeline on the case page -----------------------------------------------
 
 
