@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from intake import outbox, staff, words
 from intake.alertwords import alert_params
+from intake.domain import Medium, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Page
 
@@ -69,7 +70,7 @@ def _take(session, line: Line, page: Page, response: VoiceResponse, meta: dict, 
     taken = staff.take(session, line, page.person, page.alert.case, now)
     outbox.enqueue(
         session,
-        kind="staff_reply",
+        kind=OutboxKind.STAFF_REPLY,
         to=page.person.phone,
         send_at=now,
         body=staff.take_text(line, taken),
@@ -86,5 +87,5 @@ def _take(session, line: Line, page: Page, response: VoiceResponse, meta: dict, 
 
 def _say(response, template: str, **params) -> None:
     response.say(
-        words.render(template, "en", channel="voice", **params), voice=VOICE, language="en-US"
+        words.render(template, "en", channel=Medium.VOICE, **params), voice=VOICE, language="en-US"
     )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from intake import words
+from intake.domain import AlertReason
 from intake.models import Alert, Case
 from intake.timefmt import clock_time
 
@@ -69,9 +70,9 @@ def children_text(case: Case) -> str:
 AREA_LIMIT, WHEN_LIMIT = 34, 22  # keep an alert at two SMS segments with a 40-char org name
 # An intake left half done: how its alert says so, in the one sentence of what is known.
 LEFT_PARTWAY = {
-    "hung_up": "hung up during intake",
-    "stalled": "went quiet mid-intake",
-    "abandoned": "left the intake unfinished",
+    AlertReason.HUNG_UP: "hung up during intake",
+    AlertReason.STALLED: "went quiet mid-intake",
+    AlertReason.ABANDONED: "left the intake unfinished",
 }
 STORY_RELATIONSHIPS = {
     "parent": "parent",

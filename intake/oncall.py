@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from intake import audit, outbox, roster
 from intake.alertwords import story
+from intake.domain import ALERT_WAITING, AlertReason, AlertStatus, CaseStatus, OutboxStatus
 from intake.escalation_plan import EVERYONE, FALLBACK, NEXT, ON_CALL, Step
 from intake.logs import event as log_event
 from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
@@ -39,10 +40,12 @@ def start_alert(
     With nobody on call the fallback number is told and the alert waits (open, with no
     next check) until someone comes on call: see wake_waiting.
     """
-    running = session.scalar(select(Alert).where(Alert.case_id == case.id, Alert.status == "open"))
+    running = session.scalar(
+        select(Alert).where(Alert.case_id == case.id, Alert.status == AlertStatus.OPEN)
+    )
     if running is not None:
         return None
-    alert = Alert(case=case, reason=reason, status="open", created_at=now)
+    alert = Alert(case=case, reason=reason, status=AlertStatus.OPEN, created_at=now)
     people = _set_chain(alert, roster.chain(session, now, line.settings.zone))
     session.add(alert)
     session.flush()  # one INSERT with the whole chain; its id goes into the page text
@@ -94,7 +97,7 @@ def _walk(session: Session, line: Line, alert: Alert, now: datetime) -> None:
             return
     log_event("oncall.exhausted", level=logging.ERROR, case=alert.case.ref)
     audit.escalation(session, alert, "exhausted", now)
-    alert.status, alert.next_check_at = "exhausted", None
+    alert.status, alert.next_check_at = AlertStatus.EXHAUSTED, None
 
 
 def _take(session: Session, line: Line, alert: Alert, step: Step, now: datetime) -> str:
@@ -136,11 +139,6 @@ def _move_on(session: Session, line: Line, alert: Alert, step: Step, now: dateti
     return GONE
 
 
-def escalate(session: Session, line: Line, alert: Alert, now: datetime) -> None:
-    """The wait is over and nobody took the case: the plan's next step."""
-    _walk(session, line, alert, now)
-
-
 def reachable(session: Session, line: Line, now: datetime) -> bool:
     """A page sent now would reach someone: a person on call, or the fallback number."""
     if line.settings.fallback_alert_number is not None:
@@ -153,8 +151,8 @@ def check_due(line: Line, now: datetime | None = None) -> int:
     now = now or utcnow()
     with line.db.transaction() as session:
         due = list(session.scalars(_open_alerts(Alert.next_check_at <= now)))
-        for alert in due:
-            escalate(session, line, alert, now)
+        for alert in due:  # the wait is over and nobody took the case: the plan's next step
+            _walk(session, line, alert, now)
         return len(due) + wake_waiting(session, line, now)
 
 
@@ -166,7 +164,8 @@ def wake_waiting(session: Session, line: Line, now: datetime) -> int:
     they are locked only once someone is on call.
     """
     waiting = Alert.next_check_at.is_(None)
-    if session.scalar(select(Alert.id).where(Alert.status == "open", waiting).limit(1)) is None:
+    one = select(Alert.id).where(Alert.status == AlertStatus.OPEN, waiting).limit(1)
+    if session.scalar(one) is None:
         return 0
     people = roster.chain(session, now, line.settings.zone)
     if not people:
@@ -182,7 +181,7 @@ def _open_alerts(condition):
     """Open alerts meeting a condition, oldest first, locked, skipping those locked."""
     return (
         select(Alert)
-        .where(Alert.status == "open", condition)
+        .where(Alert.status == AlertStatus.OPEN, condition)
         .order_by(Alert.next_check_at, Alert.id)
         .limit(100)
         .with_for_update(skip_locked=True)
@@ -202,7 +201,7 @@ def alert_stalled(line: Line, now: datetime | None = None) -> int:
             select(Case)
             .join(Caller, Caller.id == Case.caller_id)
             .where(
-                Case.status == "intake",
+                Case.status == CaseStatus.INTAKE,
                 Caller.updated_at <= cutoff,
                 or_(
                     Case.child_name.is_not(None),
@@ -216,7 +215,7 @@ def alert_stalled(line: Line, now: datetime | None = None) -> int:
         )
         stalled = list(session.scalars(query))
         for case in stalled:
-            start_alert(session, line, case, "stalled", now)
+            start_alert(session, line, case, AlertReason.STALLED, now)
         return len(stalled)
 
 
@@ -230,7 +229,7 @@ def mark_abandoned(line: Line, now: datetime | None = None) -> int:
         query = (
             select(Case)
             .join(Caller, Caller.id == Case.caller_id)
-            .where(Case.status == "intake", Caller.updated_at <= cutoff)
+            .where(Case.status == CaseStatus.INTAKE, Caller.updated_at <= cutoff)
             .order_by(Case.id)
             .limit(20)
             .with_for_update(of=Case, skip_locked=True)
@@ -245,14 +244,14 @@ def abandon(session: Session, line: Line, case: Case, now: datetime) -> None:
     """Mark one intake abandoned and tell, in one sentence, what the caller gave: the
     worker who has the case; else on call, by an alert (unless one still pages for it).
     An intake where nothing was given is for the dashboard only."""
-    case.status = "abandoned"
+    case.status = CaseStatus.ABANDONED
     log_event("oncall.abandoned", case=case.ref)
     worker = case.assigned_person
-    params = {"ref": case.ref, "story": story(line, case, "abandoned")}
+    params = {"ref": case.ref, "story": story(line, case, AlertReason.ABANDONED)}
     if roster.reachable(worker):
         tell(session, {worker.phone}, "worker_abandoned", params, case, now)
     elif gave_anything(case):
-        start_alert(session, line, case, "abandoned", now)
+        start_alert(session, line, case, AlertReason.ABANDONED, now)
 
 
 def gave_anything(case: Case) -> bool:
@@ -282,7 +281,7 @@ def acknowledge(
     _end(
         session,
         alert,
-        "acked",
+        AlertStatus.ACKED,
         f"acknowledged by {person.name}",
         others,
         "oncall_taken",
@@ -298,7 +297,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
     (and the worker who has the case)."""
     alerts = session.scalars(
         select(Alert)
-        .where(Alert.case_id == case.id, Alert.status.in_(("open", "exhausted")))
+        .where(Alert.case_id == case.id, Alert.status.in_(ALERT_WAITING))
         .with_for_update()
     ).all()
     worker = case.assigned_person
@@ -349,9 +348,12 @@ def alerts_to_ack_all(session: Session, person: OnCallPerson) -> list[Alert]:
     sent_to = (
         select(Page.alert_id)
         .join(Outbound, Outbound.id == Page.outbox_id)
-        .where(Page.person_id == person.id, Outbound.status.in_(("sending", "sent")))
+        .where(
+            Page.person_id == person.id,
+            Outbound.status.in_((OutboxStatus.SENDING, OutboxStatus.SENT)),
+        )
     )
-    query = select(Alert).where(Alert.id.in_(sent_to), Alert.status.in_(("open", "exhausted")))
+    query = select(Alert).where(Alert.id.in_(sent_to), Alert.status.in_(ALERT_WAITING))
     return list(session.scalars(_real(query).order_by(Alert.id)))
 
 
@@ -368,7 +370,7 @@ def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
         select(Alert).join(Page, Page.alert_id == Alert.id).where(Page.person_id == person.id)
     )
     newest = paged.order_by(Page.id.desc()).limit(1)
-    waiting = newest.where(Alert.status.in_(("open", "exhausted")))
+    waiting = newest.where(Alert.status.in_(ALERT_WAITING))
     return session.scalar(waiting) or session.scalar(newest)
 
 
@@ -378,7 +380,9 @@ def take_off_chain(
     """This person can no longer be paged: their queued pages are cancelled, and an alert
     whose turn was theirs moves on at once (escalate skips them, or waits for someone)."""
     outbox.cancel_pending(session, why, to=person.phone, kinds=ALERT_KINDS)
-    query = select(Alert).where(Alert.status == "open").order_by(Alert.id).with_for_update()
+    query = (
+        select(Alert).where(Alert.status == AlertStatus.OPEN).order_by(Alert.id).with_for_update()
+    )
     for alert in session.scalars(query):
         if alert.chain and alert.chain[alert.step] == person.id:
             alert.next_check_at = now
@@ -389,7 +393,7 @@ def move_alerts(session: Session, old: Case, new: Case) -> None:
     """An alert still waking someone for `old` now speaks of `new` (RESTART)."""
     session.execute(
         update(Alert)
-        .where(Alert.case_id == old.id, Alert.status.in_(("open", "exhausted")))
+        .where(Alert.case_id == old.id, Alert.status.in_(ALERT_WAITING))
         .values(case_id=new.id)
         .execution_options(synchronize_session=False)
     )

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import audit, outbox, signing
+from intake import audit, domain, outbox, signing
 from intake.alertwords import STAFF, alert_params
+from intake.domain import AlertStatus, Medium, OutboxKind, OutboxStatus, ReachBy
 from intake.escalation_plan import CALL, TEXT, THEIR_WAY
 from intake.logs import event as log_event
 from intake.models import Alert, Case, OnCallPerson, Outbound, Page
@@ -22,7 +23,7 @@ from intake.models import Alert, Case, OnCallPerson, Outbound, Page
 if TYPE_CHECKING:
     from intake.line import Line
 
-ALERT_KINDS = ("alert", "alert_call")
+ALERT_KINDS = domain.ALERT_KINDS
 VOICE_ALERT_PATH = "/twilio/voice/alert"
 PAGE_HOLD = timedelta(seconds=15)  # the longest a page waits to be combined with others
 MEMBERS = "members"  # a page text's params: the alerts it carries, each with its own words
@@ -47,10 +48,10 @@ def page(
     Someone called within INTAKE_PAGE_WINDOW is not called again: the alert comes by
     text (combined with their other pages) instead.
     """
-    reach_by = {THEIR_WAY: person.reach_by, TEXT: "sms", CALL: "call"}[by]
-    wants_call = reach_by in ("call", "both")
-    call = wants_call and not _paged_lately(session, line, person.phone, "call", now)
-    if reach_by in ("sms", "both") or not call:
+    reach_by = {THEIR_WAY: ReachBy(person.reach_by), TEXT: ReachBy.SMS, CALL: ReachBy.VOICE}[by]
+    wants_call = reach_by.by_call
+    call = wants_call and not _paged_lately(session, line, person.phone, Medium.VOICE, now)
+    if reach_by.by_text or not call:
         _page_sms(session, line, alert, person.phone, person.id, now, template)
         audit.escalation(session, alert, "texted", now, person)
     if call:
@@ -95,10 +96,10 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
     """
     row = _open_page_row(session, phone, now, alert.case.is_test)
     if row is None:
-        held = _paged_lately(session, line, phone, "sms", now)
+        held = _paged_lately(session, line, phone, Medium.SMS, now)
         row = outbox.enqueue(
             session,
-            kind="alert",
+            kind=OutboxKind.ALERT,
             to=phone,
             send_at=now + PAGE_HOLD if held else now,
             params={MEMBERS: []},
@@ -110,7 +111,7 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
             person_id=person_id,
             outbox=row,  # a new text is written once, words and all, at the next flush
             to_phone=phone,
-            channel="sms",
+            channel=Medium.SMS,
             created_at=now,
         )
     )
@@ -130,8 +131,8 @@ def _open_page_row(
         .join(Case, Case.id == Outbound.case_id)
         .where(
             Outbound.to_phone == phone,
-            Outbound.status == "pending",
-            Outbound.kind == "alert",
+            Outbound.status == OutboxStatus.PENDING,
+            Outbound.kind == OutboxKind.ALERT,
             Outbound.send_at <= now + PAGE_HOLD,
             Case.is_test == test,
             Outbound.tried_at.is_(None),  # words already sent once are never rewritten
@@ -167,7 +168,7 @@ def cancel_pages(session: Session, alert: Alert, reason: str) -> None:
     carrying = select(Page.outbox_id).where(Page.alert_id == alert.id)
     query = (
         select(Outbound)
-        .where(Outbound.id.in_(carrying), Outbound.status == "pending")
+        .where(Outbound.id.in_(carrying), Outbound.status == OutboxStatus.PENDING)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -176,20 +177,24 @@ def cancel_pages(session: Session, alert: Alert, reason: str) -> None:
         if members:
             _compose(row, members)
         else:
-            row.status, row.last_error = "cancelled", reason
+            row.status, row.last_error = OutboxStatus.CANCELLED, reason
 
 
 def _page_call(session, line: Line, alert, person, now) -> None:
     page_row = Page(
-        alert=alert, person_id=person.id, to_phone=person.phone, channel="call", created_at=now
+        alert=alert,
+        person_id=person.id,
+        to_phone=person.phone,
+        channel=Medium.VOICE,
+        created_at=now,
     )
     session.add(page_row)
     session.flush()
     url = signing.public_url(line.settings.public_base_url, VOICE_ALERT_PATH, f"page={page_row.id}")
     row = outbox.enqueue(
         session,
-        kind="alert_call",
-        channel="call",
+        kind=OutboxKind.ALERT_CALL,
+        channel=Medium.VOICE,
         to=person.phone,
         send_at=now,
         body=f"call about case {alert.case.ref}",
@@ -212,7 +217,7 @@ def tell(
     for phone in sorted(phones):
         outbox.enqueue(
             session,
-            kind="alert_taken",
+            kind=OutboxKind.ALERT_TAKEN,
             to=phone,
             send_at=now,
             template=f"{STAFF}:{template}",
@@ -236,9 +241,9 @@ def page_failed(session: Session, row: Outbound, now: datetime) -> None:
         alert = session.get(Alert, page_row.alert_id, with_for_update=True)
         if alert is None:
             continue
-        if alert.status == "open" and page_row.person_id is not None:
+        if alert.status == AlertStatus.OPEN and page_row.person_id is not None:
             audit.escalation(session, alert, outcome, now, page_row.person)
         current = alert.chain[alert.step] if alert.chain else None
-        if alert.status == "open" and page_row.person_id == current:
+        if alert.status == AlertStatus.OPEN and page_row.person_id == current:
             alert.next_check_at = now
             log_event("oncall.page_failed", case=alert.case.ref, person=page_row.person_id)

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from intake import audit
 from intake.config import ConfigError, Settings
+from intake.domain import Medium
 from intake.escalation_plan import (
     EVERYONE,
     FALLBACK,
@@ -196,7 +197,7 @@ def test_the_case_page_shows_each_step_with_staff_names_in_the_offices_time(
     tick(line, transport, utcnow())  # Ana is called
     [call] = fake.calls
     with line.db.sessions() as s:
-        row = s.scalars(select(Outbound).where(Outbound.channel == "call")).one()
+        row = s.scalars(select(Outbound).where(Outbound.channel == Medium.VOICE)).one()
     params = {"CallSid": call["sid"], "CallStatus": "no-answer"}
     assert signed_post(app, f"/twilio/call-status?outbox={row.id}", params).status_code == 204
     tick(line, transport, utcnow())  # no answer: on to Ben at once

@@ -13,6 +13,7 @@ from intake import alert_call as alert_calls
 from intake import fallbacks, metrics, sids
 from intake import voice as calls
 from intake.deadline import TooLate
+from intake.domain import Medium
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import utcnow
@@ -83,7 +84,7 @@ def _call_turn(handle) -> Response:
     except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
         late = isinstance(error, TooLate)  # the deadline, not a fault: no traceback
         log_event("voice.fallback", level=40, exc_info=not late, path=request.path, late=late)
-        metrics.FALLBACK_ANSWERS.labels(channel="voice").inc()
+        metrics.FALLBACK_ANSWERS.labels(channel=Medium.VOICE).inc()
         twiml = calls.fallback(line)
         sid = form_value("CallSid", "").strip()
         if sids.is_sid(sids.CALL, sid):  # on disk before the answer; once per call

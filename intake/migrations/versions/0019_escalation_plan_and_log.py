@@ -1,7 +1,7 @@
 """escalation as data: where an alert is in its plan, and the log of what the line did
 
-Revision ID: 0018
-Revises: 0014
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07 15:00:00
 
 """
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018"
-down_revision: str | Sequence[str] | None = "0014"
+revision: str = "0019"
+down_revision: str | Sequence[str] | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
