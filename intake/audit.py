@@ -11,15 +11,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from intake.models import (
-    Alert,
-    AuditEntry,
-    Case,
-    EscalationEntry,
-    OnCallPerson,
-    StaffAccount,
-    utcnow,
-)
+from intake import clock
+from intake.models import Alert, AuditEntry, Case, EscalationEntry, OnCallPerson, StaffAccount
 
 PAGE_SIZE = 200
 
@@ -38,7 +31,7 @@ def record(
         action=action,
         case_id=case.id if case is not None else None,
         detail=detail[:200],
-        created_at=now or utcnow(),
+        created_at=now or clock.of(session).now(),
     )
     session.add(entry)
     return entry

@@ -22,7 +22,7 @@ from intake import cases, oncall, outbox, paging, roster, words
 from intake.alertwords import STAFF, age_text, staff_words
 from intake.domain import ALERT_WAITING, AlertReason, CaseStatus, Direction, OutboxKind
 from intake.logs import event as log_event
-from intake.models import Alert, Case, Message, OnCallPerson, utcnow
+from intake.models import Alert, Case, Message, OnCallPerson
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -431,13 +431,11 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
     )
 
 
-def leave_roster(
-    session: Session, line: Line, who: str, now: datetime | None = None
-) -> OnCallPerson:
+def leave_roster(session: Session, line: Line, who: str, now: datetime) -> OnCallPerson:
     """Take someone off the roster: their pages stop and their open cases go back to the
     chain."""
     person = roster.remove(session, who, line.settings.default_region)
-    hand_back(session, line, person, now or utcnow())
+    hand_back(session, line, person, now)
     return person
 
 

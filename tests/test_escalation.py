@@ -1,7 +1,8 @@
 """Escalation as data: the plan the line walks (INTAKE_ESCALATION_PLAN, or today's from the
 wait and rounds), and the escalation log the case page shows as a timeline.
 
-Time moves only when a test says so (check_due and dispatch take `now`); nothing sleeps.
+Every line here runs on the test's settable clock (the `clock` fixture): time moves only
+when a test moves it, so nothing sleeps and nothing reads the wall clock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from intake import audit
+from intake.app import create_app
 from intake.config import ConfigError, Settings
 from intake.domain import Medium
 from intake.escalation_plan import (
@@ -25,7 +27,7 @@ from intake.escalation_plan import (
     describe,
     parse_plan,
 )
-from intake.models import Outbound, utcnow
+from intake.models import Outbound
 from intake.timefmt import local_time
 from intake.transport import TwilioTransport
 from tests.conftest import Phone, signed_post, twilio_settings
@@ -37,6 +39,8 @@ from tests.test_sms_webhook import intake
 # texted, then called, then the next person, then the fallback number
 PLAN = "on_call by text, wait 5m; on_call by call, wait 5m; next, wait 5m; fallback"
 OFFICE = ZoneInfo("America/Los_Angeles")  # not the default zone: the page uses the office's
+
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture
@@ -116,7 +120,7 @@ def test_a_custom_plan_texts_then_calls_then_the_next_person_then_the_fallback(
     add(line, "Ana", ANA)  # asked to be texted: the plan's second step calls her anyway
     add(line, "Ben", BEN)
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     assert len(texts_to(fake, ANA)) == 1 and fake.calls == []
     tick(line, transport, start + timedelta(minutes=4))
@@ -143,18 +147,16 @@ def test_a_custom_plan_texts_then_calls_then_the_next_person_then_the_fallback(
     assert len(fake.calls) == 1
 
 
-def test_the_default_plan_goes_round_the_chain_then_wakes_everyone(
-    db_url, tmp_path, fake, make_app
-):
+def test_the_default_plan_goes_round_the_chain_then_wakes_everyone(db_url, tmp_path, fake, clock):
     settings = twilio_settings(
         db_url, tmp_path, fake, fallback_alert_number=FALLBACK_NUMBER, escalation_rounds=2
     )
-    app = make_app(settings)
+    app = create_app(settings, clock)
     line, transport = app.extensions["intake"], TwilioTransport(settings, timeout=2.0)
     add(line, "Ana", ANA)
     add(line, "Ben", BEN)
     intake(Phone(app, settings))
-    start = utcnow()
+    start = line.clock.now()
     for n in range(1, 6):
         tick(line, transport, start + timedelta(minutes=5 * n - 4))
     assert len(texts_to(fake, ANA)) == 3 and len(texts_to(fake, BEN)) == 3  # 2 rounds, then all
@@ -169,12 +171,13 @@ def test_the_default_plan_goes_round_the_chain_then_wakes_everyone(
         "texted the fallback number",
         "the plan is over: nobody took it",
     ]
+    line.db.dispose()
 
 
 def test_found_stands_the_escalation_down_and_the_log_says_so(line, phone, fake, transport):
     add(line, "Ana", ANA)
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     phone.text("FOUND")
     tick(line, transport, start + timedelta(minutes=30))
@@ -186,37 +189,42 @@ def test_found_stands_the_escalation_down_and_the_log_says_so(line, phone, fake,
 
 
 def test_the_case_page_shows_each_step_with_staff_names_in_the_offices_time(
-    db_url, tmp_path, fake, make_app
+    app, line, client, phone, settings, fake, transport
 ):
-    settings = twilio_settings(db_url, tmp_path, fake, timezone=OFFICE.key)  # today's plan
-    app = make_app(settings)
-    line, transport = app.extensions["intake"], TwilioTransport(settings, timeout=2.0)
-    add(line, "Ana", ANA, by="call")
-    add(line, "Ben", BEN)
-    intake(Phone(app, settings))
-    tick(line, transport, utcnow())  # Ana is called
+    add(line, "Dana", ANA)
+    add(line, "Sam", BEN)
+    start = line.clock.now()
+    intake(phone)  # the plan: text Dana; 5 minutes on, call her; 5 more, text the next
+    tick(line, transport, start + timedelta(minutes=5))
     [call] = fake.calls
     with line.db.sessions() as s:
         row = s.scalars(select(Outbound).where(Outbound.channel == Medium.VOICE)).one()
     params = {"CallSid": call["sid"], "CallStatus": "no-answer"}
     assert signed_post(app, f"/twilio/call-status?outbox={row.id}", params).status_code == 204
-    tick(line, transport, utcnow())  # no answer: on to Ben at once
+    tick(line, transport, start + timedelta(minutes=10))
     assert len(texts_to(fake, BEN)) == 1
+    line.clock.advance(minutes=1)
     assert "yours" in staff(app, settings, BEN).reply("ACK")
 
-    client = app.test_client()
     make_account(line, WORKER, phone=ANA)
     assert sign_in(client, WORKER).status_code == 302
     page = client.get(f"/dashboard/cases/{the_case(line).ref}").get_data(as_text=True)
     timeline = page[page.index('id="timeline-h"') :]
     timeline = timeline[: timeline.index("</section>")]
-    said = ["alert started (intake)", "called Ana", "called Ana, no answer", "texted Ben"]
-    said.append("Ben took it")
-    places = [timeline.index(f"{words}</span>") for words in said]
+
+    def shown(minutes: int, who: str, words: str) -> str:
+        at = local_time(start + timedelta(minutes=minutes), OFFICE)  # e.g. 2026-12-07 02:14 PST
+        return f'<time>{at}</time> <strong>{who}</strong>: <span class="body">{words}</span>'
+
+    said = [
+        shown(0, "Line", "alert started (intake)"),
+        shown(0, "Line", "texted Dana"),
+        shown(5, "Line", "called Dana"),
+        shown(5, "Line", "called Dana, no answer"),
+        shown(10, "Line", "texted Sam"),
+        shown(11, "Sam", "Sam took it"),
+    ]
+    places = [timeline.index(step) for step in said]
     assert places == sorted(places)
     assert ANA not in timeline and BEN not in timeline  # names, never numbers
-    with line.db.sessions() as s:
-        entries = audit.escalation_log(s, the_case(line))
-        called = next(e for e in entries if e.action == "called")
-    shown = local_time(called.created_at, OFFICE)
-    assert shown.endswith(("PST", "PDT")) and f"<time>{shown}</time>" in timeline
+    assert local_time(start, OFFICE).endswith(("PST", "PDT"))

@@ -16,7 +16,6 @@ from intake.deadline import TooLate
 from intake.domain import Medium
 from intake.line import current_line
 from intake.logs import event as log_event
-from intake.models import utcnow
 from intake.web.twilio import (
     CALL_META_FIELDS,
     normalise_sender,
@@ -78,7 +77,7 @@ def _call_turn(handle) -> Response:
     """Run one step of a caller's call against the deadline; on any failure, the fallback."""
     phone = _caller()
     line = current_line()
-    now = utcnow()
+    now = line.clock.now()
     try:
         twiml = line.turns.run(lambda session: handle(session, line, phone, now))
     except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
@@ -88,7 +87,7 @@ def _call_turn(handle) -> Response:
         twiml = calls.fallback(line)
         sid = form_value("CallSid", "").strip()
         if sids.is_sid(sids.CALL, sid):  # on disk before the answer; once per call
-            fallbacks.call_answered_from_memory(line, sid, phone)
+            fallbacks.call_answered_from_memory(line, sid, phone, now)
     return Response(twiml, mimetype="text/xml")
 
 
@@ -170,7 +169,7 @@ def whisper_answer():
     line = current_line()
     meta = request_meta(CALL_META_FIELDS)
     with line.db.transaction() as session:
-        twiml = calls.whisper_answer(session, line, case_id, worker, digits, utcnow(), meta)
+        twiml = calls.whisper_answer(session, line, case_id, worker, digits, line.clock.now(), meta)
     return Response(twiml, mimetype="text/xml")
 
 
@@ -183,7 +182,7 @@ def call_status():
     if state in ("completed", "busy", "failed", "no-answer", "canceled"):
         line = current_line()
         with line.db.transaction() as session:
-            calls.ended(session, line, phone, utcnow())
+            calls.ended(session, line, phone, line.clock.now())
     return Response(status=204)
 
 
@@ -214,8 +213,9 @@ def _page_id() -> int:
 @staff_call
 def alert_call():
     """Speak the alert and ask for 1 to take the case; silence repeats once, then ends."""
+    line = current_line()
     try:
-        twiml = alert_calls.speak_alert(current_line(), _page_id(), utcnow())
+        twiml = alert_calls.speak_alert(line, _page_id(), line.clock.now())
     except alert_calls.NoSuchPage:
         abort(404)
     return Response(twiml, mimetype="text/xml")
@@ -227,8 +227,9 @@ def alert_answer():
     """1 takes the case, as ACK does: the escalation stops and a text gives the details."""
     digits = form_value("Digits", "").strip()
     meta = request_meta(CALL_META_FIELDS)
+    line = current_line()
     try:
-        twiml = alert_calls.answer(current_line(), _page_id(), digits, meta, utcnow())
+        twiml = alert_calls.answer(line, _page_id(), digits, meta, line.clock.now())
     except alert_calls.NoSuchPage:
         abort(404)
     return Response(twiml, mimetype="text/xml")
