@@ -101,7 +101,7 @@ def test_police_refusal_is_kept_and_shown_on_the_alert(line, phone, crew, fake, 
     assert "no waiting period" in reply[0] and "1-800-843-5678" in reply[0]
     assert the_case(line).police_refused is True
     phone.text("HELP")  # asks for a person: the alert goes out now
-    tick(line, transport)
+    tick(line, transport, line.clock.now())
     assert "Police called: police refused or delayed" in texts_to(fake, ANA)[0]
 
 
