@@ -10,11 +10,10 @@ from sqlalchemy import ScalarSelect, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
 from intake import db, followups, oncall, outbox
-from intake.models import Caller, Case, CaseMedia, utcnow
+from intake.models import OPEN_STATUSES, Caller, Case, CaseMedia, utcnow
 
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
 REF_LENGTH = 6
-OPEN_STATUSES = ("intake", "open")
 FINISHED_STATUSES = ("found", "closed")  # retention's clock starts; nothing more to relay
 ABANDONED = "abandoned"  # an intake left half done: timed out, or started again (RESTART)
 WORKABLE = (*OPEN_STATUSES, ABANDONED)  # staff may still take, find or close it

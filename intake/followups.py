@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
-from intake import cases, outbox
-from intake.models import Caller, Case, Outbound
+from intake import outbox
+from intake.models import OPEN_STATUSES, Caller, Case, Outbound
 
 KIND = outbox.FOLLOWUP
 FIRST_DAY = timedelta(hours=24)
@@ -92,7 +92,7 @@ def pause(session: Session, case: Case) -> int:
 
 def unpause(session: Session, case: Case, now: datetime) -> int:
     """The follow-ups staff paused that are still ahead go out again, at their times."""
-    if case.status not in cases.OPEN_STATUSES or case.caller.opted_out_at is not None:
+    if case.status not in OPEN_STATUSES or case.caller.opted_out_at is not None:
         return 0
     return _uncancel(session, case, PAUSED_REASON, now)
 

@@ -72,6 +72,11 @@ class Caller(Base):
     cases: Mapped[list[Case]] = relationship(back_populates="caller")
 
 
+# a case still being worked: the intake goes on or the child is still missing (cases.py and
+# followups.py both read it; it lives here, beside the column, so neither imports the other)
+OPEN_STATUSES = ("intake", "open")
+
+
 class Case(Base):
     """What one intake collected about one missing child."""
 
