@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 from sqlalchemy import func, select
 
-from intake import accounts, cases, roster
+from intake import accounts, cases, roster, twostep
 from intake.models import Alert, Caller, Case, StaffAccount, utcnow
 
 PASSWORD = "correct horse battery"
@@ -32,9 +32,9 @@ def make_account(line, email: str, admin: bool = False, phone: str | None = None
 
 def turn_on_two_step(s, account: StaffAccount) -> list[str]:
     """What the set-up page does, with the code an app would show now."""
-    secret = accounts.begin_two_step(s, account)
+    secret = twostep.begin_two_step(s, account)
     now = datetime.now(UTC)
-    codes = accounts.confirm_two_step(s, account, pyotp.TOTP(secret).at(now), now)
+    codes = twostep.confirm_two_step(s, account, pyotp.TOTP(secret).at(now), now)
     RECOVERY[account.email] = codes
     return codes
 
