@@ -24,7 +24,18 @@ from flask import (
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from intake import accounts, audit, casefile, cases, followups, media, notes, roster, staff
+from intake import (
+    accounts,
+    audit,
+    casefile,
+    caselist,
+    cases,
+    followups,
+    media,
+    notes,
+    roster,
+    staff,
+)
 from intake.line import current_line
 from intake.models import Case, CaseMedia, StaffAccount, utcnow
 from intake.web.auth import admin_required, current_staff, login_required
@@ -79,14 +90,14 @@ def case_list():
 @login_required
 def case_rows():
     """The list alone, fetched every few seconds by the page: the same sections in the
-    same order as the page (casefile.case_list)."""
+    same order as the page (caselist.case_list)."""
     return render_template("dashboard/_case_rows.html", sections=_sections())
 
 
 def _sections():
     line = current_line()
     with line.db.sessions() as db:
-        return casefile.case_list(db, line.settings.zone, utcnow())
+        return caselist.case_list(db, line.settings.zone, utcnow())
 
 
 @bp.get("/cases/<ref>")
@@ -111,7 +122,7 @@ def case_page(ref: str):
             still_missing=[
                 (i, (case.children or [])[i].get("name")) for i in cases.still_missing(case)
             ],
-            unacknowledged=bool(casefile.unacknowledged(db, [case.id])),
+            unacknowledged=bool(caselist.unacknowledged(db, [case.id])),
             **_live(db, case),
         )
 
