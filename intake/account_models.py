@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.crypto import Encrypted
+from intake.domain import StaffRole
 from intake.modelbase import Base, utcnow
 
 
@@ -21,7 +22,7 @@ class StaffAccount(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(10), default="staff")  # staff | admin
+    role: Mapped[str] = mapped_column(String(10), default=StaffRole.STAFF)  # StaffRole
     phone: Mapped[str | None] = mapped_column(String(40))  # E.164: their roster number
     active: Mapped[bool] = mapped_column(default=True)
     # every refused try for this address since its last sign-in, from any device (admins
@@ -35,7 +36,7 @@ class StaffAccount(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == StaffRole.ADMIN
 
     @property
     def has_two_step(self) -> bool:

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from intake import roster
+from intake.domain import StaffRole
 from intake.logs import event as log_event
 from intake.models import OnCallPerson, StaffAccount, utcnow
 from intake.staff_sessions import end_sessions
 from intake.twostep import clear_two_step
 
-ROLES = ("staff", "admin")
+ROLES = tuple(StaffRole)
 HASH_METHOD = "scrypt"
 MIN_PASSWORD = 12
 PASSWORD_RULE = f"at least {MIN_PASSWORD} characters (a few words make a good one)"
@@ -57,7 +58,7 @@ def add(
         email=email,
         name=name,
         password_hash=generate_password_hash(password, method=HASH_METHOD),
-        role="admin" if admin else "staff",
+        role=StaffRole.ADMIN if admin else StaffRole.STAFF,
         phone=_phone(phone, region),
         active=True,
         failed_signins=0,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from intake import audit, followups, notes, oncall
 from intake.caselist import last_seen_text
+from intake.domain import Direction, Medium, OutboxStatus
 from intake.models import Alert, Case, CaseMedia, Message, Outbound, Page
 from intake.timefmt import local_time
 
@@ -33,10 +34,6 @@ class Item:
     who: str
     text: str
     status: str = ""
-
-
-def find(session: Session, ref: str) -> Case | None:
-    return session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
 
 
 def answers(
@@ -59,7 +56,7 @@ def answers(
         ("Caller is", oncall.RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given")),
         ("Call back on", callback(case, region)),
         ("Language", oncall.LANGUAGE_NAMES.get(case.lang, case.lang)),
-        ("Came in by", "phone call" if case.channel == "voice" else "text"),
+        ("Came in by", "phone call" if case.channel == Medium.VOICE else "text"),
         ("Started", local_time(case.created_at, zone)),
     ]
     if case.cannot_text_at is not None:
@@ -135,7 +132,7 @@ def _messages(session: Session, case: Case) -> list[Message]:
 
 
 def _message(message: Message, zone: ZoneInfo) -> Item:
-    who = "Caller" if message.direction == "in" else "Line"
+    who = "Caller" if message.direction == Direction.IN else "Line"
     text = message.body or ("(a photo)" if message.num_media else "")
     return Item(
         message.created_at, local_time(message.created_at, zone), message.direction, who, text
@@ -159,9 +156,9 @@ def _template_words(row: Outbound) -> str:
 
 
 def _delivery(row: Outbound) -> str:
-    if row.status == "cancelled":
+    if row.status == OutboxStatus.CANCELLED:
         return f"cancelled ({row.last_error or 'no reason'})"
-    if row.status == "failed":
+    if row.status == OutboxStatus.FAILED:
         return f"failed ({row.last_error or 'no reason'})"
     return row.delivery_status or row.status
 
@@ -208,7 +205,10 @@ def _alert_items(session: Session, alert: Alert) -> list[Item]:
         status = _delivery(row) if row is not None else ""
         items.append(
             _with_status(
-                _item(page.created_at, "page", "Line", f"Paged {who} by {page.channel}"), status
+                _item(
+                    page.created_at, "page", "Line", f"Paged {who} by {Medium(page.channel).shown}"
+                ),
+                status,
             )
         )
     if alert.acked_at is not None:

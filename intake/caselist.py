@@ -11,17 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from intake import cases, oncall
+from intake.domain import ALERT_WAITING, CaseStatus
 from intake.models import Alert, Case
 from intake.timefmt import clock_time, local_time
 
 LIST_LIMIT = 200
-WAITING = ("open", "exhausted")  # an alert nobody has acknowledged yet
+WAITING = ALERT_WAITING  # an alert nobody has acknowledged yet
 STATUS_WORDS = {
-    "intake": "intake under way",
-    "open": "open",
-    "found": "found",
-    "closed": "closed",
-    "abandoned": "stopped part-way",
+    CaseStatus.INTAKE: "intake under way",
+    CaseStatus.OPEN: "open",
+    CaseStatus.FOUND: "found",
+    CaseStatus.CLOSED: "closed",
+    CaseStatus.ABANDONED: "stopped part-way",
 }
 
 
@@ -55,13 +56,17 @@ class Section:
 # The list's sections, most urgent first (see `urgency`).
 SECTIONS = (
     ("waiting", "Alert not acknowledged"),
-    ("open", "Open, longest first"),
+    ("open", "Open, longest first"),  # a section's name (SECTION_OF_STATUS), not a status
     ("intake", "Intake under way"),
     ("stopped", "Stopped part-way"),
     ("finished", "Found or closed, latest first"),
 )
 FINISHED = cases.FINISHED_STATUSES  # found or closed: nothing waits on anyone
-SECTION_OF_STATUS = {"open": "open", "intake": "intake", "abandoned": "stopped"}
+SECTION_OF_STATUS = {
+    CaseStatus.OPEN: "open",
+    CaseStatus.INTAKE: "intake",
+    CaseStatus.ABANDONED: "stopped",
+}
 
 
 def case_list(session: Session, zone: ZoneInfo, now: datetime) -> list[Section]:
@@ -108,7 +113,7 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
     return CaseRow(
         ref=case.ref,
         status=STATUS_WORDS.get(case.status, case.status),
-        is_open=case.status in cases.OPEN_STATUSES,
+        is_open=CaseStatus(case.status).is_open,
         age=_ages(case),
         last_seen=last_seen_text(case, zone, now),
         worker=worker,

@@ -29,6 +29,7 @@ from intake.account_models import (  # the sign-in tables, here too: one place f
     StaffSession,
 )
 from intake.crypto import Encrypted, EncryptedJSON
+from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy
 from intake.modelbase import Base, UTCDateTime, utcnow
 
 __all__ = [
@@ -69,11 +70,6 @@ class Caller(Base):
     cases: Mapped[list[Case]] = relationship(back_populates="caller")
 
 
-# a case still being worked: the intake goes on or the child is still missing (cases.py and
-# followups.py both read it; it lives here, beside the column, so neither imports the other)
-OPEN_STATUSES = ("intake", "open")
-
-
 class Case(Base):
     """What one intake collected about one missing child."""
 
@@ -82,9 +78,9 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(12), unique=True)
     caller_id: Mapped[int] = mapped_column(ForeignKey("callers.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="intake")  # intake|open|found|closed
+    status: Mapped[str] = mapped_column(String(12), default=CaseStatus.INTAKE)  # CaseStatus
     lang: Mapped[str] = mapped_column(String(5), default="en")
-    channel: Mapped[str] = mapped_column(String(8), default="sms")
+    channel: Mapped[str] = mapped_column(String(8), default=Medium.SMS)  # Medium
     child_name: Mapped[str | None] = mapped_column(Encrypted)
     age_months: Mapped[int | None] = mapped_column(Integer)
     last_seen_when: Mapped[str | None] = mapped_column(Encrypted)
@@ -154,7 +150,7 @@ class TwilioDeletion(Base):
     __tablename__ = "twilio_deletions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # media | recording | message
+    kind: Mapped[str] = mapped_column(String(10))  # TwilioFileKind
     account_sid: Mapped[str] = mapped_column(String(34))
     message_sid: Mapped[str | None] = mapped_column(String(64))  # a photo's message
     sid: Mapped[str] = mapped_column(String(64))
@@ -174,7 +170,7 @@ class Message(Base):
     caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))  # staff
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    direction: Mapped[str] = mapped_column(String(3))  # Direction
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     body: Mapped[str] = mapped_column(Encrypted, default="")
     num_media: Mapped[int] = mapped_column(Integer, default=0)
@@ -213,8 +209,8 @@ class Outbound(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # followup | found | alert | relay | ...
-    channel: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call
+    kind: Mapped[str] = mapped_column(String(20))  # OutboxKind
+    channel: Mapped[str] = mapped_column(String(5), default=Medium.SMS)  # Medium
     to_phone: Mapped[str] = mapped_column(String(40))
     template: Mapped[str | None] = mapped_column(String(60))
     params: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
@@ -224,7 +220,7 @@ class Outbound(Base):
     caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
     dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     send_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -251,7 +247,7 @@ class OnCallPerson(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(40), unique=True)
-    reach_by: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call | both
+    reach_by: Mapped[str] = mapped_column(String(5), default=ReachBy.SMS)  # ReachBy
     windows: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: always on call
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
@@ -274,8 +270,8 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(20))  # intake | asked | voice_no_answer
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open | acked | exhausted
+    reason: Mapped[str] = mapped_column(String(20))  # AlertReason
+    status: Mapped[str] = mapped_column(String(10), default=AlertStatus.OPEN)  # AlertStatus
     chain: Mapped[list[int]] = mapped_column(JSON, default=list)  # person ids, in order
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into chain
     round: Mapped[int] = mapped_column(Integer, default=0)
@@ -302,7 +298,7 @@ class Page(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"), index=True)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     to_phone: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(5))
+    channel: Mapped[str] = mapped_column(String(5))  # Medium
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     alert: Mapped[Alert] = relationship()

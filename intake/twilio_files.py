@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
+from intake.domain import TwilioFileKind
 from intake.logs import event as log_event
 from intake.models import TwilioDeletion
 from intake.transport import SendError, Transport, TwilioFile
@@ -23,11 +24,11 @@ def twilio_file(url: str) -> TwilioFile | None:
     media = MEDIA_URL.search(url)
     if media:
         account, message_sid, sid = media.groups()
-        return TwilioFile("media", account, sid, message_sid)
+        return TwilioFile(TwilioFileKind.MEDIA, account, sid, message_sid)
     recording = RECORDING_URL.search(url)
     if recording:
         account, sid = recording.groups()
-        return TwilioFile("recording", account, sid)
+        return TwilioFile(TwilioFileKind.RECORDING, account, sid)
     return None
 
 
