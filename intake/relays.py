@@ -13,7 +13,7 @@ from intake.domain import OutboxKind
 from intake.models import Case, OnCallPerson
 
 if TYPE_CHECKING:
-    from intake.line import Line
+    pass
 
 FINISHED = cases.FINISHED_STATUSES  # an abandoned intake still has a caller
 # A relay of up to 1,500 characters goes whole; a longer one is cut to 1,400 (at a word),
@@ -24,7 +24,7 @@ RELAY_CUT_AT = 1400
 
 
 def relay_to_caregiver(
-    session: Session, line: Line, person: OnCallPerson, ref: str, text: str, now: datetime
+    session: Session, person: OnCallPerson, ref: str, text: str, now: datetime
 ) -> tuple[list[str], Case | None]:
     """R <ref> message: text the caregiver of this worker's case from the line's number."""
     case = cases.by_ref(session, ref)

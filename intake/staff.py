@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,22 @@ if TYPE_CHECKING:
 OPEN = cases.OPEN_STATUSES
 
 Answer = tuple[list[str], Case | None]  # the replies, and the case the command was about
-Command = Callable[[Session, object, OnCallPerson, list[str], str, datetime], Answer]
+
+
+@dataclass(frozen=True)
+class Said:
+    """One staff command as texted: who sent it, its words after the command's name
+    (`args`), the whole text, and the transaction and line it runs in."""
+
+    session: Session
+    line: Line
+    person: OnCallPerson
+    args: list[str]
+    text: str
+    now: datetime
+
+
+Command = Callable[[Said], Answer]
 
 
 def handle(session: Session, line: Line, person: OnCallPerson, text: str, now: datetime) -> Answer:
@@ -48,82 +64,83 @@ def handle(session: Session, line: Line, person: OnCallPerson, text: str, now: d
     command = COMMANDS.get(name)
     if command is None:
         return [_help(unknown=name not in ("HELP", "INFO", "?"))], None
-    return command(session, line, person, words[1:], text, now)
+    return command(Said(session, line, person, words[1:], text, now))
 
 
-def ack_command(session, line: Line, person, args, text, now) -> Answer:
+def ack_command(said: Said) -> Answer:
     """ACK: the newest alert sent to this person; ACK <ref>: that case; ACK ALL: all."""
-    if [a.upper() for a in args] == ["ALL"]:
-        return ack_all(session, line, person, now)
-    if not args:
-        alert = oncall.alert_to_ack(session, person)
+    if [a.upper() for a in said.args] == ["ALL"]:
+        return ack_all(said.session, said.line, said.person, said.now)
+    if not said.args:
+        alert = oncall.alert_to_ack(said.session, said.person)
         if alert is None:
             return [oncall.staff_words("ack_nothing")], None
         case = alert.case
     else:
-        case = cases.by_ref(session, args[0])
+        case = cases.by_ref(said.session, said.args[0])
         if case is None:
-            return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
-    taken = take(session, line, person, case, now)
-    return [take_text(line, taken)], taken.case
+            return [oncall.staff_words("no_such_case", ref=said.args[0].upper())], None
+    taken = take(said.session, said.line, said.person, case, said.now)
+    return [take_text(said.line, taken)], taken.case
 
 
-def take_command(session, line: Line, person, args, text, now) -> Answer:
+def take_command(said: Said) -> Answer:
     """TAKE <ref>: the case, even from the worker who has it (they are told)."""
-    if not args:
+    if not said.args:
         return [oncall.staff_words("take_which")], None
-    case = cases.by_ref(session, args[0])
+    case = cases.by_ref(said.session, said.args[0])
     if case is None:
-        return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
-    taken = take(session, line, person, case, now, take_over=True)
-    return [take_text(line, taken)], taken.case
+        return [oncall.staff_words("no_such_case", ref=said.args[0].upper())], None
+    taken = take(said.session, said.line, said.person, case, said.now, take_over=True)
+    return [take_text(said.line, taken)], taken.case
 
 
-def status_command(session, line: Line, person, args, text, now) -> Answer:
-    return [status(session, person)], None
+def status_command(said: Said) -> Answer:
+    return [status(said.session, said.person)], None
 
 
-def relay_command(session, line: Line, person, args, text, now) -> Answer:
-    if len(args) < 2:
+def relay_command(said: Said) -> Answer:
+    if len(said.args) < 2:
         return [_help(unknown=True)], None
-    return relay_to_caregiver(session, line, person, args[0], text, now)
+    return relay_to_caregiver(said.session, said.person, said.args[0], said.text, said.now)
 
 
-def not_me_command(session, line: Line, person, args, text, now) -> Answer:
+def not_me_command(said: Said) -> Answer:
     """NOTME [ref]: "I did not take this case" (caller ID can be forged): the case goes
     back to the chain at once. Without a reference, the newest case this person has."""
-    query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
-    if args:
-        query = query.where(cases.ref_is(args[0]))
-    case = session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
+    query = select(Case).where(Case.assigned_person_id == said.person.id, Case.status.in_(OPEN))
+    if said.args:
+        query = query.where(cases.ref_is(said.args[0]))
+    case = said.session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
     if case is None:
         return [oncall.staff_words("not_me_nothing")], None
-    give_back(session, line, person, case, now)
-    log_event("staff.not_me", level=logging.WARNING, case=case.ref, person=person.id)
+    give_back(said.session, said.line, said.person, case, said.now)
+    log_event("staff.not_me", level=logging.WARNING, case=case.ref, person=said.person.id)
     return [oncall.staff_words("not_me_done", ref=case.ref)], case
 
 
-def found_command(session, line: Line, person, args, text, now) -> Answer:
+def found_command(said: Said) -> Answer:
     """FOUND <ref> [name | ALL]: the child is found, as the case page's button does. For a
     case about several children still missing, the name says which (ALL: every one);
     without it the line asks, and nothing stops."""
-    if not args:
+    if not said.args:
         return [oncall.staff_words("found_which_case")], None
-    case = cases.by_ref(session, args[0])
+    case = cases.by_ref(said.session, said.args[0])
     if case is None:
-        return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
-    said = " ".join(args[1:]).strip()
+        return [oncall.staff_words("no_such_case", ref=said.args[0].upper())], None
+    named = " ".join(said.args[1:]).strip()
     missing = cases.still_missing(case)
-    if len(missing) > 1 and said.upper() != "ALL":
+    if len(missing) > 1 and named.upper() != "ALL":
         children = case.children or []
-        index = next((i for i in missing if _same_name(children[i].get("name"), said)), None)
+        index = next((i for i in missing if _same_name(children[i].get("name"), named)), None)
         if index is None:
             names = ", ".join(children[i].get("name") or f"child {i + 1}" for i in missing)
             return [oncall.staff_words("found_which_child", ref=case.ref, names=names)], case
-        cases.child_found(session, case, index, now)
+        cases.child_found(said.session, case, index, said.now)
         name = children[index].get("name") or f"child {index + 1}"
         return [oncall.staff_words("found_one_child", ref=case.ref, name=name)], case
-    if cases.found_by_staff(session, case, now):  # the caregiver is told, as on the dashboard
+    # the caregiver is told, as on the dashboard
+    if cases.found_by_staff(said.session, case, said.now):
         return [oncall.staff_words("found_done", ref=case.ref)], case
     return [oncall.staff_words("case_over", ref=case.ref, status=status_text(case))], case
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 
+from intake.db import Database
 from intake.domain import TwilioFileKind
 from intake.logs import event as log_event
 from intake.models import TwilioDeletion
@@ -56,7 +57,7 @@ def delete_at_twilio(line: Line, transport: Transport) -> tuple[int, int]:
         try:
             transport.delete_file(found)
         except SendError as error:
-            _failed(line, row.id, error.reason)
+            _failed(line.db, row.id, error.reason)
             log_event("retention.twilio_failed", level=30, kind=row.kind, sid=row.sid)
             if error.retry:
                 return deleted, len(waiting) - n
@@ -67,8 +68,8 @@ def delete_at_twilio(line: Line, transport: Transport) -> tuple[int, int]:
     return deleted, len(waiting) - deleted
 
 
-def _failed(line: Line, row_id: int, reason: str) -> None:
-    with line.db.transaction() as session:
+def _failed(db: Database, row_id: int, reason: str) -> None:
+    with db.transaction() as session:
         session.execute(
             update(TwilioDeletion)
             .where(TwilioDeletion.id == row_id)
