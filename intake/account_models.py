@@ -7,9 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from intake.clock import stamp
 from intake.crypto import Encrypted
 from intake.domain import StaffRole
-from intake.modelbase import Base, utcnow
+from intake.modelbase import Base
 
 
 class StaffAccount(Base):
@@ -29,7 +30,7 @@ class StaffAccount(Base):
     # see it); the wait itself is per address and device (SignInThrottle)
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     totp_secret: Mapped[str | None] = mapped_column(Encrypted)  # two-step sign-in, if set up
     totp_on: Mapped[bool] = mapped_column(default=False)  # confirmed with a first code
     totp_last_step: Mapped[int | None]  # the last code's time step: no code is used twice
@@ -65,8 +66,8 @@ class StaffSession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    last_seen_at: Mapped[datetime] = mapped_column(default=stamp)
     expires_at: Mapped[datetime]
     user_agent: Mapped[str] = mapped_column(String(100), default="")  # "Firefox on Android"
     ended_at: Mapped[datetime | None]

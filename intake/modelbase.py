@@ -9,10 +9,6 @@ from sqlalchemy import JSON, DateTime, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator):
     """A timestamp that is always timezone-aware UTC, on SQLite as on PostgreSQL."""
 

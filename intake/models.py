@@ -28,9 +28,10 @@ from intake.account_models import (  # the sign-in tables, here too: one place f
     StaffAccount,
     StaffSession,
 )
+from intake.clock import stamp
 from intake.crypto import Encrypted, EncryptedJSON
 from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy
-from intake.modelbase import Base, UTCDateTime, utcnow
+from intake.modelbase import Base, UTCDateTime
 
 __all__ = [
     "Alert",
@@ -50,7 +51,6 @@ __all__ = [
     "StaffSession",
     "TwilioDeletion",
     "UTCDateTime",
-    "utcnow",
 ]
 
 
@@ -64,8 +64,8 @@ class Caller(Base):
     lang: Mapped[str] = mapped_column(String(5), default="en")
     state: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)  # every answer
     opted_out_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp, onupdate=stamp)
 
     cases: Mapped[list[Case]] = relationship(back_populates="caller")
 
@@ -103,7 +103,7 @@ class Case(Base):
     # the phone simulator played it on a line with real Twilio: nothing about it reaches a
     # real phone (intake/simulated.py)
     is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     completed_at: Mapped[datetime | None]
     found_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -135,7 +135,7 @@ class CaseMedia(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     url: Mapped[str] = mapped_column(Encrypted)
     content_type: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case] = relationship(back_populates="media")
 
@@ -157,7 +157,7 @@ class TwilioDeletion(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Message(Base):
@@ -179,7 +179,7 @@ class Message(Base):
     # a staff command's request as Twilio described it (sender, where from): a forged
     # caller ID can be traced (SECURITY.md)
     meta: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
 
@@ -227,7 +227,7 @@ class Outbound(Base):
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     sent_at: Mapped[datetime | None]
     # when a request for this row first left for Twilio (wall clock), and whether the
     # last one may have reached Twilio unanswered (a timeout, a dropped connection, a
@@ -252,7 +252,7 @@ class OnCallPerson(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
     opted_out_at: Mapped[datetime | None]  # texted STOP: Twilio refuses pages to them
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Alert(Base):
@@ -278,7 +278,7 @@ class Alert(Base):
     next_check_at: Mapped[datetime | None]  # None while open: nobody was on call; it waits
     acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
     acked_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case] = relationship()
     acked_by: Mapped[OnCallPerson | None] = relationship()
@@ -299,7 +299,7 @@ class Page(Base):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     to_phone: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(5))  # Medium
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     alert: Mapped[Alert] = relationship()
     person: Mapped[OnCallPerson | None] = relationship()
@@ -315,7 +315,7 @@ class CaseNote(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
     body: Mapped[str] = mapped_column(Encrypted)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     staff: Mapped[StaffAccount] = relationship()
 
@@ -330,7 +330,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     detail: Mapped[str] = mapped_column(String(200), default="")  # never personal data
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
 
     staff: Mapped[StaffAccount | None] = relationship()
     case: Mapped[Case | None] = relationship()

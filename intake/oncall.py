@@ -27,7 +27,7 @@ from intake.domain import (
     ReachBy,
 )
 from intake.logs import event as log_event
-from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
+from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page
 from intake.timefmt import clock_time
 
 if TYPE_CHECKING:
@@ -95,9 +95,8 @@ def reachable(session: Session, line: Line, now: datetime) -> bool:
     return bool(roster.chain(session, now, line.settings.zone))
 
 
-def check_due(line: Line, now: datetime | None = None) -> int:
+def check_due(line: Line, now: datetime) -> int:
     """Escalate open alerts whose wait is over, start waiting ones; returns how many moved."""
-    now = now or utcnow()
     with line.db.transaction() as session:
         due = list(session.scalars(_open_alerts(Alert.next_check_at <= now)))
         for alert in due:
@@ -139,13 +138,12 @@ def _open_alerts(condition):
     )
 
 
-def alert_stalled(line: Line, now: datetime | None = None) -> int:
+def alert_stalled(line: Line, now: datetime) -> int:
     """Wake someone for intakes left partway (no alert yet) that show a child is missing.
 
     The signs: the child's name or age was given, or the caller said a child is missing
     (Case.reported_missing). HELP starts its own alert. Anything else is for the dashboard.
     """
-    now = now or utcnow()
     cutoff = now - line.settings.stalled_after
     with line.db.transaction() as session:
         query = (
@@ -170,11 +168,10 @@ def alert_stalled(line: Line, now: datetime | None = None) -> int:
         return len(stalled)
 
 
-def mark_abandoned(line: Line, now: datetime | None = None) -> int:
+def mark_abandoned(line: Line, now: datetime) -> int:
     """Intakes whose caller stopped answering INTAKE_ABANDONED_AFTER_MINUTES ago are
     marked "abandoned" (the dashboard lists them apart; retention purges them in time);
     see `abandon` for who is told. Returns how many were marked."""
-    now = now or utcnow()
     cutoff = now - line.settings.abandoned_after
     with line.db.transaction() as session:
         query = (

@@ -64,7 +64,6 @@ from intake.models import (
     Outbound,
     Page,
     TwilioDeletion,
-    utcnow,
 )
 from intake.retention_columns import CASE_ANSWERS, PURGED
 from intake.transport import Transport, TwilioFile
@@ -124,9 +123,9 @@ def due(before: datetime):
     return and_(Case.purged_at.is_(None), or_(finished, abandoned))
 
 
-def plan(line: Line, now: datetime | None = None) -> Plan:
+def plan(line: Line, now: datetime) -> Plan:
     """What a purge would do now; changes nothing."""
-    before = cutoff(line, now or utcnow())
+    before = cutoff(line, now)
     result = Plan()
     with line.db.sessions() as session:
         cases = list(session.scalars(select(Case).where(due(before)).order_by(Case.id)))
@@ -161,9 +160,8 @@ def _chunks(ids: Iterable[int], size: int = 1000) -> Iterable[list[int]]:
         yield ordered[start : start + size]
 
 
-def purge(line: Line, transport: Transport, now: datetime | None = None) -> Report:
+def purge(line: Line, transport: Transport, now: datetime) -> Report:
     """Purge every due case, then delete what waits at Twilio."""
-    now = now or utcnow()
     report = Report()
     with line.db.sessions() as session:
         due_ids = list(session.scalars(select(Case.id).where(due(cutoff(line, now)))))

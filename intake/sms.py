@@ -19,7 +19,7 @@ from flows.parse import detect_language, keyword, normalize
 from intake import cases, channels, conversations, roster, staff
 from intake.domain import Medium
 from intake.logs import event as log_event
-from intake.models import Caller, Case, Message, OnCallPerson, utcnow
+from intake.models import Caller, Case, Message, OnCallPerson
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -62,9 +62,8 @@ def is_carrier_opt_out_word(text: str) -> bool:
     return normalize(text) in CARRIER_OPT_OUT_WORDS
 
 
-def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | None = None) -> str:
+def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime) -> str:
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
-    now = now or utcnow()
     sender = lock_sender(session, sms.sender, now, sms.sid)
     if sender.answered is not None:  # Twilio retried: answer the same, change nothing
         log_event("sms.duplicate", sid=sms.sid)

@@ -22,7 +22,7 @@ from intake import cases, oncall, outbox, roster
 from intake.assignment import Taken, status_text, take, take_text
 from intake.domain import AlertReason, Direction, OutboxKind
 from intake.logs import event as log_event
-from intake.models import Case, Message, OnCallPerson, utcnow
+from intake.models import Case, Message, OnCallPerson
 
 # conversations.py, the dashboard and the alert call still find these here
 from intake.relays import relay_to_caregiver, relay_to_worker, text_caregiver, worker_of  # noqa: F401
@@ -201,13 +201,11 @@ def status(session: Session, person: OnCallPerson) -> str:
     return oncall.staff_words("staff_status", count=len(found), refs=refs)
 
 
-def leave_roster(
-    session: Session, line: Line, who: str, now: datetime | None = None
-) -> OnCallPerson:
+def leave_roster(session: Session, line: Line, who: str, now: datetime) -> OnCallPerson:
     """Take someone off the roster: their pages stop and their open cases go back to the
     chain."""
     person = roster.remove(session, who, line.settings.default_region)
-    hand_back(session, line, person, now or utcnow())
+    hand_back(session, line, person, now)
     return person
 
 

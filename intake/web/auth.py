@@ -34,8 +34,8 @@ from flask import (
 )
 
 from intake import accounts, audit, signin, staff_sessions, twostep
-from intake.line import current_line
-from intake.models import StaffAccount, utcnow
+from intake.line import current_line, request_now
+from intake.models import StaffAccount
 from intake.web import devices
 
 bp = Blueprint("auth", __name__, url_prefix="/dashboard")
@@ -96,7 +96,7 @@ def _session_account() -> StaffAccount | None:
         token = session.get("token")
         account = None
         if isinstance(token, str):
-            account = staff_sessions.session_account(current_line().db, token, utcnow())
+            account = staff_sessions.session_account(current_line().db, token, request_now())
             if account is None:
                 session.clear()
         g.session_account = account
@@ -163,7 +163,7 @@ def sign_in():
     attempt = _attempt(request.form.get("email", ""))
     remember = request.form.get("remember") == "on"
     result = signin.check_password(
-        current_line().db, attempt, request.form.get("password", ""), utcnow()
+        current_line().db, attempt, request.form.get("password", ""), request_now()
     )
     if result.problem == "code":
         _end_older_session()
@@ -171,7 +171,7 @@ def sign_in():
         session["pending"] = {
             "account": result.tried.id,
             "remember": remember,
-            "at": datetime.now(UTC).timestamp(),
+            "at": request_now().timestamp(),
             "next": target,
         }
         return redirect(url_for("auth.sign_in_code"))
@@ -191,7 +191,7 @@ def sign_in_code():
         return render_template("dashboard/sign_in_code.html")
     attempt = _attempt("")
     result = signin.check_code(
-        current_line().db, attempt, pending["account"], request.form.get("code", ""), utcnow()
+        current_line().db, attempt, pending["account"], request.form.get("code", ""), request_now()
     )
     if result.account is None:
         return _refused(result, "dashboard/sign_in_code.html")
@@ -203,7 +203,7 @@ def _pending() -> dict | None:
     pending = session.get("pending")
     if not isinstance(pending, dict) or not isinstance(pending.get("at"), int | float):
         return None
-    if datetime.now(UTC) - datetime.fromtimestamp(pending["at"], UTC) > PENDING_FOR:
+    if request_now() - datetime.fromtimestamp(pending["at"], UTC) > PENDING_FOR:
         session.pop("pending", None)
         return None
     return pending
@@ -238,7 +238,7 @@ def _signed_in(account: StaffAccount, attempt: signin.Attempt, remember: bool, t
     """The whole sign-in succeeded: a new session, this browser known from now on."""
     _end_older_session()
     with current_line().db.transaction() as db:
-        now = utcnow()
+        now = request_now()
         signin.signed_in(db, attempt, account, now)
         token = staff_sessions.start_session(db, account, remember, devices.user_agent(), now)
         audit.record(db, account, "signed_in")
@@ -257,10 +257,7 @@ def _end_older_session() -> None:
     token = session.get("token")
     if isinstance(token, str):
         with current_line().db.transaction() as db:
-            staff_sessions.end_session(db, token, utcnow())
-
-
-# --- the known-device cookie --------------------------------------------------------------
+            staff_sessions.end_session(db, token, request_now())
 
 
 # --- signing out --------------------------------------------------------------------------
@@ -271,7 +268,7 @@ def sign_out():
     account, token = _session_account(), session.get("token")
     if account is not None and isinstance(token, str):
         with current_line().db.transaction() as db:
-            staff_sessions.end_session(db, token, utcnow())
+            staff_sessions.end_session(db, token, request_now())
             audit.record(db, account, "signed_out")
     session.clear()
     flash("You are signed out.")
@@ -297,7 +294,8 @@ def two_step():
             twostep.begin_two_step(db, account)
         codes, problem = None, None
         if request.method == "POST":
-            codes = twostep.confirm_two_step(db, account, request.form.get("code", ""), utcnow())
+            code = request.form.get("code", "")
+            codes = twostep.confirm_two_step(db, account, code, request_now())
             problem = None if codes else "That code is not right. Type the newest code."
             if codes:
                 audit.record(db, account, "two_step_on")
@@ -323,7 +321,7 @@ def account_page():
         return render_template(
             "dashboard/account.html",
             account=me,
-            sessions=staff_sessions.open_sessions(db, me, utcnow()),
+            sessions=staff_sessions.open_sessions(db, me, request_now()),
             recovery_left=twostep.recovery_left(db, me),
             zone=current_line().settings.zone,
         )
@@ -335,7 +333,7 @@ def sign_out_everywhere_mine():
     """End every session of your own account (this one too): a phone was lost."""
     me = current_staff()
     with current_line().db.transaction() as db:
-        count = staff_sessions.end_sessions(db, me, utcnow())
+        count = staff_sessions.end_sessions(db, me, request_now())
         audit.record(db, me, "sessions_ended", detail=f"account {me.id}: {count}")
     session.clear()
     flash(f"You are signed out everywhere ({count} sessions).")
@@ -346,7 +344,7 @@ def sign_out_everywhere_mine():
 @admin_required
 def staff_page():
     """Admins: every account, its two-step state, its tries and its open sessions."""
-    now = utcnow()
+    now = request_now()
     with current_line().db.sessions() as db:
         people = [
             (account, staff_sessions.open_sessions(db, account, now))
@@ -366,7 +364,7 @@ def sign_out_everywhere(account_id: int):
         account = db.get(StaffAccount, account_id)
         if account is None:
             abort(404)
-        count = staff_sessions.end_sessions(db, account, utcnow())
+        count = staff_sessions.end_sessions(db, account, request_now())
         audit.record(db, me, "sessions_ended", detail=f"account {account.id}: {count}")
         name = account.name
     flash(f"{name} is signed out everywhere ({count} sessions).")

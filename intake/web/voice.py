@@ -18,7 +18,7 @@ from intake.deadline import TooLate
 from intake.domain import Medium, OutboxKind
 from intake.line import current_line
 from intake.logs import event as log_event
-from intake.models import Page, utcnow
+from intake.models import Page
 from intake.web.twilio import (
     CALL_META_FIELDS,
     normalise_sender,
@@ -83,7 +83,7 @@ def _call_turn(handle) -> Response:
     """Run one step of a caller's call against the deadline; on any failure, the fallback."""
     phone = _caller()
     line = current_line()
-    now = utcnow()
+    now = line.clock.now()
     try:
         twiml = line.turns.run(lambda session: handle(session, line, phone, now))
     except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
@@ -93,7 +93,7 @@ def _call_turn(handle) -> Response:
         twiml = calls.fallback(line)
         sid = form_value("CallSid", "").strip()
         if sids.is_sid(sids.CALL, sid):  # on disk before the answer; once per call
-            fallbacks.call_answered_from_memory(line, sid, phone)
+            fallbacks.call_answered_from_memory(line, sid, phone, now)
     return Response(twiml, mimetype="text/xml")
 
 
@@ -175,7 +175,7 @@ def whisper_answer():
     line = current_line()
     meta = request_meta(CALL_META_FIELDS)
     with line.db.transaction() as session:
-        twiml = calls.whisper_answer(session, line, case_id, worker, digits, utcnow(), meta)
+        twiml = calls.whisper_answer(session, line, case_id, worker, digits, line.clock.now(), meta)
     return Response(twiml, mimetype="text/xml")
 
 
@@ -188,7 +188,7 @@ def call_status():
     if state in ("completed", "busy", "failed", "no-answer", "canceled"):
         line = current_line()
         with line.db.transaction() as session:
-            calls.ended(session, line, phone, utcnow())
+            calls.ended(session, line, phone, line.clock.now())
     return Response(status=204)
 
 
@@ -235,7 +235,7 @@ def alert_call():
         page = session.get(Page, page_id)
         if page is None:
             abort(404)
-        params = oncall.alert_params(line, page.alert, utcnow())
+        params = oncall.alert_params(line, page.alert, line.clock.now())
     params["org"] = line.settings.org_name
     response = VoiceResponse()
     action = f"/twilio/voice/alert/answer?page={page_id}"
@@ -270,7 +270,7 @@ def alert_answer():
 def _take(session, line: Line, page: Page, response: VoiceResponse, meta: dict) -> None:
     """Take the case for the person called, as ACK does; say what came of it, text the
     details, and keep the key press with the call's metadata (caller ID can be forged)."""
-    now = utcnow()
+    now = line.clock.now()
     taken = staff.take(session, line, page.person, page.alert.case, now)
     outbox.enqueue(
         session,
