@@ -10,7 +10,8 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import cases, oncall, roster, words
+from intake import cases, oncall, paging, roster, words
+from intake.alertwords import staff_words
 from intake.domain import ALERT_WAITING, CaseStatus
 from intake.logs import event as log_event
 from intake.models import Alert, Case, OnCallPerson
@@ -129,7 +130,7 @@ def _assign(
         return
     if roster.reachable(holder) and holder.phone not in told:
         params = {"ref": case.ref, "who": person.name}
-        oncall.tell(session, {holder.phone}, "taken_over", params, case, now)
+        paging.tell(session, {holder.phone}, "taken_over", params, case, now)
     log_event("staff.taken_over", case=case.ref, person=person.id, previous=holder.id)
 
 
@@ -161,10 +162,10 @@ def take_text(line: Line, taken: Taken) -> str:
     case = taken.case
     if taken.outcome == "taken":
         link = f"{line.settings.public_base_url}/cases/{case.ref}"
-        return oncall.staff_words("ack_done", ref=case.ref, callback=taken.callback, link=link)
+        return staff_words("ack_done", ref=case.ref, callback=taken.callback, link=link)
     if taken.outcome == "taken_by_other":
-        return oncall.staff_words("ack_taken", ref=case.ref, who=taken.who)
-    return oncall.staff_words(
+        return staff_words("ack_taken", ref=case.ref, who=taken.who)
+    return staff_words(
         "case_over", ref=case.ref, status=status_text(case), callback=taken.callback or ""
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy import case as when_sql
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from intake import cases, oncall
+from intake import alertwords, cases
 from intake.domain import ALERT_WAITING, CaseStatus
 from intake.models import Alert, Case
 from intake.timefmt import clock_time, local_time
@@ -128,8 +128,12 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
 
 def _ages(case: Case) -> str:
     """The age; for a report about several children, how many and each age."""
-    count = oncall.children_count(case)
-    return oncall.ages_text(case) if count == 1 else f"{count} children: {oncall.ages_text(case)}"
+    count = alertwords.children_count(case)
+    return (
+        alertwords.ages_text(case)
+        if count == 1
+        else f"{count} children: {alertwords.ages_text(case)}"
+    )
 
 
 def unacknowledged(session: Session, case_ids: list[int]) -> set[int]:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from intake import cases, oncall, outbox, roster
+from intake import cases, outbox, roster
+from intake.alertwords import STAFF, staff_words
 from intake.assignment import callback, status_text
 from intake.domain import OutboxKind
 from intake.models import Case, OnCallPerson
@@ -29,7 +30,7 @@ def relay_to_caregiver(
     """R <ref> message: text the caregiver of this worker's case from the line's number."""
     case = cases.by_ref(session, ref)
     if case is None:
-        return [oncall.staff_words("no_such_case", ref=ref.upper())], None
+        return [staff_words("no_such_case", ref=ref.upper())], None
     said, _ = text_caregiver(session, person, case, text.split(None, 2)[2], now)
     return [said], case
 
@@ -44,16 +45,14 @@ def text_caregiver(
     if case.status in FINISHED:
         number = callback(case) if mine else ""
         return (
-            oncall.staff_words(
-                "relay_case_over", ref=case.ref, status=status_text(case), callback=number
-            ),
+            staff_words("relay_case_over", ref=case.ref, status=status_text(case), callback=number),
             False,
         )
     if not mine:
-        return oncall.staff_words("relay_not_yours", ref=case.ref), False
+        return staff_words("relay_not_yours", ref=case.ref), False
     caller = case.caller
     if caller.opted_out_at is not None:
-        return oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback(case)), False
+        return staff_words("relay_opted_out", ref=case.ref, callback=callback(case)), False
     outbox.enqueue(
         session,
         kind=OutboxKind.RELAY,
@@ -65,7 +64,7 @@ def text_caregiver(
         case_id=case.id,
         caller_id=caller.id,
     )
-    return oncall.staff_words("relay_sent", ref=case.ref), True
+    return staff_words("relay_sent", ref=case.ref), True
 
 
 def relay_words(text: str) -> dict[str, object]:
@@ -96,7 +95,7 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
         kind=OutboxKind.RELAY,
         to=worker.phone,
         send_at=now,
-        template=f"{oncall.STAFF}:relay_to_worker",
+        template=f"{STAFF}:relay_to_worker",
         params={"ref": case.ref, **relay_words(text)},
         case_id=case.id,
     )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from flows.parse import keyword
 from intake import cases, oncall, outbox, roster
+from intake.alertwords import STAFF, age_text, staff_words
 from intake.assignment import Taken, status_text, take, take_text
 from intake.domain import AlertReason, Direction, OutboxKind
 from intake.logs import event as log_event
@@ -74,12 +75,12 @@ def ack_command(said: Said) -> Answer:
     if not said.args:
         alert = oncall.alert_to_ack(said.session, said.person)
         if alert is None:
-            return [oncall.staff_words("ack_nothing")], None
+            return [staff_words("ack_nothing")], None
         case = alert.case
     else:
         case = cases.by_ref(said.session, said.args[0])
         if case is None:
-            return [oncall.staff_words("no_such_case", ref=said.args[0].upper())], None
+            return [staff_words("no_such_case", ref=said.args[0].upper())], None
     taken = take(said.session, said.line, said.person, case, said.now)
     return [take_text(said.line, taken)], taken.case
 
@@ -87,10 +88,10 @@ def ack_command(said: Said) -> Answer:
 def take_command(said: Said) -> Answer:
     """TAKE <ref>: the case, even from the worker who has it (they are told)."""
     if not said.args:
-        return [oncall.staff_words("take_which")], None
+        return [staff_words("take_which")], None
     case = cases.by_ref(said.session, said.args[0])
     if case is None:
-        return [oncall.staff_words("no_such_case", ref=said.args[0].upper())], None
+        return [staff_words("no_such_case", ref=said.args[0].upper())], None
     taken = take(said.session, said.line, said.person, case, said.now, take_over=True)
     return [take_text(said.line, taken)], taken.case
 
@@ -113,10 +114,10 @@ def not_me_command(said: Said) -> Answer:
         query = query.where(cases.ref_is(said.args[0]))
     case = said.session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
     if case is None:
-        return [oncall.staff_words("not_me_nothing")], None
+        return [staff_words("not_me_nothing")], None
     give_back(said.session, said.line, said.person, case, said.now)
     log_event("staff.not_me", level=logging.WARNING, case=case.ref, person=said.person.id)
-    return [oncall.staff_words("not_me_done", ref=case.ref)], case
+    return [staff_words("not_me_done", ref=case.ref)], case
 
 
 def found_command(said: Said) -> Answer:
@@ -124,10 +125,10 @@ def found_command(said: Said) -> Answer:
     case about several children still missing, the name says which (ALL: every one);
     without it the line asks, and nothing stops."""
     if not said.args:
-        return [oncall.staff_words("found_which_case")], None
+        return [staff_words("found_which_case")], None
     case = cases.by_ref(said.session, said.args[0])
     if case is None:
-        return [oncall.staff_words("no_such_case", ref=said.args[0].upper())], None
+        return [staff_words("no_such_case", ref=said.args[0].upper())], None
     named = " ".join(said.args[1:]).strip()
     missing = cases.still_missing(case)
     if len(missing) > 1 and named.upper() != "ALL":
@@ -135,14 +136,14 @@ def found_command(said: Said) -> Answer:
         index = next((i for i in missing if _same_name(children[i].get("name"), named)), None)
         if index is None:
             names = ", ".join(children[i].get("name") or f"child {i + 1}" for i in missing)
-            return [oncall.staff_words("found_which_child", ref=case.ref, names=names)], case
+            return [staff_words("found_which_child", ref=case.ref, names=names)], case
         cases.child_found(said.session, case, index, said.now)
         name = children[index].get("name") or f"child {index + 1}"
-        return [oncall.staff_words("found_one_child", ref=case.ref, name=name)], case
+        return [staff_words("found_one_child", ref=case.ref, name=name)], case
     # the caregiver is told, as on the dashboard
     if cases.found_by_staff(said.session, case, said.now):
-        return [oncall.staff_words("found_done", ref=case.ref)], case
-    return [oncall.staff_words("case_over", ref=case.ref, status=status_text(case))], case
+        return [staff_words("found_done", ref=case.ref)], case
+    return [staff_words("case_over", ref=case.ref, status=status_text(case))], case
 
 
 def _same_name(name: str | None, said: str) -> bool:
@@ -197,8 +198,8 @@ def status(session: Session, person: OnCallPerson) -> str:
         .order_by(Case.id)
     )
     found = list(session.scalars(query))
-    refs = ", ".join(f"{c.ref} (age {oncall.age_text(c.age_months)})" for c in found[:8])
-    return oncall.staff_words("staff_status", count=len(found), refs=refs)
+    refs = ", ".join(f"{c.ref} (age {age_text(c.age_months)})" for c in found[:8])
+    return staff_words("staff_status", count=len(found), refs=refs)
 
 
 def leave_roster(session: Session, line: Line, who: str, now: datetime) -> OnCallPerson:
@@ -249,7 +250,7 @@ def stop_texts(session: Session, line: Line, person: OnCallPerson, now: datetime
         kind=OutboxKind.STAFF_NOTICE,
         to=fallback,
         send_at=now,
-        template=f"{oncall.STAFF}:staff_stopped",
+        template=f"{STAFF}:staff_stopped",
         params={"who": person.name, "phone": person.phone, "refs": refs},
     )
     log_event("staff.stopped", person=person.id)
@@ -259,7 +260,7 @@ def start_texts(person: OnCallPerson) -> str:
     """START (or UNSTOP) from a roster member puts them back on the chain."""
     person.opted_out_at = None
     log_event("staff.started", person=person.id)
-    return oncall.staff_words("staff_back")
+    return staff_words("staff_back")
 
 
 def _open_refs(session: Session, person: OnCallPerson) -> str:
@@ -268,19 +269,19 @@ def _open_refs(session: Session, person: OnCallPerson) -> str:
 
 
 def _help(unknown: bool) -> str:
-    return oncall.staff_words("staff_help", unknown=unknown)
+    return staff_words("staff_help", unknown=unknown)
 
 
 def ack_all(session: Session, line: Line, person: OnCallPerson, now: datetime) -> Answer:
     """ACK ALL: take, each as ACK would, every case whose alert to this person still waits."""
     waiting = [alert.case for alert in oncall.alerts_to_ack_all(session, person)]
     if not waiting:
-        return [oncall.staff_words("ack_nothing")], None
+        return [staff_words("ack_nothing")], None
     results = [take(session, line, person, case, now) for case in waiting]
     mine = list({t.case.id: t for t in results if t.outcome == "taken"}.values())
     others = [t for t in results if t.outcome != "taken"]
     return [
-        oncall.staff_words(
+        staff_words(
             "ack_all_done",
             mine=", ".join(f"{t.case.ref} ({t.callback})" for t in mine),
             others=", ".join(_not_taken(t) for t in others),
