@@ -174,6 +174,8 @@ def _run(flow: Flow, state: State, inbound: Inbound) -> Result:
     """
     if inbound.kind != TEXT and _on_a_call(flow, state, inbound):  # texts: straight on
         return _on_call(flow, state, inbound)
+    if state.pending and state.pending.get("kind") == CONFIRM_HEARD:  # a call's, left behind
+        state = replace(state, pending=None)
     if inbound.lang is not None and inbound.lang != state.lang:
         return _switch_language(flow, state, inbound.lang, inbound)
     names = _names(state.answers)
