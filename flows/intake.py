@@ -40,6 +40,7 @@ from flows.parse import (
     parse_yes_no,
 )
 from flows.read import caller_role, is_not_a_name, name_of, split_ages, split_names
+from flows.state import Channel
 from flows.text import key
 from flows.vocabulary import Vocabulary
 
@@ -227,7 +228,7 @@ def intake_flow(region: str, vocab: Vocabulary, detect: Detector | None = None) 
         summary="summary",
         vocab=vocab,
         detect=detect,
-        offers_on=("voice",),  # a call offers the follow-up texts (press 1) at the end
+        offers_on=(Channel.VOICE,),  # a call offers the follow-up texts (press 1) at the end
         steps=(
             Step(
                 "police_called",
@@ -274,7 +275,7 @@ def intake_flow(region: str, vocab: Vocabulary, detect: Detector | None = None) 
                 partial(parse_photos, vocab),
                 skip_if=_has_photos,
                 answer=MEDIA,
-                skip_on=("voice",),  # a call offers a text to send it instead
+                skip_on=(Channel.VOICE,),  # a call offers a text to send it instead
                 retry="retry_photo",
             ),
             Step(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from flows import events as ev
@@ -37,6 +38,15 @@ ROLE_NOTES = {
     "foster": ("note_foster",),
     "group_home": ("note_group_home",),
 }
+
+
+class Channel(StrEnum):
+    """The channels a caller reaches the line by, named once (intake's Medium has the same
+    values): which steps apply (Step.skip_on) and which offers are made (Flow.offers_on)."""
+
+    SMS = "sms"
+    VOICE = "voice"
+
 
 # How a step is answered best, so a channel can ask to suit (keypad, speech, a picture).
 YES_NO, DIGITS, CHOICE, SPEECH, MEDIA = "yes_no", "digits", "choice", "speech", "media"
@@ -73,7 +83,7 @@ class Inbound:
     media: tuple[Media, ...] = ()
     sender: str = ""  # E.164 when the sender is a phone number, else the raw sender id
     lang: str | None = None  # a language the caller chose by key press
-    channel: str = field(kw_only=True)  # sms | voice (which steps apply): never assumed
+    channel: str = field(kw_only=True)  # a Channel (which steps apply): never assumed
     kind: str = field(default=TEXT, kw_only=True)  # one of KINDS
     unsure: bool = field(default=False, kw_only=True)  # speech heard with low confidence
     # What keys mean on this channel ("yes": {"1"}): the adapter's keypad conventions;

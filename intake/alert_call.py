@@ -75,6 +75,7 @@ def _take(session, line: Line, page: Page, response: VoiceResponse, meta: dict, 
         send_at=now,
         body=staff.take_text(line, taken),
         case_id=taken.case.id,
+        channel=Medium.SMS,
     )
     if taken.outcome == "over":
         _say(response, "oncall_over", status=staff.status_text(taken.case))

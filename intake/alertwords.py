@@ -17,7 +17,7 @@ from intake.timefmt import clock_time
 if TYPE_CHECKING:
     from intake.line import Line
 
-STAFF = "staff"  # templates/staff/en: staff read English
+STAFF = words.STAFF  # templates/staff/en: staff read English
 
 LANGUAGE_NAMES = {"en": "English", "es": "Spanish"}
 RELATIONSHIP_WORDS = {

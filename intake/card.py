@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from intake import followups, outbox, words
+from intake.domain import Medium
 from intake.models import Caller, Case
 from intake.timefmt import local_time
 
@@ -71,6 +72,7 @@ def send(session: Session, line: Line, case: Case, caller: Caller, now: datetime
         case_id=case.id,
         caller_id=caller.id,
         dedupe_key=f"{KIND}:{case.id}",
+        channel=Medium.SMS,
     )
     return row is not None
 
@@ -163,6 +165,7 @@ def render(facts: Facts, lang: str, org: str) -> str:
     return words.render(
         TEMPLATE,
         lang,
+        channel=Medium.SMS,
         org=org,
         children=facts.children,
         when=facts.when,

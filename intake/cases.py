@@ -16,6 +16,7 @@ from intake.domain import (
     OPEN_CASE,
     WORKABLE_CASE,
     CaseStatus,
+    Medium,
     OutboxKind,
 )
 from intake.models import Caller, Case, CaseMedia
@@ -219,6 +220,7 @@ def tell_caregiver(
         case_id=case.id,
         caller_id=caller.id,
         dedupe_key=f"{template}:{case.id}:{once}",
+        channel=Medium.SMS,
     )
     return True
 

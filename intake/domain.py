@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flows.state import Channel
+
 
 class CaseStatus(StrEnum):
     """Where a case stands: intake -> open -> found | closed; or abandoned part-way."""
@@ -116,8 +118,8 @@ class Medium(StrEnum):
     page's, and the engine's channel: one word for a call, "voice" (migration 0018 turned
     the "call" the outbox, pages and roster once stored into it)."""
 
-    SMS = "sms"
-    VOICE = "voice"
+    SMS = Channel.SMS.value  # the engine's channel names (flows.state.Channel), one place
+    VOICE = Channel.VOICE.value
 
     @classmethod
     def _missing_(cls, value: object) -> Medium | None:

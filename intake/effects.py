@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from flows import engine
 from flows import events as ev
 from intake import card, cases, followups, oncall, outbox, simulated, staff
-from intake.domain import AlertReason, CaseStatus, OutboxKind
+from intake.domain import AlertReason, CaseStatus, Medium, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Caller, Case
 
@@ -123,4 +123,5 @@ def _text_photo_request(session: Session, caller: Caller, case: Case, now: datet
         case_id=case.id,
         caller_id=caller.id,
         dedupe_key=f"photo_request:{case.id}",
+        channel=Medium.SMS,
     )

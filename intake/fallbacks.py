@@ -289,5 +289,6 @@ def _send_late_reply(session: Session, to: str, earlier: Message, now: datetime)
             case_id=earlier.case_id,
             caller_id=earlier.caller_id,
             dedupe_key=f"{LATE_REPLY}:{earlier.twilio_sid}",
+            channel=Medium.SMS,
         )
     log_event("sms.late_reply", sid=earlier.twilio_sid, queued=bool(body))

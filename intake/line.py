@@ -20,6 +20,7 @@ from intake.clock import SYSTEM, Clock
 from intake.config import ConfigError, Settings
 from intake.db import Database, DatabaseBusy
 from intake.deadline import Turns
+from intake.domain import Medium
 from intake.spool import Spool
 
 
@@ -51,9 +52,12 @@ class Line:
             settings=settings,
             db=db,
             flow=intake_flow(settings.default_region, words.vocabulary(), language.confidences),
-            fallback={lang: fallback_words(settings, lang) for lang in words.LANGUAGES},
+            fallback={
+                lang: fallback_words(settings, lang, channel=Medium.SMS) for lang in words.LANGUAGES
+            },
             spoken_fallback={
-                lang: fallback_words(settings, lang, "voice") for lang in words.LANGUAGES
+                lang: fallback_words(settings, lang, channel=Medium.VOICE)
+                for lang in words.LANGUAGES
             },
             clock=clock,
         )
@@ -85,7 +89,7 @@ def _check_keys(db: Database, keys) -> None:
 
 
 def fallback_words(
-    settings: Settings, lang: str, channel: str = "sms", press_0: bool | None = None
+    settings: Settings, lang: str, *, channel: str, press_0: bool | None = None
 ) -> str:
     """The emergency message said from memory (and in the static TwiML Bin fallback).
 

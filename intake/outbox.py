@@ -68,7 +68,7 @@ def enqueue(
     case_id: int | None = None,
     caller_id: int | None = None,
     dedupe_key: str | None = None,
-    channel: str = Medium.SMS,
+    channel: str,
 ) -> Outbound | None:
     """Add one outbound text; a repeated dedupe_key adds nothing (and returns None)."""
     row = Outbound(
@@ -272,7 +272,8 @@ def _prepare(line: Line, row: Outbound, now: datetime, test: bool = False) -> Cl
         lang = row.caller.lang if row.caller else row.lang
         params = {"org": line.settings.org_name, **row.params}
         try:
-            body = words.render(row.template, lang, **params)
+            folder, name = words.stored_name(row.template, row.channel)
+            body = words.render(name, lang, channel=folder, **params)
         except Exception as error:  # noqa: BLE001 - a broken template fails its row only
             row.status, row.last_error = OutboxStatus.FAILED, f"template: {type(error).__name__}"
             log_event("outbox.bad_template", level=40, id=row.id, template=row.template)

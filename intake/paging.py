@@ -104,6 +104,7 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
             send_at=now + PAGE_HOLD if held else now,
             params={MEMBERS: []},
             case_id=alert.case_id,
+            channel=Medium.SMS,
         )
     session.add(
         Page(
@@ -223,6 +224,7 @@ def tell(
             template=f"{STAFF}:{template}",
             params=params,
             case_id=case.id,
+            channel=Medium.SMS,
         )
 
 

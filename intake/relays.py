@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from intake import cases, outbox, roster
 from intake.alertwords import STAFF, staff_words
 from intake.assignment import callback, status_text
-from intake.domain import OutboxKind
+from intake.domain import Medium, OutboxKind
 from intake.models import Case, OnCallPerson
 
 if TYPE_CHECKING:
@@ -63,6 +63,7 @@ def text_caregiver(
         lang=caller.lang,
         case_id=case.id,
         caller_id=caller.id,
+        channel=Medium.SMS,
     )
     return staff_words("relay_sent", ref=case.ref), True
 
@@ -98,4 +99,5 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
         template=f"{STAFF}:relay_to_worker",
         params={"ref": case.ref, **relay_words(text)},
         case_id=case.id,
+        channel=Medium.SMS,
     )

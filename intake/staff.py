@@ -21,7 +21,7 @@ from flows.parse import keyword
 from intake import cases, oncall, outbox, roster
 from intake.alertwords import STAFF, age_text, staff_words
 from intake.assignment import Taken, status_text, take, take_text
-from intake.domain import AlertReason, Direction, OutboxKind
+from intake.domain import AlertReason, Direction, Medium, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Case, Message, OnCallPerson
 
@@ -252,6 +252,7 @@ def stop_texts(session: Session, line: Line, person: OnCallPerson, now: datetime
         send_at=now,
         template=f"{STAFF}:staff_stopped",
         params={"who": person.name, "phone": person.phone, "refs": refs},
+        channel=Medium.SMS,
     )
     log_event("staff.stopped", person=person.id)
 

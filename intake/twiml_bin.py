@@ -20,7 +20,9 @@ from intake.voice import RING_SECONDS, VOICES
 
 def sms(settings: Settings) -> str:
     """One reply holding the emergency text in every language (as few texts as fit)."""
-    return channels.sms_twiml([fallback_words(settings, lang) for lang in words.LANGUAGES])
+    return channels.sms_twiml(
+        [fallback_words(settings, lang, channel=Medium.SMS) for lang in words.LANGUAGES]
+    )
 
 
 def voice(settings: Settings) -> str:
@@ -29,7 +31,7 @@ def voice(settings: Settings) -> str:
     never offer one ("press 0"): with a fallback number the caller is put through anyway."""
     response = VoiceResponse()
     for lang in words.LANGUAGES:
-        _say(response, lang, fallback_words(settings, lang, "voice", press_0=False))
+        _say(response, lang, fallback_words(settings, lang, channel=Medium.VOICE, press_0=False))
     number = settings.fallback_alert_number
     if number:
         for lang in words.LANGUAGES:

@@ -97,20 +97,32 @@ def _environment() -> Environment:
     return env
 
 
-def template_names(channel: str = "sms", lang: str = "en") -> list[str]:
+def template_names(channel: str, lang: str) -> list[str]:
+    """The templates of one folder (a Medium, or STAFF) in one language, by name."""
     folder = TEMPLATES_DIR / channel / lang
     return sorted(p.stem for p in folder.glob("*.txt"))
 
 
-def render(name: str, lang: str, /, channel: str = "sms", **params: Any) -> str:
+STAFF = "staff"  # templates/staff: the texts staff read (English), sent as SMS
+
+
+def stored_name(template: str, channel: str) -> tuple[str, str]:
+    """A template name as an outbox row stores it, as (folder, name): "staff:oncall_alert"
+    names its folder; a bare name ("followup_3") is in the row's channel's folder."""
+    folder, colon, name = template.rpartition(":")
+    return (folder, name) if colon else (channel, template)
+
+
+def render(name: str, lang: str, /, *, channel: str, **params: Any) -> str:
     """The text of one template in one language, trimmed of surrounding blank lines.
 
-    `name` may carry its channel ("staff:oncall_alert"); a language without the template
-    falls back to English, and a call without its own words for a reply says the text's
-    (an answer to a question, read out rather than lost).
+    One rule: `channel` (a Medium, or STAFF) is the template's folder, always given; `name`
+    is a bare name (a stored "staff:..." name is split by `stored_name` first). A language
+    without the template falls back to English, and a call without its own words for a
+    reply says the text's (an answer to a question, read out rather than lost).
     """
     if ":" in name:
-        channel, name = name.split(":", 1)
+        raise ValueError(f"{name!r}: a template name names no folder (see stored_name)")
     lang = lang if lang in LANGUAGES else "en"
     if (
         channel == Medium.VOICE

@@ -223,7 +223,7 @@ def voice_variants(name: str) -> Iterator[dict[str, Any]]:
 
 def voice_templates(lang: str = "en") -> list[str]:
     """The caller's call: every templates/voice/<lang>/ template but the staff alert call."""
-    return [n for n in template_names("voice", lang) if not n.startswith(STAFF_VOICE_PREFIX)]
+    return [n for n in template_names(Medium.VOICE, lang) if not n.startswith(STAFF_VOICE_PREFIX)]
 
 
 def speaking_seconds(text: str) -> float:
@@ -240,7 +240,7 @@ def render_voice(name: str, lang: str, /, org: str = ORG, **params: Any) -> str:
 
 
 def render_joined(names: tuple[str, ...], lang: str, org: str = ORG, **params: Any) -> str:
-    return "\n\n".join(render(n, lang, **context(org), **params) for n in names)
+    return "\n\n".join(render(n, lang, channel=Medium.SMS, **context(org), **params) for n in names)
 
 
 # --- readability -------------------------------------------------------------
@@ -333,7 +333,7 @@ def grade(text: str, lang: str) -> str:
 
 
 def caller_templates(lang: str = "en") -> list[str]:
-    return template_names("sms", lang)
+    return template_names(Medium.SMS, lang)
 
 
 def _label(params: dict[str, Any]) -> str:
@@ -348,8 +348,8 @@ def report(out=sys.stdout, show_text: bool = True) -> int:
         print(f"\n######## {lang}: single templates (max {MAX_SINGLE_SEGMENTS} segments)", file=out)
         for name in caller_templates(lang):
             for params in variants(name):
-                text = render(name, lang, **context(), **params)
-                plain = render(name, lang, **context(SHORT_ORG), **params)
+                text = render(name, lang, channel=Medium.SMS, **context(), **params)
+                plain = render(name, lang, channel=Medium.SMS, **context(SHORT_ORG), **params)
                 segs = segments(text)
                 bad = segs > MAX_SINGLE_SEGMENTS or not is_gsm(text)
                 problems += bad

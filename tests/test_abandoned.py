@@ -98,7 +98,9 @@ def test_a_caller_who_comes_back_goes_on_where_they_stopped(
     worker_tick(line, transport, line.clock.now() + timedelta(minutes=31))
     assert cases_of(line)[0].status == "abandoned"
     reply = phone.reply("red coat, brown ponytail")
-    assert reply == render("ask_police_report", "en")  # the next question, not a new intake
+    assert reply == render(
+        "ask_police_report", "en", channel="sms"
+    )  # the next question, not a new intake
     [case] = cases_of(line)
     assert case.status == "intake" and case.description == "red coat, brown ponytail"
     assert case.child_name == "Mia"

@@ -49,7 +49,9 @@ def test_the_sms_fallback_gives_the_emergency_text_in_english_and_spanish(tmp_pa
     settings = Settings.from_env({"INTAKE_INSTANCE_DIR": str(tmp_path)})
     root = ET.fromstring((BIN / "sms-fallback.xml").read_text())
     bodies = [message.text for message in root.iter("Message")]
-    assert bodies == ["\n\n".join(fallback_words(settings, lang) for lang in words.LANGUAGES)]
+    assert bodies == [
+        "\n\n".join(fallback_words(settings, lang, channel="sms") for lang in words.LANGUAGES)
+    ]
     assert "911" in bodies[0] and "1-800-843-5678" in bodies[0]
 
 
@@ -58,8 +60,8 @@ def test_the_voice_fallback_speaks_each_language_in_its_own_voice(tmp_path):
     root = ET.fromstring((BIN / "voice-fallback.xml").read_text())
     said = [(say.get("language"), say.text) for say in root.iter("Say")]
     assert said[:2] == [
-        ("en-US", fallback_words(settings, "en", "voice", press_0=False)),
-        ("es-US", fallback_words(settings, "es", "voice", press_0=False)),
+        ("en-US", fallback_words(settings, "en", channel="voice", press_0=False)),
+        ("es-US", fallback_words(settings, "es", channel="voice", press_0=False)),
     ]
     assert root[-1].tag == "Hangup"
 

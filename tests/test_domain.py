@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from intake import domain
+from flows.state import Channel
+from intake import domain, outbox, words
 from intake.domain import (
     AlertReason,
     AlertStatus,
@@ -183,3 +184,67 @@ def test_a_case_is_looked_up_by_ref_in_one_place():
             ):
                 elsewhere.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert elsewhere == []
+
+
+def _defaulted_channels(source: str) -> list[int]:
+    """The lines of every function (or lambda) whose parameter `channel` has a default."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+        pairs = [
+            *zip(positional, defaults, strict=True),
+            *zip(args.kwonlyargs, args.kw_defaults, strict=True),
+        ]
+        found += [node.lineno for arg, default in pairs if arg.arg == "channel" and default]
+    return found
+
+
+@pytest.mark.parametrize("path", PRODUCTION, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_channel_is_assumed(path):
+    """A missing channel is a type error, never a quiet "sms" (issue 18)."""
+    lines = _defaulted_channels(path.read_text())
+    assert not lines, f"{path.relative_to(ROOT)}: a default channel at lines {lines}"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'def render(name, lang, /, channel="sms", **params): pass',
+        "def enqueue(session, *, kind, channel=Medium.SMS): pass",
+        "async def send(to, channel=None): pass",
+        'speak = lambda text, channel="voice": text',
+    ],
+)
+def test_the_channel_check_sees_each_way_a_default_is_written(source):
+    assert _defaulted_channels(source)
+
+
+def test_the_channel_check_leaves_a_required_channel_alone():
+    assert not _defaulted_channels("def render(name, lang, /, *, channel, lang2='en'): pass")
+
+
+def test_the_engine_and_the_domain_name_the_channels_alike():
+    """flows names the channels once (Channel); intake's Medium stores the same words."""
+    assert [c.value for c in Channel] == [m.value for m in Medium] == ["sms", "voice"]
+    assert Channel.VOICE == Medium.VOICE and Channel.SMS == Medium.SMS
+
+
+def test_a_render_without_its_channel_is_a_type_error():
+    with pytest.raises(TypeError):
+        words.render("welcome", "en", org="Org")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        outbox.enqueue(None, kind=OutboxKind.FOLLOWUP, to="+12125551234", send_at=None)  # type: ignore[call-arg]
+    assert words.render("welcome", "en", channel=Medium.SMS, org="Org")
+
+
+def test_a_stored_template_names_its_folder_and_render_takes_a_bare_name():
+    """An outbox row stores "staff:oncall_alert" (staff's words) or a bare name (the row's
+    channel's words); render takes the folder as its channel, never inside the name."""
+    assert words.stored_name("staff:oncall_alert", Medium.SMS) == ("staff", "oncall_alert")
+    assert words.stored_name("followup_3", Medium.SMS) == ("sms", "followup_3")
+    with pytest.raises(ValueError):
+        words.render("staff:oncall_alert", "en", channel=Medium.SMS)

@@ -70,7 +70,9 @@ def test_texts_that_are_not_follow_ups_are_left_alone(line, phone, fake, transpo
     intake(phone)
     page_at = later(line, 30)
     with line.db.transaction() as s:  # say someone on the roster tested from this phone
-        outbox.enqueue(s, kind="alert", to=phone.number, body="page", send_at=page_at)
+        outbox.enqueue(
+            s, kind="alert", to=phone.number, body="page", send_at=page_at, channel="sms"
+        )
     fake.fail_to(phone.number, 21614)
     dispatcher.dispatch(line, transport, now=later(line, 16))
     [alert] = rows(line, kind="alert")
@@ -82,7 +84,9 @@ def test_a_refused_page_does_not_mark_the_case_or_stop_the_plan(line, phone, fak
     staff, page_at = "+12125550177", later(line, 1)
     with line.db.transaction() as s:
         case_id = s.scalar(select(Case.id))
-        outbox.enqueue(s, kind="alert", to=staff, body="page", case_id=case_id, send_at=page_at)
+        outbox.enqueue(
+            s, kind="alert", to=staff, body="page", case_id=case_id, send_at=page_at, channel="sms"
+        )
     fake.fail_to(staff, 21614)
     dispatcher.dispatch(line, transport, now=later(line, 2))
     [alert] = rows(line, kind="alert")
@@ -116,5 +120,5 @@ def test_a_number_known_not_to_take_texts_is_not_promised_tips_again(line, phone
     with line.db.sessions() as s:
         ref = s.scalars(select(Case.ref).order_by(Case.id.desc())).first()
     no_tips = dict(org=line.settings.org_name, ref=ref, child_name="", police_called=True)
-    assert summary == render("summary", "en", followups=False, **no_tips)
+    assert summary == render("summary", "en", channel="sms", followups=False, **no_tips)
     assert [r for r in rows(line, kind="followup") if r.status == "pending"] == []

@@ -69,7 +69,7 @@ def test_a_thank_you_after_found_is_not_a_new_emergency(line, phone, fake, trans
     tick(line, transport)
     paged = len(texts_to(fake, ANA))
     reply = phone.reply("thank you so much for your help")
-    assert reply == render("after_found", "en", org=ORG, ref="", child_name="")
+    assert reply == render("after_found", "en", channel="sms", org=ORG, ref="", child_name="")
     assert len(cases(line)) == 1 and cases(line)[0].status == "found"
     tick(line, transport)
     assert len(texts_to(fake, ANA)) == paged  # nobody woken about a missing child
@@ -83,7 +83,7 @@ def test_after_found_a_clear_new_report_starts_a_new_intake(line, phone, text):
     intake(phone)
     phone.text("FOUND")
     reply = phone.reply(text)
-    assert render("ask_police", cases(line)[-1].lang) in reply
+    assert render("ask_police", cases(line)[-1].lang, channel="sms") in reply
     assert [c.status for c in cases(line)] == ["found", "intake"]
 
 
@@ -98,7 +98,9 @@ def test_a_text_after_a_close_reaches_the_worker_who_had_the_case(line, app, pho
     close_case(line, ref)
     reply = phone.reply("hello? still no sign of him")
     assert ref in reply
-    assert reply == render("after_close", "en", org=ORG, ref=ref, child_name="", relayed=True)
+    assert reply == render(
+        "after_close", "en", channel="sms", org=ORG, ref=ref, child_name="", relayed=True
+    )
     answer = phone.reply("Leo")  # an answer to the worker, not a new child's name
     assert ref in answer
     assert len(cases(line)) == 1 and cases(line)[0].child_name == "Mia Lopez"
@@ -116,14 +118,16 @@ def test_a_text_after_a_close_without_a_worker_is_kept_for_staff(line, phone):
     ref = cases(line)[0].ref
     close_case(line, ref)
     reply = phone.reply("any news?")
-    assert reply == render("after_close", "en", org=ORG, ref=ref, child_name="", relayed=False)
+    assert reply == render(
+        "after_close", "en", channel="sms", org=ORG, ref=ref, child_name="", relayed=False
+    )
     assert len(cases(line)) == 1
 
 
 def test_a_clear_new_report_after_a_close_starts_a_new_intake(line, phone):
     intake(phone)
     close_case(line, cases(line)[0].ref)
-    assert render("ask_police", "en") in phone.reply("my daughter is missing now")
+    assert render("ask_police", "en", channel="sms") in phone.reply("my daughter is missing now")
     assert [c.status for c in cases(line)] == ["closed", "intake"]
     assert cases(line)[-1].reported_missing
 
@@ -132,7 +136,7 @@ def test_after_the_reopen_window_a_text_starts_afresh(line, phone):
     intake(phone)
     long_ago = line.clock.now() - line.settings.case_reopen_window - timedelta(minutes=1)
     close_case(line, cases(line)[0].ref, long_ago)
-    assert render("welcome", "en", org=ORG) in phone.reply("hello")
+    assert render("welcome", "en", channel="sms", org=ORG) in phone.reply("hello")
     assert [c.status for c in cases(line)] == ["closed", "intake"]
 
 
@@ -151,7 +155,7 @@ def test_asking_for_a_person_in_plain_words_alerts_the_chain(line, phone, fake, 
     phone.text("my son is missing")
     phone.text("yes")
     reply = phone.reply("can someone call me")
-    assert render("ask_name", "en") in reply  # the question still stands
+    assert render("ask_name", "en", channel="sms") in reply  # the question still stands
     assert [a.reason for a in alerts(line)] == ["asked"]
     tick(line, transport)
     assert cases(line)[0].ref in texts_to(fake, ANA)[0]
@@ -175,7 +179,7 @@ def test_an_unsure_found_is_kept_as_said_and_asked_to_confirm(line, phone):
     intake(phone)
     reply = phone.reply("i think that's him in the video")
     assert reply == render(
-        "ask_confirm_found", "en", org=ORG, ref=cases(line)[0].ref, child_name=""
+        "ask_confirm_found", "en", channel="sms", org=ORG, ref=cases(line)[0].ref, child_name=""
     )
     assert cases(line)[0].status == "open"
 
@@ -211,7 +215,9 @@ def test_restart_moves_a_waiting_alert_to_the_new_case_and_ack_gives_the_callbac
 def test_with_nobody_on_call_help_does_not_promise_a_person(line, phone):
     phone.text("my son is missing")
     reply = phone.reply("HELP")
-    nobody = render("help", "en", org=ORG, ref=cases(line)[0].ref, child_name="", reachable=False)
+    nobody = render(
+        "help", "en", channel="sms", org=ORG, ref=cases(line)[0].ref, child_name="", reachable=False
+    )
     assert nobody in reply
 
 
@@ -219,7 +225,9 @@ def test_with_someone_on_call_help_says_a_person_will_be_told(line, phone):
     add(line, "Ana", ANA)
     phone.text("my son is missing")
     reply = phone.reply("HELP")
-    someone = render("help", "en", org=ORG, ref=cases(line)[0].ref, child_name="", reachable=True)
+    someone = render(
+        "help", "en", channel="sms", org=ORG, ref=cases(line)[0].ref, child_name="", reachable=True
+    )
     assert someone in reply
 
 
@@ -235,6 +243,13 @@ def test_the_summary_names_the_police_call_when_it_was_not_made(line, phone):
     summary = phone.reply("SAME")
     ref = cases(line)[0].ref
     expected = render(
-        "summary", "en", org=ORG, ref=ref, child_name="", police_called=False, followups=True
+        "summary",
+        "en",
+        channel="sms",
+        org=ORG,
+        ref=ref,
+        child_name="",
+        police_called=False,
+        followups=True,
     )
     assert summary == expected

@@ -313,6 +313,7 @@ def fill(line, count: int, now: datetime) -> None:
                 to=f"+1212555{n % 10000:04d}",
                 body=f"row {n}",
                 send_at=now - timedelta(seconds=1),
+                channel="sms",
             )
 
 
@@ -446,7 +447,13 @@ def one_row(line, body: str = "hello", **extra) -> datetime:
     now = line.clock.now()
     with line.db.transaction() as s:
         outbox.enqueue(
-            s, kind="test", to=TO, body=body, send_at=now - timedelta(seconds=1), **extra
+            s,
+            kind="test",
+            to=TO,
+            body=body,
+            send_at=now - timedelta(seconds=1),
+            **extra,
+            channel="sms",
         )
     return now
 

@@ -79,7 +79,7 @@ def test_one_of_two_children_back_cancels_nothing_and_stands_no_one_down(
     assert followups > 0
 
     asked = phone.reply("shes back")
-    assert asked == render("ask_which_child", "en", missing_names=["Liam", "Emma"])
+    assert asked == render("ask_which_child", "en", channel="sms", missing_names=["Liam", "Emma"])
     one = phone.text("Emma")
     assert "Emma" in one[0] and "Liam" in one[0]
     tick(line, transport, start + timedelta(minutes=1))

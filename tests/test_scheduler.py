@@ -32,7 +32,9 @@ def log_text():
 
 def due_text(line, body: str = "Your reference is ABC123.") -> None:
     with line.db.transaction() as s:
-        outbox.enqueue(s, kind="test", to=CAREGIVER, body=body, send_at=line.clock.now())
+        outbox.enqueue(
+            s, kind="test", to=CAREGIVER, body=body, send_at=line.clock.now(), channel="sms"
+        )
 
 
 @pytest.mark.parametrize("broken", ["alert_stalled", "check_due"])

@@ -58,7 +58,9 @@ def test_first_reply_says_call_police_and_ncmec_before_any_question(phone):
     assert POLICE in reply and NCMEC in reply
     assert "waiting period" in reply
     assert "?" not in reply[: reply.index(NCMEC)]
-    assert reply.rstrip().endswith(render("ask_police", "en"))  # police first, then the child
+    assert reply.rstrip().endswith(
+        render("ask_police", "en", channel="sms")
+    )  # police first, then the child
 
 
 def test_a_whole_intake_is_kept_on_a_case(app, phone):
@@ -105,7 +107,7 @@ def test_police_not_called_is_urged_with_911_then_asked_again(phone):
     assert POLICE in urge and "waiting period" in urge and "YES or NO" in urge
     reminder = phone.reply("not yet")
     assert POLICE in reminder and "now" in reminder.lower()
-    assert reminder.rstrip().endswith(render("ask_name", "en"))
+    assert reminder.rstrip().endswith(render("ask_name", "en", channel="sms"))
 
 
 def test_caseworkers_hear_of_their_24_hour_duty(phone):
@@ -126,11 +128,15 @@ def test_language_switch_keywords(phone):
     phone.text("my son is missing")
     phone.text("yes")
     spanish = phone.reply("ESPAÑOL")
-    assert render("welcome", "es", org=ORG) in spanish  # the safety message, now in Spanish
-    assert spanish.rstrip().endswith(render("ask_name", "es"))
+    assert (
+        render("welcome", "es", channel="sms", org=ORG) in spanish
+    )  # the safety message, now in Spanish
+    assert spanish.rstrip().endswith(render("ask_name", "es", channel="sms"))
     english = phone.reply("english")
-    assert english.rstrip().endswith(render("ask_name", "en"))
-    assert render("welcome", "en", org=ORG) not in english  # had it in English already
+    assert english.rstrip().endswith(render("ask_name", "en", channel="sms"))
+    assert (
+        render("welcome", "en", channel="sms", org=ORG) not in english
+    )  # had it in English already
 
 
 def test_stop_records_opt_out_and_sends_nothing(app, phone):
@@ -147,7 +153,7 @@ def test_help_gives_the_line_and_how_to_stop(phone):
     phone.text("my son is missing")
     reply = phone.reply("HELP")
     assert ORG in reply and "STOP" in reply and POLICE in reply
-    assert reply.rstrip().endswith(render("ask_police", "en"))
+    assert reply.rstrip().endswith(render("ask_police", "en", channel="sms"))
 
 
 def test_found_marks_the_case_found_and_says_what_to_do_next(app, phone):
@@ -232,7 +238,7 @@ def test_another_child_reported_after_the_intake_is_told_how_to_report_that_chil
     told = phone.reply("now my son is missing too, he never came home")
     assert first.ref in told and "RESTART" in told  # kept on the first case, and told how
     assert count(app, Case) == 1
-    assert render("ask_police", "en") in phone.reply("RESTART")
+    assert render("ask_police", "en", channel="sms") in phone.reply("RESTART")
     with session(app) as s:
         statuses = s.execute(select(Case.ref, Case.status).order_by(Case.id)).all()
     assert [tuple(row) for row in statuses][0] == (first.ref, "open") and len(statuses) == 2

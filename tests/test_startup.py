@@ -240,7 +240,9 @@ def test_adding_a_name_already_on_the_roster_is_refused(db_url, tmp_path):
 def test_outbox_shows_send_times_in_the_line_zone(app, db_url, tmp_path):
     with app.extensions["intake"].db.transaction() as s:
         at = datetime(2026, 11, 30, 2, 40, tzinfo=UTC)
-        outbox.enqueue(s, kind="followup", to="+12125551234", body="hello", send_at=at)
+        outbox.enqueue(
+            s, kind="followup", to="+12125551234", body="hello", send_at=at, channel="sms"
+        )
     env = environment(tmp_path, db_url, INTAKE_TIMEZONE="America/New_York")
     assert "2026-11-29 21:40 EST" in intake(["outbox"], env).stdout
     env["INTAKE_TIMEZONE"] = "America/Los_Angeles"
@@ -284,6 +286,7 @@ def test_simulate_shows_the_line_own_texts_as_they_go_out(app, db_url, tmp_path,
             to=sender,
             body="A worker has your case.",
             send_at=app.extensions["intake"].clock.now(),
+            channel="sms",
         )
     # nothing more is typed: the text shows up because the line sent it
     shown = phone.read_until("A worker has your case.")

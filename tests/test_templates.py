@@ -148,7 +148,7 @@ def test_every_required_template_exists(lang):
 
 @pytest.mark.parametrize(("lang", "name"), _all())
 def test_template_renders_short_and_plain(lang, name):
-    text = render(name, lang, **CONTEXT)
+    text = render(name, lang, channel="sms", **CONTEXT)
     assert text.strip(), f"{lang}/{name} rendered empty"
     _check_sms(text, f"{lang}/{name}")
     assert "{" not in text and "}" not in text, f"{lang}/{name} left template syntax"
@@ -192,7 +192,7 @@ def _vid(case) -> str:
 @pytest.mark.parametrize("case", _variant_cases(), ids=_vid)
 def test_every_variant_is_plain_gsm_within_two_segments(case):
     lang, name, params = case
-    text = render(name, lang, **{**CONTEXT, **params})
+    text = render(name, lang, channel="sms", **{**CONTEXT, **params})
     _check_sms(text, _vid(case))
 
 
@@ -211,7 +211,7 @@ def test_texts_said_together_fit_three_segments(lang, names):
 @pytest.mark.parametrize("name", WITHOUT_REF)
 def test_renders_without_a_case(lang, name):
     # StrictUndefined raises if the template uses ref.
-    text = render(name, lang, org=ORG, child_name=CHILD)
+    text = render(name, lang, channel="sms", org=ORG, child_name=CHILD)
     assert REF not in text
 
 
@@ -221,7 +221,7 @@ def test_renders_without_a_case(lang, name):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("name", ("welcome", "fallback"))
 def test_safety_messages_carry_police_and_ncmec(lang, name):
-    text = render(name, lang, **CONTEXT)
+    text = render(name, lang, channel="sms", **CONTEXT)
     assert facts()["police"] in text
     assert facts()["ncmec_digits"] in text
     assert ORG in text
@@ -229,7 +229,7 @@ def test_safety_messages_carry_police_and_ncmec(lang, name):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_help_carries_police_and_stop(lang):
-    text = render("help", lang, **CONTEXT)
+    text = render("help", lang, channel="sms", **CONTEXT)
     assert facts()["police"] in text
     assert facts()["ncmec_digits"] in text
     assert ORG in text
@@ -238,7 +238,7 @@ def test_help_carries_police_and_stop(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_summary_gives_case_number_and_found_word(lang):
-    text = render("summary", lang, **CONTEXT)
+    text = render("summary", lang, channel="sms", **CONTEXT)
     assert REF in text
     assert FOUND_WORD[lang] in text
     assert facts()["ncmec_digits"] in text
@@ -246,7 +246,7 @@ def test_summary_gives_case_number_and_found_word(lang):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_caseworker_duty_mentions_24_hours(lang):
-    text = render("note_caseworker_duty", lang, **CONTEXT)
+    text = render("note_caseworker_duty", lang, channel="sms", **CONTEXT)
     assert "24" in text
     assert facts()["ncmec_digits"] in text
 
@@ -254,7 +254,7 @@ def test_caseworker_duty_mentions_24_hours(lang):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("n", range(1, 7))
 def test_followups_name_the_case_and_the_way_out(lang, n):
-    text = render(f"followup_{n}", lang, **CONTEXT)
+    text = render(f"followup_{n}", lang, channel="sms", **CONTEXT)
     assert REF in text.splitlines()[0][:20], "a follow-up begins with the case number"
     assert FOUND_WORD[lang] in text
     assert "STOP" in text
@@ -274,7 +274,7 @@ STOP_TIPS = {"en": "STOP ends them", "es": "STOP los detiene"}
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_welcome_carries_every_first_rule(lang):
-    text = render("welcome", lang, **CONTEXT)
+    text = render("welcome", lang, channel="sms", **CONTEXT)
     assert facts()["police"] in text and facts()["ncmec"] in text
     words = {
         "en": (
@@ -304,7 +304,7 @@ def test_welcome_carries_every_first_rule(lang):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("params", list(report.variants("summary")), ids=str)
 def test_summary_says_the_caller_must_report(lang, params):
-    text = render("summary", lang, **{**CONTEXT, **params})
+    text = render("summary", lang, channel="sms", **{**CONTEXT, **params})
     assert REF in text and facts()["ncmec"] in text
     assert FOUND_WORD[lang] in text and ("HELP" if lang == "en" else "AYUDA") in text
     if lang == "en":
@@ -324,7 +324,7 @@ def test_summary_says_the_caller_must_report(lang, params):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("params", list(report.variants("help")), ids=str)
 def test_help_promises_a_person_only_when_someone_is_on_call(lang, params):
-    text = render("help", lang, **{**CONTEXT, **params})
+    text = render("help", lang, channel="sms", **{**CONTEXT, **params})
     person = {"en": "person on call", "es": "personal de guardia"}[lang]
     assert (person in text) == params["reachable"]
     assert DOES_NOT_REPORT[lang] in text
@@ -337,7 +337,7 @@ def test_help_promises_a_person_only_when_someone_is_on_call(lang, params):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_police_reminder_says_now(lang):
-    text = render("police_reminder", lang, **CONTEXT)
+    text = render("police_reminder", lang, channel="sms", **CONTEXT)
     assert facts()["police"] in text
     assert ("NOW" if lang == "en" else "AHORA") in text
     assert "as soon as" not in text and "lo antes posible" not in text
@@ -346,7 +346,7 @@ def test_police_reminder_says_now(lang):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("relationship", report.RELATIONSHIPS)
 def test_found_asks_to_tell_police_and_ncmec(lang, relationship):
-    text = render("found", lang, **CONTEXT, relationship=relationship)
+    text = render("found", lang, channel="sms", **CONTEXT, relationship=relationship)
     assert facts()["ncmec_digits"] in text and "Team HOPE" in text
     specialist = {"en": "specialist", "es": "especialista"}[lang]
     assert (specialist in text) == (relationship == "caseworker")
@@ -355,7 +355,7 @@ def test_found_asks_to_tell_police_and_ncmec(lang, relationship):
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("relayed", (True, False))
 def test_after_close_says_what_happened_to_the_message(lang, relayed):
-    text = render("after_close", lang, **CONTEXT, relayed=relayed)
+    text = render("after_close", lang, channel="sms", **CONTEXT, relayed=relayed)
     assert REF in text and MISSING_WORD[lang] in text and facts()["police"] in text
     worker = {"en": "worker who had case", "es": "persona que llevaba el caso"}[lang]
     assert (worker in text) == relayed
@@ -363,21 +363,24 @@ def test_after_close_says_what_happened_to_the_message(lang, relayed):
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_after_found_says_how_to_start_again(lang):
-    text = render("after_found", lang, **CONTEXT)
+    text = render("after_found", lang, channel="sms", **CONTEXT)
     assert MISSING_WORD[lang] in text
     assert ("RESTART" if lang == "en" else "REINICIAR") in text
 
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_foster_note_names_the_caseworker(lang):
-    text = render("note_foster", lang, **CONTEXT)
+    text = render("note_foster", lang, channel="sms", **CONTEXT)
     assert {"en": "caseworker", "es": "trabajador social"}[lang] in text
 
 
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("early", (True, False))
 def test_runaway_line_comes_early_when_asked_and_always_once(lang, early):
-    texts = [render(f"followup_{n}", lang, **CONTEXT, runaway_early=early) for n in range(1, 7)]
+    texts = [
+        render(f"followup_{n}", lang, channel="sms", **CONTEXT, runaway_early=early)
+        for n in range(1, 7)
+    ]
     carrying = [n for n, t in enumerate(texts, 1) if facts()["runaway"] in t]
     assert all(facts()["runaway_text"] in texts[n - 1] for n in carrying)
     assert len(carrying) == 1
@@ -391,7 +394,7 @@ def test_followups_keep_the_checklist_order(lang):
         "es": ("ropero", "NCIC", "nombre y teléfono del agente", "AMBER", "Anote cada", "Coma"),
     }[lang]
     for n, mark in enumerate(marks, 1):
-        assert mark in render(f"followup_{n}", lang, **CONTEXT, runaway_early=True)
+        assert mark in render(f"followup_{n}", lang, channel="sms", **CONTEXT, runaway_early=True)
 
 
 # Both languages use the same parameters and the same facts in every template.
@@ -464,7 +467,7 @@ def _spanish_words(text: str) -> list[str]:
 @pytest.mark.parametrize("case", [c for c in _variant_cases() if c[0] == "es"], ids=_vid)
 def test_spanish_has_no_dropped_accent_that_changes_a_word(case):
     _, name, params = case
-    text = render(name, "es", **{**CONTEXT, **params, "text": ""})
+    text = render(name, "es", channel="sms", **{**CONTEXT, **params, "text": ""})
     text = text.replace(ORG, "").replace(CHILD, "")
     for word in _spanish_words(text):
         assert word.lower() not in MEANING_CHANGERS, (
@@ -507,7 +510,7 @@ def spanish_misreadings(text: str) -> list[str]:
 @pytest.mark.parametrize("case", [c for c in _variant_cases() if c[0] == "es"], ids=_vid)
 def test_spanish_reads_as_meant(case):
     _, name, params = case
-    text = render(name, "es", **{**CONTEXT, **params, "text": ""})
+    text = render(name, "es", channel="sms", **{**CONTEXT, **params, "text": ""})
     assert not spanish_misreadings(text), f"es/{name}: {spanish_misreadings(text)}"
 
 
@@ -527,7 +530,7 @@ def test_english_reads_at_sixth_grade_or_below(case):
     _, name, params = case
     if name in FK_EXCEPTIONS:
         return
-    text = render(name, "en", **{**report.context(report.SHORT_ORG), **params})
+    text = render(name, "en", channel="sms", **{**report.context(report.SHORT_ORG), **params})
     assert report.fk_grade(text) <= 6, f"en/{name} {params}: FK {report.fk_grade(text):.1f}"
 
 
@@ -562,7 +565,7 @@ NEVER_SAY = {
 
 @pytest.mark.parametrize(("lang", "name"), _all())
 def test_never_claims_to_report_or_send_help(lang, name):
-    text = render(name, lang, **CONTEXT).lower()
+    text = render(name, lang, channel="sms", **CONTEXT).lower()
     for pattern in NEVER_SAY[lang]:
         assert not re.search(pattern, text), f"{lang}/{name} matches {pattern!r}"
 

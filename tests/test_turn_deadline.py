@@ -274,7 +274,7 @@ def test_a_delivery_report_the_database_cannot_take_yet_is_recorded_later(app, d
     line = app.extensions["intake"]
     with line.db.transaction() as s:
         row = outbox.enqueue(
-            s, kind="relay", to="+12125550199", body="hi", send_at=line.clock.now()
+            s, kind="relay", to="+12125550199", body="hi", send_at=line.clock.now(), channel="sms"
         )
         s.flush()
         row.status, row.twilio_sid, outbox_id = "sent", "SM" + "b" * 32, row.id

@@ -416,7 +416,7 @@ def test_a_call_then_texts_are_the_same_caller_and_the_same_case(app, line, sett
     phone.hang_up()
     texts = Phone(app, settings, number=CALLER)
     reply = texts.reply("7")  # the age, by text, on the same intake
-    assert render("ask_when", "en") in reply
+    assert render("ask_when", "en", channel="sms") in reply
     [case] = cases(line)
     assert (case.child_name, case.age_months) == ("Mia", 84)
 

@@ -35,7 +35,9 @@ def followup_params(app) -> list[dict]:
 
 
 def words(name: str, **params) -> str:
-    return render(name, "en", org=ORG, ref=params.pop("ref", ""), child_name="", **params)
+    return render(
+        name, "en", channel="sms", org=ORG, ref=params.pop("ref", ""), child_name="", **params
+    )
 
 
 def test_foster_parents_are_told_to_call_their_caseworker(app, phone):
@@ -86,7 +88,7 @@ def test_teenagers_and_children_in_care_hear_of_the_runaway_line_early(
 
 def test_the_first_follow_up_says_to_search_the_home(app, phone):
     walk(phone)
-    first = render("followup_1", "en", org=ORG, **followup_params(app)[0])
+    first = render("followup_1", "en", channel="sms", org=ORG, **followup_params(app)[0])
     assert "closet" in first.lower()
 
 

@@ -89,7 +89,12 @@ def test_intake_outbox_lists_rows_as_json(app, db_url, fake, tmp_path):
     line = app.extensions["intake"]
     with line.db.transaction() as s:
         outbox.enqueue(
-            s, kind="followup", to="+12125551234", body="hello", send_at=line.clock.now()
+            s,
+            kind="followup",
+            to="+12125551234",
+            body="hello",
+            send_at=line.clock.now(),
+            channel="sms",
         )
     env = worker_env(db_url, fake, tmp_path)
     listed = subprocess.run(
