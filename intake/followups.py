@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
 from intake import outbox
-from intake.domain import CaseStatus, OutboxStatus
+from intake.domain import CaseStatus, Medium, OutboxStatus
 from intake.models import Caller, Case, Outbound
 
 KIND = outbox.FOLLOWUP
@@ -74,6 +74,7 @@ def schedule(session: Session, settings, case: Case, caller: Caller, now: dateti
             case_id=case.id,
             caller_id=caller.id,
             dedupe_key=f"followup:{case.id}:{n}",
+            channel=Medium.SMS,
         )
         for n, (offset, at) in enumerate(zip(offsets, times, strict=True), 1)
     ]

@@ -30,7 +30,7 @@ from intake.account_models import (  # the sign-in tables, here too: one place f
 )
 from intake.clock import stamp
 from intake.crypto import Encrypted, EncryptedJSON
-from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy
+from intake.domain import AlertStatus, CaseStatus, OutboxStatus, ReachBy
 from intake.modelbase import Base, UTCDateTime
 
 __all__ = [
@@ -81,7 +81,7 @@ class Case(Base):
     caller_id: Mapped[int] = mapped_column(ForeignKey("callers.id"), index=True)
     status: Mapped[str] = mapped_column(String(12), default=CaseStatus.INTAKE)  # CaseStatus
     lang: Mapped[str] = mapped_column(String(5), default="en")
-    channel: Mapped[str] = mapped_column(String(8), default=Medium.SMS)  # Medium
+    channel: Mapped[str] = mapped_column(String(8))  # Medium: always given, never assumed
     child_name: Mapped[str | None] = mapped_column(Encrypted)
     age_months: Mapped[int | None] = mapped_column(Integer)
     last_seen_when: Mapped[str | None] = mapped_column(Encrypted)
@@ -211,7 +211,7 @@ class Outbound(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # OutboxKind
-    channel: Mapped[str] = mapped_column(String(5), default=Medium.SMS)  # Medium
+    channel: Mapped[str] = mapped_column(String(5))  # Medium: always given, never assumed
     to_phone: Mapped[str] = mapped_column(String(40))
     template: Mapped[str | None] = mapped_column(String(60))
     params: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)

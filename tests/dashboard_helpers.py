@@ -96,7 +96,9 @@ def seed(line, status: str, hours_ago: float, alert: str | None = None) -> str:
     with line.db.transaction() as s:
         count = s.scalar(select(func.count(Case.id)))
         caller = Caller(phone=f"+1212555{count:04d}")
-        case = Case(ref=cases.new_ref(), caller=caller, status=status, created_at=opened)
+        case = Case(
+            ref=cases.new_ref(), caller=caller, status=status, channel="sms", created_at=opened
+        )
         case.age_months = 12 * (4 + count % 11)
         if status != "intake":
             case.last_seen_at, case.last_seen_when = opened - timedelta(hours=1), "an hour ago"

@@ -124,6 +124,7 @@ def test_no_card_to_a_number_twilio_said_cannot_take_texts(call_app, call_settin
                 ref="OLDONE",
                 caller=caller,
                 status="closed",
+                channel="sms",
                 created_at=long_ago,
                 closed_at=long_ago,
                 cannot_text_at=long_ago,

@@ -26,6 +26,7 @@ from intake.domain import (
     StaffRole,
     TwilioFileKind,
 )
+from intake.models import Case, Outbound
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = [
@@ -248,3 +249,10 @@ def test_a_stored_template_names_its_folder_and_render_takes_a_bare_name():
     assert words.stored_name("followup_3", Medium.SMS) == ("sms", "followup_3")
     with pytest.raises(ValueError):
         words.render("staff:oncall_alert", "en", channel=Medium.SMS)
+
+
+def test_a_stored_channel_is_never_assumed():
+    """A case's and an outbox row's channel columns have no default: a row written without
+    one fails (NOT NULL) rather than quietly becoming a text."""
+    assert Case.__table__.c.channel.default is None
+    assert Outbound.__table__.c.channel.default is None

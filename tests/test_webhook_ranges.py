@@ -18,7 +18,9 @@ CALL = "CA" + "1" * 32
 def sent(line) -> int:
     """A text the line sent, Twilio's sid on it: the id of its outbox row."""
     with line.db.transaction() as s:
-        row = Outbound(kind="followup", to_phone=CALLER, body="hi", send_at=line.clock.now())
+        row = Outbound(
+            kind="followup", channel="sms", to_phone=CALLER, body="hi", send_at=line.clock.now()
+        )
         row.status, row.twilio_sid, row.sent_at = "sent", KNOWN, line.clock.now()
         s.add(row)
         s.flush()
