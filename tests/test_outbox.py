@@ -444,6 +444,7 @@ TO = "+12125557788"
 
 
 def one_row(line, body: str = "hello", **extra) -> datetime:
+    """A text due now (`channel="voice"` in `extra` for a call)."""
     now = line.clock.now()
     with line.db.transaction() as s:
         outbox.enqueue(
@@ -452,8 +453,7 @@ def one_row(line, body: str = "hello", **extra) -> datetime:
             to=TO,
             body=body,
             send_at=now - timedelta(seconds=1),
-            **extra,
-            channel="sms",
+            **{"channel": "sms", **extra},
         )
     return now
 
