@@ -8,19 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from markupsafe import Markup
 from sqlalchemy import case as when_sql
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from intake import audit, cases, followups, notes, oncall
+from intake import audit, cases, followups, notes, oncall, phones
 from intake.models import Alert, Case, CaseMedia, Message, Outbound, Page
 from intake.timefmt import clock_time, local_time
 
-E164 = phonenumbers.PhoneNumberFormat.E164
-NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
-INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
 LIST_LIMIT = 200
 WAITING = ("open", "exhausted")  # an alert nobody has acknowledged yet
 STATUS_WORDS = {
@@ -250,15 +246,8 @@ class PhoneLink:
 def phone_link(raw: str, region: str) -> PhoneLink | str:
     """A PhoneLink for a phone number ("(212) 555-0147" at home, "+52 55 1234 5678"
     abroad); anything else (a short code, a sender name) stays as it came."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return raw
-    if not phonenumbers.is_possible_number(number):
-        return raw
-    local = phonenumbers.region_code_for_number(number) == region
-    shown = phonenumbers.format_number(number, NATIONAL if local else INTERNATIONAL)
-    return PhoneLink(phonenumbers.format_number(number, E164), shown)
+    number = phones.shown(raw, region)
+    return raw if number is None else PhoneLink(number.e164, number.shown)
 
 
 def photos(case: Case) -> list[CaseMedia]:

@@ -18,7 +18,19 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import card, cases, db, followups, oncall, outbox, roster, simulated, staff, words
+from intake import (
+    card,
+    cases,
+    db,
+    followups,
+    oncall,
+    optouts,
+    outbox,
+    roster,
+    simulated,
+    staff,
+    words,
+)
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -135,7 +147,7 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
     case = turn.case
     match reply.template:
         case "help" | "answer_what_next" | "answer_will_call" | "answer_other":
-            return {"reachable": oncall.reachable(session, line, now)}
+            return {"reachable": oncall.someone_to_page(session, line, now)}
         case "summary":
             return {
                 "followups": followups.planned(line.settings, turn.caller),
@@ -266,8 +278,7 @@ def _apply_one(
                 cases.found(session, case, now)
             return case
         case ev.OptedOut():
-            caller.opted_out_at = now
-            outbox.cancel_pending(session, outbox.OPTED_OUT_REASON, to=caller.phone)
+            optouts.opt_out(session, line, caller.phone, now)
         case ev.OptedIn():
             caller.opted_out_at = None
             if case is not None:

@@ -11,11 +11,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from intake import outbox, roster, signing, words
+from intake import outbox, phones, roster, signing, words
 from intake.logs import event as log_event
 from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
 from intake.timefmt import clock_time
@@ -69,14 +68,14 @@ def _plan(line: Line, alert: Alert, people: list[OnCallPerson], now) -> OnCallPe
     """Set the alert's chain (the case's worker first) and its next check; the first
     person to page, or None when there is nobody (the alert waits for someone)."""
     worker = alert.case.assigned_person
-    if worker is not None and roster.reachable(worker):
+    if worker is not None and roster.can_be_paged(worker):
         people = [worker] + [p for p in people if p.id != worker.id]
     alert.chain, alert.step, alert.round = [p.id for p in people], 0, 0
     alert.next_check_at = now + line.settings.escalation_wait if people else None
     return people[0] if people else None
 
 
-def reachable(session: Session, line: Line, now: datetime) -> bool:
+def someone_to_page(session: Session, line: Line, now: datetime) -> bool:
     """A page sent now would reach someone: a person on call, or the fallback number."""
     if line.settings.fallback_alert_number is not None:
         return True
@@ -184,7 +183,7 @@ def abandon(session: Session, line: Line, case: Case, now: datetime) -> None:
     log_event("oncall.abandoned", case=case.ref)
     worker = case.assigned_person
     params = {"ref": case.ref, "story": story(line, case, "abandoned")}
-    if roster.reachable(worker):
+    if roster.can_be_paged(worker):
         tell(session, {worker.phone}, "worker_abandoned", params, case, now)
     elif gave_anything(case):
         start_alert(session, line, case, "abandoned", now)
@@ -218,7 +217,7 @@ def escalate(session: Session, line: Line, alert: Alert, now: datetime) -> None:
             alert_everyone(session, line, alert, now)
             return
         person = session.get(OnCallPerson, alert.chain[alert.step])
-        if person is not None and roster.reachable(person):
+        if person is not None and roster.can_be_paged(person):
             page(session, line, alert, person, now)
             alert.next_check_at = now + line.settings.escalation_wait
             log_event("oncall.escalated", case=alert.case.ref, step=alert.step, round=alert.round)
@@ -232,7 +231,7 @@ def alert_everyone(session: Session, line: Line, alert: Alert, now: datetime) ->
     """The last round is over: page everyone who can be paged, and the fallback; then stop."""
     log_event("oncall.exhausted", level=logging.ERROR, case=alert.case.ref)
     for person in roster.people(session):
-        if roster.reachable(person):
+        if roster.can_be_paged(person):
             page(session, line, alert, person, now, template="oncall_alert_all")
     page_fallback(session, line, alert, now, "all")
     alert.status, alert.next_check_at = "exhausted", None
@@ -495,7 +494,7 @@ def story(line: Line, case: Case, reason: str) -> str:
     full = line.settings.alert_detail == "full"
     traits = [STORY_RELATIONSHIPS.get(case.relationship_to_child or "", "")]
     traits.append(LANGUAGE_NAMES.get(case.lang, case.lang) if case.lang != "en" else "")
-    who = f"Caller {masked_phone(case.caller.phone)}"
+    who = f"Caller {phones.masked(case.caller.phone)}"
     if any(traits):
         who += f" ({', '.join(t for t in traits if t)})"
     known = [_short(case.child_name, 60) if full else ""]
@@ -527,18 +526,6 @@ def _seen(case: Case, zone: ZoneInfo) -> str:
     if not when and not where:
         return ""
     return " ".join(w for w in ("last seen", when, f"at {where}" if where else "") if w)
-
-
-def masked_phone(phone: str) -> str:
-    """A caller's number as an alert shows it: the country and area code only ("+1
-    212..."); the whole number goes to the person who takes the case."""
-    try:
-        parsed = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
-        return "(number not shown)"
-    national = str(parsed.national_number)
-    area = phonenumbers.length_of_geographical_area_code(parsed) or 3
-    return f"+{parsed.country_code} {national[:area]}..."
 
 
 def age_text(months: int | None) -> str:
@@ -596,7 +583,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
         .with_for_update()
     ).all()
     worker = case.assigned_person
-    told = {worker.phone} if roster.reachable(worker) else set()
+    told = {worker.phone} if roster.can_be_paged(worker) else set()
     for alert in alerts:
         paged = {p.to_phone for p in _pages(session, alert)} - told
         _end(
@@ -610,7 +597,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
             now,
         )
         told |= paged
-    if roster.reachable(worker):
+    if roster.can_be_paged(worker):
         tell(session, {worker.phone}, "stood_down", {"ref": case.ref, "why": why}, case, now)
     if alerts:
         log_event("oncall.stood_down", case=case.ref, why=why)

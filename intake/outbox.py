@@ -9,7 +9,7 @@ Sending is intake/dispatcher.py; Twilio's reports on what was sent, intake/deliv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
-from intake import words
+from intake import windows, words
 from intake.db import Database
 from intake.logs import event as log_event
 from intake.models import Case, Outbound, utcnow
@@ -33,6 +33,7 @@ FOLLOWUP = "followup"  # the kind of the follow-up plan's rows (intake/followups
 CARD = "card"  # the text to read to police and NCMEC at the end of an intake (intake/card.py)
 QUIET_STARTS = time(21, 0)  # unprompted texts after the first day wait for daytime
 QUIET_ENDS = time(8, 0)
+QUIET_HOURS = windows.Window(windows.EVERY_DAY, QUIET_STARTS, QUIET_ENDS)  # intake/windows.py
 DAYTIME_ONLY = "daytime_only"  # a row param: never send between QUIET_STARTS and QUIET_ENDS
 
 
@@ -202,16 +203,12 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
 
 
 def in_quiet_hours(at: datetime, zone: ZoneInfo) -> bool:
-    return not QUIET_ENDS <= at.astimezone(zone).time() < QUIET_STARTS
+    return windows.covers(QUIET_HOURS, at.astimezone(zone))
 
 
 def after_quiet_hours(at: datetime, zone: ZoneInfo) -> datetime:
     """Move a time between 21:00 and 08:00 local to the next 08:00 local."""
-    if not in_quiet_hours(at, zone):
-        return at
-    local = at.astimezone(zone)
-    day = local.date() if local.time() < QUIET_ENDS else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_ENDS, tzinfo=zone).astimezone(at.tzinfo)
+    return windows.end_of(QUIET_HOURS, at.astimezone(zone)).astimezone(at.tzinfo)
 
 
 def claim_query(status, column, now: datetime, limit: int):

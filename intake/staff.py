@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.parse import keyword
-from intake import cases, oncall, outbox, roster, words
+from intake import cases, oncall, optouts, outbox, phones, roster, words
 from intake.logs import event as log_event
 from intake.models import Alert, Case, Message, OnCallPerson, utcnow
 
@@ -59,7 +58,7 @@ def handle(session: Session, line: Line, person: OnCallPerson, text: str, now: d
     """Run one staff command; returns the replies and the case it was about."""
     meaning = keyword(line.flow.vocab, text)
     if meaning == "stop":
-        stop_texts(session, line, person, now)
+        optouts.opt_out(session, line, person.phone, now)
         return [], None  # Twilio confirms opt-outs itself; never answer STOP
     if meaning == "start":
         return [start_texts(person)], None
@@ -118,7 +117,7 @@ def not_me_command(session, line: Line, person, args, text, now) -> Answer:
     case = session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
     if case is None:
         return [oncall.staff_words("not_me_nothing")], None
-    give_back(session, line, person, case, now)
+    optouts.give_back(session, line, person, case, now)
     log_event("staff.not_me", level=logging.WARNING, case=case.ref, person=person.id)
     return [oncall.staff_words("not_me_done", ref=case.ref)], case
 
@@ -281,7 +280,7 @@ def _assign(
     tell_caregiver_taken(session, line, person, case, now)
     if holder is None:
         return
-    if roster.reachable(holder) and holder.phone not in told:
+    if roster.can_be_paged(holder) and holder.phone not in told:
         params = {"ref": case.ref, "who": person.name}
         oncall.tell(session, {holder.phone}, "taken_over", params, case, now)
     log_event("staff.taken_over", case=case.ref, person=person.id, previous=holder.id)
@@ -294,20 +293,8 @@ def tell_caregiver_taken(
     number (or the caregiver can text back). Once per case and person, however many
     times or ways they take it."""
     who = words.gsm_plain(person.name)[:NAME_LIMIT]
-    params = {"who": who, "phone": shown_phone(person.phone, line.settings.default_region)}
+    params = {"who": who, "phone": phones.readable(person.phone, line.settings.default_region)}
     return cases.tell_caregiver(session, case, "case_taken", now, params, once=str(person.id))
-
-
-def shown_phone(phone: str, region: str) -> str:
-    """A number as a caregiver reads it: national in the line's own country (e.g.
-    (212) 555-0111), else international."""
-    try:
-        parsed = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
-        return phone
-    local = phonenumbers.region_code_for_number(parsed) == region
-    style = phonenumbers.PhoneNumberFormat
-    return phonenumbers.format_number(parsed, style.NATIONAL if local else style.INTERNATIONAL)
 
 
 def take_text(line: Line, taken: Taken) -> str:
@@ -412,7 +399,7 @@ def relay_words(text: str) -> dict[str, object]:
 def worker_of(case: Case | None) -> OnCallPerson | None:
     """The worker who has the case and can still be texted, if any."""
     worker = case.assigned_person if case is not None else None
-    return worker if roster.reachable(worker) else None
+    return worker if roster.can_be_paged(worker) else None
 
 
 def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> None:
@@ -437,54 +424,8 @@ def leave_roster(
     """Take someone off the roster: their pages stop and their open cases go back to the
     chain."""
     person = roster.remove(session, who, line.settings.default_region)
-    hand_back(session, line, person, now or utcnow())
+    optouts.hand_back(session, line, person, now or utcnow())
     return person
-
-
-def hand_back(
-    session: Session, line: Line, person: OnCallPerson, now: datetime, why: str = "left the roster"
-) -> list[Case]:
-    """A worker left the roster (or stopped texts): no more pages to them, and each of their
-    open cases is unassigned and alerted to the chain again (the caregiver's texts follow
-    whoever takes it)."""
-    oncall.take_off_chain(session, line, person, why, now)
-    query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
-    handed = list(session.scalars(query.order_by(Case.id).with_for_update()))
-    for case in handed:
-        give_back(session, line, person, case, now)
-    return handed
-
-
-def give_back(session: Session, line: Line, person: OnCallPerson, case: Case, now: datetime):
-    """This case is no longer this person's: the chain is woken for it again."""
-    case.assigned_person = None
-    oncall.start_alert(session, line, case, "handed_back", now)
-    log_event("staff.handed_back", case=case.ref, person=person.id)
-
-
-def stop_texts(session: Session, line: Line, person: OnCallPerson, now: datetime) -> None:
-    """A roster member texted STOP: off the chain (kept on the roster), fallback told.
-
-    Texts to them are blocked now, so their open cases go back to the chain: a caregiver
-    on one of them must not be talking to nobody."""
-    if person.opted_out_at is not None:
-        return
-    person.opted_out_at = now
-    refs = _open_refs(session, person)
-    hand_back(session, line, person, now, outbox.OPTED_OUT_REASON)
-    fallback = line.settings.fallback_alert_number
-    if fallback is None:
-        log_event("staff.stopped_untold", level=logging.WARNING, person=person.id)
-        return
-    outbox.enqueue(
-        session,
-        kind="staff_notice",
-        to=fallback,
-        send_at=now,
-        template=f"{oncall.STAFF}:staff_stopped",
-        params={"who": person.name, "phone": person.phone, "refs": refs},
-    )
-    log_event("staff.stopped", person=person.id)
 
 
 def start_texts(person: OnCallPerson) -> str:
@@ -492,11 +433,6 @@ def start_texts(person: OnCallPerson) -> str:
     person.opted_out_at = None
     log_event("staff.started", person=person.id)
     return oncall.staff_words("staff_back")
-
-
-def _open_refs(session: Session, person: OnCallPerson) -> str:
-    query = select(Case.ref).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
-    return ", ".join(session.scalars(query.order_by(Case.id)))
 
 
 def _help(unknown: bool) -> str:

@@ -9,8 +9,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
-from flows.parse import parse_phone
-from intake import delivery, fallbacks, metrics, oncall, sids, signing
+from intake import delivery, fallbacks, metrics, oncall, phones, sids, signing
 from intake import sms as sms_adapter
 from intake.deadline import TooLate
 from intake.line import current_line
@@ -101,7 +100,7 @@ def refusal(settings, fields, sid: str, line_fields: tuple[str, ...]) -> str | N
 
 def _is_line_number(settings, value: str | None) -> bool:
     region = settings.default_region
-    return parse_phone((value or "").strip(), region, strict=False) in settings.line_numbers
+    return phones.possible((value or "").strip(), region) in settings.line_numbers
 
 
 # What reaches the line (a text to its number) and what Twilio reports about what it sent.
@@ -190,7 +189,7 @@ def normalise_sender(raw: str) -> str:
     """
     raw = raw.strip()
     region = current_line().settings.default_region
-    return parse_phone(raw, region, strict=False) or raw[:MAX_SENDER]
+    return phones.possible(raw, region) or raw[:MAX_SENDER]
 
 
 def read_media() -> tuple[Media, ...]:
@@ -219,8 +218,10 @@ def status():
     error_code = whole_number(form_value("ErrorCode"))  # an odd one is left unsaid
     outbox_id = _outbox_id()
 
+    line = current_line()
+
     def record(session):
-        row = delivery.record_delivery(session, sid, state, error_code, outbox_id)
+        row = delivery.record_delivery(session, line, sid, state, error_code, outbox_id)
         _escalate_if_failed(session, row)
         return row
 
