@@ -299,7 +299,7 @@ def is_same_number(vocab: Vocabulary, text: str, keypad: bool = False) -> bool:
     return key in vocab.same_number or (keypad and key in _SAME_NUMBER_DIGITS)
 
 
-def parse_phone(text: str, region: str | None = "US", strict: bool = True) -> str | None:
+def parse_phone(text: str, region: str | None, strict: bool = True) -> str | None:
     """The number in E.164, or None. strict: a valid number (what a caller typed);
     otherwise a possible one is enough (a sender Twilio has already checked)."""
     try:

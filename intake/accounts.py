@@ -30,7 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from intake import roster
+from intake import phones, roster
 from intake.db import Database
 from intake.logs import event as log_event
 from intake.models import (
@@ -112,7 +112,7 @@ def add(
     password: str,
     admin: bool = False,
     phone: str | None = None,
-    region: str = "US",
+    region: str = phones.DEFAULT_REGION,
 ) -> StaffAccount:
     """A new dashboard account; `phone` links it to the roster person with that number."""
     email = normalise_email(email)

@@ -660,7 +660,7 @@ def test_parse_phone(text, region, expected):
     ],
 )
 def test_parse_phone_rejects(text):
-    assert parse_phone(text) is None
+    assert parse_phone(text, "US") is None
 
 
 @pytest.mark.parametrize(
