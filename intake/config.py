@@ -120,7 +120,7 @@ class Settings:
             org_name=reader.org_name("INTAKE_ORG_NAME", cls.org_name),
             timezone=reader.timezone("INTAKE_TIMEZONE", cls.timezone),
             secret_key=reader.get("SECRET_KEY") or "",
-            default_region=reader.get("INTAKE_DEFAULT_REGION") or cls.default_region,
+            default_region=reader.region(),
             log_level=reader.choice("INTAKE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING"), "INFO"),
             instance_dir=instance,
             twilio_api_base_url=reader.optional_url("TWILIO_API_BASE_URL"),

@@ -29,6 +29,11 @@ class Shown(NamedTuple):
     shown: str
 
 
+def is_region(code: str) -> bool:
+    """Whether this is a region numbers can be read in ("US", "GB", "MX")."""
+    return code in phonenumbers.SUPPORTED_REGIONS
+
+
 def dialable(text: str, region: str) -> str | None:
     """A valid number (one a person could be reached on) in E.164, or None."""
     return parse_phone(text, region, strict=True)

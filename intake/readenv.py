@@ -53,7 +53,13 @@ class Reader:
 
     def region(self) -> str:
         """INTAKE_DEFAULT_REGION: the country a number without a country code is read in."""
-        return self.get("INTAKE_DEFAULT_REGION") or phones.DEFAULT_REGION
+        value = (self.get("INTAKE_DEFAULT_REGION") or phones.DEFAULT_REGION).upper()
+        if phones.is_region(value):
+            return value
+        problem = "INTAKE_DEFAULT_REGION must be a two-letter country code like US or GB"
+        if problem not in self.errors:
+            self.errors.append(problem)
+        return phones.DEFAULT_REGION
 
     def database_url(self, default: str) -> str:
         """DATABASE_URL, checked for shape only (whether it answers is seen at first use)."""

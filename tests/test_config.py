@@ -335,3 +335,11 @@ def test_every_phone_setting_is_read_in_the_lines_region(tmp_path):
     settings = Settings.from_env(env)
     assert settings.fallback_alert_number == "+442079460018"
     assert settings.other_numbers == ("+442079460019", "+12125550100")
+
+
+def test_the_region_is_a_country_code(tmp_path):
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_DEFAULT_REGION": "gb"}
+    assert Settings.from_env(env).default_region == "GB"
+    env["INTAKE_DEFAULT_REGION"] = "England"
+    with pytest.raises(ConfigError, match="INTAKE_DEFAULT_REGION must be a two-letter"):
+        Settings.from_env(env)
