@@ -32,6 +32,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from intake import phones, roster
 from intake.db import Database
+from intake.domain import StaffRole
 from intake.logs import event as log_event
 from intake.models import (
     OnCallPerson,
@@ -42,7 +43,7 @@ from intake.models import (
     utcnow,
 )
 
-ROLES = ("staff", "admin")
+ROLES = tuple(StaffRole)
 HASH_METHOD = "scrypt"
 MIN_PASSWORD = 12
 PASSWORD_RULE = f"at least {MIN_PASSWORD} characters (a few words make a good one)"
@@ -126,7 +127,7 @@ def add(
         email=email,
         name=name,
         password_hash=generate_password_hash(password, method=HASH_METHOD),
-        role="admin" if admin else "staff",
+        role=StaffRole.ADMIN if admin else StaffRole.STAFF,
         phone=_phone(phone, region),
         active=True,
         failed_signins=0,

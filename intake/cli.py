@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from intake.config import ConfigError, Settings, local_base_url
+from intake.domain import Medium, ReachBy
 from intake.invocation import this_command
 
 if TYPE_CHECKING:
@@ -179,14 +180,11 @@ def case() -> None:
 @click.argument("ref")
 def case_close(ref: str) -> None:
     """Close a case: the caregiver is told, and its pending follow-up texts are cancelled."""
-    from sqlalchemy import select
-
     from intake import cases
-    from intake.models import Case
 
     line = open_line()
     with line.db.transaction() as session:
-        found = session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+        found = cases.by_ref(session, ref)
         if found is None:
             raise click.ClickException(f"no case {ref}")
         cases.close(session, found)
@@ -381,7 +379,8 @@ def oncall_list() -> None:
             if p.opted_out_at is not None:
                 when += "  stopped texts (STOP)"
             mark = "*" if p.id in now_on else " "
-            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {p.reach_by:<5} {when}")
+            by = ReachBy(p.reach_by).shown
+            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {by:<5} {when}")
         if not now_on:
             click.echo("Nobody is on call right now: alerts go to the fallback number.")
 
@@ -670,4 +669,4 @@ def fallback_twiml(channel: str | None) -> None:
     if channel is None:
         raise click.UsageError("say which: --sms or --voice")
     settings = load_settings()
-    click.echo(twiml_bin.sms(settings) if channel == "sms" else twiml_bin.voice(settings))
+    click.echo(twiml_bin.sms(settings) if channel == Medium.SMS else twiml_bin.voice(settings))

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from intake import optouts
+from intake.domain import OutboxStatus
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Outbound, utcnow
 from intake.outbox import CANNOT_TEXT_REASON, CARD, FOLLOWUP, cancel_pending
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from intake.line import Line
 
 FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
+FAILED_TEXT = ("failed", "undelivered")  # Twilio's words for a text that did not arrive
 DELIVERY_ORDER = {
     "accepted": 0,
     "queued": 1,
@@ -64,7 +66,7 @@ def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | No
         if row is not None and row.twilio_sid not in (None, sid):
             return None
     if row is not None and row.twilio_sid is None:  # Twilio took it; our commit was lost
-        row.twilio_sid, row.status, row.lease_until = sid, "sent", None
+        row.twilio_sid, row.status, row.lease_until = sid, OutboxStatus.SENT, None
         row.sent_at = row.sent_at or utcnow()
     return row
 
@@ -85,8 +87,8 @@ def record_delivery(
         row.delivery_status = status
         if error_code:
             row.error_code = error_code
-    if status in ("failed", "undelivered"):
-        row.status = "failed"
+    if status in FAILED_TEXT:
+        row.status = OutboxStatus.FAILED
         row.last_error = f"delivery {status} ({error_code})" if error_code else status
         if error_code == OPTED_OUT:
             optouts.opt_out(session, line, row.to_phone, utcnow())
@@ -104,5 +106,5 @@ def record_call_status(
         return None
     row.delivery_status = status
     if status in FAILED_CALL:
-        row.status, row.last_error = "failed", f"call {status}"
+        row.status, row.last_error = OutboxStatus.FAILED, f"call {status}"
     return row

@@ -24,15 +24,16 @@ from flows import events as ev
 from intake import cases, conversations, oncall, optouts, outbox, simulator
 from intake import sms as sms_adapter
 from intake.db import DatabaseBusy
+from intake.domain import AlertReason, Direction, Medium, OutboxKind
 from intake.line import Line
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message, utcnow
 from intake.sms import InboundSms
 from intake.spool import Entry
 
-LATE_REPLY = "late_reply"  # an outbox kind: a turn's answer the caller never saw
-FROM_MEMORY = "from_memory"  # an alert's reason: a new report answered from memory
-CALL_FROM_MEMORY = "call_from_memory"  # ... and a new caller's call answered so
+LATE_REPLY = OutboxKind.LATE_REPLY  # a turn's answer the caller never saw
+FROM_MEMORY = AlertReason.FROM_MEMORY  # an alert's reason: a new report answered from memory
+CALL_FROM_MEMORY = AlertReason.CALL_FROM_MEMORY  # ... and a new caller's call answered so
 CALL_NOTE = "(a call, answered from memory: the database did not answer)"  # kept for staff
 REPLAY = "spool.replay"  # the settling thread's job that replays the spool
 BATCH = 100  # spooled texts taken by one replay at a time
@@ -212,7 +213,7 @@ def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: da
             caller_id=caller.id if caller else None,
             person_id=person.id if person else None,
             case_id=case.id if case else None,
-            direction="in",
+            direction=Direction.IN,
             twilio_sid=sms.sid,
             body=sms.body,
             num_media=len(sms.media),
@@ -238,13 +239,13 @@ def _case_of(
     )
     if case is not None or state.status != engine.NEW:
         return case
-    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel="sms")
+    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel=Medium.SMS)
     events = engine.run(line.flow, state, inbound).events
     started = next((e for e in events if isinstance(e, ev.IntakeStarted)), None)
     if started is None:
         return None
     reported = any(isinstance(e, ev.ReportedMissing) for e in events)
-    case = cases.open_case(session, caller, started.lang, "sms", reported)
+    case = cases.open_case(session, caller, started.lang, Medium.SMS, reported)
     if reported:
         oncall.start_alert(session, line, case, FROM_MEMORY, now)
     return case
@@ -261,13 +262,13 @@ def settle_call(session: Session, line: Line, sid: str, phone: str, now: datetim
         session, line, caller, engine.State.from_dict(caller.state), now
     )
     if case is None and state.status == engine.NEW:
-        case = cases.open_case(session, caller, caller.lang, "voice")
+        case = cases.open_case(session, caller, caller.lang, Medium.VOICE)
         oncall.start_alert(session, line, case, CALL_FROM_MEMORY, now)
     session.add(
         Message(
             caller_id=caller.id,
             case_id=case.id if case else None,
-            direction="in",
+            direction=Direction.IN,
             twilio_sid=sid,
             body=CALL_NOTE,
             num_media=0,

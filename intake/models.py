@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 from intake.crypto import Encrypted, EncryptedJSON
+from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy, StaffRole
 
 
 def utcnow() -> datetime:
@@ -80,9 +81,9 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(12), unique=True)
     caller_id: Mapped[int] = mapped_column(ForeignKey("callers.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="intake")  # intake|open|found|closed
+    status: Mapped[str] = mapped_column(String(12), default=CaseStatus.INTAKE)  # CaseStatus
     lang: Mapped[str] = mapped_column(String(5), default="en")
-    channel: Mapped[str] = mapped_column(String(8), default="sms")
+    channel: Mapped[str] = mapped_column(String(8), default=Medium.SMS)  # Medium
     child_name: Mapped[str | None] = mapped_column(Encrypted)
     age_months: Mapped[int | None] = mapped_column(Integer)
     last_seen_when: Mapped[str | None] = mapped_column(Encrypted)
@@ -152,7 +153,7 @@ class TwilioDeletion(Base):
     __tablename__ = "twilio_deletions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # media | recording | message
+    kind: Mapped[str] = mapped_column(String(10))  # TwilioFileKind
     account_sid: Mapped[str] = mapped_column(String(34))
     message_sid: Mapped[str | None] = mapped_column(String(64))  # a photo's message
     sid: Mapped[str] = mapped_column(String(64))
@@ -172,7 +173,7 @@ class Message(Base):
     caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))  # staff
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    direction: Mapped[str] = mapped_column(String(3))  # Direction
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     body: Mapped[str] = mapped_column(Encrypted, default="")
     num_media: Mapped[int] = mapped_column(Integer, default=0)
@@ -211,8 +212,8 @@ class Outbound(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # followup | found | alert | relay | ...
-    channel: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call
+    kind: Mapped[str] = mapped_column(String(20))  # OutboxKind
+    channel: Mapped[str] = mapped_column(String(5), default=Medium.SMS)  # Medium
     to_phone: Mapped[str] = mapped_column(String(40))
     template: Mapped[str | None] = mapped_column(String(60))
     params: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
@@ -222,7 +223,7 @@ class Outbound(Base):
     caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
     dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     send_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -249,7 +250,7 @@ class OnCallPerson(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(40), unique=True)
-    reach_by: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call | both
+    reach_by: Mapped[str] = mapped_column(String(5), default=ReachBy.SMS)  # ReachBy
     windows: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: always on call
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
@@ -272,8 +273,8 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(20))  # intake | asked | voice_no_answer
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open | acked | exhausted
+    reason: Mapped[str] = mapped_column(String(20))  # AlertReason
+    status: Mapped[str] = mapped_column(String(10), default=AlertStatus.OPEN)  # AlertStatus
     chain: Mapped[list[int]] = mapped_column(JSON, default=list)  # person ids, in order
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into chain
     round: Mapped[int] = mapped_column(Integer, default=0)
@@ -300,7 +301,7 @@ class Page(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"), index=True)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     to_phone: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(5))
+    channel: Mapped[str] = mapped_column(String(5))  # Medium
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     alert: Mapped[Alert] = relationship()
@@ -318,7 +319,7 @@ class StaffAccount(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(10), default="staff")  # staff | admin
+    role: Mapped[str] = mapped_column(String(10), default=StaffRole.STAFF)  # StaffRole
     phone: Mapped[str | None] = mapped_column(String(40))  # E.164: their roster number
     active: Mapped[bool] = mapped_column(default=True)
     # every refused try for this address since its last sign-in, from any device (admins
@@ -332,7 +333,7 @@ class StaffAccount(Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == StaffRole.ADMIN
 
     @property
     def has_two_step(self) -> bool:

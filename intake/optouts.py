@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from intake import cases, oncall, outbox, roster
+from intake.domain import AlertReason, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Caller, Case, OnCallPerson
 
@@ -57,7 +58,7 @@ def _stop_person(session: Session, line: Line, person: OnCallPerson, now: dateti
         return
     outbox.enqueue(
         session,
-        kind="staff_notice",
+        kind=OutboxKind.STAFF_NOTICE,
         to=fallback,
         send_at=now,
         template=f"{oncall.STAFF}:staff_stopped",
@@ -85,7 +86,7 @@ def hand_back(
 def give_back(session: Session, line: Line, person: OnCallPerson, case: Case, now: datetime):
     """This case is no longer this person's: the chain is woken for it again."""
     case.assigned_person = None
-    oncall.start_alert(session, line, case, "handed_back", now)
+    oncall.start_alert(session, line, case, AlertReason.HANDED_BACK, now)
     log_event("staff.handed_back", case=case.ref, person=person.id)
 
 

@@ -23,6 +23,7 @@ import requests
 
 from intake import signing
 from intake.config import SIMULATOR_NUMBER, Settings
+from intake.domain import Medium, OutboxStatus
 from intake.simulated import is_fictitious  # noqa: F401  (the simulator's numbers)
 
 SMS_PATH = "/twilio/sms"
@@ -174,7 +175,9 @@ class LineText:
     call_url: str | None = None  # for a call: where its TwiML is fetched
 
 
-def line_texts(session, phone: str, statuses: tuple[str, ...] = ("sent",)) -> list[LineText]:
+def line_texts(
+    session, phone: str, statuses: tuple[str, ...] = (OutboxStatus.SENT,)
+) -> list[LineText]:
     """What the line sent `phone` from the outbox, in the order it went out."""
     from sqlalchemy import select
 
@@ -193,7 +196,7 @@ def line_texts(session, phone: str, statuses: tuple[str, ...] = ("sent",)) -> li
             body=row.body or "",
             status=row.status,
             sent_at=row.sent_at,
-            call_url=(row.params or {}).get("call_url") if row.channel == "call" else None,
+            call_url=(row.params or {}).get("call_url") if row.channel == Medium.VOICE else None,
         )
         for row in session.scalars(query)
     ]
@@ -359,6 +362,9 @@ class Recording:
     words: str
 
 
+DIAL_FAILED = "failed"  # Twilio's DialCallStatus for a call that could not be placed
+
+
 @dataclass(frozen=True)
 class Pickup:
     """What one dialled person does when a <Dial> rings them."""
@@ -371,7 +377,7 @@ class Pickup:
 
 NO_ANSWER = Pickup()
 BUSY = Pickup(status="busy")
-FAILED = Pickup(status="failed")
+FAILED = Pickup(status=DIAL_FAILED)
 
 Callee = Callable[[str], Pickup]
 

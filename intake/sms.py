@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from flows import engine
 from flows.parse import detect_language, is_carrier_opt_out_word, keyword
 from intake import cases, channels, conversations, roster, staff
+from intake.domain import Medium
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message, OnCallPerson, utcnow
 
@@ -60,7 +61,7 @@ def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | No
     if sender.person is not None:
         return handle_staff_sms(session, line, sender.person, sms, now)
     caller = sender.caller
-    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel="sms")
+    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel=Medium.SMS)
     unsaid = frozenset({"opted_out"}) if is_carrier_opt_out_word(sms.body) else frozenset()
     turn = conversations.take_turn(session, line, caller, inbound, now, unsaid, sender.case)
     twiml = channels.sms_twiml(turn.texts or [])

@@ -411,7 +411,7 @@ def test_an_unanswered_call_escalates_at_once(app, line, phone, fake, transport)
     start = utcnow()
     tick(line, transport, start)
     [call] = fake.calls
-    page = [r for r in rows(line) if r.channel == "call"][0]
+    page = [r for r in rows(line) if r.channel == "voice"][0]
     params = {"CallSid": call["sid"], "CallStatus": "no-answer"}
     assert signed_post(app, f"/twilio/call-status?outbox={page.id}", params).status_code == 204
     tick(line, transport, start + timedelta(seconds=10))

@@ -539,7 +539,7 @@ def test_a_row_whose_worker_died_mid_send_is_looked_up_first(line, fake, transpo
 def test_an_alert_call_twilio_placed_before_a_timeout_is_not_placed_again(
     line, fake, settings, transport
 ):
-    now = one_row(line, body="", channel="call", params={"call_url": BASE_URL + "/voice/x"})
+    now = one_row(line, body="", channel="voice", params={"call_url": BASE_URL + "/voice/x"})
     fake.hang_next(1, 2.0)
     quick = TwilioTransport(settings, timeout=0.3)
     assert dispatcher.dispatch(line, quick, now=now).retried == 1

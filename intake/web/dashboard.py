@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from intake import accounts, audit, casefile, cases, followups, media, notes, roster, staff
+from intake.domain import CaseStatus
 from intake.line import current_line
 from intake.models import Case, CaseMedia, StaffAccount, utcnow
 from intake.web.auth import admin_required, current_staff, login_required
@@ -107,7 +108,7 @@ def case_page(ref: str):
             fetchable=lambda item: media.fetchable(line.settings, item.url),
             followups=casefile.followup_state(db, case, now),
             person=accounts.roster_person(db, me),
-            is_open=case.status in cases.WORKABLE,
+            is_open=CaseStatus(case.status).is_workable,  # its actions: take, find, close
             still_missing=[
                 (i, (case.children or [])[i].get("name")) for i in cases.still_missing(case)
             ],
@@ -155,7 +156,7 @@ def case_media(ref: str, media_id: int):
 
 
 def _case(db: Session, ref: str) -> Case:
-    case = casefile.find(db, ref)
+    case = cases.by_ref(db, ref)
     if case is None:
         abort(404)
     return case

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
 from intake import phones, roster, simulator
+from intake.domain import OutboxStatus
 from intake.line import current_line
 from intake.models import utcnow
 from intake.web import auth
@@ -30,7 +31,10 @@ CAREGIVER = "+12125550147"  # 555-0100..0199: fictitious, it reaches no one
 MAX_BODY = 1600  # Twilio's longest text
 MAX_PHONES = 30  # phones one poll may ask about
 MAX_NUMBER = 40  # characters of a typed phone number
-SHOWN = ("sent", "failed")  # outbox rows a phone shows: went out, or Twilio refused them
+SHOWN = (
+    OutboxStatus.SENT,
+    OutboxStatus.FAILED,
+)  # outbox rows a phone shows: went out, or Twilio refused them
 CALLS = simulator.HeldCalls()
 MOVES = ("keys", "speech", "silence", "hangup")
 YOU = "you"  # who made a move, among the lines heard on a call

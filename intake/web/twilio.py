@@ -12,6 +12,7 @@ from flows.engine import Media
 from intake import delivery, fallbacks, metrics, oncall, phones, sids, signing
 from intake import sms as sms_adapter
 from intake.deadline import TooLate
+from intake.domain import Medium, OutboxStatus
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Outbound, utcnow
@@ -126,7 +127,7 @@ def sms():
     except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
         late = isinstance(error, TooLate)  # the deadline, not a fault: no traceback
         log_event("sms.fallback", level=40, exc_info=not late, sid=sid, late=late)
-        metrics.FALLBACK_ANSWERS.labels(channel="sms").inc()
+        metrics.FALLBACK_ANSWERS.labels(channel=Medium.SMS).inc()
         twiml = sms_adapter.fallback_twiml(line, body)
         fallbacks.answered_from_memory(line, inbound, twiml)  # on disk before the answer
     return Response(twiml, mimetype="text/xml")
@@ -264,7 +265,7 @@ def _record_report(record) -> bool | None:
 
 
 def _escalate_if_failed(session, row) -> None:
-    if row is not None and row.status == "failed":
+    if row is not None and row.status == OutboxStatus.FAILED:
         oncall.page_failed(session, row, utcnow())
 
 

@@ -15,6 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from intake import fallbacks, metrics, oncall, outbox, sids, staff, words
 from intake import voice as calls
 from intake.deadline import TooLate
+from intake.domain import Medium, OutboxKind
 from intake.line import current_line
 from intake.logs import event as log_event
 from intake.models import Page, utcnow
@@ -88,7 +89,7 @@ def _call_turn(handle) -> Response:
     except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
         late = isinstance(error, TooLate)  # the deadline, not a fault: no traceback
         log_event("voice.fallback", level=40, exc_info=not late, path=request.path, late=late)
-        metrics.FALLBACK_ANSWERS.labels(channel="voice").inc()
+        metrics.FALLBACK_ANSWERS.labels(channel=Medium.VOICE).inc()
         twiml = calls.fallback(line)
         sid = form_value("CallSid", "").strip()
         if sids.is_sid(sids.CALL, sid):  # on disk before the answer; once per call
@@ -209,7 +210,7 @@ def _number_of(value: str | None) -> int:
 
 def _say(response, template: str, **params) -> None:
     response.say(
-        words.render(template, "en", channel="voice", **params), voice=VOICE, language="en-US"
+        words.render(template, "en", channel=Medium.VOICE, **params), voice=VOICE, language="en-US"
     )
 
 
@@ -273,7 +274,7 @@ def _take(session, line: Line, page: Page, response: VoiceResponse, meta: dict) 
     taken = staff.take(session, line, page.person, page.alert.case, now)
     outbox.enqueue(
         session,
-        kind="staff_reply",
+        kind=OutboxKind.STAFF_REPLY,
         to=page.person.phone,
         send_at=now,
         body=staff.take_text(line, taken),
