@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from intake import db, followups, oncall, outbox
+from intake import clock, db, followups, oncall, outbox
 from intake.domain import (
     FINISHED_CASE,
     FOUNDABLE_CASE,
@@ -18,7 +18,7 @@ from intake.domain import (
     CaseStatus,
     OutboxKind,
 )
-from intake.models import Caller, Case, CaseMedia, utcnow
+from intake.models import Caller, Case, CaseMedia
 
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
 REF_LENGTH = 6
@@ -70,7 +70,7 @@ def open_case(
             channel=channel,
             reported_missing=reported_missing,
             is_test=test,
-            created_at=utcnow(),
+            created_at=clock.of(session).now(),
         )
         returning = insert.on_conflict_do_nothing(index_elements=["ref"]).returning(Case)
         case = session.scalars(returning).one_or_none()
@@ -122,11 +122,9 @@ def within_reopen_window(settings, case: Case, now: datetime) -> bool:
     return now - case.closed_at <= settings.case_reopen_window
 
 
-def record_answer(
-    session: Session, case: Case, key: str, value: Any, now: datetime | None = None
-) -> None:
+def record_answer(session: Session, case: Case, key: str, value: Any, now: datetime) -> None:
     """Copy one answer from the conversation onto the case, written at once."""
-    columns = answer_columns(key, value, now or utcnow())
+    columns = answer_columns(key, value, now)
     if columns:
         db.write_through(session, case, **columns)
 
@@ -156,24 +154,24 @@ def take_up_again(case: Case) -> bool:
     return True
 
 
-def complete(case: Case, now: datetime | None = None) -> None:
+def complete(case: Case, now: datetime) -> None:
     case.status = CaseStatus.OPEN
-    case.completed_at = now or utcnow()
+    case.completed_at = now
 
 
-def close(session: Session, case: Case, now: datetime | None = None) -> bool:
+def close(session: Session, case: Case, now: datetime) -> bool:
     """Staff close a case: the caregiver is told, and nothing more is sent for it.
     Returns whether the caregiver was texted."""
     case.status = CaseStatus.CLOSED
-    case.closed_at = now or utcnow()
+    case.closed_at = now
     followups.cancel(session, case, "case closed")
     oncall.stand_down(session, case, "closed", case.closed_at)
     return tell_caregiver(session, case, "case_closed", case.closed_at)
 
 
-def mark_found(case: Case, now: datetime | None = None) -> None:
+def mark_found(case: Case, now: datetime) -> None:
     case.status = CaseStatus.FOUND
-    case.found_at = now or utcnow()
+    case.found_at = now
 
 
 def found(session: Session, case: Case, now: datetime) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -17,8 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from intake import config, crypto, roster, simulator, startup
+from intake.clock import SYSTEM
 from intake.config import ConfigError, Settings
 from intake.db import Database, DatabaseBusy
+from intake.escalation_plan import describe
 from intake.migrate import readiness
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -151,9 +152,10 @@ def on_call(session, settings: Settings) -> Iterator[Finding]:
         yield fail("on-call roster", startup.nobody_to_alert())
         return
     people = roster.people(session)
-    now_on = roster.chain(session, datetime.now(UTC), settings.zone)
+    now_on = roster.chain(session, SYSTEM.now(), settings.zone)
     if people:
         yield ok("on-call roster", f"{len(people)} reachable, {len(now_on)} on call now")
+    yield ok("escalation plan", describe(settings.plan))  # INTAKE_ESCALATION_PLAN, or the default
     if people and not now_on:
         yield warn(
             "on-call roster",

@@ -187,7 +187,7 @@ def case_close(ref: str) -> None:
         found = cases.by_ref(session, ref)
         if found is None:
             raise click.ClickException(f"no case {ref}")
-        cases.close(session, found)
+        cases.close(session, found, line.clock.now())
     click.echo(f"case {found.ref} closed")
 
 
@@ -370,10 +370,9 @@ def oncall_add(name: str, phone: str, reach_by: str, windows: tuple[str, ...]) -
 def oncall_list() -> None:
     """Show the roster in order, and who is on call now."""
     from intake import roster
-    from intake.models import utcnow
 
     def show(session, line: Line):
-        now_on = {p.id for p in roster.chain(session, utcnow(), line.settings.zone)}
+        now_on = {p.id for p in roster.chain(session, line.clock.now(), line.settings.zone)}
         for p in roster.members(session):
             when = "; ".join(p.windows) or "always"
             if p.opted_out_at is not None:
@@ -393,7 +392,7 @@ def oncall_remove(who: str) -> None:
     """Take someone (name or phone) off the roster; their open cases are alerted again."""
     from intake import staff
 
-    person = _roster_change(lambda s, line: staff.leave_roster(s, line, who))
+    person = _roster_change(lambda s, line: staff.leave_roster(s, line, who, line.clock.now()))
     click.echo(f"removed {person.name}")
 
 
@@ -426,7 +425,7 @@ def purge(dry_run: bool) -> None:
     line = open_line()
     days = line.settings.retention_days
     if dry_run:
-        plan = retention.plan(line)
+        plan = retention.plan(line, line.clock.now())
         click.echo(f"would purge {_cases(plan.refs)} found or closed over {days} days ago")
         click.echo(f"would forget {plan.callers} caller number(s) and conversation(s)")
         click.echo(
@@ -435,7 +434,7 @@ def purge(dry_run: bool) -> None:
         )
         click.echo("dry run: nothing changed")
         return
-    report = retention.purge(line, make_transport(line.settings))
+    report = retention.purge(line, make_transport(line.settings), line.clock.now())
     click.echo(f"purged {_cases(report.refs)} found or closed over {days} days ago")
     click.echo(f"forgot {report.callers} caller number(s) and conversation(s)")
     click.echo(f"deleted {report.deleted} photo(s), recording(s) and text(s) at Twilio")
@@ -543,7 +542,9 @@ def staff_password(email: str, password_stdin: bool) -> None:
     from intake import accounts
 
     password = _new_password(password_stdin)
-    account = _account_change(lambda s, line: accounts.set_password(s, email, password))
+    account = _account_change(
+        lambda s, line: accounts.set_password(s, email, password, line.clock.now())
+    )
     click.echo(f"new password set for {account.email}")
 
 
@@ -553,7 +554,7 @@ def staff_remove(email: str) -> None:
     """Stop an account signing in (at once, on every device); its name stays on the record."""
     from intake import accounts
 
-    account = _account_change(lambda s, line: accounts.deactivate(s, email))
+    account = _account_change(lambda s, line: accounts.deactivate(s, email, line.clock.now()))
     click.echo(f"{account.email} can no longer sign in")
 
 
@@ -564,7 +565,7 @@ def staff_reset_two_step(email: str) -> None:
     session of theirs ends, and they set it up again at their next sign-in."""
     from intake import accounts
 
-    account = _account_change(lambda s, line: accounts.reset_two_step(s, email))
+    account = _account_change(lambda s, line: accounts.reset_two_step(s, email, line.clock.now()))
     then = "set it up again when they sign in" if account.is_admin else "may set it up again"
     click.echo(f"two-step sign-in is off for {account.email}: they {then}")
 

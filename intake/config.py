@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from cryptography.fernet import MultiFernet
 
 from intake import crypto, phones, sids
+from intake.escalation_plan import Plan, default_plan
 from intake.readenv import (  # noqa: F401  (re-exported: where settings are read from)
     MAX_ORG_NAME,
     ConfigError,
@@ -57,6 +58,8 @@ class Settings:
     # an intake the caller stopped answering is marked "abandoned" after this (oncall.py)
     abandoned_after: timedelta = timedelta(minutes=30)
     escalation_rounds: int = 3
+    # the staff's own plan (INTAKE_ESCALATION_PLAN); empty: the wait and rounds above
+    escalation_plan: Plan = ()
     page_window: timedelta = timedelta(minutes=3)  # one call, and texts combined, per person
     fallback_alert_number: str | None = None
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
@@ -100,6 +103,11 @@ class Settings:
         return self.spool_dir or self.instance_dir / "spool"
 
     @property
+    def plan(self) -> Plan:
+        """The escalation plan the line walks (intake/escalation_plan.py)."""
+        return self.escalation_plan or default_plan(self.escalation_wait, self.escalation_rounds)
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -132,6 +140,7 @@ class Settings:
             stalled_after=reader.duration("INTAKE_STALLED_AFTER", "10m"),
             abandoned_after=reader.minutes("INTAKE_ABANDONED_AFTER_MINUTES", 30),
             escalation_rounds=reader.count("INTAKE_ESCALATION_ROUNDS", 3),
+            escalation_plan=reader.plan("INTAKE_ESCALATION_PLAN"),
             page_window=reader.duration("INTAKE_PAGE_WINDOW", "3m"),
             fallback_alert_number=reader.phone("INTAKE_FALLBACK_ALERT_NUMBER"),
             alert_detail=reader.choice(

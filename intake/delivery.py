@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from intake import optouts
 from intake.domain import OutboxStatus
 from intake.logs import event as log_event
-from intake.models import Caller, Case, Outbound, utcnow
+from intake.models import Caller, Case, Outbound
 from intake.outbox import CANNOT_TEXT_REASON, CARD, FOLLOWUP, cancel_pending
 from intake.transport import CANNOT_TEXT, OPTED_OUT
 
@@ -58,7 +58,7 @@ def cannot_text(session: Session, row: Outbound, code: int | None, now: datetime
     return cancelled
 
 
-def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | None:
+def _row_for(session: Session, sid: str, outbox_id: int | None, now: datetime) -> Outbound | None:
     """The row a callback speaks of; a row whose commit was lost is marked sent now."""
     row = session.scalar(select(Outbound).where(Outbound.twilio_sid == sid).with_for_update())
     if row is None and outbox_id is not None:
@@ -67,7 +67,7 @@ def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | No
             return None
     if row is not None and row.twilio_sid is None:  # Twilio took it; our commit was lost
         row.twilio_sid, row.status, row.lease_until = sid, OutboxStatus.SENT, None
-        row.sent_at = row.sent_at or utcnow()
+        row.sent_at = row.sent_at or now
     return row
 
 
@@ -78,9 +78,10 @@ def record_delivery(
     status: str,
     error_code: int | None,
     outbox_id: int | None,
+    now: datetime,
 ) -> Outbound | None:
     """Apply a Twilio status callback to its row; out-of-order callbacks never go back."""
-    row = _row_for(session, sid, outbox_id)
+    row = _row_for(session, sid, outbox_id, now)
     if row is None:
         return None
     if DELIVERY_ORDER.get(status, -1) >= DELIVERY_ORDER.get(row.delivery_status or "", -1):
@@ -91,17 +92,17 @@ def record_delivery(
         row.status = OutboxStatus.FAILED
         row.last_error = f"delivery {status} ({error_code})" if error_code else status
         if error_code == OPTED_OUT:
-            optouts.opt_out(session, line, row.to_phone, utcnow())
+            optouts.opt_out(session, line, row.to_phone, now)
         else:
-            cannot_text(session, row, error_code, utcnow())
+            cannot_text(session, row, error_code, now)
     return row
 
 
 def record_call_status(
-    session: Session, sid: str, status: str, outbox_id: int | None
+    session: Session, sid: str, status: str, outbox_id: int | None, now: datetime
 ) -> Outbound | None:
     """Apply a call's status callback; a call nobody picked up counts as failed."""
-    row = _row_for(session, sid, outbox_id)
+    row = _row_for(session, sid, outbox_id, now)
     if row is None:
         return None
     row.delivery_status = status

@@ -24,11 +24,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from intake import optouts, signing
+from intake.clock import SYSTEM
 from intake.db import Database, DatabaseBusy
 from intake.delivery import cannot_text
 from intake.domain import Medium, OutboxStatus
 from intake.logs import event as log_event
-from intake.models import Outbound, utcnow
+from intake.models import Outbound
 from intake.outbox import BATCH, Claimed, claim
 from intake.transport import LocalTransport, Outgoing, SendError, Transport
 
@@ -61,7 +62,7 @@ OnFailure = Callable[[Session, Outbound, datetime], None]
 def dispatch(
     line: Line,
     transport: Transport,
-    now: datetime | None = None,
+    now: datetime,
     limit: int = BATCH,
     on_failure: OnFailure | None = None,
 ) -> Report:
@@ -72,7 +73,6 @@ def dispatch(
     it after the lease): such rows are handed back for the next tick.
     on_failure(session, row, now) runs in the row's transaction when a row finally fails.
     """
-    now = now or utcnow()
     deadline = clock.monotonic() + line.settings.send_lease.total_seconds() / 2
     claimed = claim(line.db, line, now, limit)
     by_recipient: dict[str, list[Claimed]] = defaultdict(list)
@@ -235,7 +235,7 @@ def _look_up(line: Line, transport: Transport, conn, item: Claimed) -> str | Sen
     Twilio: the SID of a matching text (or call) sent since the first attempt and not
     already any other row's, or None (not there: send it), or a SendError (cannot tell:
     try later, still unsure)."""
-    since = item.tried_at or utcnow()
+    since = item.tried_at or SYSTEM.now()  # compared with Twilio's own clock
     message = Outgoing(to=item.to, body=item.body, call_url=item.call_url)
     try:
         sids = transport.find_sent(message, item.channel, since)

@@ -27,7 +27,7 @@ from intake.db import DatabaseBusy
 from intake.domain import AlertReason, Direction, Medium, OutboxKind
 from intake.line import Line
 from intake.logs import event as log_event
-from intake.models import Caller, Case, Message, utcnow
+from intake.models import Caller, Case, Message
 from intake.sms import InboundSms
 from intake.spool import Entry
 
@@ -55,20 +55,18 @@ class Replayed:
     error: str | None = None  # why the database did not take the rest (a class name)
 
 
-def answered_from_memory(line: Line, sms: InboundSms, answered: str) -> None:
+def answered_from_memory(line: Line, sms: InboundSms, answered: str, now: datetime) -> None:
     """Before the fallback `answered` goes out: the text on the host's disk, and a replay
     asked for as soon as the database answers. A spool that cannot be written (a full
     disk) still leaves the text in memory, as before the spool, and never the caller
     without an answer."""
-    now = utcnow()
     if not _spooled(line, spool_key(sms.sid), _sms_data(sms, answered), now):
         line.turns.later("sms.settle", lambda session: settle(session, line, sms, answered, now))
 
 
-def call_answered_from_memory(line: Line, sid: str, phone: str) -> None:
+def call_answered_from_memory(line: Line, sid: str, phone: str, now: datetime) -> None:
     """A call that heard the safety words from memory, on disk before they are said: once
     the database answers, someone is woken to call back a caller new to the line."""
-    now = utcnow()
     if not _spooled(line, CALL + sid, {"sid": sid, "sender": phone}, now):
         line.turns.later("call.settle", lambda session: settle_call(session, line, sid, phone, now))
 
@@ -233,7 +231,7 @@ def _case_of(
     a person is woken when it says a child is missing: the caregiver heard the safety
     words but no question, and someone must call them. The conversation itself stays
     where the caller saw it: their next text starts the intake, and takes this case's
-    alert with it (conversations._new_intake)."""
+    alert with it (effects._new_intake)."""
     state, case = conversations.resume(
         session, line, caller, engine.State.from_dict(caller.state), now
     )

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
 from intake.domain import ALERT_WAITING, OutboxStatus
-from intake.models import Alert, Case, Outbound, utcnow
+from intake.models import Alert, Case, Outbound
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -41,7 +41,7 @@ class DatabaseFigures:
         self.line = line
 
     def collect(self):
-        now = utcnow()
+        now = self.line.clock.now()
         with self.line.db.sessions() as session:
             cases = GaugeMetricFamily("intake_cases", "Cases by status", labels=["status"])
             for status, count in session.execute(

@@ -25,12 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
+from intake.clock import stamp
 from intake.crypto import Encrypted, EncryptedJSON
 from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy, StaffRole
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -67,8 +64,8 @@ class Caller(Base):
     lang: Mapped[str] = mapped_column(String(5), default="en")
     state: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)  # every answer
     opted_out_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp, onupdate=stamp)
 
     cases: Mapped[list[Case]] = relationship(back_populates="caller")
 
@@ -106,7 +103,7 @@ class Case(Base):
     # the phone simulator played it on a line with real Twilio: nothing about it reaches a
     # real phone (intake/simulated.py)
     is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     completed_at: Mapped[datetime | None]
     found_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -138,7 +135,7 @@ class CaseMedia(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     url: Mapped[str] = mapped_column(Encrypted)
     content_type: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case] = relationship(back_populates="media")
 
@@ -160,7 +157,7 @@ class TwilioDeletion(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Message(Base):
@@ -182,7 +179,7 @@ class Message(Base):
     # a staff command's request as Twilio described it (sender, where from): a forged
     # caller ID can be traced (SECURITY.md)
     meta: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
 
@@ -230,7 +227,7 @@ class Outbound(Base):
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     sent_at: Mapped[datetime | None]
     # when a request for this row first left for Twilio (wall clock), and whether the
     # last one may have reached Twilio unanswered (a timeout, a dropped connection, a
@@ -255,7 +252,7 @@ class OnCallPerson(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
     opted_out_at: Mapped[datetime | None]  # texted STOP: Twilio refuses pages to them
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Alert(Base):
@@ -278,10 +275,11 @@ class Alert(Base):
     chain: Mapped[list[int]] = mapped_column(JSON, default=list)  # person ids, in order
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into chain
     round: Mapped[int] = mapped_column(Integer, default=0)
+    plan_step: Mapped[int] = mapped_column(Integer, default=0)  # the plan step it is at
     next_check_at: Mapped[datetime | None]  # None while open: nobody was on call; it waits
     acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
     acked_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case] = relationship()
     acked_by: Mapped[OnCallPerson | None] = relationship()
@@ -302,11 +300,31 @@ class Page(Base):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     to_phone: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(5))  # Medium
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     alert: Mapped[Alert] = relationship()
     person: Mapped[OnCallPerson | None] = relationship()
     outbox: Mapped[Outbound | None] = relationship()
+
+
+class EscalationEntry(Base):
+    """One thing the line did or heard while waking someone for a case (texted Dana,
+    called Dana, no answer, Dana took it, the fallback told, stood down): the case page's
+    escalation timeline. Who is a roster person (their name is shown, never a number)."""
+
+    __tablename__ = "escalation_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
+    action: Mapped[str] = mapped_column(String(20))  # audit.ESCALATION_WORDS
+    detail: Mapped[str] = mapped_column(String(40), default="")  # a word: never a number
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+
+    case: Mapped[Case] = relationship()
+    alert: Mapped[Alert | None] = relationship()
+    person: Mapped[OnCallPerson | None] = relationship()
 
 
 class StaffAccount(Base):
@@ -326,7 +344,7 @@ class StaffAccount(Base):
     # see it); the wait itself is per address and device (SignInThrottle)
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     totp_secret: Mapped[str | None] = mapped_column(Encrypted)  # two-step sign-in, if set up
     totp_on: Mapped[bool] = mapped_column(default=False)  # confirmed with a first code
     totp_last_step: Mapped[int | None]  # the last code's time step: no code is used twice
@@ -362,8 +380,8 @@ class StaffSession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    last_seen_at: Mapped[datetime] = mapped_column(default=stamp)
     expires_at: Mapped[datetime]
     user_agent: Mapped[str] = mapped_column(String(100), default="")  # "Firefox on Android"
     ended_at: Mapped[datetime | None]
@@ -389,7 +407,7 @@ class CaseNote(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
     body: Mapped[str] = mapped_column(Encrypted)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     staff: Mapped[StaffAccount] = relationship()
 
@@ -404,7 +422,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     detail: Mapped[str] = mapped_column(String(200), default="")  # never personal data
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
 
     staff: Mapped[StaffAccount | None] = relationship()
     case: Mapped[Case | None] = relationship()

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from intake import cases, oncall, outbox, roster
+from intake.alertwords import STAFF
 from intake.domain import AlertReason, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Caller, Case, OnCallPerson
@@ -61,7 +62,7 @@ def _stop_person(session: Session, line: Line, person: OnCallPerson, now: dateti
         kind=OutboxKind.STAFF_NOTICE,
         to=fallback,
         send_at=now,
-        template=f"{oncall.STAFF}:staff_stopped",
+        template=f"{STAFF}:staff_stopped",
         params={"who": person.name, "phone": person.phone, "refs": refs},
     )
     log_event("staff.stopped", person=person.id)

@@ -18,11 +18,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
-from intake import windows, words
+from intake import clock, windows, words
 from intake.db import Database
 from intake.domain import Medium, OutboxKind, OutboxStatus
 from intake.logs import event as log_event
-from intake.models import Case, Outbound, utcnow
+from intake.models import Case, Outbound
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -87,7 +87,8 @@ def enqueue(
     if dedupe_key is None:
         session.add(row)
         return row
-    added = _insert_new(session, Outbound).values(_values(row)).returning(Outbound)
+    values = _values(row, clock.of(session).now())
+    added = _insert_new(session, Outbound).values(values).returning(Outbound)
     return session.scalars(added).one_or_none()
 
 
@@ -97,7 +98,8 @@ def enqueue_many(session: Session, rows: list[Outbound]) -> int:
     if not rows:
         return 0
     added = _insert_new(session, Outbound.__table__)  # Core: one executemany, cached
-    return session.execute(added, [_values(row) for row in rows]).rowcount
+    now = clock.of(session).now()
+    return session.execute(added, [_values(row, now) for row in rows]).rowcount
 
 
 def dialect_insert(session: Session, model):
@@ -113,7 +115,7 @@ def _insert_new(session: Session, target):
     return insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
-def _values(row: Outbound) -> dict[str, Any]:
+def _values(row: Outbound, now: datetime) -> dict[str, Any]:
     """A new row's columns, defaults filled in as the ORM would."""
     return {
         "kind": row.kind,
@@ -129,7 +131,7 @@ def _values(row: Outbound) -> dict[str, Any]:
         "send_at": row.send_at,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
-        "created_at": utcnow(),
+        "created_at": now,
         "unsure": False,
     }
 
@@ -194,7 +196,7 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
                 status=OutboxStatus.SENDING,
                 lease_until=now + line.settings.send_lease,
                 attempts=Outbound.attempts + 1,
-                tried_at=func.coalesce(Outbound.tried_at, utcnow()),
+                tried_at=func.coalesce(Outbound.tried_at, clock.SYSTEM.now()),  # Twilio's time
             )
             .execution_options(synchronize_session=False)
         )

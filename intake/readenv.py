@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from intake import crypto, phones
+from intake.escalation_plan import Plan, parse_plan
 from intake.windows import parse_windows
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -132,6 +133,17 @@ class Reader:
             self.errors.append(f"{name} must be a whole number of minutes from 1 to {MAX_MINUTES}")
             return timedelta(minutes=default)
         return timedelta(minutes=int(raw))
+
+    def plan(self, name: str) -> Plan:
+        """An escalation plan, e.g. 'on_call, wait 5m; next, wait 5m, 3 rounds; fallback'."""
+        raw = self.get(name)
+        if raw is None:
+            return ()
+        try:
+            return parse_plan(raw)
+        except ValueError as error:
+            self.errors.append(f"{name}: {error}")
+            return ()
 
     def days(self, name: str, default: int) -> int:
         """A number of days, at least 1 (up to about 100 years)."""

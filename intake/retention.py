@@ -65,7 +65,6 @@ from intake.models import (
     Outbound,
     Page,
     TwilioDeletion,
-    utcnow,
 )
 from intake.transport import SendError, Transport, TwilioFile
 
@@ -204,6 +203,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "chain": STAFF,
         "step": A_WORD,
         "round": A_WORD,
+        "plan_step": A_WORD,
         "next_check_at": A_TIME,
         "acked_by_id": AN_ID,
         "acked_at": A_TIME,
@@ -216,6 +216,15 @@ COLUMNS: dict[str, dict[str, str]] = {
         "outbox_id": AN_ID,  # its text is purged on the outbox row
         "to_phone": STAFF,
         "channel": A_WORD,
+        "created_at": A_TIME,
+    },
+    "escalation_log": {  # who is a roster person's id: their name is on the roster
+        "id": AN_ID,
+        "case_id": AN_ID,
+        "alert_id": AN_ID,
+        "person_id": AN_ID,
+        "action": A_WORD,
+        "detail": A_WORD,
         "created_at": A_TIME,
     },
     "staff_accounts": {
@@ -333,9 +342,9 @@ def due(before: datetime):
     return and_(Case.purged_at.is_(None), or_(finished, abandoned))
 
 
-def plan(line: Line, now: datetime | None = None) -> Plan:
+def plan(line: Line, now: datetime) -> Plan:
     """What a purge would do now; changes nothing."""
-    before = cutoff(line, now or utcnow())
+    before = cutoff(line, now)
     result = Plan()
     with line.db.sessions() as session:
         cases = list(session.scalars(select(Case).where(due(before)).order_by(Case.id)))
@@ -370,9 +379,8 @@ def _chunks(ids: Iterable[int], size: int = 1000) -> Iterable[list[int]]:
         yield ordered[start : start + size]
 
 
-def purge(line: Line, transport: Transport, now: datetime | None = None) -> Report:
+def purge(line: Line, transport: Transport, now: datetime) -> Report:
     """Purge every due case, then delete what waits at Twilio."""
-    now = now or utcnow()
     report = Report()
     with line.db.sessions() as session:
         due_ids = list(session.scalars(select(Case.id).where(due(cutoff(line, now)))))

@@ -19,7 +19,7 @@ from flows.parse import detect_language, is_carrier_opt_out_word, keyword
 from intake import cases, channels, conversations, roster, staff
 from intake.domain import Medium
 from intake.logs import event as log_event
-from intake.models import Caller, Case, Message, OnCallPerson, utcnow
+from intake.models import Caller, Case, Message, OnCallPerson
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -51,9 +51,8 @@ _CASE_AND_ANSWER = (
 )
 
 
-def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | None = None) -> str:
+def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime) -> str:
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
-    now = now or utcnow()
     sender = lock_sender(session, sms.sender, now, sms.sid)
     if sender.answered is not None:  # Twilio retried: answer the same, change nothing
         log_event("sms.duplicate", sid=sms.sid)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from intake import dispatcher, roster, simulator
-from intake.models import Alert, Case, CaseMedia, Message, Outbound, utcnow
+from intake.models import Alert, Case, CaseMedia, Message, Outbound
 from intake.transport import TwilioTransport
 from intake.words import render
 from tests.conftest import LINE_NUMBER, Phone, signed_post, twilio_settings
@@ -376,7 +376,7 @@ def test_nobody_takes_the_call_so_a_voicemail_is_kept_and_the_chain_alerted(
         media = s.scalars(select(CaseMedia).where(CaseMedia.case_id == case.id)).all()
     assert [m.content_type for m in media] == ["audio/x-wav"]
     assert [a.reason for a in alerts(line)] == ["voicemail"]
-    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=line.clock.now())
     assert any(case.ref in m["body"] and "voicemail" in m["body"] for m in fake.messages)
 
 
@@ -404,7 +404,7 @@ def test_a_caller_who_hangs_up_partway_leaves_a_case_and_wakes_someone(app, line
     [case] = cases(line)
     assert case.child_name == "Leo" and case.police_called is False
     assert [a.reason for a in alerts(line)] == ["hung_up"]
-    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=line.clock.now())
     assert any("hung up" in m["body"] for m in fake.messages if m["to"] == ANA)
 
 
@@ -550,3 +550,52 @@ def test_the_callback_question_takes_one_key_and_2_asks_for_another_number(app, 
     phone.press("2125550143#")
     [case] = cases(line)
     assert case.callback_phone == "+12125550143" and case.status == "open"
+
+
+def test_a_new_caller_who_picks_spanish_on_a_call_is_a_spanish_call_all_the_way(
+    app, line, settings
+):
+    phone = call(app, settings)
+    phone.press("2")  # Spanish, at the greeting: the first thing this caller ever does
+    [case] = cases(line)
+    assert (case.channel, case.lang) == ("voice", "es")
+    answer_by_keypad_and_speech(phone, "Sofía", "hace dos horas", "en el parque")
+    with line.db.sessions() as s:
+        case = s.get(Case, case.id)
+        assert (case.channel, case.lang, case.child_name) == ("voice", "es", "Sofía")
+        assert case.status == "open"
+    assert all(said.language == "es-US" for said in phone.spoken[-3:])
+
+
+def answer_by_keypad_and_speech(phone: simulator.Call, name: str, when: str, where: str):
+    """A whole intake on a call in any language: keys where a key answers, else speech."""
+    phone.press("1")  # police called
+    phone.say(name)
+    phone.press("7#")
+    phone.say(when)
+    phone.say(where)
+    phone.say("abrigo rojo y pantalones azules")
+    phone.press("1")  # no police report number (1 skips it on a call)
+    phone.press("1")  # parent
+    phone.press("1")  # this number
+
+
+def test_a_caller_who_calls_back_after_the_intake_and_presses_2_hears_it_in_spanish(
+    app, line, settings
+):
+    phone = call(app, settings)
+    answer_everything(phone)
+    phone.hang_up()
+    again = call(app, settings)
+    said = spoken(again.press("2"))  # Spanish, at the greeting of the second call
+    [case] = cases(line)
+    assert case.lang == "es" and ", ".join(case.ref) in said  # the case number, spelled
+    assert voice("end_options", "es", offer_checklist=True, offer_photo=True) in said
+    assert again.current_gather.language == "es-US"
+
+
+def test_a_key_said_aloud_on_a_call_counts_as_the_key(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()
+    said = spoken(phone.say("1"))  # "one", for "press 1 if you called the police"
+    assert voice("ask_name") in said and cases(line)[0].police_called is True

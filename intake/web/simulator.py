@@ -15,7 +15,6 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from intake import phones, roster, simulator
 from intake.domain import OutboxStatus
 from intake.line import current_line
-from intake.models import utcnow
 from intake.web import auth
 from intake.web.values import clean
 
@@ -93,7 +92,7 @@ def text():
     body = clean(body)  # a lone surrogate (half an emoji) cannot be signed or stored
     media = [_photo_url()] if photo else None
     replies = simulator.send_text(current_line().settings, _post(), phone, body, media)
-    return jsonify(phone=phone, replies=replies, at=utcnow().isoformat())
+    return jsonify(phone=phone, replies=replies, at=current_line().clock.now().isoformat())
 
 
 @bp.post("/inbox")

@@ -101,7 +101,6 @@ def test_without_a_language_nothing_is_recognised_but_the_carriers_stop_words():
     assert keyword(empty, "stop") == "stop"  # Twilio stops the texts whatever the files say
     assert keyword(empty, "help") is None
     assert parse_yes_no(empty, "yes") is None
-    assert parse_yes_no(empty, "1", keypad=True) is True  # keys are not words
     assert detect_language(empty, "hola") is None
     assert intent(empty, "we found him") is None
 
