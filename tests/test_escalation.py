@@ -185,6 +185,25 @@ def test_found_stands_the_escalation_down_and_the_log_says_so(line, phone, fake,
     assert steps_taken(line) == ["alert started (intake)", "texted Ana", "stood down (found)"]
 
 
+@pytest.mark.parametrize(
+    "status, said", [("busy", "called Ana, busy"), ("failed", "could not reach Ana")]
+)
+def test_a_call_not_answered_is_logged_as_twilio_reported_it(
+    app, line, phone, fake, transport, status, said
+):
+    add(line, "Ana", ANA, by="call")
+    add(line, "Ben", BEN)
+    intake(phone)  # the plan's first step texts Ana; 5 minutes on, its second calls her
+    tick(line, transport, line.clock.now() + timedelta(minutes=5))
+    [call] = fake.calls
+    with line.db.sessions() as s:
+        row = s.scalars(select(Outbound).where(Outbound.channel == Medium.VOICE)).one()
+    params = {"CallSid": call["sid"], "CallStatus": status}
+    assert signed_post(app, f"/twilio/call-status?outbox={row.id}", params).status_code == 204
+    tick(line, transport)  # not reached: on to the next step at once
+    assert steps_taken(line)[-3:] == ["called Ana", said, "texted Ben"]
+
+
 # --- the escalation timeline on the case page -----------------------------------------------
 
 
