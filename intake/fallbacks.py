@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, conversations, delivery, oncall, outbox, simulator
+from intake import cases, conversations, delivery, oncall, outbox
 from intake import sms as sms_adapter
 from intake.db import DatabaseBusy
 from intake.line import Line
@@ -29,6 +29,7 @@ from intake.logs import event as log_event
 from intake.models import Caller, Case, Message, utcnow
 from intake.sms import InboundSms
 from intake.spool import Entry
+from intake.twiml_read import message_bodies
 
 LATE_REPLY = "late_reply"  # an outbox kind: a turn's answer the caller never saw
 FROM_MEMORY = "from_memory"  # an alert's reason: a new report answered from memory
@@ -279,7 +280,7 @@ def settle_call(session: Session, line: Line, sid: str, phone: str, now: datetim
 
 def _send_late_reply(session: Session, to: str, earlier: Message, now: datetime) -> None:
     """The reply of a turn whose COMMIT finished after the caller heard the fallback."""
-    body = "\n\n".join(simulator.message_bodies(earlier.reply_twiml or ""))
+    body = "\n\n".join(message_bodies(earlier.reply_twiml or ""))
     if body:
         outbox.enqueue(
             session,

@@ -15,7 +15,7 @@ import phonenumbers
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from intake import outbox, roster, signing, words
+from intake import outbox, roster, signing, webhooks, words
 from intake.logs import event as log_event
 from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
 from intake.timefmt import clock_time
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 ALERT_KINDS = ("alert", "alert_call")
 STAFF = "staff"  # templates/staff/en: staff read English
-VOICE_ALERT_PATH = "/twilio/voice/alert"
+VOICE_ALERT_PATH = webhooks.VOICE_ALERT_PATH
 PAGE_HOLD = timedelta(seconds=15)  # the longest a page waits to be combined with others
 MEMBERS = "members"  # a page text's params: the alerts it carries, each with its own words
 DIGEST_LISTS = 8  # cases named in one combined text; ACK ALL takes them all anyway

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from flows import engine
-from intake import cases, conversations, followups, oncall, outbox, roster, staff, words
+from intake import cases, conversations, followups, oncall, outbox, roster, staff, webhooks, words
 from intake.logs import event as log_event
 from intake.models import Caller, Case, CaseMedia
 from intake.office import office_open
@@ -30,7 +30,7 @@ from intake.office import office_open
 if TYPE_CHECKING:
     from intake.line import Line
 
-BASE = "/twilio/voice"
+BASE = webhooks.VOICE_PATH
 MENU, TURN, CONFIRM, END = f"{BASE}/menu", f"{BASE}/turn", f"{BASE}/confirm", f"{BASE}/end"
 PERSON, WHISPER, VOICEMAIL = f"{BASE}/person", f"{BASE}/whisper", f"{BASE}/voicemail"
 FALLBACK_PERSON, OFFICE = f"{BASE}/fallback/person", f"{BASE}/office"

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, abort, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from intake import fallbacks, metrics, oncall, outbox, sids, staff, words
+from intake import fallbacks, metrics, oncall, outbox, sids, staff, webhooks, words
 from intake import voice as calls
 from intake.deadline import TooLate
 from intake.line import current_line
@@ -29,7 +29,7 @@ from intake.web.values import form_value, whole_number
 if TYPE_CHECKING:
     from intake.line import Line
 
-bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
+bp = Blueprint("voice", __name__, url_prefix=webhooks.VOICE_PATH)
 
 # A caller's call to the line's number (To and Called are the line's), and a call the line
 # placed to someone on call (To is theirs): every one names its CallSid.
