@@ -1,5 +1,7 @@
-"""The terminal phone (`intake simulate`): text or call a line, in-process or over HTTP,
-and see what it sends on its own. A dev tool: the running line never imports it."""
+"""The simulator driver's dev-only parts (`intake simulate`, the tests, the benches): a line
+reached over HTTP, a typed line as a text or a caller's move, the texts the line sent a
+number on its own (watched from the outbox), and the sample intake the benches play.
+The running line never imports it; the browser phone's parts are intake/simulator.py."""
 
 from __future__ import annotations
 
