@@ -142,3 +142,8 @@ def test_the_installed_wheel_runs_the_line_and_answers_a_text(tmp_path, started)
     assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"  # a JPEG
     page = requests.get(base + "/simulator/", timeout=30)
     assert page.status_code == 200 and "simulator.js" in page.text  # a template, rendered
+
+    # the dev tools ship too: the terminal phone texts the installed line over HTTP
+    texted = [intake, "simulate", "--from", "+12125550188", "--url", base]
+    shown = run(texted, env=env, cwd=tmp_path, input="my daughter is missing\n")
+    assert facts()["ncmec_digits"] in shown
