@@ -44,7 +44,7 @@ from intake import dispatcher, outbox  # noqa: E402
 from intake.app import Line, create_app  # noqa: E402
 from intake.config import Settings  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
-from intake.models import Outbound, utcnow  # noqa: E402
+from intake.models import Outbound  # noqa: E402
 from intake.transport import TwilioTransport  # noqa: E402
 
 ACCOUNT = "AC" + "7" * 32
@@ -107,7 +107,7 @@ def make_line(settings: Settings) -> Line:
 
 
 def drain(line: Line, transport: TwilioTransport, batch: int) -> None:
-    while dispatcher.dispatch(line, transport, limit=batch).ids:
+    while dispatcher.dispatch(line, transport, line.clock.now(), limit=batch).ids:
         pass
 
 
@@ -126,7 +126,7 @@ def dispatcher_process(settings: Settings, batch: int, ready: Any, go: Any) -> N
 def insert_rows(line: Line, count: int, send_at: Callable[[int], datetime], body: str) -> None:
     """Bulk insert (Core, executemany) in chunks of 10,000."""
     base = dict(kind="bench", channel="sms", params={}, lang="en", status="pending")
-    base.update(attempts=0, created_at=utcnow())
+    base.update(attempts=0, created_at=line.clock.now())
     with line.db.engine.begin() as conn:
         for start in range(0, count, 10_000):
             chunk = range(start, min(start + 10_000, count))
@@ -191,7 +191,7 @@ def phase(name: str, db_url: str, instance: Path, args: argparse.Namespace) -> d
         with line.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("DELETE FROM outbox WHERE kind = 'bench'"))
             conn.execute(text("VACUUM ANALYZE outbox"))  # both phases start from a clean table
-        past = utcnow() - timedelta(minutes=1)
+        past = line.clock.now() - timedelta(minutes=1)
         insert_rows(line, args.rows, lambda n: past, "bench")
         elapsed = run_one(line, settings, args) if name == "one" else run_two(settings, args)
         result: dict[str, Any] = fake.counts()
@@ -221,7 +221,7 @@ def nodes(plan: dict[str, Any]) -> list[str]:
 def claim_plan(db_url: str, instance: Path, args: argparse.Namespace) -> dict[str, Any]:
     line = make_line(make_settings(db_url, "http://127.0.0.1:9", instance))  # never sends
     try:
-        now, rng = utcnow(), random.Random(7)
+        now, rng = line.clock.now(), random.Random(7)
         ahead = lambda n: now + timedelta(seconds=rng.uniform(3600, 30 * 86400))  # noqa: E731
         insert_rows(line, args.pending_future, ahead, "future")
         with line.db.engine.begin() as conn:
@@ -243,7 +243,7 @@ def claim_plan(db_url: str, instance: Path, args: argparse.Namespace) -> dict[st
         times = []
         for _ in range(105):  # the first 5 warm up
             start = time.perf_counter()
-            claimed = outbox.claim(line.db, line, utcnow(), args.batch)
+            claimed = outbox.claim(line.db, line, line.clock.now(), args.batch)
             times.append((time.perf_counter() - start) * 1000)
             assert not claimed, "claim found rows: nothing should be due"
         median = statistics.median(times[5:])

@@ -32,6 +32,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from intake import roster
 from intake.db import Database
+from intake.domain import StaffRole
 from intake.logs import event as log_event
 from intake.models import (
     OnCallPerson,
@@ -39,10 +40,9 @@ from intake.models import (
     SignInThrottle,
     StaffAccount,
     StaffSession,
-    utcnow,
 )
 
-ROLES = ("staff", "admin")
+ROLES = tuple(StaffRole)
 HASH_METHOD = "scrypt"
 MIN_PASSWORD = 12
 PASSWORD_RULE = f"at least {MIN_PASSWORD} characters (a few words make a good one)"
@@ -126,7 +126,7 @@ def add(
         email=email,
         name=name,
         password_hash=generate_password_hash(password, method=HASH_METHOD),
-        role="admin" if admin else "staff",
+        role=StaffRole.ADMIN if admin else StaffRole.STAFF,
         phone=_phone(phone, region),
         active=True,
         failed_signins=0,
@@ -137,35 +137,33 @@ def add(
     return account
 
 
-def set_password(
-    session: Session, email: str, password: str, now: datetime | None = None
-) -> StaffAccount:
+def set_password(session: Session, email: str, password: str, now: datetime) -> StaffAccount:
     """A new password: every session signed in with the old one ends."""
     account = _existing(session, email)
     _check_password(password)
     account.password_hash = generate_password_hash(password, method=HASH_METHOD)
     account.failed_signins, account.last_failed_at = 0, None
-    ended = end_sessions(session, account, now or utcnow())
+    ended = end_sessions(session, account, now)
     log_event("staff_account.password_set", account=account.id, sessions_ended=ended)
     return account
 
 
-def deactivate(session: Session, email: str, now: datetime | None = None) -> StaffAccount:
+def deactivate(session: Session, email: str, now: datetime) -> StaffAccount:
     """The account can no longer sign in, and its sessions end; its name stays on the
     notes and the audit log."""
     account = _existing(session, email)
     account.active = False
-    end_sessions(session, account, now or utcnow())
+    end_sessions(session, account, now)
     log_event("staff_account.deactivated", account=account.id)
     return account
 
 
-def reset_two_step(session: Session, email: str, now: datetime | None = None) -> StaffAccount:
+def reset_two_step(session: Session, email: str, now: datetime) -> StaffAccount:
     """Two-step sign-in off, its recovery codes gone and every session ended (the phone
     may be lost): the person sets it up again at their next sign-in."""
     account = _existing(session, email)
     _clear_two_step(session, account)
-    end_sessions(session, account, now or utcnow())
+    end_sessions(session, account, now)
     log_event("staff_account.two_step_reset", account=account.id)
     return account
 

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from intake import fallbacks, logs, words
+from intake.clock import SYSTEM, Clock
 from intake.config import Settings
 from intake.line import Line
 from intake.web import auth, cases, dashboard, health, home, simulator, twilio, voice
@@ -13,7 +14,7 @@ from intake.web import auth, cases, dashboard, health, home, simulator, twilio, 
 MAX_REQUEST_BYTES = 256 * 1024  # Twilio's largest webhook is far below this
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, clock: Clock = SYSTEM) -> Flask:
     settings = settings or Settings.from_env()
     logs.setup(settings.log_level)
     app = Flask(
@@ -22,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         template_folder=str(words.TEMPLATES_DIR),
     )
     app.config.update(SECRET_KEY=settings.secret_key, MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES)
-    line = Line.build(settings)
+    line = Line.build(settings, clock)
     app.extensions["intake"] = line
     fallbacks.replay_if_waiting(line)  # texts answered from memory before a restart
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from intake.models import AuditEntry, Case, StaffAccount, utcnow
+from intake import clock
+from intake.models import AuditEntry, Case, StaffAccount
 
 PAGE_SIZE = 200
 
@@ -29,7 +30,7 @@ def record(
         action=action,
         case_id=case.id if case is not None else None,
         detail=detail[:200],
-        created_at=now or utcnow(),
+        created_at=now or clock.of(session).now(),
     )
     session.add(entry)
     return entry

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from intake import audit, cases, followups, notes, oncall
+from intake.domain import ALERT_WAITING, CaseStatus, Direction, Medium, OutboxStatus
 from intake.models import Alert, Case, CaseMedia, Message, Outbound, Page
 from intake.timefmt import clock_time, local_time
 
@@ -22,13 +23,13 @@ E164 = phonenumbers.PhoneNumberFormat.E164
 NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
 INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
 LIST_LIMIT = 200
-WAITING = ("open", "exhausted")  # an alert nobody has acknowledged yet
+WAITING = ALERT_WAITING  # an alert nobody has acknowledged yet
 STATUS_WORDS = {
-    "intake": "intake under way",
-    "open": "open",
-    "found": "found",
-    "closed": "closed",
-    "abandoned": "stopped part-way",
+    CaseStatus.INTAKE: "intake under way",
+    CaseStatus.OPEN: "open",
+    CaseStatus.FOUND: "found",
+    CaseStatus.CLOSED: "closed",
+    CaseStatus.ABANDONED: "stopped part-way",
 }
 
 
@@ -62,13 +63,17 @@ class Section:
 # The list's sections, most urgent first (see `urgency`).
 SECTIONS = (
     ("waiting", "Alert not acknowledged"),
-    ("open", "Open, longest first"),
+    ("open", "Open, longest first"),  # a section's name (SECTION_OF_STATUS), not a status
     ("intake", "Intake under way"),
     ("stopped", "Stopped part-way"),
     ("finished", "Found or closed, latest first"),
 )
 FINISHED = cases.FINISHED_STATUSES  # found or closed: nothing waits on anyone
-SECTION_OF_STATUS = {"open": "open", "intake": "intake", "abandoned": "stopped"}
+SECTION_OF_STATUS = {
+    CaseStatus.OPEN: "open",
+    CaseStatus.INTAKE: "intake",
+    CaseStatus.ABANDONED: "stopped",
+}
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
     return CaseRow(
         ref=case.ref,
         status=STATUS_WORDS.get(case.status, case.status),
-        is_open=case.status in cases.OPEN_STATUSES,
+        is_open=CaseStatus(case.status).is_open,
         age=_ages(case),
         last_seen=last_seen_text(case, zone, now),
         worker=worker,
@@ -183,10 +188,6 @@ def since(gap: timedelta) -> str:
     return f"{hours // 24} days"
 
 
-def find(session: Session, ref: str) -> Case | None:
-    return session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
-
-
 def answers(
     case: Case, zone: ZoneInfo, now: datetime, region: str
 ) -> list[tuple[str, str | PhoneLink]]:
@@ -207,7 +208,7 @@ def answers(
         ("Caller is", oncall.RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given")),
         ("Call back on", callback(case, region)),
         ("Language", oncall.LANGUAGE_NAMES.get(case.lang, case.lang)),
-        ("Came in by", "phone call" if case.channel == "voice" else "text"),
+        ("Came in by", "phone call" if case.channel == Medium.VOICE else "text"),
         ("Started", local_time(case.created_at, zone)),
     ]
     if case.cannot_text_at is not None:
@@ -283,7 +284,7 @@ def _messages(session: Session, case: Case) -> list[Message]:
 
 
 def _message(message: Message, zone: ZoneInfo) -> Item:
-    who = "Caller" if message.direction == "in" else "Line"
+    who = "Caller" if message.direction == Direction.IN else "Line"
     text = message.body or ("(a photo)" if message.num_media else "")
     return Item(
         message.created_at, local_time(message.created_at, zone), message.direction, who, text
@@ -307,9 +308,9 @@ def _template_words(row: Outbound) -> str:
 
 
 def _delivery(row: Outbound) -> str:
-    if row.status == "cancelled":
+    if row.status == OutboxStatus.CANCELLED:
         return f"cancelled ({row.last_error or 'no reason'})"
-    if row.status == "failed":
+    if row.status == OutboxStatus.FAILED:
         return f"failed ({row.last_error or 'no reason'})"
     return row.delivery_status or row.status
 
@@ -356,7 +357,10 @@ def _alert_items(session: Session, alert: Alert) -> list[Item]:
         status = _delivery(row) if row is not None else ""
         items.append(
             _with_status(
-                _item(page.created_at, "page", "Line", f"Paged {who} by {page.channel}"), status
+                _item(
+                    page.created_at, "page", "Line", f"Paged {who} by {Medium(page.channel).shown}"
+                ),
+                status,
             )
         )
     if alert.acked_at is not None:

@@ -6,20 +6,29 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ScalarSelect, bindparam, select
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, select
 from sqlalchemy.orm import Session, aliased
 
-from intake import db, followups, oncall, outbox
-from intake.models import Caller, Case, CaseMedia, utcnow
+from intake import clock, db, followups, oncall, outbox
+from intake.domain import (
+    FINISHED_CASE,
+    FOUNDABLE_CASE,
+    OPEN_CASE,
+    WORKABLE_CASE,
+    CaseStatus,
+    OutboxKind,
+)
+from intake.models import Caller, Case, CaseMedia
 
 REF_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # no look-alikes: 0/O, 1/I/L, 2/Z, 5/S, 8/B
 REF_LENGTH = 6
-OPEN_STATUSES = ("intake", "open")
-FINISHED_STATUSES = ("found", "closed")  # retention's clock starts; nothing more to relay
-ABANDONED = "abandoned"  # an intake left half done: timed out, or started again (RESTART)
-WORKABLE = (*OPEN_STATUSES, ABANDONED)  # staff may still take, find or close it
-FOUNDABLE = (*WORKABLE, "closed")  # a caregiver may still tell us after staff closed it
-CAREGIVER_TOLD = "caregiver_told"  # the outbox kind of a text telling them what staff did
+# The rules are CaseStatus's (intake/domain.py); these names stay for their callers.
+OPEN_STATUSES = OPEN_CASE
+FINISHED_STATUSES = FINISHED_CASE  # retention's clock starts; nothing more to relay
+ABANDONED = CaseStatus.ABANDONED  # an intake left half done: timed out, or started again
+WORKABLE = WORKABLE_CASE  # staff may still take, find or close it
+FOUNDABLE = FOUNDABLE_CASE  # a caregiver may still tell us after staff closed it
+CAREGIVER_TOLD = OutboxKind.CAREGIVER_TOLD  # a text telling a caregiver what staff did
 
 # answer key -> Case column; values needing more than a copy are handled below
 PLAIN_ANSWERS = {
@@ -56,12 +65,12 @@ def open_case(
         insert = outbox.dialect_insert(session, Case).values(
             ref=new_ref(),
             caller_id=caller.id,
-            status="intake",
+            status=CaseStatus.INTAKE,
             lang=lang,
             channel=channel,
             reported_missing=reported_missing,
             is_test=test,
-            created_at=utcnow(),
+            created_at=clock.of(session).now(),
         )
         returning = insert.on_conflict_do_nothing(index_elements=["ref"]).returning(Case)
         case = session.scalars(returning).one_or_none()
@@ -83,6 +92,17 @@ def current_case_id(caller_id) -> ScalarSelect:
     return query.order_by(newest.id.desc()).limit(1).scalar_subquery()
 
 
+def by_ref(session: Session, ref: str) -> Case | None:
+    """The case with this reference, as staff type or read it (any case, spaces around it);
+    the one lookup by ref (the dashboard, staff commands, the CLI)."""
+    return session.scalar(select(Case).where(ref_is(ref)))
+
+
+def ref_is(ref: str) -> ColumnElement[bool]:
+    """SQL for "the case with this reference", as typed: to narrow another query."""
+    return Case.ref == ref.strip().upper()
+
+
 def latest_case(session: Session, caller: Caller) -> Case | None:
     """The caller's newest case, whatever its status."""
     return session.scalar(_LATEST_CASE, {"caller_id": caller.id})
@@ -97,16 +117,14 @@ _CURRENT_CASE = select(Case).where(Case.id == current_case_id(bindparam("caller_
 
 def within_reopen_window(settings, case: Case, now: datetime) -> bool:
     """Staff closed this case lately: the caregiver's texts still go to its worker."""
-    if case.status != "closed" or case.closed_at is None:
+    if case.status != CaseStatus.CLOSED or case.closed_at is None:
         return False
     return now - case.closed_at <= settings.case_reopen_window
 
 
-def record_answer(
-    session: Session, case: Case, key: str, value: Any, now: datetime | None = None
-) -> None:
+def record_answer(session: Session, case: Case, key: str, value: Any, now: datetime) -> None:
     """Copy one answer from the conversation onto the case, written at once."""
-    columns = answer_columns(key, value, now or utcnow())
+    columns = answer_columns(key, value, now)
     if columns:
         db.write_through(session, case, **columns)
 
@@ -132,28 +150,28 @@ def take_up_again(case: Case) -> bool:
     under way ("intake") with its answers kept. False for any other case."""
     if case.status != ABANDONED or case.purged_at is not None:
         return False
-    case.status = "intake"
+    case.status = CaseStatus.INTAKE
     return True
 
 
-def complete(case: Case, now: datetime | None = None) -> None:
-    case.status = "open"
-    case.completed_at = now or utcnow()
+def complete(case: Case, now: datetime) -> None:
+    case.status = CaseStatus.OPEN
+    case.completed_at = now
 
 
-def close(session: Session, case: Case, now: datetime | None = None) -> bool:
+def close(session: Session, case: Case, now: datetime) -> bool:
     """Staff close a case: the caregiver is told, and nothing more is sent for it.
     Returns whether the caregiver was texted."""
-    case.status = "closed"
-    case.closed_at = now or utcnow()
+    case.status = CaseStatus.CLOSED
+    case.closed_at = now
     followups.cancel(session, case, "case closed")
     oncall.stand_down(session, case, "closed", case.closed_at)
     return tell_caregiver(session, case, "case_closed", case.closed_at)
 
 
-def mark_found(case: Case, now: datetime | None = None) -> None:
-    case.status = "found"
-    case.found_at = now or utcnow()
+def mark_found(case: Case, now: datetime) -> None:
+    case.status = CaseStatus.FOUND
+    case.found_at = now
 
 
 def found(session: Session, case: Case, now: datetime) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
@@ -17,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from intake import config, crypto, roster, startup
+from intake.clock import SYSTEM
 from intake.config import ConfigError, Settings
 from intake.db import Database, DatabaseBusy
 from intake.migrate import readiness
@@ -147,7 +147,7 @@ def on_call(session, settings: Settings) -> Iterator[Finding]:
         yield fail("on-call roster", startup.nobody_to_alert())
         return
     people = roster.people(session)
-    now_on = roster.chain(session, datetime.now(UTC), settings.zone)
+    now_on = roster.chain(session, SYSTEM.now(), settings.zone)
     if people:
         yield ok("on-call roster", f"{len(people)} reachable, {len(now_on)} on call now")
     if people and not now_on:

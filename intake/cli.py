@@ -21,6 +21,7 @@ from intake.cli_base import (  # noqa: F401  (load_settings, build_app: the comm
 from intake.cli_base import warn as _warn
 from intake.cli_people import oncall, staff
 from intake.config import Settings, local_base_url
+from intake.domain import Medium
 from intake.invocation import this_command
 
 
@@ -147,17 +148,14 @@ def case() -> None:
 @click.argument("ref")
 def case_close(ref: str) -> None:
     """Close a case: the caregiver is told, and its pending follow-up texts are cancelled."""
-    from sqlalchemy import select
-
     from intake import cases
-    from intake.models import Case
 
     line = open_line()
     with line.db.transaction() as session:
-        found = session.scalar(select(Case).where(Case.ref == ref.strip().upper()))
+        found = cases.by_ref(session, ref)
         if found is None:
             raise click.ClickException(f"no case {ref}")
-        cases.close(session, found)
+        cases.close(session, found, line.clock.now())
     click.echo(f"case {found.ref} closed")
 
 
@@ -186,7 +184,7 @@ def purge(dry_run: bool) -> None:
     line = open_line()
     days = line.settings.retention_days
     if dry_run:
-        plan = retention.plan(line)
+        plan = retention.plan(line, line.clock.now())
         click.echo(f"would purge {_cases(plan.refs)} found or closed over {days} days ago")
         click.echo(f"would forget {plan.callers} caller number(s) and conversation(s)")
         click.echo(
@@ -195,7 +193,7 @@ def purge(dry_run: bool) -> None:
         )
         click.echo("dry run: nothing changed")
         return
-    report = retention.purge(line, make_transport(line.settings))
+    report = retention.purge(line, make_transport(line.settings), line.clock.now())
     click.echo(f"purged {_cases(report.refs)} found or closed over {days} days ago")
     click.echo(f"forgot {report.callers} caller number(s) and conversation(s)")
     click.echo(f"deleted {report.deleted} photo(s), recording(s) and text(s) at Twilio")
@@ -260,4 +258,4 @@ def fallback_twiml(channel: str | None) -> None:
     if channel is None:
         raise click.UsageError("say which: --sms or --voice")
     settings = load_settings()
-    click.echo(twiml_bin.sms(settings) if channel == "sms" else twiml_bin.voice(settings))
+    click.echo(twiml_bin.sms(settings) if channel == Medium.SMS else twiml_bin.voice(settings))

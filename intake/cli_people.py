@@ -11,6 +11,7 @@ import click
 from intake.cli_base import FIRST_SIGN_IN, load_settings, open_line
 from intake.cli_base import warn as _warn
 from intake.config import Settings
+from intake.domain import ReachBy
 from intake.invocation import this_command
 
 if TYPE_CHECKING:
@@ -67,16 +68,16 @@ def oncall_add(name: str, phone: str, reach_by: str, windows: tuple[str, ...]) -
 def oncall_list() -> None:
     """Show the roster in order, and who is on call now."""
     from intake import roster
-    from intake.models import utcnow
 
     def show(session, line: Line):
-        now_on = {p.id for p in roster.chain(session, utcnow(), line.settings.zone)}
+        now_on = {p.id for p in roster.chain(session, line.clock.now(), line.settings.zone)}
         for p in roster.members(session):
             when = "; ".join(p.windows) or "always"
             if p.opted_out_at is not None:
                 when += "  stopped texts (STOP)"
             mark = "*" if p.id in now_on else " "
-            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {p.reach_by:<5} {when}")
+            by = ReachBy(p.reach_by).shown
+            click.echo(f"{mark} {p.position}. {p.name:<20} {p.phone:<16} by {by:<5} {when}")
         if not now_on:
             click.echo("Nobody is on call right now: alerts go to the fallback number.")
 
@@ -89,7 +90,7 @@ def oncall_remove(who: str) -> None:
     """Take someone (name or phone) off the roster; their open cases are alerted again."""
     from intake import staff
 
-    person = _roster_change(lambda s, line: staff.leave_roster(s, line, who))
+    person = _roster_change(lambda s, line: staff.leave_roster(s, line, who, line.clock.now()))
     click.echo(f"removed {person.name}")
 
 
@@ -202,7 +203,9 @@ def staff_password(email: str, password_stdin: bool) -> None:
     from intake import accounts
 
     password = _new_password(password_stdin)
-    account = _account_change(lambda s, line: accounts.set_password(s, email, password))
+    account = _account_change(
+        lambda s, line: accounts.set_password(s, email, password, line.clock.now())
+    )
     click.echo(f"new password set for {account.email}")
 
 
@@ -212,7 +215,7 @@ def staff_remove(email: str) -> None:
     """Stop an account signing in (at once, on every device); its name stays on the record."""
     from intake import accounts
 
-    account = _account_change(lambda s, line: accounts.deactivate(s, email))
+    account = _account_change(lambda s, line: accounts.deactivate(s, email, line.clock.now()))
     click.echo(f"{account.email} can no longer sign in")
 
 
@@ -223,7 +226,7 @@ def staff_reset_two_step(email: str) -> None:
     session of theirs ends, and they set it up again at their next sign-in."""
     from intake import accounts
 
-    account = _account_change(lambda s, line: accounts.reset_two_step(s, email))
+    account = _account_change(lambda s, line: accounts.reset_two_step(s, email, line.clock.now()))
     then = "set it up again when they sign in" if account.is_admin else "may set it up again"
     click.echo(f"two-step sign-in is off for {account.email}: they {then}")
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from flows import engine
 from flows import events as ev
 from intake import card, cases, db, followups, oncall, outbox, roster, simulated, staff, words
+from intake.domain import AlertReason, CaseStatus, Direction, Medium
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -100,7 +101,7 @@ def resume(
     if case is UNREAD:
         case = cases.current_case(session, caller)
     if case is not None:
-        if state.status in engine.FINISHED and case.status == "open":
+        if state.status in engine.FINISHED and case.status == CaseStatus.OPEN:
             return replace(state, status=engine.COMPLETE), case  # another case is still open
         return state, case
     if state.status == engine.NEW:
@@ -111,7 +112,7 @@ def resume(
     finished = replace(state, step=None, answers={}, retries=0)
     if latest is not None and cases.within_reopen_window(line.settings, latest, now):
         return replace(finished, status=engine.CLOSED), latest
-    if latest is not None and latest.status == "found":
+    if latest is not None and latest.status == CaseStatus.FOUND:
         return replace(finished, status=engine.ENDED), latest
     return engine.State(lang=state.lang), None  # long closed, or nothing left: start afresh
 
@@ -253,12 +254,12 @@ def _apply_one(
             cases.add_media(session, case, media)
         case ev.IntakeCompleted() if case is not None:
             cases.complete(case, now)
-            if channel == "sms":  # a caller on a call chooses to get them (press 1)
+            if channel == Medium.SMS:  # a caller on a call chooses to get them (press 1)
                 followups.schedule(session, line.settings, case, caller, now)
             card.send(session, line, case, caller, now)  # to read to police and NCMEC
-            oncall.start_alert(session, line, case, "intake", now)
+            oncall.start_alert(session, line, case, AlertReason.INTAKE, now)
         case ev.AskedForPerson() if case is not None:
-            oncall.start_alert(session, line, case, "asked", now)
+            oncall.start_alert(session, line, case, AlertReason.ASKED, now)
         case ev.CaseMessage(text=text) if case is not None:
             staff.relay_to_worker(session, case, text, now)
         case ev.ChildFound():
@@ -291,8 +292,8 @@ def _new_intake(
     abandoned, and an alert waking someone for it now wakes them for this one: it is the
     same caller with the same need."""
     new = cases.open_case(session, caller, lang, channel, reported_missing, test)
-    if case is not None and case.status == "intake":
-        case.status = "abandoned"
+    if case is not None and case.status == CaseStatus.INTAKE:
+        case.status = CaseStatus.ABANDONED
         oncall.move_alerts(session, case, new)
     return new
 
@@ -313,7 +314,7 @@ def keep_messages(
         dict(
             caller_id=turn.caller.id,
             case_id=case_id,
-            direction="in",
+            direction=Direction.IN,
             twilio_sid=sid,
             body=body,
             num_media=num_media,
@@ -326,7 +327,7 @@ def keep_messages(
         rows.append(
             dict(
                 rows[0],
-                direction="out",
+                direction=Direction.OUT,
                 twilio_sid=None,
                 body="\n\n".join(turn.texts),
                 num_media=0,

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from intake import crypto
+from intake.clock import SYSTEM, Clock
+from intake.clock import attach as attach_clock
 from intake.logs import event as log_event
 
 # Twilio waits 15 s for a webhook's answer. A database that hangs must fail fast enough
@@ -248,8 +250,9 @@ def _create_private(path: Path) -> None:
 class Database:
     """The app's engine and session factory; `keys` encrypt the children's data."""
 
-    def __init__(self, url: str, keys: MultiFernet | None = None):
+    def __init__(self, url: str, keys: MultiFernet | None = None, clock: Clock = SYSTEM):
         self.engine = make_engine(url)
+        attach_clock(self.engine, clock)  # the tables' default times (intake/clock.py)
         if keys is not None:
             crypto.attach(self.engine, keys)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

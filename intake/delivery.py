@@ -10,12 +10,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from intake.domain import OutboxStatus
 from intake.logs import event as log_event
-from intake.models import Caller, Case, OnCallPerson, Outbound, utcnow
+from intake.models import Caller, Case, OnCallPerson, Outbound
 from intake.outbox import CANNOT_TEXT_REASON, CARD, FOLLOWUP, OPTED_OUT_REASON, cancel_pending
 from intake.transport import CANNOT_TEXT, OPTED_OUT
 
 FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
+FAILED_TEXT = ("failed", "undelivered")  # Twilio's words for a text that did not arrive
 DELIVERY_ORDER = {
     "accepted": 0,
     "queued": 1,
@@ -64,7 +66,7 @@ def cannot_text(session: Session, row: Outbound, code: int | None, now: datetime
     return cancelled
 
 
-def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | None:
+def _row_for(session: Session, sid: str, outbox_id: int | None, now: datetime) -> Outbound | None:
     """The row a callback speaks of; a row whose commit was lost is marked sent now."""
     row = session.scalar(select(Outbound).where(Outbound.twilio_sid == sid).with_for_update())
     if row is None and outbox_id is not None:
@@ -72,40 +74,45 @@ def _row_for(session: Session, sid: str, outbox_id: int | None) -> Outbound | No
         if row is not None and row.twilio_sid not in (None, sid):
             return None
     if row is not None and row.twilio_sid is None:  # Twilio took it; our commit was lost
-        row.twilio_sid, row.status, row.lease_until = sid, "sent", None
-        row.sent_at = row.sent_at or utcnow()
+        row.twilio_sid, row.status, row.lease_until = sid, OutboxStatus.SENT, None
+        row.sent_at = row.sent_at or now
     return row
 
 
 def record_delivery(
-    session: Session, sid: str, status: str, error_code: int | None, outbox_id: int | None
+    session: Session,
+    sid: str,
+    status: str,
+    error_code: int | None,
+    outbox_id: int | None,
+    now: datetime,
 ) -> Outbound | None:
     """Apply a Twilio status callback to its row; out-of-order callbacks never go back."""
-    row = _row_for(session, sid, outbox_id)
+    row = _row_for(session, sid, outbox_id, now)
     if row is None:
         return None
     if DELIVERY_ORDER.get(status, -1) >= DELIVERY_ORDER.get(row.delivery_status or "", -1):
         row.delivery_status = status
         if error_code:
             row.error_code = error_code
-    if status in ("failed", "undelivered"):
-        row.status = "failed"
+    if status in FAILED_TEXT:
+        row.status = OutboxStatus.FAILED
         row.last_error = f"delivery {status} ({error_code})" if error_code else status
         if error_code == OPTED_OUT:
-            opt_out(session, row.to_phone, utcnow())
+            opt_out(session, row.to_phone, now)
         else:
-            cannot_text(session, row, error_code, utcnow())
+            cannot_text(session, row, error_code, now)
     return row
 
 
 def record_call_status(
-    session: Session, sid: str, status: str, outbox_id: int | None
+    session: Session, sid: str, status: str, outbox_id: int | None, now: datetime
 ) -> Outbound | None:
     """Apply a call's status callback; a call nobody picked up counts as failed."""
-    row = _row_for(session, sid, outbox_id)
+    row = _row_for(session, sid, outbox_id, now)
     if row is None:
         return None
     row.delivery_status = status
     if status in FAILED_CALL:
-        row.status, row.last_error = "failed", f"call {status}"
+        row.status, row.last_error = OutboxStatus.FAILED, f"call {status}"
     return row

@@ -24,10 +24,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from intake import signing, webhooks
+from intake.clock import SYSTEM
 from intake.db import Database, DatabaseBusy
 from intake.delivery import cannot_text, opt_out
+from intake.domain import Medium, OutboxStatus
 from intake.logs import event as log_event
-from intake.models import Outbound, utcnow
+from intake.models import Outbound
 from intake.outbox import BATCH, Claimed, claim
 from intake.transport import LocalTransport, Outgoing, SendError, Transport
 
@@ -60,7 +62,7 @@ OnFailure = Callable[[Session, Outbound, datetime], None]
 def dispatch(
     line: Line,
     transport: Transport,
-    now: datetime | None = None,
+    now: datetime,
     limit: int = BATCH,
     on_failure: OnFailure | None = None,
 ) -> Report:
@@ -71,7 +73,6 @@ def dispatch(
     it after the lease): such rows are handed back for the next tick.
     on_failure(session, row, now) runs in the row's transaction when a row finally fails.
     """
-    now = now or utcnow()
     deadline = clock.monotonic() + line.settings.send_lease.total_seconds() / 2
     claimed = claim(line.db, line, now, limit)
     by_recipient: dict[str, list[Claimed]] = defaultdict(list)
@@ -222,8 +223,8 @@ def _release(db: Database, ids: list[int]) -> None:
     with db.transaction() as session:
         session.execute(
             update(Outbound)
-            .where(Outbound.id.in_(ids), Outbound.status == "sending")
-            .values(status="pending", lease_until=None, attempts=Outbound.attempts - 1)
+            .where(Outbound.id.in_(ids), Outbound.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, lease_until=None, attempts=Outbound.attempts - 1)
             .execution_options(synchronize_session=False)
         )
     log_event("outbox.released", count=len(ids))
@@ -234,7 +235,7 @@ def _look_up(line: Line, transport: Transport, conn, item: Claimed) -> str | Sen
     Twilio: the SID of a matching text (or call) sent since the first attempt and not
     already any other row's, or None (not there: send it), or a SendError (cannot tell:
     try later, still unsure)."""
-    since = item.tried_at or utcnow()
+    since = item.tried_at or SYSTEM.now()  # compared with Twilio's own clock
     message = Outgoing(to=item.to, body=item.body, call_url=item.call_url)
     try:
         sids = transport.find_sent(message, item.channel, since)
@@ -258,7 +259,7 @@ def _look_up(line: Line, transport: Transport, conn, item: Claimed) -> str | Sen
 
 
 def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
-    path = CALL_STATUS_PATH if item.channel == "call" else STATUS_PATH
+    path = CALL_STATUS_PATH if item.channel == Medium.VOICE else STATUS_PATH
     callback = (
         signing.public_url(line.settings.public_base_url, path, f"outbox={item.id}")
         if line.settings.uses_twilio
@@ -266,7 +267,7 @@ def _send(line: Line, transport: Transport, item: Claimed) -> str | SendError:
     )
     message = Outgoing(to=item.to, body=item.body, status_callback=callback, call_url=item.call_url)
     try:
-        if item.channel == "call":
+        if item.channel == Medium.VOICE:
             return transport.place_call(message)
         return transport.send_sms(message)
     except SendError as error:
@@ -286,9 +287,13 @@ def _record(
         with conn.begin():
             done = conn.execute(
                 update(Outbound)
-                .where(Outbound.id == item.id, Outbound.status == "sending")
+                .where(Outbound.id == item.id, Outbound.status == OutboxStatus.SENDING)
                 .values(
-                    status="sent", twilio_sid=outcome, sent_at=now, lease_until=None, unsure=False
+                    status=OutboxStatus.SENT,
+                    twilio_sid=outcome,
+                    sent_at=now,
+                    lease_until=None,
+                    unsure=False,
                 )
             )
         if done.rowcount:
@@ -307,19 +312,19 @@ def _record_error(
     retry_after: timedelta = BACKOFF_FIRST,
 ) -> str:
     row = session.get(Outbound, item.id, with_for_update=True)
-    if row is None or row.status != "sending":
+    if row is None or row.status != OutboxStatus.SENDING:
         return "lost"
     row.last_error, row.error_code, row.lease_until = error.reason, error.code, None
     row.unsure = row.unsure or error.ambiguous  # stays unsure until Twilio has answered
     if error.opted_out:
-        row.status = "failed"
+        row.status = OutboxStatus.FAILED
         opt_out(session, row.to_phone, now)
     elif error.retry and row.attempts < MAX_ATTEMPTS:
-        row.status, row.send_at = "pending", now + backoff(row.attempts, retry_after)
+        row.status, row.send_at = OutboxStatus.PENDING, now + backoff(row.attempts, retry_after)
     else:
-        row.status = "failed"
+        row.status = OutboxStatus.FAILED
         cannot_text(session, row, error.code, now)
-    if row.status == "failed" and on_failure is not None:
+    if row.status == OutboxStatus.FAILED and on_failure is not None:
         on_failure(session, row, now)
     log_event(
         "outbox.not_sent",
@@ -329,7 +334,7 @@ def _record_error(
         error=error.reason,
         attempts=row.attempts,
     )
-    return "failed" if row.status == "failed" else "retried"
+    return "failed" if row.status == OutboxStatus.FAILED else "retried"
 
 
 def backoff(attempts: int, first: timedelta = BACKOFF_FIRST) -> timedelta:

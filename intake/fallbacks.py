@@ -24,16 +24,17 @@ from flows import events as ev
 from intake import cases, conversations, delivery, oncall, outbox
 from intake import sms as sms_adapter
 from intake.db import DatabaseBusy
+from intake.domain import AlertReason, Direction, Medium, OutboxKind
 from intake.line import Line
 from intake.logs import event as log_event
-from intake.models import Caller, Case, Message, utcnow
+from intake.models import Caller, Case, Message
 from intake.sms import InboundSms
 from intake.spool import Entry
 from intake.twiml_read import message_bodies
 
-LATE_REPLY = "late_reply"  # an outbox kind: a turn's answer the caller never saw
-FROM_MEMORY = "from_memory"  # an alert's reason: a new report answered from memory
-CALL_FROM_MEMORY = "call_from_memory"  # ... and a new caller's call answered so
+LATE_REPLY = OutboxKind.LATE_REPLY  # a turn's answer the caller never saw
+FROM_MEMORY = AlertReason.FROM_MEMORY  # an alert's reason: a new report answered from memory
+CALL_FROM_MEMORY = AlertReason.CALL_FROM_MEMORY  # ... and a new caller's call answered so
 CALL_NOTE = "(a call, answered from memory: the database did not answer)"  # kept for staff
 REPLAY = "spool.replay"  # the settling thread's job that replays the spool
 BATCH = 100  # spooled texts taken by one replay at a time
@@ -55,20 +56,18 @@ class Replayed:
     error: str | None = None  # why the database did not take the rest (a class name)
 
 
-def answered_from_memory(line: Line, sms: InboundSms, answered: str) -> None:
+def answered_from_memory(line: Line, sms: InboundSms, answered: str, now: datetime) -> None:
     """Before the fallback `answered` goes out: the text on the host's disk, and a replay
     asked for as soon as the database answers. A spool that cannot be written (a full
     disk) still leaves the text in memory, as before the spool, and never the caller
     without an answer."""
-    now = utcnow()
     if not _spooled(line, spool_key(sms.sid), _sms_data(sms, answered), now):
         line.turns.later("sms.settle", lambda session: settle(session, line, sms, answered, now))
 
 
-def call_answered_from_memory(line: Line, sid: str, phone: str) -> None:
+def call_answered_from_memory(line: Line, sid: str, phone: str, now: datetime) -> None:
     """A call that heard the safety words from memory, on disk before they are said: once
     the database answers, someone is woken to call back a caller new to the line."""
-    now = utcnow()
     if not _spooled(line, CALL + sid, {"sid": sid, "sender": phone}, now):
         line.turns.later("call.settle", lambda session: settle_call(session, line, sid, phone, now))
 
@@ -213,7 +212,7 @@ def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: da
             caller_id=caller.id if caller else None,
             person_id=person.id if person else None,
             case_id=case.id if case else None,
-            direction="in",
+            direction=Direction.IN,
             twilio_sid=sms.sid,
             body=sms.body,
             num_media=len(sms.media),
@@ -239,13 +238,13 @@ def _case_of(
     )
     if case is not None or state.status != engine.NEW:
         return case
-    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel="sms")
+    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel=Medium.SMS)
     events = engine.run(line.flow, state, inbound).events
     started = next((e for e in events if isinstance(e, ev.IntakeStarted)), None)
     if started is None:
         return None
     reported = any(isinstance(e, ev.ReportedMissing) for e in events)
-    case = cases.open_case(session, caller, started.lang, "sms", reported)
+    case = cases.open_case(session, caller, started.lang, Medium.SMS, reported)
     if reported:
         oncall.start_alert(session, line, case, FROM_MEMORY, now)
     return case
@@ -262,13 +261,13 @@ def settle_call(session: Session, line: Line, sid: str, phone: str, now: datetim
         session, line, caller, engine.State.from_dict(caller.state), now
     )
     if case is None and state.status == engine.NEW:
-        case = cases.open_case(session, caller, caller.lang, "voice")
+        case = cases.open_case(session, caller, caller.lang, Medium.VOICE)
         oncall.start_alert(session, line, case, CALL_FROM_MEMORY, now)
     session.add(
         Message(
             caller_id=caller.id,
             case_id=case.id if case else None,
-            direction="in",
+            direction=Direction.IN,
             twilio_sid=sid,
             body=CALL_NOTE,
             num_media=0,

@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
-from intake import cases, outbox
+from intake import outbox
+from intake.domain import CaseStatus, OutboxStatus
 from intake.models import Caller, Case, Outbound
 
 KIND = outbox.FOLLOWUP
@@ -92,7 +93,7 @@ def pause(session: Session, case: Case) -> int:
 
 def unpause(session: Session, case: Case, now: datetime) -> int:
     """The follow-ups staff paused that are still ahead go out again, at their times."""
-    if case.status not in cases.OPEN_STATUSES or case.caller.opted_out_at is not None:
+    if not CaseStatus(case.status).is_open or case.caller.opted_out_at is not None:
         return 0
     return _uncancel(session, case, PAUSED_REASON, now)
 
@@ -102,7 +103,7 @@ def paused(session: Session, case: Case, now: datetime) -> bool:
     query = select(Outbound.id).where(
         Outbound.case_id == case.id,
         Outbound.kind == KIND,
-        Outbound.status == "cancelled",
+        Outbound.status == OutboxStatus.CANCELLED,
         Outbound.last_error == PAUSED_REASON,
         Outbound.send_at > now,
     )
@@ -112,7 +113,7 @@ def paused(session: Session, case: Case, now: datetime) -> bool:
 def pending(session: Session, case: Case) -> int:
     """How many follow-ups of this case are still to go out."""
     query = select(func.count(Outbound.id)).where(
-        Outbound.case_id == case.id, Outbound.kind == KIND, Outbound.status == "pending"
+        Outbound.case_id == case.id, Outbound.kind == KIND, Outbound.status == OutboxStatus.PENDING
     )
     return session.scalar(query) or 0
 
@@ -124,11 +125,11 @@ def _uncancel(session: Session, case: Case, reason: str, now: datetime) -> int:
         .where(
             Outbound.case_id == case.id,
             Outbound.kind == KIND,
-            Outbound.status == "cancelled",
+            Outbound.status == OutboxStatus.CANCELLED,
             Outbound.last_error == reason,
             Outbound.send_at > now,
         )
-        .values(status="pending", last_error=None)
+        .values(status=OutboxStatus.PENDING, last_error=None)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

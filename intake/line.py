@@ -7,14 +7,16 @@ The app, the CLI and the worker all build one `Line`; web views reach it through
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from flask import current_app
+from flask import current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows import language
 from flows.engine import Flow
 from flows.intake import intake_flow
 from intake import crypto, words
+from intake.clock import SYSTEM, Clock
 from intake.config import ConfigError, Settings
 from intake.db import Database, DatabaseBusy
 from intake.deadline import Turns
@@ -30,18 +32,19 @@ class Line:
     flow: Flow
     fallback: dict[str, str]  # the emergency text per language, ready before any request
     spoken_fallback: dict[str, str]  # the same for a call
+    clock: Clock = SYSTEM  # the one source of "now": read once per request, job or command
     turns: Turns = field(init=False)  # webhook turns against a deadline (intake/deadline.py)
     spool: Spool = field(init=False)  # what was answered from memory, on disk (intake/spool.py)
 
     def __post_init__(self) -> None:
         self.turns = Turns(self.db, self.settings.answer_within.total_seconds())
-        self.spool = Spool(self.settings.spool_folder, self.settings.data_key_ring())
+        self.spool = Spool(self.settings.spool_folder, self.settings.data_key_ring(), self.clock)
 
     @classmethod
-    def build(cls, settings: Settings) -> Line:
+    def build(cls, settings: Settings, clock: Clock = SYSTEM) -> Line:
         """The line; ConfigError when INTAKE_DATA_KEYS cannot read the stored data."""
         keys = settings.data_key_ring()
-        db = Database(settings.database_url, keys)
+        db = Database(settings.database_url, keys, clock)
         language.confidences("hola")  # load the language models now, not on a caller's text
         _check_keys(db, keys)
         return cls(
@@ -52,12 +55,20 @@ class Line:
             spoken_fallback={
                 lang: fallback_words(settings, lang, "voice") for lang in words.LANGUAGES
             },
+            clock=clock,
         )
 
 
 def current_line() -> Line:
     """The line of the app handling this request."""
     return current_app.extensions["intake"]
+
+
+def request_now() -> datetime:
+    """This request's time: the line's clock, read once per request (kept on flask.g)."""
+    if "intake_now" not in g:
+        g.intake_now = current_line().clock.now()
+    return g.intake_now
 
 
 def _check_keys(db: Database, keys) -> None:

@@ -17,7 +17,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
-from intake.models import Alert, Case, Outbound, utcnow
+from intake.domain import ALERT_WAITING, OutboxStatus
+from intake.models import Alert, Case, Outbound
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -40,7 +41,7 @@ class DatabaseFigures:
         self.line = line
 
     def collect(self):
-        now = utcnow()
+        now = self.line.clock.now()
         with self.line.db.sessions() as session:
             cases = GaugeMetricFamily("intake_cases", "Cases by status", labels=["status"])
             for status, count in session.execute(
@@ -48,7 +49,7 @@ class DatabaseFigures:
             ):
                 cases.add_metric([status], count)
             yield cases
-            waiting = select(func.count()).where(Alert.status.in_(("open", "exhausted")))
+            waiting = select(func.count()).where(Alert.status.in_(ALERT_WAITING))
             yield GaugeMetricFamily(
                 "intake_alerts_unacknowledged",
                 "Alerts about a missing child that nobody has taken",
@@ -63,7 +64,7 @@ class DatabaseFigures:
                 rows.add_metric([status], count)
             yield rows
             retrying = select(func.count()).where(
-                Outbound.status == "pending", Outbound.attempts > 0
+                Outbound.status == OutboxStatus.PENDING, Outbound.attempts > 0
             )
             yield GaugeMetricFamily(
                 "intake_outbox_retrying",
@@ -72,7 +73,7 @@ class DatabaseFigures:
             )
             oldest = session.scalar(
                 select(func.min(Outbound.send_at)).where(
-                    Outbound.status == "pending", Outbound.send_at <= now
+                    Outbound.status == OutboxStatus.PENDING, Outbound.send_at <= now
                 )
             )
             lag = (now - oldest).total_seconds() if oldest is not None else 0.0

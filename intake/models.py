@@ -25,11 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
+from intake.clock import stamp
 from intake.crypto import Encrypted, EncryptedJSON
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy, StaffRole
 
 
 class UTCDateTime(TypeDecorator):
@@ -66,8 +64,8 @@ class Caller(Base):
     lang: Mapped[str] = mapped_column(String(5), default="en")
     state: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)  # every answer
     opted_out_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    updated_at: Mapped[datetime] = mapped_column(default=stamp, onupdate=stamp)
 
     cases: Mapped[list[Case]] = relationship(back_populates="caller")
 
@@ -80,9 +78,9 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(12), unique=True)
     caller_id: Mapped[int] = mapped_column(ForeignKey("callers.id"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="intake")  # intake|open|found|closed
+    status: Mapped[str] = mapped_column(String(12), default=CaseStatus.INTAKE)  # CaseStatus
     lang: Mapped[str] = mapped_column(String(5), default="en")
-    channel: Mapped[str] = mapped_column(String(8), default="sms")
+    channel: Mapped[str] = mapped_column(String(8), default=Medium.SMS)  # Medium
     child_name: Mapped[str | None] = mapped_column(Encrypted)
     age_months: Mapped[int | None] = mapped_column(Integer)
     last_seen_when: Mapped[str | None] = mapped_column(Encrypted)
@@ -105,7 +103,7 @@ class Case(Base):
     # the phone simulator played it on a line with real Twilio: nothing about it reaches a
     # real phone (intake/simulated.py)
     is_test: Mapped[bool] = mapped_column(default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     completed_at: Mapped[datetime | None]
     found_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
@@ -137,7 +135,7 @@ class CaseMedia(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     url: Mapped[str] = mapped_column(Encrypted)
     content_type: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case] = relationship(back_populates="media")
 
@@ -152,14 +150,14 @@ class TwilioDeletion(Base):
     __tablename__ = "twilio_deletions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # media | recording | message
+    kind: Mapped[str] = mapped_column(String(10))  # TwilioFileKind
     account_sid: Mapped[str] = mapped_column(String(34))
     message_sid: Mapped[str | None] = mapped_column(String(64))  # a photo's message
     sid: Mapped[str] = mapped_column(String(64))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Message(Base):
@@ -172,7 +170,7 @@ class Message(Base):
     caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))  # staff
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    direction: Mapped[str] = mapped_column(String(3))  # Direction
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     body: Mapped[str] = mapped_column(Encrypted, default="")
     num_media: Mapped[int] = mapped_column(Integer, default=0)
@@ -181,7 +179,7 @@ class Message(Base):
     # a staff command's request as Twilio described it (sender, where from): a forged
     # caller ID can be traced (SECURITY.md)
     meta: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
 
@@ -211,8 +209,8 @@ class Outbound(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # followup | found | alert | relay | ...
-    channel: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call
+    kind: Mapped[str] = mapped_column(String(20))  # OutboxKind
+    channel: Mapped[str] = mapped_column(String(5), default=Medium.SMS)  # Medium
     to_phone: Mapped[str] = mapped_column(String(40))
     template: Mapped[str | None] = mapped_column(String(60))
     params: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
@@ -222,14 +220,14 @@ class Outbound(Base):
     caller_id: Mapped[int | None] = mapped_column(ForeignKey("callers.id"))
     dedupe_key: Mapped[str | None] = mapped_column(String(80), unique=True)
     send_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12), default="pending")
+    status: Mapped[str] = mapped_column(String(12), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     twilio_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     sent_at: Mapped[datetime | None]
     # when a request for this row first left for Twilio (wall clock), and whether the
     # last one may have reached Twilio unanswered (a timeout, a dropped connection, a
@@ -249,12 +247,12 @@ class OnCallPerson(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(40), unique=True)
-    reach_by: Mapped[str] = mapped_column(String(5), default="sms")  # sms | call | both
+    reach_by: Mapped[str] = mapped_column(String(5), default=ReachBy.SMS)  # ReachBy
     windows: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: always on call
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
     opted_out_at: Mapped[datetime | None]  # texted STOP: Twilio refuses pages to them
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
 
 class Alert(Base):
@@ -272,15 +270,15 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(20))  # intake | asked | voice_no_answer
-    status: Mapped[str] = mapped_column(String(10), default="open")  # open | acked | exhausted
+    reason: Mapped[str] = mapped_column(String(20))  # AlertReason
+    status: Mapped[str] = mapped_column(String(10), default=AlertStatus.OPEN)  # AlertStatus
     chain: Mapped[list[int]] = mapped_column(JSON, default=list)  # person ids, in order
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into chain
     round: Mapped[int] = mapped_column(Integer, default=0)
     next_check_at: Mapped[datetime | None]  # None while open: nobody was on call; it waits
     acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
     acked_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     case: Mapped[Case] = relationship()
     acked_by: Mapped[OnCallPerson | None] = relationship()
@@ -300,8 +298,8 @@ class Page(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"), index=True)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"), index=True)
     to_phone: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(5))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(5))  # Medium
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     alert: Mapped[Alert] = relationship()
     person: Mapped[OnCallPerson | None] = relationship()
@@ -318,21 +316,21 @@ class StaffAccount(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(10), default="staff")  # staff | admin
+    role: Mapped[str] = mapped_column(String(10), default=StaffRole.STAFF)  # StaffRole
     phone: Mapped[str | None] = mapped_column(String(40))  # E.164: their roster number
     active: Mapped[bool] = mapped_column(default=True)
     # every refused try for this address since its last sign-in, from any device (admins
     # see it); the wait itself is per address and device (SignInThrottle)
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
     totp_secret: Mapped[str | None] = mapped_column(Encrypted)  # two-step sign-in, if set up
     totp_on: Mapped[bool] = mapped_column(default=False)  # confirmed with a first code
     totp_last_step: Mapped[int | None]  # the last code's time step: no code is used twice
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == StaffRole.ADMIN
 
     @property
     def has_two_step(self) -> bool:
@@ -361,8 +359,8 @@ class StaffSession(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+    last_seen_at: Mapped[datetime] = mapped_column(default=stamp)
     expires_at: Mapped[datetime]
     user_agent: Mapped[str] = mapped_column(String(100), default="")  # "Firefox on Android"
     ended_at: Mapped[datetime | None]
@@ -388,7 +386,7 @@ class CaseNote(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
     body: Mapped[str] = mapped_column(Encrypted)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
 
     staff: Mapped[StaffAccount] = relationship()
 
@@ -403,7 +401,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     detail: Mapped[str] = mapped_column(String(200), default="")  # never personal data
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=stamp, index=True)
 
     staff: Mapped[StaffAccount | None] = relationship()
     case: Mapped[Case | None] = relationship()

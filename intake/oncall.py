@@ -15,15 +15,25 @@ import phonenumbers
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from intake import outbox, roster, signing, webhooks, words
+from intake import domain, outbox, roster, signing, webhooks, words
+from intake.domain import (
+    ALERT_WAITING,
+    AlertReason,
+    AlertStatus,
+    CaseStatus,
+    Medium,
+    OutboxKind,
+    OutboxStatus,
+    ReachBy,
+)
 from intake.logs import event as log_event
-from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
+from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page
 from intake.timefmt import clock_time
 
 if TYPE_CHECKING:
     from intake.line import Line
 
-ALERT_KINDS = ("alert", "alert_call")
+ALERT_KINDS = domain.ALERT_KINDS
 STAFF = "staff"  # templates/staff/en: staff read English
 VOICE_ALERT_PATH = webhooks.VOICE_ALERT_PATH
 PAGE_HOLD = timedelta(seconds=15)  # the longest a page waits to be combined with others
@@ -40,10 +50,12 @@ def start_alert(
     With nobody on call the fallback number is told and the alert waits (open, with no
     next check) until someone comes on call: see wake_waiting.
     """
-    running = session.scalar(select(Alert).where(Alert.case_id == case.id, Alert.status == "open"))
+    running = session.scalar(
+        select(Alert).where(Alert.case_id == case.id, Alert.status == AlertStatus.OPEN)
+    )
     if running is not None:
         return None
-    alert = Alert(case=case, reason=reason, status="open")
+    alert = Alert(case=case, reason=reason, status=AlertStatus.OPEN)
     first = _plan(line, alert, roster.chain(session, now, line.settings.zone), now)
     session.add(alert)
     session.flush()  # one INSERT with the whole plan; its id goes into the page text
@@ -83,9 +95,8 @@ def reachable(session: Session, line: Line, now: datetime) -> bool:
     return bool(roster.chain(session, now, line.settings.zone))
 
 
-def check_due(line: Line, now: datetime | None = None) -> int:
+def check_due(line: Line, now: datetime) -> int:
     """Escalate open alerts whose wait is over, start waiting ones; returns how many moved."""
-    now = now or utcnow()
     with line.db.transaction() as session:
         due = list(session.scalars(_open_alerts(Alert.next_check_at <= now)))
         for alert in due:
@@ -101,7 +112,10 @@ def wake_waiting(session: Session, line: Line, now: datetime) -> int:
     they are locked only once someone is on call.
     """
     waiting = Alert.next_check_at.is_(None)
-    if session.scalar(select(Alert.id).where(Alert.status == "open", waiting).limit(1)) is None:
+    if (
+        session.scalar(select(Alert.id).where(Alert.status == AlertStatus.OPEN, waiting).limit(1))
+        is None
+    ):
         return 0
     people = roster.chain(session, now, line.settings.zone)
     if not people:
@@ -117,27 +131,26 @@ def _open_alerts(condition):
     """Open alerts meeting a condition, oldest first, locked, skipping those locked."""
     return (
         select(Alert)
-        .where(Alert.status == "open", condition)
+        .where(Alert.status == AlertStatus.OPEN, condition)
         .order_by(Alert.next_check_at, Alert.id)
         .limit(100)
         .with_for_update(skip_locked=True)
     )
 
 
-def alert_stalled(line: Line, now: datetime | None = None) -> int:
+def alert_stalled(line: Line, now: datetime) -> int:
     """Wake someone for intakes left partway (no alert yet) that show a child is missing.
 
     The signs: the child's name or age was given, or the caller said a child is missing
     (Case.reported_missing). HELP starts its own alert. Anything else is for the dashboard.
     """
-    now = now or utcnow()
     cutoff = now - line.settings.stalled_after
     with line.db.transaction() as session:
         query = (
             select(Case)
             .join(Caller, Caller.id == Case.caller_id)
             .where(
-                Case.status == "intake",
+                Case.status == CaseStatus.INTAKE,
                 Caller.updated_at <= cutoff,
                 or_(
                     Case.child_name.is_not(None),
@@ -151,21 +164,20 @@ def alert_stalled(line: Line, now: datetime | None = None) -> int:
         )
         stalled = list(session.scalars(query))
         for case in stalled:
-            start_alert(session, line, case, "stalled", now)
+            start_alert(session, line, case, AlertReason.STALLED, now)
         return len(stalled)
 
 
-def mark_abandoned(line: Line, now: datetime | None = None) -> int:
+def mark_abandoned(line: Line, now: datetime) -> int:
     """Intakes whose caller stopped answering INTAKE_ABANDONED_AFTER_MINUTES ago are
     marked "abandoned" (the dashboard lists them apart; retention purges them in time);
     see `abandon` for who is told. Returns how many were marked."""
-    now = now or utcnow()
     cutoff = now - line.settings.abandoned_after
     with line.db.transaction() as session:
         query = (
             select(Case)
             .join(Caller, Caller.id == Case.caller_id)
-            .where(Case.status == "intake", Caller.updated_at <= cutoff)
+            .where(Case.status == CaseStatus.INTAKE, Caller.updated_at <= cutoff)
             .order_by(Case.id)
             .limit(20)
             .with_for_update(of=Case, skip_locked=True)
@@ -180,14 +192,14 @@ def abandon(session: Session, line: Line, case: Case, now: datetime) -> None:
     """Mark one intake abandoned and tell, in one sentence, what the caller gave: the
     worker who has the case; else on call, by an alert (unless one still pages for it).
     An intake where nothing was given is for the dashboard only."""
-    case.status = "abandoned"
+    case.status = CaseStatus.ABANDONED
     log_event("oncall.abandoned", case=case.ref)
     worker = case.assigned_person
-    params = {"ref": case.ref, "story": story(line, case, "abandoned")}
+    params = {"ref": case.ref, "story": story(line, case, AlertReason.ABANDONED)}
     if roster.reachable(worker):
         tell(session, {worker.phone}, "worker_abandoned", params, case, now)
     elif gave_anything(case):
-        start_alert(session, line, case, "abandoned", now)
+        start_alert(session, line, case, AlertReason.ABANDONED, now)
 
 
 def gave_anything(case: Case) -> bool:
@@ -235,7 +247,7 @@ def alert_everyone(session: Session, line: Line, alert: Alert, now: datetime) ->
         if roster.reachable(person):
             page(session, line, alert, person, now, template="oncall_alert_all")
     page_fallback(session, line, alert, now, "all")
-    alert.status, alert.next_check_at = "exhausted", None
+    alert.status, alert.next_check_at = AlertStatus.EXHAUSTED, None
 
 
 def page(
@@ -251,9 +263,9 @@ def page(
     Someone called within INTAKE_PAGE_WINDOW is not called again: the alert comes by
     text (combined with their other pages) instead.
     """
-    wants_call = person.reach_by in ("call", "both")
-    call = wants_call and not _paged_lately(session, line, person.phone, "call", now)
-    if person.reach_by in ("sms", "both") or not call:
+    wants_call = ReachBy(person.reach_by).by_call
+    call = wants_call and not _paged_lately(session, line, person.phone, Medium.VOICE, now)
+    if ReachBy(person.reach_by).by_text or not call:
         _page_sms(session, line, alert, person.phone, person.id, now, template)
     if call:
         _page_call(session, line, alert, person, now)
@@ -291,10 +303,10 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
     """
     row = _open_page_row(session, phone, now, alert.case.is_test)
     if row is None:
-        held = _paged_lately(session, line, phone, "sms", now)
+        held = _paged_lately(session, line, phone, Medium.SMS, now)
         row = outbox.enqueue(
             session,
-            kind="alert",
+            kind=OutboxKind.ALERT,
             to=phone,
             send_at=now + PAGE_HOLD if held else now,
             params={MEMBERS: []},
@@ -306,7 +318,7 @@ def _page_sms(session, line: Line, alert, phone, person_id, now, template) -> No
             person_id=person_id,
             outbox=row,  # a new text is written once, words and all, at the next flush
             to_phone=phone,
-            channel="sms",
+            channel=Medium.SMS,
             created_at=now,
         )
     )
@@ -326,8 +338,8 @@ def _open_page_row(
         .join(Case, Case.id == Outbound.case_id)
         .where(
             Outbound.to_phone == phone,
-            Outbound.status == "pending",
-            Outbound.kind == "alert",
+            Outbound.status == OutboxStatus.PENDING,
+            Outbound.kind == OutboxKind.ALERT,
             Outbound.send_at <= now + PAGE_HOLD,
             Case.is_test == test,
             Outbound.tried_at.is_(None),  # words already sent once are never rewritten
@@ -363,7 +375,7 @@ def cancel_pages(session: Session, alert: Alert, reason: str) -> None:
     carrying = select(Page.outbox_id).where(Page.alert_id == alert.id)
     query = (
         select(Outbound)
-        .where(Outbound.id.in_(carrying), Outbound.status == "pending")
+        .where(Outbound.id.in_(carrying), Outbound.status == OutboxStatus.PENDING)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -372,20 +384,24 @@ def cancel_pages(session: Session, alert: Alert, reason: str) -> None:
         if members:
             _compose(row, members)
         else:
-            row.status, row.last_error = "cancelled", reason
+            row.status, row.last_error = OutboxStatus.CANCELLED, reason
 
 
 def _page_call(session, line: Line, alert, person, now) -> None:
     page_row = Page(
-        alert=alert, person_id=person.id, to_phone=person.phone, channel="call", created_at=now
+        alert=alert,
+        person_id=person.id,
+        to_phone=person.phone,
+        channel=Medium.VOICE,
+        created_at=now,
     )
     session.add(page_row)
     session.flush()
     url = signing.public_url(line.settings.public_base_url, VOICE_ALERT_PATH, f"page={page_row.id}")
     row = outbox.enqueue(
         session,
-        kind="alert_call",
-        channel="call",
+        kind=OutboxKind.ALERT_CALL,
+        channel=Medium.VOICE,
         to=person.phone,
         send_at=now,
         body=f"call about case {alert.case.ref}",
@@ -447,9 +463,9 @@ def children_text(case: Case) -> str:
 AREA_LIMIT, WHEN_LIMIT = 34, 22  # keep an alert at two SMS segments with a 40-char org name
 # An intake left half done: how its alert says so, in the one sentence of what is known.
 LEFT_PARTWAY = {
-    "hung_up": "hung up during intake",
-    "stalled": "went quiet mid-intake",
-    "abandoned": "left the intake unfinished",
+    AlertReason.HUNG_UP: "hung up during intake",
+    AlertReason.STALLED: "went quiet mid-intake",
+    AlertReason.ABANDONED: "left the intake unfinished",
 }
 STORY_RELATIONSHIPS = {
     "parent": "parent",
@@ -576,7 +592,7 @@ def acknowledge(
     _end(
         session,
         alert,
-        "acked",
+        AlertStatus.ACKED,
         f"acknowledged by {person.name}",
         others,
         "oncall_taken",
@@ -592,7 +608,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
     (and the worker who has the case)."""
     alerts = session.scalars(
         select(Alert)
-        .where(Alert.case_id == case.id, Alert.status.in_(("open", "exhausted")))
+        .where(Alert.case_id == case.id, Alert.status.in_(ALERT_WAITING))
         .with_for_update()
     ).all()
     worker = case.assigned_person
@@ -644,7 +660,7 @@ def tell(
     for phone in sorted(phones):
         outbox.enqueue(
             session,
-            kind="alert_taken",
+            kind=OutboxKind.ALERT_TAKEN,
             to=phone,
             send_at=now,
             template=f"{STAFF}:{template}",
@@ -665,7 +681,7 @@ def page_failed(session: Session, row: Outbound, now: datetime) -> None:
     for page_row in session.scalars(select(Page).where(Page.outbox_id == row.id)).all():
         alert = session.get(Alert, page_row.alert_id, with_for_update=True)
         current = alert.chain[alert.step] if alert and alert.chain else None
-        if alert is not None and alert.status == "open" and page_row.person_id == current:
+        if alert is not None and alert.status == AlertStatus.OPEN and page_row.person_id == current:
             alert.next_check_at = now
             log_event("oncall.page_failed", case=alert.case.ref, person=page_row.person_id)
 
@@ -676,9 +692,12 @@ def alerts_to_ack_all(session: Session, person: OnCallPerson) -> list[Alert]:
     sent_to = (
         select(Page.alert_id)
         .join(Outbound, Outbound.id == Page.outbox_id)
-        .where(Page.person_id == person.id, Outbound.status.in_(("sending", "sent")))
+        .where(
+            Page.person_id == person.id,
+            Outbound.status.in_((OutboxStatus.SENDING, OutboxStatus.SENT)),
+        )
     )
-    query = select(Alert).where(Alert.id.in_(sent_to), Alert.status.in_(("open", "exhausted")))
+    query = select(Alert).where(Alert.id.in_(sent_to), Alert.status.in_(ALERT_WAITING))
     return list(session.scalars(_real(query).order_by(Alert.id)))
 
 
@@ -695,7 +714,7 @@ def alert_to_ack(session: Session, person: OnCallPerson) -> Alert | None:
         select(Alert).join(Page, Page.alert_id == Alert.id).where(Page.person_id == person.id)
     )
     newest = paged.order_by(Page.id.desc()).limit(1)
-    waiting = newest.where(Alert.status.in_(("open", "exhausted")))
+    waiting = newest.where(Alert.status.in_(ALERT_WAITING))
     return session.scalar(waiting) or session.scalar(newest)
 
 
@@ -705,7 +724,9 @@ def take_off_chain(
     """This person can no longer be paged: their queued pages are cancelled, and an alert
     whose turn was theirs moves on at once (escalate skips them, or waits for someone)."""
     outbox.cancel_pending(session, why, to=person.phone, kinds=ALERT_KINDS)
-    query = select(Alert).where(Alert.status == "open").order_by(Alert.id).with_for_update()
+    query = (
+        select(Alert).where(Alert.status == AlertStatus.OPEN).order_by(Alert.id).with_for_update()
+    )
     for alert in session.scalars(query):
         if alert.chain and alert.chain[alert.step] == person.id:
             alert.next_check_at = now
@@ -720,7 +741,7 @@ def move_alerts(session: Session, old: Case, new: Case) -> None:
     """An alert still waking someone for `old` now speaks of `new` (RESTART)."""
     session.execute(
         update(Alert)
-        .where(Alert.case_id == old.id, Alert.status.in_(("open", "exhausted")))
+        .where(Alert.case_id == old.id, Alert.status.in_(ALERT_WAITING))
         .values(case_id=new.id)
         .execution_options(synchronize_session=False)
     )

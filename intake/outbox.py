@@ -18,10 +18,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
-from intake import words
+from intake import clock, words
 from intake.db import Database
+from intake.domain import Medium, OutboxKind, OutboxStatus
 from intake.logs import event as log_event
-from intake.models import Case, Outbound, utcnow
+from intake.models import Case, Outbound
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
 BATCH = 200
 OPTED_OUT_REASON = "opted out"
 CANNOT_TEXT_REASON = "cannot receive texts"
-FOLLOWUP = "followup"  # the kind of the follow-up plan's rows (intake/followups.py)
-CARD = "card"  # the text to read to police and NCMEC at the end of an intake (intake/card.py)
+FOLLOWUP = OutboxKind.FOLLOWUP  # the follow-up plan's rows (intake/followups.py)
+CARD = (
+    OutboxKind.CARD
+)  # the text to read to police and NCMEC at the end of an intake (intake/card.py)
 QUIET_STARTS = time(21, 0)  # unprompted texts after the first day wait for daytime
 QUIET_ENDS = time(8, 0)
 DAYTIME_ONLY = "daytime_only"  # a row param: never send between QUIET_STARTS and QUIET_ENDS
@@ -64,7 +67,7 @@ def enqueue(
     case_id: int | None = None,
     caller_id: int | None = None,
     dedupe_key: str | None = None,
-    channel: str = "sms",
+    channel: str = Medium.SMS,
 ) -> Outbound | None:
     """Add one outbound text; a repeated dedupe_key adds nothing (and returns None)."""
     row = Outbound(
@@ -83,7 +86,8 @@ def enqueue(
     if dedupe_key is None:
         session.add(row)
         return row
-    added = _insert_new(session, Outbound).values(_values(row)).returning(Outbound)
+    values = _values(row, clock.of(session).now())
+    added = _insert_new(session, Outbound).values(values).returning(Outbound)
     return session.scalars(added).one_or_none()
 
 
@@ -93,7 +97,8 @@ def enqueue_many(session: Session, rows: list[Outbound]) -> int:
     if not rows:
         return 0
     added = _insert_new(session, Outbound.__table__)  # Core: one executemany, cached
-    return session.execute(added, [_values(row) for row in rows]).rowcount
+    now = clock.of(session).now()
+    return session.execute(added, [_values(row, now) for row in rows]).rowcount
 
 
 def dialect_insert(session: Session, model):
@@ -109,11 +114,11 @@ def _insert_new(session: Session, target):
     return insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
 
 
-def _values(row: Outbound) -> dict[str, Any]:
+def _values(row: Outbound, now: datetime) -> dict[str, Any]:
     """A new row's columns, defaults filled in as the ORM would."""
     return {
         "kind": row.kind,
-        "channel": row.channel or "sms",
+        "channel": row.channel or Medium.SMS,
         "to_phone": row.to_phone,
         "template": row.template,
         "params": row.params or {},
@@ -123,9 +128,9 @@ def _values(row: Outbound) -> dict[str, Any]:
         "caller_id": row.caller_id,
         "dedupe_key": row.dedupe_key,
         "send_at": row.send_at,
-        "status": "pending",
+        "status": OutboxStatus.PENDING,
         "attempts": 0,
-        "created_at": utcnow(),
+        "created_at": now,
         "unsure": False,
     }
 
@@ -145,7 +150,7 @@ def cancel_pending(
     kinds: tuple[str, ...] | None = None,
 ) -> int:
     """Cancel rows not yet claimed; returns how many."""
-    query = update(Outbound).where(Outbound.status == "pending")
+    query = update(Outbound).where(Outbound.status == OutboxStatus.PENDING)
     if case_id is not None:
         query = query.where(Outbound.case_id == case_id)
     if to is not None:
@@ -153,7 +158,7 @@ def cancel_pending(
     if kinds:
         query = query.where(Outbound.kind.in_(kinds))
     result = session.execute(
-        query.values(status="cancelled", last_error=reason).execution_options(
+        query.values(status=OutboxStatus.CANCELLED, last_error=reason).execution_options(
             synchronize_session=False
         )
     )
@@ -163,9 +168,15 @@ def cancel_pending(
 def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[Claimed]:
     """Take due rows (and rows whose lease ran out) for this worker, in one transaction."""
     with db.transaction() as session:
-        ids = _lock_ids(session, Outbound.status == "sending", Outbound.lease_until, now, limit)
+        ids = _lock_ids(
+            session, Outbound.status == OutboxStatus.SENDING, Outbound.lease_until, now, limit
+        )
         due = _lock_ids(
-            session, Outbound.status == "pending", Outbound.send_at, now, limit - len(ids)
+            session,
+            Outbound.status == OutboxStatus.PENDING,
+            Outbound.send_at,
+            now,
+            limit - len(ids),
         )
         if ids:  # their worker died mid-send: Twilio may have taken them
             session.execute(
@@ -181,10 +192,10 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
             update(Outbound)
             .where(Outbound.id.in_(ids))
             .values(
-                status="sending",
+                status=OutboxStatus.SENDING,
                 lease_until=now + line.settings.send_lease,
                 attempts=Outbound.attempts + 1,
-                tried_at=func.coalesce(Outbound.tried_at, utcnow()),
+                tried_at=func.coalesce(Outbound.tried_at, clock.SYSTEM.now()),  # Twilio's time
             )
             .execution_options(synchronize_session=False)
         )
@@ -241,7 +252,7 @@ def _prepare(line: Line, row: Outbound, now: datetime, test: bool = False) -> Cl
     """
     if row.params.get(DAYTIME_ONLY) and in_quiet_hours(now, line.settings.zone):
         wait_until = after_quiet_hours(now, line.settings.zone)
-        row.status, row.send_at, row.lease_until = "pending", wait_until, None
+        row.status, row.send_at, row.lease_until = OutboxStatus.PENDING, wait_until, None
         row.attempts -= 1
         return None
     body = row.body
@@ -251,11 +262,11 @@ def _prepare(line: Line, row: Outbound, now: datetime, test: bool = False) -> Cl
         try:
             body = words.render(row.template, lang, **params)
         except Exception as error:  # noqa: BLE001 - a broken template fails its row only
-            row.status, row.last_error = "failed", f"template: {type(error).__name__}"
+            row.status, row.last_error = OutboxStatus.FAILED, f"template: {type(error).__name__}"
             log_event("outbox.bad_template", level=40, id=row.id, template=row.template)
             return None
         row.body = body
-    call_url = row.params.get("call_url") if row.channel == "call" else None
+    call_url = row.params.get("call_url") if row.channel == Medium.VOICE else None
     return Claimed(
         id=row.id,
         kind=row.kind,

@@ -52,6 +52,7 @@ from sqlalchemy.orm import Session, aliased
 
 from intake import outbox, sids
 from intake.cases import FINISHED_STATUSES, OPEN_STATUSES
+from intake.domain import UNSETTLED, CaseStatus, Medium, TwilioFileKind
 from intake.logs import event as log_event
 from intake.models import (
     Alert,
@@ -64,7 +65,6 @@ from intake.models import (
     Outbound,
     Page,
     TwilioDeletion,
-    utcnow,
 )
 from intake.transport import SendError, Transport, TwilioFile
 
@@ -72,7 +72,7 @@ if TYPE_CHECKING:
     from intake.line import Line
 
 
-ABANDONED = "abandoned"
+ABANDONED = CaseStatus.ABANDONED
 PURGED = "purged"  # what a caregiver's number becomes on a purged outbox row
 PURGE_REASON = "case purged"
 MEDIA_URL = re.compile(r"/Accounts/(AC\w+)/Messages/(MM\w+)/Media/(ME\w+)")
@@ -332,9 +332,9 @@ def due(before: datetime):
     return and_(Case.purged_at.is_(None), or_(finished, abandoned))
 
 
-def plan(line: Line, now: datetime | None = None) -> Plan:
+def plan(line: Line, now: datetime) -> Plan:
     """What a purge would do now; changes nothing."""
-    before = cutoff(line, now or utcnow())
+    before = cutoff(line, now)
     result = Plan()
     with line.db.sessions() as session:
         cases = list(session.scalars(select(Case).where(due(before)).order_by(Case.id)))
@@ -369,9 +369,8 @@ def _chunks(ids: Iterable[int], size: int = 1000) -> Iterable[list[int]]:
         yield ordered[start : start + size]
 
 
-def purge(line: Line, transport: Transport, now: datetime | None = None) -> Report:
+def purge(line: Line, transport: Transport, now: datetime) -> Report:
     """Purge every due case, then delete what waits at Twilio."""
-    now = now or utcnow()
     report = Report()
     with line.db.sessions() as session:
         due_ids = list(session.scalars(select(Case.id).where(due(cutoff(line, now)))))
@@ -452,7 +451,7 @@ def _scrub_case(session: Session, line: Line, case: Case, caller: Caller) -> int
     _scrub_messages(session, Message.case_id == case.id)
     outbox.cancel_pending(session, PURGE_REASON, case_id=case.id)
     _scrub_outbox(session, Outbound.case_id == case.id, caller)
-    settled = Outbound.status.not_in(("pending", "sending"))  # a combined page may wait
+    settled = Outbound.status.not_in(UNSETTLED)  # a combined page may wait
     _scrub_outbox(session, and_(Outbound.id.in_(_page_rows(case.id)), settled), caller)
     session.execute(delete(CaseNote).where(CaseNote.case_id == case.id))
     session.execute(
@@ -472,7 +471,7 @@ def _delete_texts_at_twilio(session: Session, line: Line, case_id: int) -> int:
         return 0  # without Twilio nothing was kept there
     found = texts_at_twilio(session, case_id)
     for sid in found:
-        session.add(_deletion(TwilioFile("message", account, sid), case_id))
+        session.add(_deletion(TwilioFile(TwilioFileKind.MESSAGE, account, sid), case_id))
     return len(found)
 
 
@@ -488,7 +487,7 @@ def texts_at_twilio(session: Session, case_id: int) -> list[str]:
     texts = select(Message.twilio_sid).where(Message.case_id == case_id)
     sent = select(Outbound.twilio_sid).where(
         or_(Outbound.case_id == case_id, Outbound.id.in_(_page_rows(case_id))),
-        Outbound.channel == "sms",
+        Outbound.channel == Medium.SMS,
     )
     found = set(session.scalars(texts)) | set(session.scalars(sent))
     return sorted(sid for sid in found if sids.is_sid(sids.MESSAGE, sid))
@@ -514,7 +513,7 @@ def _scrub_staff_traffic(session: Session, before: datetime) -> None:
             Outbound.case_id.is_(None),
             Outbound.caller_id.is_(None),
             Outbound.created_at < before,
-            Outbound.status.not_in(("pending", "sending")),
+            Outbound.status.not_in(UNSETTLED),
         )
         .values(body=None, params={}, last_error=None)
         .execution_options(synchronize_session=False)
@@ -552,11 +551,11 @@ def twilio_file(url: str) -> TwilioFile | None:
     media = MEDIA_URL.search(url)
     if media:
         account, message_sid, sid = media.groups()
-        return TwilioFile("media", account, sid, message_sid)
+        return TwilioFile(TwilioFileKind.MEDIA, account, sid, message_sid)
     recording = RECORDING_URL.search(url)
     if recording:
         account, sid = recording.groups()
-        return TwilioFile("recording", account, sid)
+        return TwilioFile(TwilioFileKind.RECORDING, account, sid)
     return None
 
 

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from flows.parse import parse_phone
 from intake.config import Settings
+from intake.domain import ReachBy
 from intake.models import OnCallPerson
 from intake.windows import on_call, parse_window
 
-REACH_BY = ("sms", "call", "both")
+REACH_BY = tuple(ReachBy)
 
 
 class RosterError(ValueError):
@@ -114,7 +115,7 @@ def add(
     session: Session,
     name: str,
     phone: str,
-    reach_by: str = "sms",
+    reach_by: str = ReachBy.SMS,
     windows: list[str] | None = None,
     region: str = "US",
 ) -> OnCallPerson:
@@ -122,8 +123,10 @@ def add(
     name = " ".join(name.split())
     if not name:
         raise RosterError("a name is needed")
-    if reach_by not in REACH_BY:
-        raise RosterError(f"--by must be one of {', '.join(REACH_BY)}")
+    try:
+        reach_by = ReachBy(reach_by)  # "call", the CLI's and the form's word, reads as voice
+    except ValueError:
+        raise RosterError("--by must be one of sms, call, both") from None
     canonical = canonical_windows(windows or [])
     phone = normalise_phone(phone, region)
     person = session.scalar(select(OnCallPerson).where(OnCallPerson.phone == phone))

@@ -14,7 +14,7 @@ import threading
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from intake import dispatcher, fallbacks, oncall, retention
+from intake.clock import SYSTEM
 from intake.logs import event as log_event
 from intake.transport import Transport, make_transport
 
@@ -37,8 +38,8 @@ FAILURES: Counter[str] = Counter()
 _failures_lock = threading.Lock()
 
 
-def _send_due(line: Line, transport: Transport) -> None:
-    report = dispatcher.dispatch(line, transport, on_failure=oncall.page_failed)
+def _send_due(line: Line, transport: Transport, now: datetime) -> None:
+    report = dispatcher.dispatch(line, transport, now, on_failure=oncall.page_failed)
     if report.ids:
         log_event("dispatch.batch", sent=report.sent, retried=report.retried, failed=report.failed)
 
@@ -46,11 +47,12 @@ def _send_due(line: Line, transport: Transport) -> None:
 # The parts of one tick, in order: texts answered from memory first (the host's spool:
 # the first tick, at start, takes what a stopped web process left), then escalations, so
 # the pages they make go out now.
-PARTS: tuple[tuple[str, Callable[[Line, Transport], object]], ...] = (
-    ("replay_spool", lambda line, transport: fallbacks.replay_all(line)),
-    ("alert_stalled", lambda line, transport: oncall.alert_stalled(line)),
-    ("mark_abandoned", lambda line, transport: oncall.mark_abandoned(line)),
-    ("check_due", lambda line, transport: oncall.check_due(line)),
+# Each part takes the tick's `now`, read once from the line's clock.
+PARTS: tuple[tuple[str, Callable[[Line, Transport, datetime], object]], ...] = (
+    ("replay_spool", lambda line, transport, now: fallbacks.replay_all(line)),
+    ("alert_stalled", lambda line, transport, now: oncall.alert_stalled(line, now)),
+    ("mark_abandoned", lambda line, transport, now: oncall.mark_abandoned(line, now)),
+    ("check_due", lambda line, transport, now: oncall.check_due(line, now)),
     ("dispatch", _send_due),
 )
 
@@ -58,18 +60,20 @@ PARTS: tuple[tuple[str, Callable[[Line, Transport], object]], ...] = (
 def dispatch_job(line: Line, transport: Transport) -> None:
     """One tick: escalate what waited too long, send what is due. Each part runs alone:
     one that fails is logged and counted, and the others still run."""
+    now = line.clock.now()
     for name, part in PARTS:
-        _run_part(name, part, line, transport)
+        _run_part(name, part, line, transport, now)
 
 
 def purge_job(line: Line, transport: Transport) -> None:
     """The daily retention purge (intake/retention.py); a failure is logged and counted."""
-    _run_part("purge", lambda line, transport: retention.purge(line, transport), line, transport)
+    now = line.clock.now()
+    _run_part("purge", retention.purge, line, transport, now)
 
 
-def _run_part(name: str, part, line: Line, transport: Transport) -> None:
+def _run_part(name: str, part, line: Line, transport: Transport, now: datetime) -> None:
     try:
-        part(line, transport)
+        part(line, transport, now)
     except Exception as exc:  # noqa: BLE001 - the clock must keep ticking
         with _failures_lock:
             FAILURES[name] += 1
@@ -93,7 +97,7 @@ def _add_jobs(scheduler, line: Line, transport: Transport | None = None) -> None
         id="dispatch",
         max_instances=1,
         coalesce=True,
-        next_run_time=datetime.now(UTC),  # run at once on start: late rows go out first
+        next_run_time=SYSTEM.now(),  # at once on start (APScheduler keeps wall time)
     )
     scheduler.add_job(
         purge_job,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from intake.config import Settings
+from intake.domain import Medium, OutboxStatus
 from intake.simulated import is_fictitious  # noqa: F401  (the simulator's numbers)
 from intake.twilio_requests import (  # noqa: F401  (what the simulator's users sign with)
     ACCOUNT_SID,
@@ -70,7 +71,9 @@ class LineText:
     call_url: str | None = None  # for a call: where its TwiML is fetched
 
 
-def line_texts(session, phone: str, statuses: tuple[str, ...] = ("sent",)) -> list[LineText]:
+def line_texts(
+    session, phone: str, statuses: tuple[str, ...] = (OutboxStatus.SENT,)
+) -> list[LineText]:
     """What the line sent `phone` from the outbox, in the order it went out."""
     from sqlalchemy import select
 
@@ -89,7 +92,7 @@ def line_texts(session, phone: str, statuses: tuple[str, ...] = ("sent",)) -> li
             body=row.body or "",
             status=row.status,
             sent_at=row.sent_at,
-            call_url=(row.params or {}).get("call_url") if row.channel == "call" else None,
+            call_url=(row.params or {}).get("call_url") if row.channel == Medium.VOICE else None,
         )
         for row in session.scalars(query)
     ]

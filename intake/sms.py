@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from flows import engine
 from flows.parse import detect_language, keyword, normalize
 from intake import cases, channels, conversations, roster, staff
+from intake.domain import Medium
 from intake.logs import event as log_event
-from intake.models import Caller, Case, Message, OnCallPerson, utcnow
+from intake.models import Caller, Case, Message, OnCallPerson
 
 if TYPE_CHECKING:
     from intake.line import Line
@@ -61,9 +62,8 @@ def is_carrier_opt_out_word(text: str) -> bool:
     return normalize(text) in CARRIER_OPT_OUT_WORDS
 
 
-def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | None = None) -> str:
+def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime) -> str:
     """Handle one text inside the caller's transaction; return the TwiML to answer."""
-    now = now or utcnow()
     sender = lock_sender(session, sms.sender, now, sms.sid)
     if sender.answered is not None:  # Twilio retried: answer the same, change nothing
         log_event("sms.duplicate", sid=sms.sid)
@@ -71,7 +71,7 @@ def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime | No
     if sender.person is not None:
         return handle_staff_sms(session, line, sender.person, sms, now)
     caller = sender.caller
-    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel="sms")
+    inbound = engine.Inbound(text=sms.body, media=sms.media, sender=sms.sender, channel=Medium.SMS)
     unsaid = frozenset({"opted_out"}) if is_carrier_opt_out_word(sms.body) else frozenset()
     turn = conversations.take_turn(session, line, caller, inbound, now, unsaid, sender.case)
     twiml = channels.sms_twiml(turn.texts or [])

@@ -28,6 +28,7 @@ from typing import Any
 from cryptography.fernet import MultiFernet
 
 from intake import crypto
+from intake.clock import SYSTEM, Clock
 from intake.logs import event as log_event
 
 FILE = "spool.sqlite3"
@@ -63,8 +64,9 @@ class Entry:
 class Spool:
     """The host's spool file; each thread of each process opens its own connection."""
 
-    def __init__(self, folder: Path, ring: MultiFernet):
+    def __init__(self, folder: Path, ring: MultiFernet, clock: Clock = SYSTEM):
         self.folder, self.ring = Path(folder), ring
+        self.clock = clock  # answered and held-until times, in seconds since the epoch
         self.path = self.folder / FILE
         self._local = threading.local()
 
@@ -72,7 +74,7 @@ class Spool:
         """Write an entry durably (fsync'd when this returns); False if `key` was already
         spooled (a retry of the same text)."""
         token = crypto.encrypt(self.ring, json.dumps(data, separators=(",", ":")))
-        row = (key, token, time.time() if answered_at is None else answered_at)
+        row = (key, token, self._epoch() if answered_at is None else answered_at)
         for _ in range(PUT_TRIES - 1):
             try:
                 return self._insert(row)
@@ -95,7 +97,7 @@ class Spool:
 
         An entry that cannot be decrypted (its key gone from INTAKE_DATA_KEYS) is logged,
         held and skipped, never deleted."""
-        now = time.time()
+        now = self._epoch()
         with self._transaction() as conn:
             rows = conn.execute(
                 "SELECT key, token, answered_at, tries FROM spooled WHERE held_until <= ?"
@@ -126,8 +128,11 @@ class Spool:
         with self._transaction() as conn:
             conn.executemany(
                 "UPDATE spooled SET held_until = ? WHERE key = ?",
-                [(time.time() + after, key) for key in keys],
+                [(self._epoch() + after, key) for key in keys],
             )
+
+    def _epoch(self) -> float:
+        return self.clock.now().timestamp()
 
     def count(self) -> int:
         """Entries waiting (0 when there is no spool file yet: nothing was ever spooled)."""

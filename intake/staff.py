@@ -19,22 +19,23 @@ from sqlalchemy.orm import Session
 
 from flows.parse import keyword
 from intake import cases, oncall, outbox, roster, words
+from intake.domain import ALERT_WAITING, AlertReason, CaseStatus, Direction, OutboxKind
 from intake.logs import event as log_event
-from intake.models import Alert, Case, Message, OnCallPerson, utcnow
+from intake.models import Alert, Case, Message, OnCallPerson
 
 if TYPE_CHECKING:
     from intake.line import Line
 
 OPEN = cases.OPEN_STATUSES
 FINISHED = cases.FINISHED_STATUSES  # an abandoned intake still has a caller
-WAITING = ("open", "exhausted")  # an alert that still wants someone
+WAITING = ALERT_WAITING  # an alert that still wants someone
 NAME_LIMIT = 40  # of a worker's name in a text to a caregiver (the segment budget)
 # A relay of up to 1,500 characters goes whole; a longer one is cut to 1,400 (at a word),
 # marked "...", and its reader told so and where the rest is: room for those words within
 # Twilio's 1,600 characters. The whole text is kept (the case page, the staff command).
 RELAY_LIMIT = 1500
 RELAY_CUT_AT = 1400
-STATUS_WORDS = {"abandoned": "left unfinished"}
+STATUS_WORDS = {CaseStatus.ABANDONED: "left unfinished"}
 PURGED_WORDS = "data retention"  # a purged case, as staff read it (intake/retention.py)
 
 Answer = tuple[list[str], Case | None]  # the replies, and the case the command was about
@@ -81,7 +82,7 @@ def ack_command(session, line: Line, person, args, text, now) -> Answer:
             return [oncall.staff_words("ack_nothing")], None
         case = alert.case
     else:
-        case = _case(session, args[0])
+        case = cases.by_ref(session, args[0])
         if case is None:
             return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
     taken = take(session, line, person, case, now)
@@ -92,7 +93,7 @@ def take_command(session, line: Line, person, args, text, now) -> Answer:
     """TAKE <ref>: the case, even from the worker who has it (they are told)."""
     if not args:
         return [oncall.staff_words("take_which")], None
-    case = _case(session, args[0])
+    case = cases.by_ref(session, args[0])
     if case is None:
         return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
     taken = take(session, line, person, case, now, take_over=True)
@@ -114,7 +115,7 @@ def not_me_command(session, line: Line, person, args, text, now) -> Answer:
     back to the chain at once. Without a reference, the newest case this person has."""
     query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
     if args:
-        query = query.where(Case.ref == args[0].strip().upper())
+        query = query.where(cases.ref_is(args[0]))
     case = session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
     if case is None:
         return [oncall.staff_words("not_me_nothing")], None
@@ -129,7 +130,7 @@ def found_command(session, line: Line, person, args, text, now) -> Answer:
     without it the line asks, and nothing stops."""
     if not args:
         return [oncall.staff_words("found_which_case")], None
-    case = _case(session, args[0])
+    case = cases.by_ref(session, args[0])
     if case is None:
         return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
     said = " ".join(args[1:]).strip()
@@ -213,7 +214,7 @@ def keep_command(
         Message(
             person_id=person.id,
             case_id=case.id if case else None,
-            direction="in",
+            direction=Direction.IN,
             twilio_sid=sid,
             body=said,
             reply_twiml=reply,
@@ -236,7 +237,7 @@ def _newest_intake(session: Session, case: Case) -> Case:
 def _restarted_and_waiting(session: Session, case: Case) -> bool:
     """The caller left this intake half done for a new one (RESTART), whose alert still
     waits: the same caller with the same need."""
-    if case.status != "abandoned":
+    if case.status != CaseStatus.ABANDONED:
         return False
     newer = cases.current_case(session, case.caller)
     return newer is not None and bool(_waiting_alerts(session, newer))
@@ -356,7 +357,7 @@ def relay_to_caregiver(
     session: Session, line: Line, person: OnCallPerson, ref: str, text: str, now: datetime
 ) -> Answer:
     """R <ref> message: text the caregiver of this worker's case from the line's number."""
-    case = _case(session, ref)
+    case = cases.by_ref(session, ref)
     if case is None:
         return [oncall.staff_words("no_such_case", ref=ref.upper())], None
     said, _ = text_caregiver(session, person, case, text.split(None, 2)[2], now)
@@ -385,7 +386,7 @@ def text_caregiver(
         return oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback(case)), False
     outbox.enqueue(
         session,
-        kind="relay",
+        kind=OutboxKind.RELAY,
         to=caller.phone,
         send_at=now,
         template="relay_from_worker",
@@ -422,7 +423,7 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
         return
     outbox.enqueue(
         session,
-        kind="relay",
+        kind=OutboxKind.RELAY,
         to=worker.phone,
         send_at=now,
         template=f"{oncall.STAFF}:relay_to_worker",
@@ -431,13 +432,11 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
     )
 
 
-def leave_roster(
-    session: Session, line: Line, who: str, now: datetime | None = None
-) -> OnCallPerson:
+def leave_roster(session: Session, line: Line, who: str, now: datetime) -> OnCallPerson:
     """Take someone off the roster: their pages stop and their open cases go back to the
     chain."""
     person = roster.remove(session, who, line.settings.default_region)
-    hand_back(session, line, person, now or utcnow())
+    hand_back(session, line, person, now)
     return person
 
 
@@ -458,7 +457,7 @@ def hand_back(
 def give_back(session: Session, line: Line, person: OnCallPerson, case: Case, now: datetime):
     """This case is no longer this person's: the chain is woken for it again."""
     case.assigned_person = None
-    oncall.start_alert(session, line, case, "handed_back", now)
+    oncall.start_alert(session, line, case, AlertReason.HANDED_BACK, now)
     log_event("staff.handed_back", case=case.ref, person=person.id)
 
 
@@ -478,7 +477,7 @@ def stop_texts(session: Session, line: Line, person: OnCallPerson, now: datetime
         return
     outbox.enqueue(
         session,
-        kind="staff_notice",
+        kind=OutboxKind.STAFF_NOTICE,
         to=fallback,
         send_at=now,
         template=f"{oncall.STAFF}:staff_stopped",
@@ -525,7 +524,3 @@ def _not_taken(taken: Taken) -> str:
     if taken.outcome == "over":
         return f"{taken.case.ref} ({taken.case.status})"
     return f"{taken.case.ref} (taken by {taken.who or 'someone else'})"
-
-
-def _case(session: Session, ref: str) -> Case | None:
-    return session.scalar(select(Case).where(Case.ref == ref.strip().upper()))

@@ -17,6 +17,7 @@ from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
 from intake.config import Settings
+from intake.domain import Medium, TwilioFileKind
 
 T = TypeVar("T")
 OPTED_OUT = 21610
@@ -146,7 +147,7 @@ class TwilioTransport:
         """SIDs of texts (or calls) this line sent to `message.to` since `since` that match
         it (same body; for a call, any call): newest first. Raises SendError when Twilio
         cannot be asked."""
-        if channel == "call":
+        if channel == Medium.VOICE:
             return _call_twilio(lambda: self._find_calls(message, since))
         return _call_twilio(lambda: self._find_messages(message, since))
 
@@ -179,9 +180,9 @@ class TwilioTransport:
         """Delete a photo, recording or text at Twilio; one already gone counts as deleted.
         Raises SendError when Twilio cannot be asked or refuses."""
         account = self.client.api.v2010.accounts(file.account_sid)
-        if file.kind == "media":
+        if file.kind == TwilioFileKind.MEDIA:
             resource = account.messages(file.message_sid).media(file.sid)
-        elif file.kind == "message":
+        elif file.kind == TwilioFileKind.MESSAGE:
             resource = account.messages(file.sid)
         else:
             resource = account.recordings(file.sid)

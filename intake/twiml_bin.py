@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from intake import channels, words
 from intake.config import Settings
+from intake.domain import Medium
 from intake.line import fallback_words
 from intake.voice import RING_SECONDS, VOICES
 
@@ -46,4 +47,4 @@ def _say(response: VoiceResponse, lang: str, text: str) -> None:
 
 
 def _words(template: str, lang: str, settings: Settings) -> str:
-    return words.render(template, lang, channel="voice", org=settings.org_name)
+    return words.render(template, lang, channel=Medium.VOICE, org=settings.org_name)

@@ -90,6 +90,9 @@ class Recording:
     words: str
 
 
+DIAL_FAILED = "failed"  # Twilio's DialCallStatus for a call that could not be placed
+
+
 @dataclass(frozen=True)
 class Pickup:
     """What one dialled person does when a <Dial> rings them."""
@@ -102,7 +105,7 @@ class Pickup:
 
 NO_ANSWER = Pickup()
 BUSY = Pickup(status="busy")
-FAILED = Pickup(status="failed")
+FAILED = Pickup(status=DIAL_FAILED)
 
 Callee = Callable[[str], Pickup]
 

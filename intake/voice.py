@@ -23,6 +23,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from flows import engine
 from intake import cases, conversations, followups, oncall, outbox, roster, staff, webhooks, words
+from intake.domain import AlertReason, CaseStatus, Medium, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Caller, Case, CaseMedia
 from intake.office import office_open
@@ -42,8 +43,8 @@ RING_SECONDS = 20  # each on-call person rings this long
 MAX_HINTS = 100  # Twilio takes up to 500 hint phrases; a short list helps more
 VOICEMAIL_SECONDS = 120
 PENDING = "heard"  # Caller.state key: speech waiting for the caller to confirm it
-HUNG_UP = "hung_up"  # an alert's reason: the caller hung up during the intake
-PHOTO_REQUEST = "photo_request"  # an outbox kind: a text asking a caller for a photo
+HUNG_UP = AlertReason.HUNG_UP  # an alert's reason: the caller hung up during the intake
+PHOTO_REQUEST = OutboxKind.PHOTO_REQUEST  # a text asking a caller for a photo
 KEYS = {"person": "0", "ncmec": "9", "language": "2"}
 MENU_KEYS = (KEYS["person"], KEYS["ncmec"])  # pressed alone, at any question
 OTHER_LANGUAGE = {"en": "es", "es": "en"}  # what 2 switches to at the greeting
@@ -104,7 +105,7 @@ class Call:
         return words.render(
             template,
             self.lang,
-            channel="voice",
+            channel=Medium.VOICE,
             org=self.line.settings.org_name,
             ref=case.ref if case else "",
             child_name=(case.child_name or "") if case else "",
@@ -176,7 +177,7 @@ def offer_language(call: Call, into) -> None:
     """On an English call, "Para español, oprima 2" in the Spanish voice, and the other
     way round: the offer is in the other language's own words and voice."""
     other = OTHER_LANGUAGE.get(call.lang, "es")
-    offer = words.render("language_offer", other, channel="voice")
+    offer = words.render("language_offer", other, channel=Medium.VOICE)
     call.say(offer, into, lang=other)
 
 
@@ -223,7 +224,7 @@ def start_or_resume(
     _pass_over_what_a_call_cannot_ask(session, line, caller, case, now)
     state = engine.State.from_dict(caller.state)
     lang = lang if lang != state.lang else None
-    if state.status != engine.ACTIVE and case is not None and case.status == "open":
+    if state.status != engine.ACTIVE and case is not None and case.status == CaseStatus.OPEN:
         call = Call(line, caller.lang, case)
         if again:
             call.say_template("ncmec_again")
@@ -233,7 +234,7 @@ def start_or_resume(
     if state.status != engine.ACTIVE:
         caller.state = engine.State(lang=state.lang).to_dict()
     said_already = frozenset() if lang else frozenset({"welcome"})  # the greeting was said
-    inbound = engine.Inbound(sender=caller.phone, channel="voice", lang=lang)
+    inbound = engine.Inbound(sender=caller.phone, channel=Medium.VOICE, lang=lang)
     turn = conversations.take_turn(session, line, caller, inbound, now, said_already)
     call = Call(line, caller.lang, turn.case)
     if again:
@@ -289,7 +290,7 @@ def menu_key(session: Session, line: Line, caller: Caller, key: str, now: dateti
 
 def answered(session: Session, line: Line, caller: Caller, text: str, now: datetime) -> str:
     """Run the turn for what the caller said or keyed, and ask what comes next."""
-    inbound = engine.Inbound(text=text, sender=caller.phone, channel="voice")
+    inbound = engine.Inbound(text=text, sender=caller.phone, channel=Medium.VOICE)
     turn = conversations.take_turn(session, line, caller, inbound, now)
     conversations.keep_messages(session, turn, text, now)
     return next_question(session, line, turn, Call(line, caller.lang, turn.case))
@@ -560,7 +561,7 @@ def voicemail(
     case = _ensure_case(session, line, caller, now)
     if url:
         session.add(CaseMedia(case=case, url=url, content_type="audio/x-wav", created_at=now))
-        oncall.start_alert(session, line, case, "voicemail", now)
+        oncall.start_alert(session, line, case, AlertReason.VOICEMAIL, now)
         log_event("voice.voicemail", case=case.ref, seconds=seconds)
     call = Call(line, caller.lang, case)
     call.say_template("voicemail_kept")
@@ -615,7 +616,7 @@ def _ensure_case(session: Session, line: Line, caller: Caller, now: datetime) ->
     case = cases.current_case(session, caller)
     if case is not None:
         return case
-    inbound = engine.Inbound(sender=caller.phone, channel="voice")
+    inbound = engine.Inbound(sender=caller.phone, channel=Medium.VOICE)
     turn = conversations.take_turn(session, line, caller, inbound, now)
     return turn.case
 
@@ -627,7 +628,7 @@ def ended(session: Session, line: Line, phone: str, now: datetime) -> None:
     """The call ended. An intake left half done wakes someone: a hang-up may mean danger."""
     caller = conversations.lock_caller(session, phone, now)
     case = cases.current_case(session, caller)
-    if case is not None and case.status == "intake":
+    if case is not None and case.status == CaseStatus.INTAKE:
         oncall.start_alert(session, line, case, HUNG_UP, now)
         log_event("voice.hung_up", case=case.ref)
 

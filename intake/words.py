@@ -14,6 +14,7 @@ import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from flows.vocabulary import Vocabulary
+from intake.domain import Medium
 
 
 def _templates_dir() -> Path:
@@ -111,8 +112,12 @@ def render(name: str, lang: str, /, channel: str = "sms", **params: Any) -> str:
     if ":" in name:
         channel, name = name.split(":", 1)
     lang = lang if lang in LANGUAGES else "en"
-    if channel == "voice" and not _exists(channel, lang, name) and not _exists(channel, "en", name):
-        channel = "sms"
+    if (
+        channel == Medium.VOICE
+        and not _exists(channel, lang, name)
+        and not _exists(channel, "en", name)
+    ):
+        channel = Medium.SMS
     if not _exists(channel, lang, name):
         lang = "en"
     template = _environment().get_template(f"{channel}/{lang}/{name}.txt")

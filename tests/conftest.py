@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from intake import signing, simulator
 from intake.app import create_app
+from intake.clock import SettableClock
 from intake.config import Settings
 from intake.migrate import upgrade
 from tests.fake_twilio import FakeTwilio
@@ -159,6 +160,18 @@ def settings(db_url, tmp_path) -> Settings:
 
 
 @pytest.fixture
+def clock() -> SettableClock:
+    """A clock that stands still until the test moves it: a test that asks for it gets its
+    `app` (and `line`) on this clock, so time moves only when the test says so."""
+    return SettableClock()
+
+
+def _test_clock(request):
+    """The test's settable clock when it asks for one (directly or by `usefixtures`)."""
+    return request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+
+
+@pytest.fixture
 def make_app():
     """create_app for a test's own settings; each app's database is disposed after the
     test, which also ends its settling thread (a broken database's spool retries)."""
@@ -174,8 +187,9 @@ def make_app():
 
 
 @pytest.fixture
-def app(settings):
-    app = create_app(settings)
+def app(request, settings):
+    made_clock = _test_clock(request)
+    app = create_app(settings) if made_clock is None else create_app(settings, made_clock)
     app.config["TESTING"] = True
     yield app
     app.extensions["intake"].db.dispose()

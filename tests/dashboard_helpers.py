@@ -4,13 +4,13 @@ code from the account's authenticator app where it has one), a case."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import func, select
 
 from intake import accounts, cases, roster
-from intake.models import Alert, Caller, Case, StaffAccount, utcnow
+from intake.models import Alert, Caller, Case, StaffAccount
 
 PASSWORD = "correct horse battery"
 ADMIN, WORKER, VIEWER = "admin@example.org", "ana@example.org", "viewer@example.org"
@@ -26,14 +26,13 @@ def make_account(line, email: str, admin: bool = False, phone: str | None = None
         name = email.split("@")[0].title()
         account = accounts.add(s, email, name, PASSWORD, admin=admin, phone=phone)
         if admin:
-            turn_on_two_step(s, account)
+            turn_on_two_step(s, account, line.clock.now())
         return account.id
 
 
-def turn_on_two_step(s, account: StaffAccount) -> list[str]:
-    """What the set-up page does, with the code an app would show now."""
+def turn_on_two_step(s, account: StaffAccount, now: datetime) -> list[str]:
+    """What the set-up page does at `now`, with the code an app would show then."""
     secret = accounts.begin_two_step(s, account)
-    now = datetime.now(UTC)
     codes = accounts.confirm_two_step(s, account, pyotp.TOTP(secret).at(now), now)
     RECOVERY[account.email] = codes
     return codes
@@ -41,8 +40,8 @@ def turn_on_two_step(s, account: StaffAccount) -> list[str]:
 
 def app_code(line, email: str) -> str:
     """The code the person's app shows: now's, or the next step's if now's was used (no
-    code works twice; the line takes 30 s either side)."""
-    now = datetime.now(UTC)
+    code works twice; the line takes 30 s either side), by the line's clock."""
+    now = line.clock.now()
     with line.db.transaction() as s:
         account = accounts.by_email(s, email)
         totp = pyotp.TOTP(account.totp_secret)
@@ -93,7 +92,7 @@ def case_ref(line) -> str:
 def seed(line, status: str, hours_ago: float, alert: str | None = None) -> str:
     """A case of this status opened `hours_ago`, with an alert ("open" or "acked") or
     none; its reference is returned."""
-    opened = utcnow() - timedelta(hours=hours_ago)
+    opened = line.clock.now() - timedelta(hours=hours_ago)
     with line.db.transaction() as s:
         count = s.scalar(select(func.count(Case.id)))
         caller = Caller(phone=f"+1212555{count:04d}")

@@ -14,13 +14,15 @@ from sqlalchemy import select
 
 from intake import oncall, simulator
 from intake.config import ConfigError, Settings
-from intake.models import Case, utcnow
+from intake.models import Case
 from intake.words import render
 from tests import test_caregiver, test_oncall
 from tests.conftest import CALLER, Phone
 from tests.dashboard_helpers import post
 from tests.test_caregiver import caregiver_texts, signed_in_worker
 from tests.test_oncall import ANA, add, staff, texts_to, tick
+
+pytestmark = pytest.mark.usefixtures("clock")  # time moves when the test moves it
 
 settings, crew = test_oncall.settings, test_oncall.crew
 local_app, local_line = test_caregiver.local_app, test_caregiver.local_line  # no Twilio
@@ -48,7 +50,7 @@ def test_a_stalled_alert_is_one_sentence_and_the_worker_hears_when_it_is_abandon
     app, line, phone, settings, crew, fake, transport
 ):
     half_intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     worker_tick(line, transport, start + timedelta(minutes=11))
     [alert] = texts_to(fake, ANA)
     ref = cases_of(line)[0].ref
@@ -77,7 +79,7 @@ def test_an_abandoned_intake_nobody_took_alerts_on_call_with_what_was_given(
     gave_a_little.text("yes")  # police called: nothing that pages when stalled
     wrong_number = Phone(app, settings, "+13055554321")
     wrong_number.text("hello")
-    start = utcnow()
+    start = line.clock.now()
     worker_tick(line, transport, start + timedelta(minutes=11))
     assert texts_to(fake, ANA) == []
     worker_tick(line, transport, start + timedelta(minutes=31))
@@ -93,7 +95,7 @@ def test_a_caller_who_comes_back_goes_on_where_they_stopped(
     app, line, phone, settings, crew, fake, transport
 ):
     half_intake(phone)
-    worker_tick(line, transport, utcnow() + timedelta(minutes=31))
+    worker_tick(line, transport, line.clock.now() + timedelta(minutes=31))
     assert cases_of(line)[0].status == "abandoned"
     reply = phone.reply("red coat, brown ponytail")
     assert reply == render("ask_police_report", "en")  # the next question, not a new intake
@@ -106,7 +108,7 @@ def test_a_worker_can_take_up_an_abandoned_intake(
     app, line, phone, settings, crew, fake, transport
 ):
     half_intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     worker_tick(line, transport, start + timedelta(minutes=11))
     staff(app, settings, ANA).reply("ACK")
     worker_tick(line, transport, start + timedelta(minutes=31))
@@ -124,7 +126,7 @@ def test_a_hang_up_alert_reads_as_one_sentence(app, line, settings, fake, transp
     call.say("Leo")
     call.press("4#")
     call.hang_up()
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [alert] = texts_to(fake, ANA)
     assert "Caller +1 212... hung up during intake: age 4; police not called.\n" in alert
     assert "not given yet" not in alert and "Leo" not in alert
@@ -147,7 +149,7 @@ def test_the_abandoned_setting_is_checked(tmp_path, value, problem):
 def test_on_the_dashboard_an_abandoned_intake_can_be_taken_up_and_closed(local_app, local_line):
     phone = Phone(local_app, local_line.settings)
     half_intake(phone)
-    oncall.mark_abandoned(local_line, utcnow() + timedelta(minutes=31))
+    oncall.mark_abandoned(local_line, local_line.clock.now() + timedelta(minutes=31))
     worker = signed_in_worker(local_app, local_line)
     ref = cases_of(local_line)[0].ref
     page = f"/dashboard/cases/{ref}"

@@ -20,7 +20,6 @@ from intake import signing
 from intake.app import create_app
 from intake.config import Settings
 from intake.devtools.simulate import http_post
-from intake.models import utcnow
 from intake.simulator import (
     BUSY,
     NO_ANSWER,
@@ -36,6 +35,8 @@ from tests.conftest import BASE_URL, CALLER, TOKEN, Phone, twilio_settings
 from tests.test_cli import run_intake
 from tests.test_oncall import add, the_alert, the_case, tick
 from tests.test_sms_webhook import intake
+
+pytestmark = pytest.mark.usefixtures("clock")  # time moves when the test moves it
 
 ANA, BEN = "+12125550111", "+12125550122"
 LINE = "+12125550100"
@@ -423,7 +424,7 @@ def alerting(db_url, tmp_path, fake):
     line = app.extensions["intake"]
     add(line, "Ana", ANA, by="call")
     intake(Phone(app, settings))
-    tick(line, TwilioTransport(settings, timeout=2.0), utcnow())
+    tick(line, TwilioTransport(settings, timeout=2.0))
     yield app, settings, line
     line.db.dispose()
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from intake import card, simulator
-from intake.models import Caller, Case, Outbound, utcnow
+from intake.models import Caller, Case, Outbound
 from intake.words import is_gsm, segments
 from tests.conftest import LINE_NUMBER, Phone, make_settings, twilio_settings
 from tests.test_templates import NEVER_SAY
@@ -115,7 +115,7 @@ def test_no_card_to_a_number_twilio_said_cannot_take_texts(call_app, call_settin
 
     with call_app.app_context():
         line = current_line()
-    long_ago = utcnow() - timedelta(days=30)
+    long_ago = line.clock.now() - timedelta(days=30)
     with line.db.transaction() as s:  # an old case: a text to this landline was refused
         caller = Caller(phone=CALLER, lang="en", state={})
         s.add(caller)
@@ -208,7 +208,7 @@ def test_a_card_refused_as_not_a_mobile_number_marks_the_case_and_stops_the_plan
     for answer in INTAKE["en"]:
         phone.text(answer)
     fake.fail_to(CALLER, 21614)  # a landline
-    report = dispatcher.dispatch(line, TwilioTransport(call_settings), now=utcnow())
+    report = dispatcher.dispatch(line, TwilioTransport(call_settings), now=line.clock.now())
     assert report.failed == 1
     [case] = _cases(line)
     assert case.cannot_text_at is not None

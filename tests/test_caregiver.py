@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from intake import cases, dispatcher, simulator
 from intake.app import create_app
-from intake.models import Caller, Case, Outbound, utcnow
+from intake.models import Caller, Case, Outbound
 from intake.transport import LocalTransport
 from tests import test_oncall
 from tests.conftest import BASE_URL, CALLER, Phone, make_settings, signed_post
@@ -22,6 +22,8 @@ from tests.dashboard_helpers import add_to_roster, make_account, post, sign_in
 from tests.test_oncall import ANA, BEN, add, staff, texts_to, tick
 from tests.test_sms_webhook import intake
 from tests.test_voice_call import answer_everything, spoken
+
+pytestmark = pytest.mark.usefixtures("clock")  # time moves when the test moves it
 
 settings, crew = test_oncall.settings, test_oncall.crew
 ANA_SHOWN, BEN_SHOWN = "(212) 555-0111", "(212) 555-0122"
@@ -60,12 +62,12 @@ def test_ack_tells_the_caregiver_once_who_has_the_case_and_their_number(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ana = staff(app, settings, ANA)
     ana.reply("ACK")
     ana.reply("ACK")  # sent twice
     ana.reply(f"TAKE {the_case(line).ref}")  # and taken again: still hers
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [text] = told_taken(fake)
     ref = the_case(line).ref
     assert text == (
@@ -78,7 +80,7 @@ def test_two_workers_acking_at_once_tell_the_caregiver_once(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ref = the_case(line).ref
     barrier = threading.Barrier(2)
 
@@ -92,7 +94,7 @@ def test_two_workers_acking_at_once_tell_the_caregiver_once(
         t.start()
     for t in threads:
         t.join()
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [text] = told_taken(fake)
     with line.db.sessions() as s:
         winner = s.scalars(select(Case)).one().assigned_person.name
@@ -110,11 +112,11 @@ def test_a_spanish_caregiver_is_told_in_spanish_and_again_when_someone_takes_ove
     phone.text("1")
     phone.text("SALTAR")
     phone.text("MISMO")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ref = the_case(line).ref
     staff(app, settings, ANA).reply("ACK")
     staff(app, settings, BEN).reply(f"TAKE {ref}")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert told_taken(fake) == [
         f"Bright Path Family Services: Ana tiene su caso {ref}. Espere una llamada del "
         f"{ANA_SHOWN}. También puede responder a este mensaje.",
@@ -126,12 +128,12 @@ def test_a_spanish_caregiver_is_told_in_spanish_and_again_when_someone_takes_ove
 def test_pressing_1_on_an_alert_call_tells_the_caregiver(app, line, phone, fake, transport):
     add(line, "Ana", ANA, by="call")
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [call] = fake.calls
     answer = call["url"].removeprefix(BASE_URL).replace("/alert?", "/alert/answer?")
     signed_post(app, answer, {"CallSid": call["sid"], "Digits": "1"})
     signed_post(app, answer, {"CallSid": call["sid"], "Digits": "1"})  # a retried webhook
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [text] = told_taken(fake)
     assert f"Ana has your case {the_case(line).ref}" in text and ANA_SHOWN in text
 
@@ -148,7 +150,7 @@ def test_a_worker_taking_a_whispered_call_is_named_to_the_caller_by_text(
     )
     caller.silence()
     caller.press("0")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [text] = told_taken(fake)
     assert f"Ben has your case {the_case(line).ref}" in text and BEN_SHOWN in text
 
@@ -158,13 +160,13 @@ def test_a_caregiver_who_texted_stop_is_not_told(app, line, phone, settings, cre
     intake(phone)
     intake(stopped)
     stopped.text("STOP")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     with line.db.sessions() as s:
         refs = list(s.scalars(select(Case.ref).order_by(Case.id)))
     ana = staff(app, settings, ANA)
     for ref in refs:
         ana.reply(f"ACK {ref}")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert [t for t in texts_to(fake, stopped.number) if "has your case" in t] == []
     [text] = told_taken(fake)
     assert f"Ana has your case {refs[0]}" in text
@@ -175,7 +177,7 @@ def test_a_caregiver_who_texted_stop_is_not_told(app, line, phone, settings, cre
 
 def caregiver_texts(line) -> list[str]:
     """What the caregiver's phone got, in local mode: the outbox rows sent to it."""
-    dispatcher.dispatch(line, LocalTransport(), now=utcnow())
+    dispatcher.dispatch(line, LocalTransport(), now=line.clock.now())
     with line.db.sessions() as s:
         query = select(Outbound.body).where(Outbound.to_phone == CALLER, Outbound.status == "sent")
         return list(s.scalars(query.order_by(Outbound.id)))
@@ -223,7 +225,7 @@ def test_found_texted_by_the_caregiver_is_answered_once_staff_marking_it_is_told
     ref = the_case(local_line, marked.number).ref
     page = f"/dashboard/cases/{ref}"
     post(worker, f"{page}/found", page)
-    dispatcher.dispatch(local_line, LocalTransport(), now=utcnow())
+    dispatcher.dispatch(local_line, LocalTransport(), now=local_line.clock.now())
     with local_line.db.sessions() as s:
         told = s.scalars(select(Outbound).where(Outbound.template == "case_found")).all()
     assert [(row.to_phone, row.status) for row in told] == [(marked.number, "sent")]
@@ -249,9 +251,11 @@ def test_closing_a_case_tells_the_caregiver_once(local_app, local_line):
     intake(phone)
     with local_line.db.transaction() as s:
         case = s.scalars(select(Case)).one()
-        assert cases.close(s, case, utcnow())
+        assert cases.close(s, case, local_line.clock.now())
     with local_line.db.transaction() as s:
-        cases.tell_caregiver(s, s.scalars(select(Case)).one(), "case_closed", utcnow())
+        cases.tell_caregiver(
+            s, s.scalars(select(Case)).one(), "case_closed", local_line.clock.now()
+        )
     assert len([t for t in caregiver_texts(local_line) if "is closed" in t]) == 1
 
 
@@ -268,7 +272,7 @@ def test_a_call_says_when_the_first_tip_comes_not_that_a_text_is_sent_now(app, l
         first = s.scalars(
             select(Outbound).where(Outbound.kind == "followup").order_by(Outbound.send_at)
         ).first()
-    assert round((first.send_at - utcnow()).total_seconds() / 60) == 15
+    assert round((first.send_at - line.clock.now()).total_seconds() / 60) == 15
     assert "sending you a text now" in spoken(phone.press("2"))  # the photo request: it is
 
 
@@ -276,12 +280,12 @@ def test_found_texted_by_staff_tells_the_caregiver_and_the_tips_stop(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ana = staff(app, settings, ANA)
     ana.reply("ACK")
     ref = the_case(line).ref
     assert f"{ref} is marked found" in ana.reply(f"FOUND {ref}")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     with line.db.sessions() as s:
         told = s.scalars(select(Outbound).where(Outbound.template == "case_found")).all()
         tips = s.scalars(select(Outbound).where(Outbound.kind == "followup")).all()

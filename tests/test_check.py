@@ -163,7 +163,7 @@ def test_nobody_to_wake_fails_with_the_start_up_warning(env, line):
 def test_nobody_on_call_now_is_a_warning_not_a_failure(env, line):
     with line.db.transaction() as session:
         roster.remove(session, "Ana Ruiz")  # the only one left is on call for no minute now
-        roster.add(session, "Bo Chen", "+12125550112", windows=[f"{not_today()} 00:00-00:01"])
+        roster.add(session, "Bo Chen", "+12125550112", windows=[f"{not_today(line)} 00:00-00:01"])
     result = check(env)
     assert result.exit_code == 0, result.output
     assert "ok    on-call roster: 1 reachable, 0 on call now" in result.output

@@ -65,11 +65,12 @@ def test_the_on_call_roster_from_the_command_line(tmp_path):
     )
     assert added.returncode == 0, added.stderr
     assert "+12125550111" in added.stdout and "place 1" in added.stdout
-    run_intake(["oncall", "add", "--name", "Ben", "--phone", "+12125550122"], tmp_path)
+    ben = ["oncall", "add", "--name", "Ben", "--phone", "+12125550122", "--by", "call"]
+    run_intake(ben, tmp_path)  # stored as "voice", the one word for a call; shown as "call"
     moved = run_intake(["oncall", "move", "Ben", "--to", "1"], tmp_path)
     assert "place 1" in moved.stdout
     listed = run_intake(["oncall", "list"], tmp_path).stdout.splitlines()
-    assert "Ben" in listed[0] and "always" in listed[0]
+    assert "Ben" in listed[0] and "by call" in listed[0] and "always" in listed[0]
     assert "Ana Ruiz" in listed[1] and "mon-fri 17:00-09:00; sat,sun" in listed[1]
     removed = run_intake(["oncall", "remove", "+12125550122"], tmp_path)
     assert removed.returncode == 0 and "Ben" in removed.stdout

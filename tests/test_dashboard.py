@@ -29,7 +29,6 @@ from intake.models import (
     SignInThrottle,
     StaffAccount,
     StaffSession,
-    utcnow,
 )
 from intake.web.dashboard import keep_whole
 from tests.conftest import ACCOUNT, LINE_NUMBER, TOKEN, Phone, make_settings
@@ -147,11 +146,11 @@ def set_tries(line, email: str, failures: int, last_checked_at: datetime) -> Non
 
 def test_repeated_failures_make_the_address_wait_even_for_the_right_password(line, client):
     make_account(line, VIEWER)
-    set_tries(line, VIEWER, 9, datetime.now(UTC))
+    set_tries(line, VIEWER, 9, line.clock.now())
     refused = sign_in(client, VIEWER)
     assert refused.status_code == 429
     assert "Too many wrong passwords" in refused.get_data(as_text=True)
-    set_tries(line, VIEWER, 9, datetime.now(UTC) - timedelta(hours=1))
+    set_tries(line, VIEWER, 9, line.clock.now() - timedelta(hours=1))
     assert sign_in(client, VIEWER).status_code == 302
 
 
@@ -244,7 +243,7 @@ def test_a_new_password_signs_out_every_device(line, client):
     make_account(line, VIEWER)
     sign_in(client, VIEWER, remember=True)
     with line.db.transaction() as s:
-        accounts.set_password(s, VIEWER, "another long password")
+        accounts.set_password(s, VIEWER, "another long password", line.clock.now())
     assert client.get("/dashboard/").status_code == 302
 
 
@@ -620,7 +619,7 @@ def test_a_removed_account_is_signed_out_at_its_next_request(line, client):
     sign_in(client, VIEWER, remember=True)
     assert client.get("/dashboard/sign-in").location == "/dashboard/"  # already signed in
     with line.db.transaction() as s:
-        accounts.deactivate(s, VIEWER)
+        accounts.deactivate(s, VIEWER, line.clock.now())
     assert client.get("/dashboard/").status_code == 302
     assert sign_in(client, VIEWER).status_code == 401
 
@@ -655,7 +654,7 @@ def test_the_list_and_its_refresh_share_one_order_most_urgent_first(line, client
     waiting_new = seed(line, "intake", 1, alert="exhausted")  # everyone paged, nobody took it
     order = [waiting_old, waiting_new, old_open, new_open, under_way, stopped, found, finished]
     with line.db.sessions() as s:
-        sections = casefile.case_list(s, line.settings.zone, utcnow())
+        sections = casefile.case_list(s, line.settings.zone, line.clock.now())
     assert [r.ref for part in sections for r in part.rows] == order
     assert [part.key for part in sections] == ["waiting", "open", "intake", "stopped", "finished"]
     make_account(line, VIEWER)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from alembic.script import ScriptDirectory
 
 from intake import roster
@@ -69,5 +67,5 @@ def test_someone_reachable_on_the_roster_is_somebody_to_alert(app):
         roster.add(s, "Ana", "+12125550111")
     assert health(app)[1]["nobody_to_alert"] is False
     with line.db.transaction() as s:
-        roster.find(s, "Ana").opted_out_at = datetime.now(UTC)  # texted STOP: unreachable
+        roster.find(s, "Ana").opted_out_at = line.clock.now()  # texted STOP: unreachable
     assert health(app)[1]["nobody_to_alert"] is True

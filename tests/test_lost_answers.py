@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 from collections import Counter
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -36,7 +35,7 @@ def test_two_workers_killed_again_and_again_in_a_storm_send_every_row_once(
     app, db_url, fake: FakeTwilio, tmp_path
 ):
     line = app.extensions["intake"]
-    fill(line, ROWS, datetime.now(UTC))
+    fill(line, ROWS, line.clock.now())
     env = {
         **worker_env(db_url, fake, tmp_path),
         "INTAKE_SEND_LEASE": "3s",  # each request times out after 0.75 s

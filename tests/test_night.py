@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from intake import cases as case_service
 from intake import dispatcher, oncall, roster
-from intake.models import Alert, Case, Message, Outbound, utcnow
+from intake.models import Alert, Case, Message, Outbound
 from intake.words import render
 from tests.conftest import Phone, twilio_settings
 from tests.test_sms_webhook import ANSWERS, intake
@@ -34,7 +34,7 @@ def add(line, name, phone):
 
 
 def tick(line, transport, now=None):
-    now = now or utcnow()
+    now = now or line.clock.now()
     oncall.check_due(line, now)
     dispatcher.dispatch(line, transport, now=now, on_failure=oncall.page_failed)
 
@@ -56,7 +56,7 @@ def alerts(line) -> list[Alert]:
 def close_case(line, ref: str, when=None) -> None:
     with line.db.transaction() as s:
         case = s.scalar(select(Case).where(Case.ref == ref))
-        case_service.close(s, case, when or utcnow())
+        case_service.close(s, case, when or line.clock.now())
 
 
 # --- after FOUND -----------------------------------------------------------------------
@@ -130,7 +130,7 @@ def test_a_clear_new_report_after_a_close_starts_a_new_intake(line, phone):
 
 def test_after_the_reopen_window_a_text_starts_afresh(line, phone):
     intake(phone)
-    long_ago = utcnow() - line.settings.case_reopen_window - timedelta(minutes=1)
+    long_ago = line.clock.now() - line.settings.case_reopen_window - timedelta(minutes=1)
     close_case(line, cases(line)[0].ref, long_ago)
     assert render("welcome", "en", org=ORG) in phone.reply("hello")
     assert [c.status for c in cases(line)] == ["closed", "intake"]

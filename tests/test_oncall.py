@@ -1,7 +1,8 @@
 """On-call alerts, escalation, acknowledgement and relay, with an injected clock.
 
 Pages go out through the real twilio client to the local fake Twilio; time moves only
-when a test says so (check_due and dispatch take `now`), so nothing sleeps.
+when a test moves the line's settable clock (the `clock` fixture), so nothing sleeps and
+nothing reads the wall clock.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from sqlalchemy import select
 
 from intake import dispatcher, oncall, roster, signing, simulator
 from intake.app import create_app
-from intake.models import Alert, Case, Message, Outbound, utcnow
+from intake.models import Alert, Case, Message, Outbound
 from intake.staff import leave_roster
 from intake.transport import TwilioTransport
 from tests.conftest import BASE_URL, LINE_NUMBER, Phone, signed_post, twilio_settings
 from tests.test_sms_webhook import intake
+
+pytestmark = pytest.mark.usefixtures("clock")  # every line here runs on the test's clock
 
 FALLBACK = "+12125550199"
 ANA, BEN, CY = "+12125550111", "+12125550122", "+12125550133"
@@ -45,15 +48,16 @@ def crew(line):
     add(line, "Ben", BEN)
 
 
-def tick(line, transport, now):
-    """One turn of the worker's clock at a chosen moment."""
+def tick(line, transport, at=None):
+    """One turn of the worker at the clock's time; `at` moves the line's clock there first."""
+    now = line.clock.set(at) if at is not None else line.clock.now()
     oncall.check_due(line, now)
     dispatcher.dispatch(line, transport, now=now, on_failure=oncall.page_failed)
 
 
-def not_today() -> str:
+def not_today(line) -> str:
     """A weekday three days off in the line's time zone: a window on it never covers now."""
-    return DAYS[(utcnow().astimezone(NY).weekday() + 3) % 7]
+    return DAYS[(line.clock.now().astimezone(NY).weekday() + 3) % 7]
 
 
 def texts_to(fake, number) -> list[str]:
@@ -86,7 +90,7 @@ def test_a_completed_intake_alerts_the_first_person_with_little_personal_data(
     line, phone, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [alert] = texts_to(fake, ANA)
     case = the_case(line)
     assert case.ref in alert and "ACK" in alert and f"{BASE_URL}/cases/{case.ref}" in alert
@@ -98,14 +102,17 @@ def test_a_completed_intake_alerts_the_first_person_with_little_personal_data(
     assert texts_to(fake, BEN) == []
 
 
-def test_full_detail_adds_the_name_and_description(db_url, tmp_path, fake):
+def test_full_detail_adds_the_name_and_description(db_url, tmp_path, fake, clock):
     app = create_app(
-        twilio_settings(db_url, tmp_path, fake, alert_detail="full", fallback_alert_number=FALLBACK)
+        twilio_settings(
+            db_url, tmp_path, fake, alert_detail="full", fallback_alert_number=FALLBACK
+        ),
+        clock,
     )
     line = app.extensions["intake"]
     add(line, "Ana", ANA)
     intake(Phone(app, line.settings))
-    tick(line, TwilioTransport(line.settings), utcnow())
+    tick(line, TwilioTransport(line.settings))
     [alert] = texts_to(fake, ANA)
     assert "Mia Lopez" in alert and "ponytail" in alert
     line.db.dispose()
@@ -115,7 +122,7 @@ def test_a_caregiver_asking_for_a_person_alerts_on_call(line, phone, crew, fake,
     phone.text("my son is missing")
     phone.text("Leo")
     phone.text("HELP")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [alert] = texts_to(fake, ANA)
     assert the_case(line).ref in alert
     assert the_alert(line).reason == "asked"
@@ -126,7 +133,7 @@ def test_a_caregiver_asking_for_a_person_alerts_on_call(line, phone, crew, fake,
 
 def test_no_ack_within_the_wait_alerts_the_next_person(line, phone, crew, fake, transport):
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     tick(line, transport, start + timedelta(minutes=4))
     assert texts_to(fake, BEN) == []
@@ -138,7 +145,7 @@ def test_an_ack_stops_the_escalation_assigns_the_case_and_tells_the_others(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     tick(line, transport, start + timedelta(minutes=6))  # Ben is paged too
     reply = staff(app, settings, BEN).reply("ACK")
@@ -156,7 +163,7 @@ def test_an_ack_stops_the_escalation_assigns_the_case_and_tells_the_others(
 
 def test_ack_with_a_case_number(app, line, phone, settings, crew, transport):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ref = the_case(line).ref
     reply = staff(app, settings, BEN).reply(f"ack {ref.lower()}")
     assert ref in reply and the_alert(line).acked_by_id is not None
@@ -164,7 +171,7 @@ def test_ack_with_a_case_number(app, line, phone, settings, crew, transport):
 
 def test_a_second_ack_hears_who_has_the_case(app, line, phone, settings, crew, transport):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     staff(app, settings, ANA).reply("ACK")
     ref = the_case(line).ref
     assert "taken by Ana" in staff(app, settings, BEN).reply(f"ACK {ref}")
@@ -172,7 +179,7 @@ def test_a_second_ack_hears_who_has_the_case(app, line, phone, settings, crew, t
 
 def test_a_failed_delivery_escalates_at_once(app, line, phone, crew, fake, transport):
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     page = [r for r in rows(line) if r.to_phone == ANA][0]
     params = {"MessageSid": page.twilio_sid, "MessageStatus": "undelivered", "ErrorCode": "30003"}
@@ -184,7 +191,7 @@ def test_a_failed_delivery_escalates_at_once(app, line, phone, crew, fake, trans
 def test_a_page_twilio_refuses_escalates_at_once(line, phone, crew, fake, transport):
     fake.fail_to(ANA, 21211)
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     tick(line, transport, start + timedelta(seconds=5))
     assert len(texts_to(fake, BEN)) == 1
@@ -193,9 +200,9 @@ def test_a_page_twilio_refuses_escalates_at_once(line, phone, crew, fake, transp
 def test_after_every_round_everyone_and_the_fallback_are_alerted(
     line, phone, crew, fake, transport
 ):
-    add(line, "Cy", CY, windows=[f"{not_today()} all day"])  # on the roster, not on call now
+    add(line, "Cy", CY, windows=[f"{not_today(line)} all day"])  # on the roster, not on call now
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     for n in range(1, 8):
         tick(line, transport, start + timedelta(minutes=5 * n - 4))
     ana, ben = texts_to(fake, ANA), texts_to(fake, BEN)
@@ -210,7 +217,7 @@ def test_after_every_round_everyone_and_the_fallback_are_alerted(
 
 def test_found_stops_the_escalation_and_tells_whoever_was_woken(line, phone, crew, fake, transport):
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     phone.text("FOUND")
     for minutes in (1, 6, 11, 40):
@@ -224,7 +231,7 @@ def test_an_ack_for_a_found_child_says_there_is_nothing_to_do(
     app, line, phone, settings, crew, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     phone.text("FOUND")
     reply = staff(app, settings, ANA).reply("ACK")
     assert "found" in reply and the_case(line).assigned_person_id is None
@@ -234,10 +241,10 @@ def test_closing_the_case_stops_the_escalation(line, phone, crew, fake, transpor
     from intake import cases
 
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     with line.db.transaction() as s:
-        cases.close(s, s.scalars(select(Case)).one())
+        cases.close(s, s.scalars(select(Case)).one(), line.clock.now())
     tick(line, transport, start + timedelta(minutes=6))
     assert "closed by staff" in texts_to(fake, ANA)[-1]
     assert texts_to(fake, BEN) == []
@@ -245,9 +252,9 @@ def test_closing_the_case_stops_the_escalation(line, phone, crew, fake, transpor
 
 def test_a_restart_in_the_middle_of_an_escalation_continues_it(line, phone, settings, crew, fake):
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, TwilioTransport(settings), start)
-    restarted = create_app(settings).extensions["intake"]  # a new worker process
+    restarted = create_app(settings, line.clock).extensions["intake"]  # a new worker process
     tick(restarted, TwilioTransport(settings), start + timedelta(minutes=5, seconds=1))
     assert len(texts_to(fake, BEN)) == 1
     restarted.db.dispose()
@@ -285,10 +292,10 @@ def test_windows_pick_who_is_on_call(line):
 def test_an_empty_chain_reaches_the_fallback_number_and_logs_loudly(
     line, phone, fake, transport, caplog
 ):
-    add(line, "Ben", BEN, windows=[f"{not_today()} 03:00-03:05"])  # never now, whenever it runs
+    add(line, "Ben", BEN, windows=[f"{not_today(line)} 03:00-03:05"])  # never now
     with caplog.at_level(logging.CRITICAL, logger="intake"):
         intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert "nobody is on call" in texts_to(fake, FALLBACK)[0].lower()
     assert any(r.getMessage() == "oncall.empty_chain" for r in caplog.records)
 
@@ -299,7 +306,7 @@ def test_roster_order_can_be_changed(line):
     add(line, "Cy", CY)
     with line.db.transaction() as s:
         roster.move(s, "cy", 1)
-        leave_roster(s, line, BEN)
+        leave_roster(s, line, BEN, line.clock.now())
     with line.db.sessions() as s:
         assert [(p.position, p.name) for p in roster.people(s)] == [(1, "Cy"), (2, "Ana")]
 
@@ -322,7 +329,7 @@ def test_status_and_help_answer_staff(app, line, phone, settings, crew, transpor
     assert "no open cases" in worker.reply("STATUS")
     assert "ACK" in worker.reply("HELP") and "STATUS" in worker.reply("what")
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     worker.reply("ACK")
     assert the_case(line).ref in worker.reply("status")
     assert "no alert" in staff(app, settings, BEN).reply("ACK").lower()
@@ -332,7 +339,7 @@ def test_an_ack_from_a_number_not_on_the_roster_acknowledges_nothing(
     app, line, phone, settings, crew, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     stranger = staff(app, settings, "+12125550177")
     reply = stranger.reply("ACK")
     assert "911" in reply  # treated as a caregiver: the safety message
@@ -349,15 +356,15 @@ def test_caregiver_and_worker_talk_through_the_line(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     worker = staff(app, settings, ANA)
     worker.reply("ACK")
     phone.text("She might be at Ana's house on 5th")
     ref = the_case(line).ref
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert texts_to(fake, ANA)[-1] == f"[{ref}] Caregiver: She might be at Ana's house on 5th"
     assert "Sent" in worker.reply(f"R {ref} I am calling you now from a blocked number")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     to_caregiver = texts_to(fake, phone.number)[-1]
     assert "I am calling you now from a blocked number" in to_caregiver and ref in to_caregiver
     assert all(m["from_"] == LINE_NUMBER for m in fake.messages)
@@ -374,7 +381,7 @@ def test_caregiver_and_worker_talk_through_the_line(
 
 def test_only_the_assigned_worker_can_relay(app, line, phone, settings, crew, transport):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     staff(app, settings, ANA).reply("ACK")
     ref = the_case(line).ref
     assert "not assigned to you" in staff(app, settings, BEN).reply(f"R {ref} hello")
@@ -386,7 +393,7 @@ def test_only_the_assigned_worker_can_relay(app, line, phone, settings, crew, tr
 def test_a_call_speaks_the_alert_and_pressing_1_acknowledges(app, line, phone, fake, transport):
     add(line, "Ana", ANA, by="call")
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [call] = fake.calls
     assert call["to"] == ANA and call["url"].startswith(f"{BASE_URL}/twilio/voice/alert?page=")
     path = call["url"].removeprefix(BASE_URL)
@@ -408,10 +415,10 @@ def test_an_unanswered_call_escalates_at_once(app, line, phone, fake, transport)
     add(line, "Ana", ANA, by="call")
     add(line, "Ben", BEN)
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     [call] = fake.calls
-    page = [r for r in rows(line) if r.channel == "call"][0]
+    page = [r for r in rows(line) if r.channel == "voice"][0]
     params = {"CallSid": call["sid"], "CallStatus": "no-answer"}
     assert signed_post(app, f"/twilio/call-status?outbox={page.id}", params).status_code == 204
     tick(line, transport, start + timedelta(seconds=10))
@@ -430,7 +437,7 @@ def test_two_people_acking_at_once_cannot_both_get_the_case(
     app, line, phone, settings, crew, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ref = the_case(line).ref
     barrier = threading.Barrier(2)
     replies: dict[str, str] = {}
@@ -456,11 +463,11 @@ def test_pressing_1_texts_the_details_and_a_finished_case_is_not_taken(
 ):
     add(line, "Ana", ANA, by="call")
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [call] = fake.calls
     answer = call["url"].removeprefix(BASE_URL).replace("/alert?", "/alert/answer?")
     signed_post(app, answer, {"CallSid": call["sid"], "Digits": "1"})
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert phone.number in texts_to(fake, ANA)[-1]  # the callback number, by text
     phone.text("FOUND")
     again = signed_post(app, answer, {"CallSid": call["sid"], "Digits": "1"})
@@ -473,7 +480,7 @@ def test_a_bare_ack_takes_the_alert_still_waiting_not_a_finished_one(
     first, second = Phone(app, settings, "+12125550161"), Phone(app, settings, "+12125550162")
     intake(first)
     intake(second)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     second.text("FOUND")  # Ana's newest alert is over; the first child is still missing
     reply = staff(app, settings, ANA).reply("ACK")
     with line.db.sessions() as s:
@@ -483,7 +490,7 @@ def test_a_bare_ack_takes_the_alert_still_waiting_not_a_finished_one(
 
 def test_the_fallback_number_is_not_asked_to_ack(line, phone, crew, fake, transport):
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     for n in range(1, 8):
         tick(line, transport, start + timedelta(minutes=5 * n - 4))
     [fallback] = texts_to(fake, FALLBACK)
@@ -493,7 +500,7 @@ def test_the_fallback_number_is_not_asked_to_ack(line, phone, crew, fake, transp
 def test_an_intake_left_half_done_wakes_someone(line, phone, crew, fake, transport):
     phone.text("my son is missing")
     phone.text("Leo")
-    start = utcnow()
+    start = line.clock.now()
     tick_all(line, transport, start + timedelta(minutes=9))
     assert texts_to(fake, ANA) == []
     tick_all(line, transport, start + timedelta(minutes=11))
@@ -503,19 +510,20 @@ def test_an_intake_left_half_done_wakes_someone(line, phone, crew, fake, transpo
     assert len(texts_to(fake, ANA)) == 1  # one alert per stalled intake, not one a tick
 
 
-def tick_all(line, transport, now):
-    """The worker's whole tick: stalled intakes, escalations, sending."""
-    oncall.alert_stalled(line, now)
-    tick(line, transport, now)
+def tick_all(line, transport, at):
+    """The worker's whole tick at `at` (the clock moved there): stalled intakes,
+    escalations, sending."""
+    oncall.alert_stalled(line, line.clock.set(at))
+    tick(line, transport)
 
 
 def test_found_after_an_ack_tells_the_worker_who_has_the_case(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     staff(app, settings, ANA).reply("ACK")
     phone.text("FOUND")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert "has been found" in texts_to(fake, ANA)[-1]
     assert sum("has been found" in t for t in texts_to(fake, ANA)) == 1

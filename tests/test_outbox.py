@@ -204,7 +204,7 @@ def test_a_case_closed_by_staff_cancels_its_follow_ups(line, phone):
 
     intake(phone)
     with line.db.transaction() as s:
-        cases.close(s, s.scalars(select(Case)).one())
+        cases.close(s, s.scalars(select(Case)).one(), line.clock.now())
     told = [r for r in rows(line) if r.kind == cases.CAREGIVER_TOLD]
     assert [r.template for r in told] == ["case_closed"]  # the caregiver hears it, once
     assert {r.status for r in rows(line) if r.kind != cases.CAREGIVER_TOLD} == {"cancelled"}
@@ -317,7 +317,7 @@ def fill(line, count: int, now: datetime) -> None:
 
 
 def test_two_dispatchers_send_a_thousand_due_rows_each_exactly_once(line, settings, fake):
-    now = datetime.now(UTC)
+    now = line.clock.now()
     fill(line, 1000, now)
     lines = [create_app(settings).extensions["intake"] for _ in range(2)]
 
@@ -411,7 +411,7 @@ def test_a_batch_that_outruns_half_its_lease_hands_the_rest_back(settings, fake)
 
     slow = create_app(replace(settings, send_lease=timedelta(seconds=2), send_concurrency=1))
     line = slow.extensions["intake"]
-    now = datetime.now(UTC)
+    now = line.clock.now()
     fill(line, 12, now)
     fake.delay_next(12, 0.25)  # 12 sends of 0.25 s outrun the 1 s left of a 2 s lease
     report = dispatcher.dispatch(line, TwilioTransport(line.settings), now=now)
@@ -443,7 +443,7 @@ TO = "+12125557788"
 
 
 def one_row(line, body: str = "hello", **extra) -> datetime:
-    now = datetime.now(UTC)
+    now = line.clock.now()
     with line.db.transaction() as s:
         outbox.enqueue(
             s, kind="test", to=TO, body=body, send_at=now - timedelta(seconds=1), **extra
@@ -539,7 +539,7 @@ def test_a_row_whose_worker_died_mid_send_is_looked_up_first(line, fake, transpo
 def test_an_alert_call_twilio_placed_before_a_timeout_is_not_placed_again(
     line, fake, settings, transport
 ):
-    now = one_row(line, body="", channel="call", params={"call_url": BASE_URL + "/voice/x"})
+    now = one_row(line, body="", channel="voice", params={"call_url": BASE_URL + "/voice/x"})
     fake.hang_next(1, 2.0)
     quick = TwilioTransport(settings, timeout=0.3)
     assert dispatcher.dispatch(line, quick, now=now).retried == 1

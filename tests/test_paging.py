@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from intake import oncall, roster, scheduler
 from intake.app import create_app
-from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page, utcnow
+from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page
 from intake.staff import leave_roster
 from intake.transport import TwilioTransport
 from tests.conftest import Phone, twilio_settings
@@ -33,6 +33,8 @@ from tests.test_oncall import (
     tick_all,
 )
 from tests.test_sms_webhook import intake
+
+pytestmark = pytest.mark.usefixtures("clock")  # time moves when the test moves it
 
 
 @pytest.fixture
@@ -94,7 +96,7 @@ def test_ten_stalled_intakes_wake_each_person_once_not_ten_times(
     phones = caregivers(app, settings, 10)
     for phone in phones:
         half_intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick_all(line, transport, start + timedelta(minutes=11))
     [text] = texts_to(fake, ANA)
     refs = [ref_of(line, p) for p in phones]
@@ -116,7 +118,7 @@ def test_a_page_soon_after_another_waits_at_most_15_seconds_to_be_combined(
 ):
     first, second, third = caregivers(app, settings, 3)
     intake(first)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     assert len(texts_to(fake, ANA)) == 1  # the first page to Ana goes at once
     intake(second)
@@ -138,7 +140,7 @@ def test_ack_all_takes_every_case_sent_to_the_worker_and_tells_the_others(
     phones = caregivers(app, settings, 3)
     for phone in phones:
         half_intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick_all(line, transport, start + timedelta(minutes=11))
     tick_all(line, transport, start + timedelta(minutes=16, seconds=1))  # Ben paged too
     reply = staff(app, settings, ANA).reply("ACK ALL")
@@ -164,7 +166,7 @@ def test_ack_all_takes_a_case_whose_worker_did_not_answer_its_new_alert(
     first, second = caregivers(app, settings, 2)
     half_intake(first)
     half_intake(second)
-    start = utcnow()
+    start = line.clock.now()
     tick_all(line, transport, start + timedelta(minutes=11))
     taken, left = ref_of(line, first), ref_of(line, second)
     assert "is yours" in staff(app, settings, BEN).reply(f"ACK {taken}")
@@ -192,7 +194,7 @@ def test_a_case_found_before_its_combined_text_goes_is_left_out_of_it(
 ):
     first, second, third = caregivers(app, settings, 3)
     intake(first)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     intake(second)
     intake(third)
@@ -211,7 +213,7 @@ def test_a_combined_text_that_cannot_be_delivered_escalates_every_case_in_it(
     for phone in phones:
         half_intake(phone)
     fake.fail_to(ANA, 21211)
-    start = utcnow()
+    start = line.clock.now()
     tick_all(line, transport, start + timedelta(minutes=11))
     assert texts_to(fake, ANA) == []
     tick_all(line, transport, start + timedelta(minutes=11, seconds=5))
@@ -225,7 +227,7 @@ def test_a_worker_reached_by_call_is_called_once_a_window_and_texted_the_rest(
     add(line, "Ana", ANA, by="call")
     first, second = caregivers(app, settings, 2)
     intake(first)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     intake(second)
     held = pending_page_to(line, ANA)
     tick(line, transport, held.send_at)
@@ -246,7 +248,7 @@ def test_a_stalled_hello_is_for_the_dashboard_not_a_page(
     with line.db.transaction() as s:  # the conversation sets it when the text says so
         query = select(Case).join(Caller).where(Caller.phone == missing.number)
         s.scalars(query).one().reported_missing = True
-    start = utcnow()
+    start = line.clock.now()
     for minutes in (11, 12, 20):
         tick_all(line, transport, start + timedelta(minutes=minutes))
     [alert] = texts_to(fake, ANA)
@@ -263,7 +265,7 @@ def test_with_nobody_on_call_the_fallback_is_told_and_alerts_wait_for_someone(
     first, second = caregivers(app, settings, 2)
     intake(first)
     intake(second)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     [told] = texts_to(fake, FALLBACK)  # both cases in one text
     assert "nobody" in told.lower() and not asks_for_ack(told)
@@ -279,21 +281,21 @@ def test_with_nobody_on_call_the_fallback_is_told_and_alerts_wait_for_someone(
     assert all(a.next_check_at is not None for a in alerts(line))
 
 
-def test_nobody_on_call_and_no_fallback_still_waits(db_url, tmp_path, fake, caplog):
-    app = create_app(twilio_settings(db_url, tmp_path, fake))
+def test_nobody_on_call_and_no_fallback_still_waits(db_url, tmp_path, fake, caplog, clock):
+    app = create_app(twilio_settings(db_url, tmp_path, fake), clock)
     line, transport = app.extensions["intake"], TwilioTransport(app.extensions["intake"].settings)
     add(line, "Ana", ANA)
     with line.db.transaction() as s:
-        roster.by_phone(s, ANA).opted_out_at = utcnow()  # all opted out
+        roster.by_phone(s, ANA).opted_out_at = line.clock.now()  # all opted out
     with caplog.at_level(logging.CRITICAL, logger="intake"):
         intake(Phone(app, line.settings))
     assert {"oncall.empty_chain", "oncall.no_fallback"} <= {r.getMessage() for r in caplog.records}
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert texts_to(fake, ANA) == []
     [alert] = alerts(line)
     assert alert.status == "open" and alert.chain == []
     add(line, "Ben", BEN)
-    tick(line, transport, utcnow() + timedelta(seconds=5))
+    tick(line, transport, line.clock.now() + timedelta(seconds=5))
     assert len(texts_to(fake, BEN)) == 1
     line.db.dispose()
 
@@ -305,13 +307,13 @@ def test_escalation_skips_people_who_opted_out_or_were_removed(
     add(line, "Ben", BEN)
     add(line, "Cy", "+12125550133")
     with line.db.transaction() as s:
-        roster.by_phone(s, ANA).opted_out_at = utcnow()
+        roster.by_phone(s, ANA).opted_out_at = line.clock.now()
     intake(Phone(app, settings))
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     assert texts_to(fake, ANA) == [] and len(texts_to(fake, BEN)) == 1
     with line.db.transaction() as s:
-        leave_roster(s, line, "+12125550133")
+        leave_roster(s, line, "+12125550133", line.clock.now())
     tick(line, transport, start + timedelta(minutes=5, seconds=1))  # Cy is gone: Ben again
     assert texts_to(fake, "+12125550133") == [] and len(texts_to(fake, BEN)) == 2
 
@@ -320,34 +322,34 @@ def test_when_everyone_in_the_chain_is_gone_the_alert_waits_instead_of_ending(
     app, line, settings, crew, fake, transport
 ):
     intake(Phone(app, settings))
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     with line.db.transaction() as s:
-        leave_roster(s, line, ANA)
-        leave_roster(s, line, BEN)
+        leave_roster(s, line, ANA, line.clock.now())
+        leave_roster(s, line, BEN, line.clock.now())
     tick(line, transport, start + timedelta(minutes=5, seconds=1))
     [alert] = alerts(line)
     assert alert.status == "open" and alert.next_check_at is None
     assert "nobody is on call" in texts_to(fake, FALLBACK)[0].lower()
 
 
-def test_reachable_means_someone_on_call_or_a_fallback_number(db_url, tmp_path, fake):
-    app = create_app(twilio_settings(db_url, tmp_path, fake))
+def test_reachable_means_someone_on_call_or_a_fallback_number(db_url, tmp_path, fake, clock):
+    app = create_app(twilio_settings(db_url, tmp_path, fake), clock)
     line = app.extensions["intake"]
     with line.db.sessions() as s:
-        assert not oncall.reachable(s, line, utcnow())
+        assert not oncall.reachable(s, line, line.clock.now())
     add(line, "Ana", ANA)
     with line.db.sessions() as s:
-        assert oncall.reachable(s, line, utcnow())
+        assert oncall.reachable(s, line, line.clock.now())
     line.db.dispose()
     with_fallback = create_app(
-        twilio_settings(db_url, tmp_path, fake, fallback_alert_number=FALLBACK)
+        twilio_settings(db_url, tmp_path, fake, fallback_alert_number=FALLBACK), clock
     )
     other = with_fallback.extensions["intake"]
     with other.db.transaction() as s:
-        leave_roster(s, line, ANA)
+        leave_roster(s, line, ANA, line.clock.now())
     with other.db.sessions() as s:
-        assert oncall.reachable(s, other, utcnow())
+        assert oncall.reachable(s, other, line.clock.now())
     other.db.dispose()
 
 
@@ -367,7 +369,7 @@ def test_a_worker_twilio_says_has_unsubscribed_is_skipped_from_then_on(
 ):
     fake.fail_to(ANA, 21610)
     intake(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     tick(line, transport, start + timedelta(seconds=5))  # refused: Ben at once
     assert len(texts_to(fake, BEN)) == 1

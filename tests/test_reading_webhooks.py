@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from intake import dispatcher, oncall, roster
-from intake.models import Alert, Case, Outbound, utcnow
+from intake.models import Alert, Case, Outbound
 from intake.words import render
 from tests.conftest import twilio_settings
 from tests.dashboard_helpers import VIEWER, WORKER, make_account, post, sign_in
@@ -71,7 +71,7 @@ def test_one_of_two_children_back_cancels_nothing_and_stands_no_one_down(
 ):
     for text in TWO_KIDS:
         phone.text(text)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     alert_text = texts_to(fake, ANA)[0]
     assert "2 MISSING CHILDREN" in alert_text and "Ages 7, 5" in alert_text
@@ -101,7 +101,7 @@ def test_police_refusal_is_kept_and_shown_on_the_alert(line, phone, crew, fake, 
     assert "no waiting period" in reply[0] and "1-800-843-5678" in reply[0]
     assert the_case(line).police_refused is True
     phone.text("HELP")  # asks for a person: the alert goes out now
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert "Police called: police refused or delayed" in texts_to(fake, ANA)[0]
 
 

@@ -7,12 +7,15 @@ real twilio client against the fake Twilio.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
-from intake.models import Case, Message, utcnow
+from intake.models import Case, Message
 from tests import test_oncall
 from tests.test_oncall import ANA, staff, texts_to, tick
 from tests.test_sms_webhook import intake
+
+pytestmark = pytest.mark.usefixtures("clock")  # time moves when the test moves it
 
 settings, crew = test_oncall.settings, test_oncall.crew
 MAX_TWILIO = 1600
@@ -27,7 +30,7 @@ LONG_FROM_CAREGIVER = " ".join(f"he{n} wore a red coat" for n in range(90))[:MAX
 def assigned_case(app, line, phone, settings, transport) -> str:
     """An intake that Ana has ACKed: its ref."""
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     staff(app, settings, ANA).reply("ACK")
     with line.db.sessions() as s:
         return s.scalars(select(Case.ref)).one()
@@ -43,7 +46,7 @@ def test_a_workers_long_relay_tells_the_caregiver_it_was_cut_in_english(
     assert 1500 < len(LONG_FROM_WORKER) <= MAX_TWILIO
     ref = assigned_case(app, line, phone, settings, transport)
     staff(app, settings, ANA).text(f"R {ref} {LONG_FROM_WORKER}")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     text = texts_to(fake, phone.number)[-1]
     assert text.startswith(f"Bright Path Family Services, case {ref}: step0 call the desk,")
     assert "... [Cut short. The rest is with the worker on case" in text and ref in text
@@ -56,7 +59,7 @@ def test_a_workers_long_relay_tells_a_spanish_caregiver_in_spanish(
     ref = assigned_case(app, line, phone, settings, transport)
     phone.text("ESPAÑOL")  # after the intake: English answers would switch it back
     staff(app, settings, ANA).text(f"R {ref} {LONG_FROM_WORKER}")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     text = texts_to(fake, phone.number)[-1]
     assert text.startswith(f"Bright Path Family Services, caso {ref}: step0")
     assert "[Mensaje cortado. El resto lo tiene la persona que lleva el caso" in text
@@ -66,7 +69,7 @@ def test_a_workers_long_relay_tells_a_spanish_caregiver_in_spanish(
 def test_a_short_relay_goes_whole_and_unmarked(app, line, phone, settings, crew, fake, transport):
     ref = assigned_case(app, line, phone, settings, transport)
     staff(app, settings, ANA).text(f"R {ref} I am calling you in two minutes.")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     text = texts_to(fake, phone.number)[-1]
     assert text.endswith(f"case {ref}: I am calling you in two minutes.")
 
@@ -76,7 +79,7 @@ def test_a_caregivers_long_text_tells_the_worker_where_to_read_it_whole(
 ):
     ref = assigned_case(app, line, phone, settings, transport)
     phone.text(LONG_FROM_CAREGIVER)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     text = [body for body in texts_to(fake, ANA) if body.startswith(f"[{ref}] Caregiver:")][-1]
     assert text.endswith(f"... [Cut short. Read it all on the case page for {ref}.]")
     assert len(text) <= MAX_TWILIO

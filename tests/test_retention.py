@@ -27,7 +27,6 @@ from intake.models import (
     Message,
     Outbound,
     TwilioDeletion,
-    utcnow,
 )
 from intake.transport import LocalTransport
 from tests.conftest import ACCOUNT, BASE_URL, LINE_NUMBER, TOKEN, Phone, signed_post
@@ -76,7 +75,7 @@ def age(line, ref: str, days: int, field: str = "found_at") -> None:
     """Move a case's found (or closed, completed, created) time `days` back."""
     with line.db.transaction() as s:
         case = s.scalars(select(Case).where(Case.ref == ref)).one()
-        setattr(case, field, utcnow() - timedelta(days=days))
+        setattr(case, field, line.clock.now() - timedelta(days=days))
 
 
 def cases(line) -> list[Case]:
@@ -126,7 +125,7 @@ def test_a_case_found_91_days_ago_loses_its_personal_data_here_and_at_twilio(
     assert set(texts) <= set(fake.stored_messages)  # "Mia Lopez" is kept at Twilio too
     before = counts(line, case.id)
 
-    report = retention.purge(line, transport)
+    report = retention.purge(line, transport, line.clock.now())
 
     assert report.refs == [case.ref] and report.callers == 1
     assert (report.deleted, report.left) == (2 + len(texts), 0)
@@ -151,7 +150,7 @@ def test_a_case_found_91_days_ago_loses_its_personal_data_here_and_at_twilio(
 
 def test_a_case_found_89_days_ago_is_kept(line, phone, fake, transport):
     case = found_case(phone, fake, line, days=89)
-    assert retention.purge(line, transport).refs == []
+    assert retention.purge(line, transport, line.clock.now()).refs == []
     assert NAME in everything_said(line, case.id) and len(fake.stored_media) == 1
     assert cases(line)[0].purged_at is None
 
@@ -159,7 +158,7 @@ def test_a_case_found_89_days_ago_is_kept(line, phone, fake, transport):
 def test_the_later_of_found_and_closed_counts(line, phone, fake, transport):
     case = found_case(phone, fake, line, days=10)
     age(line, case.ref, 200, field="closed_at")  # closed long ago, found lately
-    assert retention.purge(line, transport).refs == []
+    assert retention.purge(line, transport, line.clock.now()).refs == []
 
 
 @pytest.mark.parametrize("status_field", ["completed_at", "created_at"])
@@ -167,16 +166,16 @@ def test_an_open_case_is_never_purged_whatever_its_age(line, phone, fake, transp
     report_missing(phone, fake)  # open: nobody said FOUND and staff did not close it
     ref = cases(line)[0].ref
     age(line, ref, 3000, field=status_field)
-    assert retention.purge(line, transport).refs == []
+    assert retention.purge(line, transport, line.clock.now()).refs == []
     assert NAME in everything_said(line, cases(line)[0].id)
 
 
 def test_a_closed_case_is_purged_like_a_found_one(line, phone, fake, transport):
     report_missing(phone, fake)
     with line.db.transaction() as s:
-        close(s, s.get(Case, cases(line)[0].id))
+        close(s, s.get(Case, cases(line)[0].id), line.clock.now())
     age(line, cases(line)[0].ref, 120, field="closed_at")
-    assert retention.purge(line, transport).refs == [cases(line)[0].ref]
+    assert retention.purge(line, transport, line.clock.now()).refs == [cases(line)[0].ref]
 
 
 def test_a_caller_with_a_newer_open_case_keeps_their_number_and_their_case(
@@ -189,7 +188,7 @@ def test_a_caller_with_a_newer_open_case_keeps_their_number_and_their_case(
     new = cases(line)[-1]
     assert new.id != old.id and new.child_name == "Leo"
 
-    report = retention.purge(line, transport)
+    report = retention.purge(line, transport, line.clock.now())
 
     assert report.refs == [old.ref] and report.callers == 0
     assert NAME not in everything_said(line, old.id)
@@ -206,9 +205,11 @@ def test_the_callers_number_goes_with_their_last_kept_case(line, phone, fake, tr
     phone.text("FOUND")
     second = cases(line)[-1]
     age(line, second.ref, 30)
-    assert retention.purge(line, transport).callers == 0  # the second is still kept
+    assert (
+        retention.purge(line, transport, line.clock.now()).callers == 0
+    )  # the second is still kept
     age(line, second.ref, 95)
-    report = retention.purge(line, transport)
+    report = retention.purge(line, transport, line.clock.now())
     assert report.refs == [second.ref] and report.callers == 1
     with line.db.sessions() as s:
         assert s.get(Caller, first.caller_id).phone.startswith("purged:")
@@ -226,9 +227,11 @@ def test_an_abandoned_intake_goes_once_old_and_nothing_of_the_caller_is_open(
     phone.text("RESTART")  # kept for staff as abandoned; a new intake starts
     abandoned, current = cases(line)
     age(line, abandoned.ref, 100, field="created_at")
-    assert retention.purge(line, transport).refs == []  # the new intake is still open
+    assert (
+        retention.purge(line, transport, line.clock.now()).refs == []
+    )  # the new intake is still open
     phone.text("FOUND")
-    assert retention.purge(line, transport).refs == [abandoned.ref]
+    assert retention.purge(line, transport, line.clock.now()).refs == [abandoned.ref]
     assert NAME not in everything_said(line, abandoned.id)
 
 
@@ -243,7 +246,7 @@ def test_a_case_that_cannot_be_purged_is_logged_and_the_others_still_go(
             text("UPDATE case_media SET url = :url WHERE case_id = :id"),
             {"url": stray, "id": broken.id},
         )
-    report = retention.purge(line, transport)
+    report = retention.purge(line, transport, line.clock.now())
     assert report.refs == [other.ref] and report.failed == 1
     assert f"retention.case_failed case_id={broken.id} error=DataKeyError" in log_text()
     assert NAME not in everything_said(line, other.id)
@@ -256,7 +259,7 @@ def test_twilio_failing_mid_purge_leaves_the_files_for_the_next_run(line, phone,
     case = found_case(phone, fake, line, days=91, voicemail=True)
     fake.fail_next_deletes(1, status=503)
 
-    first = retention.purge(line, transport)
+    first = retention.purge(line, transport, line.clock.now())
 
     texts = len(phone.sent)  # each kept at Twilio, and deleted there too
     assert first.refs == [case.ref] and (first.deleted, first.left) == (0, 2 + texts)
@@ -267,7 +270,7 @@ def test_twilio_failing_mid_purge_leaves_the_files_for_the_next_run(line, phone,
     assert [w.attempts for w in waiting] == [1] + [0] * (1 + texts)
     assert "503" in waiting[0].last_error
 
-    second = retention.purge(line, transport)
+    second = retention.purge(line, transport, line.clock.now())
 
     assert second.refs == [] and (second.deleted, second.left) == (2 + texts, 0)
     assert fake.stored_media == [] and fake.stored_recordings == []
@@ -278,7 +281,7 @@ def test_twilio_failing_mid_purge_leaves_the_files_for_the_next_run(line, phone,
 def test_a_file_twilio_no_longer_has_counts_as_deleted(line, phone, fake, transport):
     case = found_case(phone, fake, line, days=91)
     fake.reset()  # Twilio lost it, or another worker deleted it first
-    report = retention.purge(line, transport)
+    report = retention.purge(line, transport, line.clock.now())
     texts = len(phone.sent)
     assert report.refs == [case.ref] and (report.deleted, report.left) == (1 + texts, 0)
     assert {d["status"] for d in fake.deletes} == {404}
@@ -287,14 +290,14 @@ def test_a_file_twilio_no_longer_has_counts_as_deleted(line, phone, fake, transp
 def test_a_refused_delete_is_kept_and_the_others_still_go(line, phone, fake, transport):
     found_case(phone, fake, line, days=91, voicemail=True)
     fake.fail_next_deletes(1, status=403, code=20003)
-    report = retention.purge(line, transport)
+    report = retention.purge(line, transport, line.clock.now())
     assert (report.deleted, report.left) == (1 + len(phone.sent), 1)
     assert len(fake.stored_media) == 1 and fake.stored_recordings == []
 
 
 def test_without_twilio_there_is_nothing_to_delete_there(line, phone, fake):
     found_case(phone, fake, line, days=91)
-    report = retention.purge(line, LocalTransport())
+    report = retention.purge(line, LocalTransport(), line.clock.now())
     assert (report.deleted, report.left) == (1 + len(phone.sent), 0)
     assert fake.deletes == []
 
@@ -304,7 +307,7 @@ def test_without_twilio_there_is_nothing_to_delete_there(line, phone, fake):
 
 def test_a_purged_case_still_counts_in_metrics(app, line, phone, fake, transport):
     found_case(phone, fake, line, days=91)
-    retention.purge(line, transport)
+    retention.purge(line, transport, line.clock.now())
     assert figures(app.test_client())[("intake_cases", (("status", "found"),))] == 1
 
 
@@ -314,7 +317,7 @@ def test_staff_asking_for_a_purged_case_are_told_it_was_purged(
     with line.db.transaction() as s:
         roster.add(s, "Ana", ANA)
     case = found_case(phone, fake, line, days=91)
-    retention.purge(line, transport)
+    retention.purge(line, transport, line.clock.now())
     reply = Phone(app, settings, number=ANA).reply(f"TAKE {case.ref}")
     assert case.ref in reply and "found" in reply and "deleted" in reply
     assert phone.number not in reply

@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import Column, MetaData, String, Table, select
 
 from intake import audit, notes, retention, simulator
-from intake.models import Base, Case, Message, StaffAccount, utcnow
+from intake.models import Base, Case, Message, StaffAccount
 from tests import test_oncall
 from tests.conftest import ACCOUNT, LINE_NUMBER, Phone, signed_post, twilio_settings
 from tests.dashboard_helpers import ADMIN, make_account, sign_in
 from tests.test_oncall import ANA, add, staff, tick
 from tests.test_retention import NAME, age, cases, report_missing
+
+pytestmark = pytest.mark.usefixtures("clock")  # time moves when the test moves it
 
 NOTE = "Grandmother says Mia may walk to the river"
 RELAYED = "Officer Diaz will call you from the Springfield desk"
@@ -75,7 +77,7 @@ def test_a_purged_case_leaves_no_word_of_it_in_any_table(
     for words in (NAME, NOTE, RELAYED, CAREGIVER_SAYS, phone.number):
         assert words in said, words
 
-    report = retention.purge(line, transport)
+    report = retention.purge(line, transport, line.clock.now())
 
     assert report.refs == [case.ref]
     said = every_value(line)
@@ -93,7 +95,7 @@ def found_case_with_a_night_on_it(app, line, phone, fake, transport, settings, a
     forged-looking place, a relay each way, 112 staff notes, audit entries with details;
     then found, 91 days ago."""
     report_missing(phone, fake)
-    tick(line, transport, utcnow())  # the alert goes out, naming the child
+    tick(line, transport)  # the alert goes out, naming the child
     assert any(NAME in m["body"] for m in fake.messages if m["to"] == ANA)
     ref = cases(line)[-1].ref
     ana = staff(app, settings, ANA)
@@ -102,14 +104,14 @@ def found_case_with_a_night_on_it(app, line, phone, fake, transport, settings, a
     assert ana.post(ack).status_code == 200
     ana.text(f"R {ref} {RELAYED}")
     phone.text(CAREGIVER_SAYS)  # goes on to Ana, the case's worker
-    tick(line, transport, utcnow())
+    tick(line, transport)
     call = simulator.call_params(phone.number, "CA" + "9" * 32, To=LINE_NUMBER, AccountSid=ACCOUNT)
     assert signed_post(app, "/twilio/voice", call).status_code == 200
     with line.db.transaction() as s:
         case = s.scalars(select(Case).where(Case.ref == ref)).one()
         writer = s.get(StaffAccount, admin)
         for n in range(112):
-            notes.add(s, case, writer, f"{NOTE} ({n})", utcnow())
+            notes.add(s, case, writer, f"{NOTE} ({n})", line.clock.now())
         audit.record(s, writer, "texted_caregiver", case, detail=RELAYED[:40])
     Phone(app, settings, number=phone.number).text("FOUND")
     age(line, ref, 91)
@@ -125,11 +127,11 @@ def test_a_staff_command_tied_to_no_case_loses_its_words_once_old(
     with line.db.transaction() as s:
         kept = s.scalars(select(Message).where(Message.person_id.is_not(None))).one()
         assert RELAYED in kept.body and kept.case_id is None and kept.meta
-        kept.created_at = utcnow() - timedelta(days=89)
-    retention.purge(line, transport)
+        kept.created_at = line.clock.now() - timedelta(days=89)
+    retention.purge(line, transport, line.clock.now())
     assert RELAYED in every_value(line)  # inside the retention: kept
     with line.db.transaction() as s:
-        s.scalars(select(Message)).one().created_at = utcnow() - timedelta(days=91)
-    retention.purge(line, transport)
+        s.scalars(select(Message)).one().created_at = line.clock.now() - timedelta(days=91)
+    retention.purge(line, transport, line.clock.now())
     said = every_value(line)
     assert RELAYED not in said and "RemoteAddr" not in said

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from intake import roster
@@ -50,7 +48,7 @@ def test_nobody_to_alert_needs_a_reachable_person_or_a_fallback(line, settings, 
     with line.db.transaction() as s:
         assert roster.nobody_to_alert(s, settings)
         assert not roster.nobody_to_alert(s, fallback)
-        roster.add(s, "Ana", ANA).opted_out_at = datetime.now(UTC)
+        roster.add(s, "Ana", ANA).opted_out_at = line.clock.now()
         assert roster.nobody_to_alert(s, settings)
         roster.add(s, "Ben", BEN)
         assert not roster.nobody_to_alert(s, settings)

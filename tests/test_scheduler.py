@@ -8,7 +8,6 @@ import logging
 import pytest
 
 from intake import logs, outbox, scheduler
-from intake.models import utcnow
 from tests.conftest import twilio_settings
 
 CAREGIVER = "+12125551234"
@@ -33,7 +32,7 @@ def log_text():
 
 def due_text(line, body: str = "Your reference is ABC123.") -> None:
     with line.db.transaction() as s:
-        outbox.enqueue(s, kind="test", to=CAREGIVER, body=body, send_at=utcnow())
+        outbox.enqueue(s, kind="test", to=CAREGIVER, body=body, send_at=line.clock.now())
 
 
 @pytest.mark.parametrize("broken", ["alert_stalled", "check_due"])
@@ -58,8 +57,8 @@ def test_an_escalation_check_that_always_fails_does_not_stop_sending(
 
 def test_a_failing_dispatch_still_runs_the_escalation_checks(line, transport, monkeypatch):
     ran = []
-    monkeypatch.setattr("intake.oncall.alert_stalled", lambda line: ran.append("stalled"))
-    monkeypatch.setattr("intake.oncall.check_due", lambda line: ran.append("due"))
+    monkeypatch.setattr("intake.oncall.alert_stalled", lambda line, now: ran.append("stalled"))
+    monkeypatch.setattr("intake.oncall.check_due", lambda line, now: ran.append("due"))
     monkeypatch.setattr("intake.dispatcher.dispatch", lambda *a, **k: 1 / 0)
     before = scheduler.FAILURES["dispatch"]
     scheduler.dispatch_job(line, transport)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pyotp
 import pytest
@@ -34,14 +34,6 @@ from tests.dashboard_helpers import (
 
 BURST = 16
 ATTACKER = "203.0.113.9"  # the network a guesser comes from (nginx's X-Forwarded-For)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The dashboard's clock, held still: a burst of tries all happen at one moment."""
-    now = [datetime.now(UTC)]
-    monkeypatch.setattr(auth, "utcnow", lambda: now[0])
-    return now
 
 
 def burst(app, email: str, password: str = "not the password") -> list[int]:
@@ -77,10 +69,10 @@ def test_tries_sent_in_parallel_are_each_counted_and_one_is_checked_per_wait(app
     free = accounts.FREE_FAILURES
     assert burst(app, VIEWER) == [401] * free + [429] * (BURST - free)
     assert failed_signins(line, VIEWER) == BURST and tries(line, VIEWER) == BURST
-    clock[0] += accounts.MAX_WAIT  # the longest wait is over: one try, and the window shuts
+    clock.advance(accounts.MAX_WAIT)  # the longest wait is over: one try, and the window shuts
     assert burst(app, VIEWER) == [401] + [429] * (BURST - 1)
     assert failed_signins(line, VIEWER) == 2 * BURST and tries(line, VIEWER) == 2 * BURST
-    clock[0] += accounts.MAX_WAIT
+    clock.advance(accounts.MAX_WAIT)
     assert sign_in(app.test_client(), VIEWER).status_code == 302  # the right one, in time
     assert failed_signins(line, VIEWER) == 0 and tries(line, VIEWER) == 0
 
@@ -92,7 +84,7 @@ def test_an_address_without_an_account_answers_a_burst_the_same_way(app, line, c
     nobody = "nobody@example.org"
     assert burst(app, nobody) == burst(app, VIEWER)
     assert tries(line, nobody) == tries(line, VIEWER) == BURST
-    clock[0] += accounts.MAX_WAIT
+    clock.advance(accounts.MAX_WAIT)
     assert burst(app, nobody) == burst(app, VIEWER) == [401] + [429] * (BURST - 1)
 
 
@@ -106,7 +98,7 @@ def test_someone_guessing_elsewhere_cannot_keep_a_worker_off_the_dashboard(app, 
     guesser.set_cookie(auth.DEVICE_COOKIE, "forged.cookie")  # not signed by the line: ignored
     refused = [sign_in(guesser, WORKER, "guess").status_code for _ in range(12)]
     assert refused.count(401) == accounts.FREE_FAILURES and refused[-1] == 429
-    clock[0] += accounts.MAX_WAIT - timedelta(minutes=1)
+    clock.advance(accounts.MAX_WAIT - timedelta(minutes=1))
     assert sign_in(guesser, WORKER, "guess").status_code == 429  # the guesser keeps waiting
     assert sign_in(guesser, WORKER).status_code == 429  # even with the right password
     phone.environ_base["HTTP_X_FORWARDED_FOR"] = ATTACKER  # the same café's wifi, even
@@ -144,7 +136,7 @@ def test_a_copied_session_cookie_dies_with_a_new_password(app, line):
     sign_in(browser, VIEWER, remember=True)
     thief = copy_of(app, browser)
     with line.db.transaction() as s:
-        accounts.set_password(s, VIEWER, "another long password")
+        accounts.set_password(s, VIEWER, "another long password", line.clock.now())
     assert thief.get("/dashboard/").status_code == 302
     assert browser.get("/dashboard/").status_code == 302
 
@@ -242,8 +234,8 @@ def test_two_step_sign_in_with_the_apps_code_and_recovery_codes(app, line, clock
 
     password_step(browser)
     assert send_code(browser, "000000").status_code == 401
-    clock[0] += timedelta(seconds=30)  # the code used at set-up is spent: the next one
-    code = pyotp.TOTP(secret).at(clock[0])
+    clock.advance(timedelta(seconds=30))  # the code used at set-up is spent: the next one
+    code = pyotp.TOTP(secret).at(clock.now())
     assert send_code(browser, code).status_code == 302
     assert browser.get("/dashboard/").status_code == 200
     other = app.test_client()
@@ -314,7 +306,7 @@ def test_old_tries_and_old_sessions_are_forgotten_at_a_sign_in(app, line, clock)
     sign_in(browser, VIEWER)
     post(browser, "/dashboard/sign-out", "/dashboard/")
     assert sign_in(app.test_client(), "nobody@example.org").status_code == 401
-    clock[0] += accounts.FORGET_SESSIONS + timedelta(minutes=1)
+    clock.advance(accounts.FORGET_SESSIONS + timedelta(minutes=1))
     sign_in(app.test_client(), VIEWER)
     with line.db.sessions() as s:
         assert len(s.scalars(select(StaffSession)).all()) == 1  # only the new one

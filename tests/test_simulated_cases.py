@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from intake import roster
 from intake.app import create_app
-from intake.models import Case, Outbound, utcnow
+from intake.models import Case, Outbound
 from intake.transport import TwilioTransport
 from tests.conftest import Phone, twilio_settings
 from tests.dashboard_helpers import PASSWORD, csrf, make_account
@@ -23,27 +23,29 @@ from tests.test_oncall import texts_to, tick
 from tests.test_simulator_page import Browser
 from tests.test_sms_webhook import intake
 
+pytestmark = pytest.mark.usefixtures("clock")  # time moves when the test moves it
+
 ANA = "+13125557788"  # a real-looking number: the simulator must never reach it
 FALLBACK = "+13125557799"
 SIMULATED = "+12125550147"  # 555-0100..0199: the simulator's caregiver
 
 
-def drill_app(db_url, tmp_path, fake, simulator: bool):
+def drill_app(db_url, tmp_path, fake, simulator: bool, clock):
     settings = twilio_settings(
         db_url, tmp_path, fake, simulator=simulator, fallback_alert_number=FALLBACK
     )
-    app = create_app(settings)
+    app = create_app(settings, clock)
     with app.extensions["intake"].db.transaction() as s:
         roster.add(s, "Ana", ANA)
     return app
 
 
 @pytest.fixture
-def drill(db_url, tmp_path, fake, monkeypatch):
+def drill(db_url, tmp_path, fake, monkeypatch, clock):
     from intake.web import simulator as page
 
     monkeypatch.setattr(page, "signed_in_admin", lambda: True)  # the dashboard's sign-in
-    app = drill_app(db_url, tmp_path, fake, simulator=True)
+    app = drill_app(db_url, tmp_path, fake, simulator=True, clock=clock)
     yield app
     app.extensions["intake"].db.dispose()
 
@@ -59,7 +61,7 @@ def test_a_simulated_intake_never_pages_real_staff_and_a_real_one_still_does(dri
     real = Phone(drill, line.settings)
     intake(real)
     test_ref = Browser(drill).intake(SIMULATED)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     assert by_ref(line)[test_ref].is_test
     real_ref = next(ref for ref, case in by_ref(line).items() if not case.is_test)
@@ -83,7 +85,7 @@ def test_ack_from_real_staff_never_takes_a_test_case(drill, fake):
     transport = TwilioTransport(line.settings, timeout=2.0)
     intake(Phone(drill, line.settings))
     Browser(drill).intake(SIMULATED)  # the newest alert to Ana is the test one
-    tick(line, transport, utcnow())
+    tick(line, transport)
     reply = Phone(drill, line.settings, ANA).reply("ACK")
     real_ref = next(ref for ref, case in by_ref(line).items() if not case.is_test)
     assert f"Case {real_ref} is yours" in reply
@@ -111,11 +113,11 @@ def test_the_dashboard_labels_a_test_case(drill):
     assert ">Test</span>" in page
 
 
-def test_with_the_simulator_off_a_fictitious_number_is_a_real_caller(db_url, tmp_path, fake):
-    app = drill_app(db_url, tmp_path, fake, simulator=False)
+def test_with_the_simulator_off_a_fictitious_number_is_a_real_caller(db_url, tmp_path, fake, clock):
+    app = drill_app(db_url, tmp_path, fake, simulator=False, clock=clock)
     line = app.extensions["intake"]
     intake(Phone(app, line.settings, SIMULATED))
-    tick(line, TwilioTransport(line.settings, timeout=2.0), utcnow())
+    tick(line, TwilioTransport(line.settings, timeout=2.0))
     [case] = by_ref(line).values()
     assert not case.is_test
     assert case.ref in texts_to(fake, ANA)[0]  # an emergency line never drops a page on a guess

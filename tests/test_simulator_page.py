@@ -197,7 +197,7 @@ def test_an_alert_call_to_a_staff_phone_is_answered_in_the_simulator(app, line, 
     ref = browser.intake()
     send_due(line)
     [placed] = browser.inbox(DANA)[DANA]
-    assert placed["channel"] == "call" and placed["kind"] == "alert_call"
+    assert placed["channel"] == "voice" and placed["kind"] == "alert_call"
     call = browser.call("/calls/answer", {"phone": DANA, "outbox": placed["id"]})
     assert any("Press 1" in line["text"] for line in call["heard"])
     call = browser.call(f"/calls/{call['id']}", {"move": "keys", "value": "1"})

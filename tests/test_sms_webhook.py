@@ -203,7 +203,8 @@ def test_a_clear_new_report_after_staff_closed_the_case_starts_a_new_intake(app,
 
     intake(phone)
     with session(app) as s, s.begin():
-        case_service.close(s, s.scalars(select(Case)).one())
+        now = app.extensions["intake"].clock.now()
+        case_service.close(s, s.scalars(select(Case)).one(), now)
     reply = phone.reply("my son is missing now too")
     assert POLICE in reply and NCMEC in reply
     assert count(app, Case) == 2

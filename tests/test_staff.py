@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from intake import cases, roster, simulator
 from intake.app import create_app
 from intake.config import Settings
-from intake.models import Alert, Case, Message, OnCallPerson, Outbound, utcnow
+from intake.models import Alert, Case, Message, OnCallPerson, Outbound
 from intake.staff import leave_roster
 from tests import test_oncall
 from tests.conftest import BASE_URL, Phone, signed_post
@@ -32,6 +33,8 @@ from tests.test_oncall import (
     tick_all,
 )
 from tests.test_sms_webhook import intake
+
+pytestmark = pytest.mark.usefixtures("clock")  # time moves when the test moves it
 
 # the on-call tests' fixtures: a line with Twilio and a fallback number, Ana and Ben
 settings, crew = test_oncall.settings, test_oncall.crew
@@ -62,7 +65,7 @@ def test_ack_after_a_restart_takes_the_callers_new_case_and_ends_the_paging(
     app, line, phone, settings, crew, fake, transport
 ):
     asked_then_restarted(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     old, new = cases_by_id(line)
     assert old.status == "abandoned" and new.status == "intake"
@@ -80,7 +83,7 @@ def test_ack_naming_the_abandoned_case_also_leads_to_the_caller(
     app, line, phone, settings, crew, fake, transport
 ):
     asked_then_restarted(phone)
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     tick(line, transport, start + timedelta(minutes=6))  # Ben is paged too
     old, new = cases_by_id(line)
@@ -94,14 +97,14 @@ def test_ack_naming_the_abandoned_case_also_leads_to_the_caller(
 def test_pressing_1_after_a_restart_takes_the_new_case(app, line, phone, fake, transport):
     add(line, "Ana", ANA, by="call")
     asked_then_restarted(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [call] = fake.calls
     answer = call["url"].removeprefix(BASE_URL).replace("/alert?", "/alert/answer?")
     spoken = signed_post(app, answer, {"CallSid": call["sid"], "Digits": "1"})
     _, new = cases_by_id(line)
     assert "is yours" in spoken.get_data(as_text=True)
     assert alerts(line)[0].status == "acked"
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [details] = texts_to(fake, ANA)
     assert new.ref in details and phone.number in details
 
@@ -113,7 +116,7 @@ def test_a_text_to_a_found_childs_caregiver_is_not_relayed(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ana = staff(app, settings, ANA)
     ana.reply("ACK")
     phone.text("FOUND")
@@ -132,11 +135,11 @@ def test_a_text_to_a_found_childs_caregiver_is_not_relayed(
 
 def test_a_text_to_a_closed_case_is_not_relayed(app, line, phone, settings, crew, transport):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ana = staff(app, settings, ANA)
     ana.reply("ACK")
     with line.db.transaction() as s:
-        cases.close(s, s.scalars(select(Case)).one())
+        cases.close(s, s.scalars(select(Case)).one(), line.clock.now())
     ref = cases_by_id(line)[0].ref
     assert "is closed, so your text was not sent" in ana.reply(f"R {ref} are you there?")
 
@@ -148,21 +151,21 @@ def test_removing_a_worker_alerts_their_cases_again_and_the_texts_follow(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     staff(app, settings, ANA).reply("ACK")
     ref = cases_by_id(line)[0].ref
     with line.db.transaction() as s:
-        leave_roster(s, line, "Ana")
+        leave_roster(s, line, "Ana", line.clock.now())
     assert cases_by_id(line)[0].assigned_person_id is None
     phone.text("is anyone there?")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [alert] = texts_to(fake, BEN)
     assert f"MISSING CHILD {ref} (handed back)" in alert
     assert alerts(line)[-1].reason == "handed_back"
     reply = staff(app, settings, BEN).reply("ACK")
     assert f"Case {ref} is yours" in reply and phone.number in reply
     phone.text("she may be at the library")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert texts_to(fake, BEN)[-1] == f"[{ref}] Caregiver: she may be at the library"
     assert not any("library" in t or "anyone there" in t for t in texts_to(fake, ANA))
 
@@ -174,17 +177,17 @@ def test_a_worker_who_texts_stop_hands_their_cases_back_and_the_caregiver_is_hea
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     staff(app, settings, ANA).reply("ACK")
     ref = cases_by_id(line)[0].ref
     assert staff(app, settings, ANA).text("STOP") == []
     assert cases_by_id(line)[0].assigned_person_id is None
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert f"MISSING CHILD {ref}" in texts_to(fake, BEN)[-1]
     assert ref in texts_to(fake, FALLBACK)[-1] and "STOP" in texts_to(fake, FALLBACK)[-1]
     staff(app, settings, BEN).reply("ACK")
     phone.text("any news? she may be at the library")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert "library" in texts_to(fake, BEN)[-1]
     assert not any("library" in t for t in texts_to(fake, ANA))
 
@@ -195,7 +198,7 @@ def test_stop_from_a_roster_phone_takes_them_off_the_chain_and_start_puts_them_b
     intake(phone)  # Ana's page is queued, not yet sent
     ana = staff(app, settings, ANA)
     assert ana.text("STOP") == []  # Twilio confirms; the line never answers STOP
-    start = utcnow()
+    start = line.clock.now()
     tick(line, transport, start)
     assert texts_to(fake, ANA) == []  # the queued page was cancelled
     assert len(texts_to(fake, BEN)) == 1  # the alert moved on at once
@@ -217,9 +220,9 @@ def test_stop_from_the_only_person_on_call_reaches_the_fallback_at_once(
 ):
     add(line, "Ana", ANA)
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     staff(app, settings, ANA).text("stop texting me")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     waiting = alerts(line)[0]  # for whoever comes on call next
     assert waiting.status == "open" and waiting.next_check_at is None
     assert any("URGENT" in t for t in texts_to(fake, FALLBACK))
@@ -246,7 +249,7 @@ def test_take_moves_a_case_to_the_sender_and_tells_who_had_it(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     ana, ben = staff(app, settings, ANA), staff(app, settings, BEN)
     ana.reply("ACK")
     ref = cases_by_id(line)[0].ref
@@ -255,7 +258,7 @@ def test_take_moves_a_case_to_the_sender_and_tells_who_had_it(
     assert f"text TAKE {ref}" in ben.reply(f"ACK {ref}")
     reply = ben.reply(f"TAKE {ref.lower()}")
     assert f"Case {ref} is yours" in reply and phone.number in reply
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert f"case {ref} was taken over by Ben" in texts_to(fake, ANA)[-1]
     with line.db.sessions() as s:
         case = s.scalars(select(Case)).one()
@@ -264,7 +267,7 @@ def test_take_moves_a_case_to_the_sender_and_tells_who_had_it(
         [kept] = [m for m in s.scalars(select(Message)) if m.body == f"TAKE {ref.lower()}"]
         assert kept.case_id == case.id and kept.person_id is not None
     phone.text("any news?")
-    tick(line, transport, utcnow())
+    tick(line, transport)
     assert texts_to(fake, BEN)[-1] == f"[{ref}] Caregiver: any news?"
     assert "any news?" not in texts_to(fake, ANA)[-1]
     assert "Which case?" in ben.reply("TAKE")
@@ -276,7 +279,7 @@ def test_take_moves_a_case_to_the_sender_and_tells_who_had_it(
 def test_a_stalled_spanish_intake_alert_says_what_is_known(line, phone, crew, fake, transport):
     phone.text("mi hija esta perdida")
     phone.text("Sofia")
-    tick_all(line, transport, utcnow() + timedelta(minutes=11))
+    tick_all(line, transport, line.clock.now() + timedelta(minutes=11))
     [alert] = texts_to(fake, ANA)
     said = "Caller +1 212... (Spanish) went quiet mid-intake: a child is missing, "
     assert f"{said}no details yet.\nACK takes it:" in alert and "Sofia" not in alert
@@ -287,7 +290,7 @@ def test_a_called_alert_speaks_the_language_relationship_and_police(
 ):
     add(line, "Ana", ANA, by="call")
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     [call] = fake.calls
     twiml = signed_post(app, call["url"].removeprefix(BASE_URL), {"CallSid": call["sid"]})
     spoken = twiml.get_data(as_text=True)
@@ -311,7 +314,7 @@ def test_a_forged_ack_is_seen_by_the_real_worker_who_hands_it_back_with_notme(
     app, line, phone, settings, crew, fake, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     forged = staff(app, settings, ANA).reply("ACK")  # someone spoofing Ana's number
     ref = cases_by_id(line)[0].ref
     assert f"NOTME {ref}" in forged  # the reply goes to Ana's real phone and says how
@@ -319,7 +322,8 @@ def test_a_forged_ack_is_seen_by_the_real_worker_who_hands_it_back_with_notme(
     assert ref in back and "no longer yours" in back
     assert cases_by_id(line)[0].assigned_person_id is None
     assert alerts(line)[-1].status == "open" and alerts(line)[-1].reason == "handed_back"
-    tick(line, transport, utcnow() + timedelta(seconds=20))  # a page may wait 15 s to combine
+    # a page may wait 15 s to combine
+    tick(line, transport, line.clock.now() + timedelta(seconds=20))
     assert any(ref in t for t in texts_to(fake, ANA)[1:] + texts_to(fake, BEN))
     assert "is yours" in staff(app, settings, BEN).reply(f"ACK {ref}")
 
@@ -332,7 +336,7 @@ def test_each_staff_command_is_kept_with_twilios_metadata(
     app, line, phone, settings, crew, transport
 ):
     intake(phone)
-    tick(line, transport, utcnow())
+    tick(line, transport)
     worker = staff(app, settings, ANA)
     params = simulator.sms_params(ANA, "ACK", settings=settings)
     params |= {"FromCity": "SPRINGFIELD", "FromState": "IL", "FromCountry": "US"}

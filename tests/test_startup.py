@@ -279,7 +279,11 @@ def test_simulate_shows_the_line_own_texts_as_they_go_out(app, db_url, tmp_path,
     phone.read_until("NCMEC")
     with app.extensions["intake"].db.transaction() as s:  # as a relay or follow-up would
         outbox.enqueue(
-            s, kind="relay", to=sender, body="A worker has your case.", send_at=datetime.now(UTC)
+            s,
+            kind="relay",
+            to=sender,
+            body="A worker has your case.",
+            send_at=app.extensions["intake"].clock.now(),
         )
     # nothing more is typed: the text shows up because the line sent it
     shown = phone.read_until("A worker has your case.")

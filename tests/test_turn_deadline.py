@@ -17,7 +17,7 @@ from intake.app import create_app
 from intake.config import ConfigError, Settings
 from intake.deadline import THREADS, TooLate
 from intake.fallbacks import LATE_REPLY
-from intake.models import Caller, Message, Outbound, utcnow
+from intake.models import Caller, Message, Outbound
 from intake.voice import fallback as voice_fallback
 from tests.conftest import (
     Phone,
@@ -273,7 +273,9 @@ def everything_held_for(db_url: str, seconds: float):
 def test_a_delivery_report_the_database_cannot_take_yet_is_recorded_later(app, db_url):
     line = app.extensions["intake"]
     with line.db.transaction() as s:
-        row = outbox.enqueue(s, kind="relay", to="+12125550199", body="hi", send_at=utcnow())
+        row = outbox.enqueue(
+            s, kind="relay", to="+12125550199", body="hi", send_at=line.clock.now()
+        )
         s.flush()
         row.status, row.twilio_sid, outbox_id = "sent", "SM" + "b" * 32, row.id
     params = {"MessageSid": "SM" + "b" * 32, "MessageStatus": "delivered"}

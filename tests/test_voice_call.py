@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from intake import dispatcher, roster, simulator
-from intake.models import Alert, Case, CaseMedia, Message, Outbound, utcnow
+from intake.models import Alert, Case, CaseMedia, Message, Outbound
 from intake.transport import TwilioTransport
 from intake.words import render
 from tests.conftest import LINE_NUMBER, Phone, signed_post, twilio_settings
@@ -376,7 +376,7 @@ def test_nobody_takes_the_call_so_a_voicemail_is_kept_and_the_chain_alerted(
         media = s.scalars(select(CaseMedia).where(CaseMedia.case_id == case.id)).all()
     assert [m.content_type for m in media] == ["audio/x-wav"]
     assert [a.reason for a in alerts(line)] == ["voicemail"]
-    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=line.clock.now())
     assert any(case.ref in m["body"] and "voicemail" in m["body"] for m in fake.messages)
 
 
@@ -404,7 +404,7 @@ def test_a_caller_who_hangs_up_partway_leaves_a_case_and_wakes_someone(app, line
     [case] = cases(line)
     assert case.child_name == "Leo" and case.police_called is False
     assert [a.reason for a in alerts(line)] == ["hung_up"]
-    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=utcnow())
+    dispatcher.dispatch(line, TwilioTransport(settings, timeout=2.0), now=line.clock.now())
     assert any("hung up" in m["body"] for m in fake.messages if m["to"] == ANA)
 
 

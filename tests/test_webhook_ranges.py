@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from intake.models import Message, Outbound, utcnow
+from intake.models import Message, Outbound
 from tests.conftest import CALLER, signed_post
 
 BIG = str(2**31)
@@ -18,8 +18,8 @@ CALL = "CA" + "1" * 32
 def sent(line) -> int:
     """A text the line sent, Twilio's sid on it: the id of its outbox row."""
     with line.db.transaction() as s:
-        row = Outbound(kind="followup", to_phone=CALLER, body="hi", send_at=utcnow())
-        row.status, row.twilio_sid, row.sent_at = "sent", KNOWN, utcnow()
+        row = Outbound(kind="followup", to_phone=CALLER, body="hi", send_at=line.clock.now())
+        row.status, row.twilio_sid, row.sent_at = "sent", KNOWN, line.clock.now()
         s.add(row)
         s.flush()
         return row.id

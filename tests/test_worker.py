@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -53,7 +52,7 @@ def wait_for(condition, seconds: float = 30.0) -> None:
 
 def test_a_worker_killed_mid_batch_loses_nothing(app, db_url, fake, tmp_path):
     line = app.extensions["intake"]
-    fill(line, ROWS, datetime.now(UTC))
+    fill(line, ROWS, line.clock.now())
     fake.delay_next(ROWS * 2, 0.02)  # slow enough to be caught mid-batch
     env = worker_env(db_url, fake, tmp_path)
     worker = subprocess.Popen([INTAKE, "worker"], env=env, stderr=subprocess.DEVNULL)
@@ -90,7 +89,7 @@ def test_intake_outbox_lists_rows_as_json(app, db_url, fake, tmp_path):
     line = app.extensions["intake"]
     with line.db.transaction() as s:
         outbox.enqueue(
-            s, kind="followup", to="+12125551234", body="hello", send_at=datetime.now(UTC)
+            s, kind="followup", to="+12125551234", body="hello", send_at=line.clock.now()
         )
     env = worker_env(db_url, fake, tmp_path)
     listed = subprocess.run(

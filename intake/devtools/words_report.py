@@ -24,6 +24,7 @@ from typing import Any
 
 from intake.config import MAX_ORG_NAME  # noqa: F401  (re-exported: the budget's org length)
 from intake.devtools.readability import fk_grade, grade, spanish_ease  # noqa: F401
+from intake.domain import Medium
 from intake.words import LANGUAGES, is_gsm, render, segments, septets, template_names
 
 # The largest values the line may fill in: a 50-character org name (the most INTAKE_ORG_NAME
@@ -234,7 +235,7 @@ def max_voice_seconds(name: str) -> int:
 
 
 def render_voice(name: str, lang: str, /, org: str = ORG, **params: Any) -> str:
-    return render(name, lang, channel="voice", **context(org), **params)
+    return render(name, lang, channel=Medium.VOICE, **context(org), **params)
 
 
 def render_joined(names: tuple[str, ...], lang: str, org: str = ORG, **params: Any) -> str:

@@ -40,8 +40,8 @@ from flask import (
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from intake import accounts, audit
-from intake.line import current_line
-from intake.models import StaffAccount, utcnow
+from intake.line import current_line, request_now
+from intake.models import StaffAccount
 
 bp = Blueprint("auth", __name__, url_prefix="/dashboard")
 
@@ -104,7 +104,7 @@ def _session_account() -> StaffAccount | None:
         token = session.get("token")
         account = None
         if isinstance(token, str):
-            account = accounts.session_account(current_line().db, token, utcnow())
+            account = accounts.session_account(current_line().db, token, request_now())
             if account is None:
                 session.clear()
         g.session_account = account
@@ -171,7 +171,7 @@ def sign_in():
     attempt = _attempt(request.form.get("email", ""))
     remember = request.form.get("remember") == "on"
     result = accounts.check_password(
-        current_line().db, attempt, request.form.get("password", ""), utcnow()
+        current_line().db, attempt, request.form.get("password", ""), request_now()
     )
     if result.problem == "code":
         _end_older_session()
@@ -179,7 +179,7 @@ def sign_in():
         session["pending"] = {
             "account": result.tried.id,
             "remember": remember,
-            "at": datetime.now(UTC).timestamp(),
+            "at": request_now().timestamp(),
             "next": target,
         }
         return redirect(url_for("auth.sign_in_code"))
@@ -199,7 +199,7 @@ def sign_in_code():
         return render_template("dashboard/sign_in_code.html")
     attempt = _attempt("")
     result = accounts.check_code(
-        current_line().db, attempt, pending["account"], request.form.get("code", ""), utcnow()
+        current_line().db, attempt, pending["account"], request.form.get("code", ""), request_now()
     )
     if result.account is None:
         return _refused(result, "dashboard/sign_in_code.html")
@@ -211,7 +211,7 @@ def _pending() -> dict | None:
     pending = session.get("pending")
     if not isinstance(pending, dict) or not isinstance(pending.get("at"), int | float):
         return None
-    if datetime.now(UTC) - datetime.fromtimestamp(pending["at"], UTC) > PENDING_FOR:
+    if request_now() - datetime.fromtimestamp(pending["at"], UTC) > PENDING_FOR:
         session.pop("pending", None)
         return None
     return pending
@@ -276,7 +276,7 @@ def _signed_in(account: StaffAccount, attempt: accounts.Attempt, remember: bool,
     """The whole sign-in succeeded: a new session, this browser known from now on."""
     _end_older_session()
     with current_line().db.transaction() as db:
-        now = utcnow()
+        now = request_now()
         accounts.signed_in(db, attempt, account, now)
         token = accounts.start_session(db, account, remember, _user_agent(), now)
         audit.record(db, account, "signed_in")
@@ -295,7 +295,7 @@ def _end_older_session() -> None:
     token = session.get("token")
     if isinstance(token, str):
         with current_line().db.transaction() as db:
-            accounts.end_session(db, token, utcnow())
+            accounts.end_session(db, token, request_now())
 
 
 # --- the known-device cookie --------------------------------------------------------------
@@ -376,7 +376,7 @@ def sign_out():
     account, token = _session_account(), session.get("token")
     if account is not None and isinstance(token, str):
         with current_line().db.transaction() as db:
-            accounts.end_session(db, token, utcnow())
+            accounts.end_session(db, token, request_now())
             audit.record(db, account, "signed_out")
     session.clear()
     flash("You are signed out.")
@@ -402,7 +402,8 @@ def two_step():
             accounts.begin_two_step(db, account)
         codes, problem = None, None
         if request.method == "POST":
-            codes = accounts.confirm_two_step(db, account, request.form.get("code", ""), utcnow())
+            code = request.form.get("code", "")
+            codes = accounts.confirm_two_step(db, account, code, request_now())
             problem = None if codes else "That code is not right. Type the newest code."
             if codes:
                 audit.record(db, account, "two_step_on")
@@ -428,7 +429,7 @@ def account_page():
         return render_template(
             "dashboard/account.html",
             account=me,
-            sessions=accounts.open_sessions(db, me, utcnow()),
+            sessions=accounts.open_sessions(db, me, request_now()),
             recovery_left=accounts.recovery_left(db, me),
             zone=current_line().settings.zone,
         )
@@ -440,7 +441,7 @@ def sign_out_everywhere_mine():
     """End every session of your own account (this one too): a phone was lost."""
     me = current_staff()
     with current_line().db.transaction() as db:
-        count = accounts.end_sessions(db, me, utcnow())
+        count = accounts.end_sessions(db, me, request_now())
         audit.record(db, me, "sessions_ended", detail=f"account {me.id}: {count}")
     session.clear()
     flash(f"You are signed out everywhere ({count} sessions).")
@@ -451,7 +452,7 @@ def sign_out_everywhere_mine():
 @admin_required
 def staff_page():
     """Admins: every account, its two-step state, its tries and its open sessions."""
-    now = utcnow()
+    now = request_now()
     with current_line().db.sessions() as db:
         people = [
             (account, accounts.open_sessions(db, account, now)) for account in accounts.everyone(db)
@@ -470,7 +471,7 @@ def sign_out_everywhere(account_id: int):
         account = db.get(StaffAccount, account_id)
         if account is None:
             abort(404)
-        count = accounts.end_sessions(db, account, utcnow())
+        count = accounts.end_sessions(db, account, request_now())
         audit.record(db, me, "sessions_ended", detail=f"account {account.id}: {count}")
         name = account.name
     flash(f"{name} is signed out everywhere ({count} sessions).")

@@ -25,8 +25,9 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from intake import accounts, audit, casefile, cases, followups, media, notes, roster, staff
-from intake.line import current_line
-from intake.models import Case, CaseMedia, StaffAccount, utcnow
+from intake.domain import CaseStatus
+from intake.line import current_line, request_now
+from intake.models import Case, CaseMedia, StaffAccount
 from intake.web.auth import admin_required, current_staff, login_required
 
 bp = Blueprint(
@@ -86,13 +87,13 @@ def case_rows():
 def _sections():
     line = current_line()
     with line.db.sessions() as db:
-        return casefile.case_list(db, line.settings.zone, utcnow())
+        return casefile.case_list(db, line.settings.zone, request_now())
 
 
 @bp.get("/cases/<ref>")
 @login_required
 def case_page(ref: str):
-    line, me, now = current_line(), current_staff(), utcnow()
+    line, me, now = current_line(), current_staff(), request_now()
     with line.db.transaction() as db:  # kept short: a write on SQLite holds every writer
         audit.record(db, me, "case_viewed", _case(db, ref), now=now)
     with line.db.sessions() as db:
@@ -107,7 +108,7 @@ def case_page(ref: str):
             fetchable=lambda item: media.fetchable(line.settings, item.url),
             followups=casefile.followup_state(db, case, now),
             person=accounts.roster_person(db, me),
-            is_open=case.status in cases.WORKABLE,
+            is_open=CaseStatus(case.status).is_workable,  # its actions: take, find, close
             still_missing=[
                 (i, (case.children or [])[i].get("name")) for i in cases.still_missing(case)
             ],
@@ -155,7 +156,7 @@ def case_media(ref: str, media_id: int):
 
 
 def _case(db: Session, ref: str) -> Case:
-    case = casefile.find(db, ref)
+    case = cases.by_ref(db, ref)
     if case is None:
         abort(404)
     return case
@@ -183,7 +184,7 @@ def take(ref: str):
     def work(db, case, me):
         person = _person(db, me)
         taken = staff.take(
-            db, current_line(), person, case, utcnow(), take_over="over" in request.form
+            db, current_line(), person, case, request_now(), take_over="over" in request.form
         )
         return _taken_words(taken)
 
@@ -212,7 +213,7 @@ def _taken_words(taken: staff.Taken) -> str:
 def note(ref: str):
     def work(db, case, me):
         try:
-            notes.add(db, case, me, request.form.get("note", ""), utcnow())
+            notes.add(db, case, me, request.form.get("note", ""), request_now())
         except notes.NoteError as error:
             abort(400, str(error))
         return "Note added."
@@ -229,7 +230,7 @@ def text_caregiver(ref: str):
         message = " ".join(request.form.get("message", "").split())
         if not message:
             abort(400, "The text is empty.")
-        said, sent = staff.text_caregiver(db, _person(db, me), case, message, utcnow())
+        said, sent = staff.text_caregiver(db, _person(db, me), case, message, request_now())
         return said, "" if sent else "refused: nothing sent"
 
     return _act(ref, "text_caregiver", work)
@@ -247,9 +248,9 @@ def found(ref: str):
             if not which.isdigit() or int(which) not in missing:
                 abort(400, "No such child on this case.")
             name = (case.children or [])[int(which)].get("name") or "The child"
-            cases.child_found(db, case, int(which), utcnow())
+            cases.child_found(db, case, int(which), request_now())
             return f"{name} is marked found. Case {case.ref} stays open for the others."
-        if cases.found_by_staff(db, case, utcnow()):
+        if cases.found_by_staff(db, case, request_now()):
             return f"Case {case.ref} is marked found. The follow-ups have stopped{_told(case)}."
         return f"Case {case.ref} is {staff.status_text(case)}: it cannot be marked found."
 
@@ -269,7 +270,7 @@ def close(ref: str):
     def work(db, case, me):
         if case.status not in cases.WORKABLE:
             return f"Case {case.ref} is already {staff.status_text(case)}."
-        cases.close(db, case, utcnow())
+        cases.close(db, case, request_now())
         return f"Case {case.ref} is closed{_told(case)}. Nothing more is sent for it."
 
     return _act(ref, "close", work)
@@ -289,7 +290,7 @@ def pause(ref: str):
 @login_required
 def resume(ref: str):
     def work(db, case, me):
-        count = followups.unpause(db, case, utcnow())
+        count = followups.unpause(db, case, request_now())
         return f"{count} follow-up texts will go out again." if count else "Nothing to resume."
 
     return _act(ref, "resume_followups", work)
@@ -300,7 +301,7 @@ def resume(ref: str):
 def roster_page(problem: str | None = None, status: int = 200):
     line = current_line()
     with line.db.sessions() as db:
-        now = utcnow()
+        now = request_now()
         on_call = {p.id for p in roster.chain(db, now, line.settings.zone)}
         members = roster.members(db)
     return render_template(
@@ -352,7 +353,7 @@ def roster_add():
 @admin_required
 def roster_remove(person_id: int):
     def change(db):
-        person = staff.leave_roster(db, current_line(), _member(db, person_id).phone)
+        person = staff.leave_roster(db, current_line(), _member(db, person_id).phone, request_now())
         return f"Removed {person.name}. Their open cases are alerted again."
 
     return _roster_change("roster_remove", change)

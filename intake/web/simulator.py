@@ -14,8 +14,8 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 
 from flows.parse import parse_phone
 from intake import roster, simulator
+from intake.domain import OutboxStatus
 from intake.line import current_line
-from intake.models import utcnow
 from intake.web import auth
 from intake.web.values import clean
 
@@ -31,7 +31,10 @@ CAREGIVER = "+12125550147"  # 555-0100..0199: fictitious, it reaches no one
 MAX_BODY = 1600  # Twilio's longest text
 MAX_PHONES = 30  # phones one poll may ask about
 MAX_NUMBER = 40  # characters of a typed phone number
-SHOWN = ("sent", "failed")  # outbox rows a phone shows: went out, or Twilio refused them
+SHOWN = (
+    OutboxStatus.SENT,
+    OutboxStatus.FAILED,
+)  # outbox rows a phone shows: went out, or Twilio refused them
 CALLS = simulator.HeldCalls()
 MOVES = ("keys", "speech", "silence", "hangup")
 YOU = "you"  # who made a move, among the lines heard on a call
@@ -90,7 +93,7 @@ def text():
     body = clean(body)  # a lone surrogate (half an emoji) cannot be signed or stored
     media = [_photo_url()] if photo else None
     replies = simulator.send_text(current_line().settings, _post(), phone, body, media)
-    return jsonify(phone=phone, replies=replies, at=utcnow().isoformat())
+    return jsonify(phone=phone, replies=replies, at=current_line().clock.now().isoformat())
 
 
 @bp.post("/inbox")

@@ -13,9 +13,10 @@ from flows.parse import parse_phone
 from intake import delivery, fallbacks, metrics, oncall, sids, signing, webhooks
 from intake import sms as sms_adapter
 from intake.deadline import TooLate
+from intake.domain import Medium, OutboxStatus
 from intake.line import current_line
 from intake.logs import event as log_event
-from intake.models import Outbound, utcnow
+from intake.models import Outbound
 from intake.web.values import form_value, whole_number
 
 bp = Blueprint("twilio", __name__)  # its paths: intake/webhooks.py
@@ -122,14 +123,15 @@ def sms():
         sid=sid, sender=sender, body=body, media=read_media(), meta=request_meta()
     )
     line = current_line()
+    now = line.clock.now()
     try:
-        twiml = line.turns.run(lambda session: sms_adapter.handle_sms(session, line, inbound))
+        twiml = line.turns.run(lambda session: sms_adapter.handle_sms(session, line, inbound, now))
     except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
         late = isinstance(error, TooLate)  # the deadline, not a fault: no traceback
         log_event("sms.fallback", level=40, exc_info=not late, sid=sid, late=late)
-        metrics.FALLBACK_ANSWERS.labels(channel="sms").inc()
+        metrics.FALLBACK_ANSWERS.labels(channel=Medium.SMS).inc()
         twiml = sms_adapter.fallback_twiml(line, body)
-        fallbacks.answered_from_memory(line, inbound, twiml)  # on disk before the answer
+        fallbacks.answered_from_memory(line, inbound, twiml, now)  # on disk before the answer
     return Response(twiml, mimetype="text/xml")
 
 
@@ -219,9 +221,11 @@ def status():
     error_code = whole_number(form_value("ErrorCode"))  # an odd one is left unsaid
     outbox_id = _outbox_id()
 
+    now = current_line().clock.now()
+
     def record(session):
-        row = delivery.record_delivery(session, sid, state, error_code, outbox_id)
-        _escalate_if_failed(session, row)
+        row = delivery.record_delivery(session, sid, state, error_code, outbox_id, now)
+        _escalate_if_failed(session, row, now)
         return row
 
     known = _record_report(record)
@@ -239,9 +243,11 @@ def call_status():
         abort(400)
     outbox_id = _outbox_id()
 
+    now = current_line().clock.now()
+
     def record(session):
-        row = delivery.record_call_status(session, sid, state, outbox_id)
-        _escalate_if_failed(session, row)
+        row = delivery.record_call_status(session, sid, state, outbox_id, now)
+        _escalate_if_failed(session, row, now)
         return row
 
     known = _record_report(record)
@@ -262,9 +268,9 @@ def _record_report(record) -> bool | None:
         return None
 
 
-def _escalate_if_failed(session, row) -> None:
-    if row is not None and row.status == "failed":
-        oncall.page_failed(session, row, utcnow())
+def _escalate_if_failed(session, row, now) -> None:
+    if row is not None and row.status == OutboxStatus.FAILED:
+        oncall.page_failed(session, row, now)
 
 
 def twilio_sid(name: str) -> str:

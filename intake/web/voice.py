@@ -15,9 +15,10 @@ from twilio.twiml.voice_response import VoiceResponse
 from intake import fallbacks, metrics, oncall, outbox, sids, staff, webhooks, words
 from intake import voice as calls
 from intake.deadline import TooLate
+from intake.domain import Medium, OutboxKind
 from intake.line import current_line
 from intake.logs import event as log_event
-from intake.models import Page, utcnow
+from intake.models import Page
 from intake.web.twilio import (
     CALL_META_FIELDS,
     normalise_sender,
@@ -82,17 +83,17 @@ def _call_turn(handle) -> Response:
     """Run one step of a caller's call against the deadline; on any failure, the fallback."""
     phone = _caller()
     line = current_line()
-    now = utcnow()
+    now = line.clock.now()
     try:
         twiml = line.turns.run(lambda session: handle(session, line, phone, now))
     except Exception as error:  # noqa: BLE001 - whatever broke, the caller still hears what to do
         late = isinstance(error, TooLate)  # the deadline, not a fault: no traceback
         log_event("voice.fallback", level=40, exc_info=not late, path=request.path, late=late)
-        metrics.FALLBACK_ANSWERS.labels(channel="voice").inc()
+        metrics.FALLBACK_ANSWERS.labels(channel=Medium.VOICE).inc()
         twiml = calls.fallback(line)
         sid = form_value("CallSid", "").strip()
         if sids.is_sid(sids.CALL, sid):  # on disk before the answer; once per call
-            fallbacks.call_answered_from_memory(line, sid, phone)
+            fallbacks.call_answered_from_memory(line, sid, phone, now)
     return Response(twiml, mimetype="text/xml")
 
 
@@ -174,7 +175,7 @@ def whisper_answer():
     line = current_line()
     meta = request_meta(CALL_META_FIELDS)
     with line.db.transaction() as session:
-        twiml = calls.whisper_answer(session, line, case_id, worker, digits, utcnow(), meta)
+        twiml = calls.whisper_answer(session, line, case_id, worker, digits, line.clock.now(), meta)
     return Response(twiml, mimetype="text/xml")
 
 
@@ -187,7 +188,7 @@ def call_status():
     if state in ("completed", "busy", "failed", "no-answer", "canceled"):
         line = current_line()
         with line.db.transaction() as session:
-            calls.ended(session, line, phone, utcnow())
+            calls.ended(session, line, phone, line.clock.now())
     return Response(status=204)
 
 
@@ -209,7 +210,7 @@ def _number_of(value: str | None) -> int:
 
 def _say(response, template: str, **params) -> None:
     response.say(
-        words.render(template, "en", channel="voice", **params), voice=VOICE, language="en-US"
+        words.render(template, "en", channel=Medium.VOICE, **params), voice=VOICE, language="en-US"
     )
 
 
@@ -234,7 +235,7 @@ def alert_call():
         page = session.get(Page, page_id)
         if page is None:
             abort(404)
-        params = oncall.alert_params(line, page.alert, utcnow())
+        params = oncall.alert_params(line, page.alert, line.clock.now())
     params["org"] = line.settings.org_name
     response = VoiceResponse()
     action = f"/twilio/voice/alert/answer?page={page_id}"
@@ -269,11 +270,11 @@ def alert_answer():
 def _take(session, line: Line, page: Page, response: VoiceResponse, meta: dict) -> None:
     """Take the case for the person called, as ACK does; say what came of it, text the
     details, and keep the key press with the call's metadata (caller ID can be forged)."""
-    now = utcnow()
+    now = line.clock.now()
     taken = staff.take(session, line, page.person, page.alert.case, now)
     outbox.enqueue(
         session,
-        kind="staff_reply",
+        kind=OutboxKind.STAFF_REPLY,
         to=page.person.phone,
         send_at=now,
         body=staff.take_text(line, taken),

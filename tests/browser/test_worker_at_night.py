@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from intake import dispatcher
-from intake.models import Outbound, utcnow
+from intake.models import Outbound
 from intake.transport import LocalTransport
 from tests.browser.conftest import (
     SCREENSHOTS,
@@ -39,7 +39,9 @@ def night(browser):
 
 def alert_link(live, ref: str) -> str:
     """The link in the text that woke Ana, as the line sent it."""
-    dispatcher.dispatch(live.line, LocalTransport(), now=utcnow() + timedelta(seconds=5))
+    dispatcher.dispatch(
+        live.line, LocalTransport(), now=live.line.clock.now() + timedelta(seconds=5)
+    )
     with live.line.db.sessions() as s:
         bodies = s.scalars(select(Outbound.body).where(Outbound.to_phone == ANA))
         alert = next(b for b in bodies if b and f"MISSING CHILD {ref}" in b)

@@ -113,7 +113,7 @@
       note.textContent = item.unsent ? "Not sent." : "Not delivered (Twilio refused it).";
       li.append(note);
     }
-    if (item.channel === "call" && item.status === "sent") {
+    if (item.channel === "voice" && item.status === "sent") {
       const answer = document.createElement("button");
       answer.type = "button";
       answer.textContent = "Answer this call";
