@@ -25,6 +25,7 @@ class AnswerGiven(Event):
 @dataclass(frozen=True)
 class IntakeCompleted(Event):
     answers: dict[str, Any]
+    followups: bool  # the follow-up texts go with it (else the channel offers them: a call)
 
 
 @dataclass(frozen=True)
@@ -90,3 +91,18 @@ class LanguageChanged(Event):
 @dataclass(frozen=True)
 class Restarted(Event):
     pass
+
+
+@dataclass(frozen=True)
+class FollowupsWanted(Event):
+    """The caller took the offer of the follow-up texts (press 1 on a call)."""
+
+
+@dataclass(frozen=True)
+class PhotoRequested(Event):
+    """The caller asked for a text to answer with the child's photo (a call's offer)."""
+
+
+@dataclass(frozen=True)
+class HungUp(Event):
+    """The caller hung up with the intake under way: someone is woken (it may mean danger)."""

@@ -38,6 +38,8 @@ from flows.read import caller_role, is_not_a_name, name_of, split_ages, split_na
 from flows.text import key
 from flows.vocabulary import Vocabulary
 
+# What keys can mean at a question; which key means what is the channel's (Inbound.keypad).
+YES, NO, SKIP, SAME_NUMBER, OTHER_NUMBER = "yes", "no", "skip", "same_number", "other_number"
 ADULT_MONTHS = 18 * 12
 MAX_NAME = 80
 MAX_SHORT = 300
@@ -69,9 +71,16 @@ def _free_text(limit: int, retry: str, min_letters: int = 1, vocab: Vocabulary |
     return parse
 
 
-def _keypad(inbound: Inbound) -> bool:
-    """A call's keypad conventions (1 = yes) apply to keys pressed on a call only."""
-    return inbound.channel == "voice"
+def _yes_no(vocab: Vocabulary, inbound: Inbound) -> bool | None:
+    """Yes or no, said, texted or keyed (keys by the channel's keypad, a text by its words)."""
+    if inbound.means(YES) or inbound.means(NO):
+        return inbound.means(YES)
+    return parse_yes_no(vocab, inbound.text)
+
+
+def _skipped(vocab: Vocabulary, inbound: Inbound) -> bool:
+    """The caller passes on a question: a skip key on a call, skip or no words."""
+    return inbound.means(SKIP) or is_skip(vocab, inbound.text) or key(inbound.text) in vocab.no
 
 
 def parse_name(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
@@ -134,7 +143,7 @@ def parse_police(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     Urging is not a sign the caller is stuck, so it does not count toward MAX_RETRIES;
     unclear answers do, as on every step.
     """
-    answer = parse_yes_no(vocab, inbound.text, keypad=_keypad(inbound))
+    answer = _yes_no(vocab, inbound)
     asking = answer is None and is_question(vocab, inbound.text)  # "what do I do?"
     if answer is None and not (asking and not state.answers.get("police_urged")):
         return Parsed(retry="retry_police")
@@ -148,7 +157,7 @@ def parse_police(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
 
 
 def parse_police_report(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
-    if is_skip(vocab, inbound.text, keypad=_keypad(inbound)) or key(inbound.text) in vocab.no:
+    if _skipped(vocab, inbound):
         return Parsed(value=None)
     return _free_text(MAX_SHORT, "retry_police_report")(inbound, state)
 
@@ -172,14 +181,16 @@ def parse_photos(vocab: Vocabulary, inbound: Inbound, state: State) -> Parsed:
     ]
     if images:
         return Parsed(value=list(state.answers.get("photos") or []) + images)
-    if is_skip(vocab, inbound.text, keypad=_keypad(inbound)) or key(inbound.text) in vocab.no:
+    if _skipped(vocab, inbound):
         return Parsed(value=list(state.answers.get("photos") or []))
     return Parsed(retry="retry_photo")
 
 
 def _callback_parser(region: str, vocab: Vocabulary):
     def parse(inbound: Inbound, state: State) -> Parsed:
-        if is_same_number(vocab, inbound.text, keypad=_keypad(inbound)):
+        if inbound.means(OTHER_NUMBER):  # on a call: the number is keyed in next
+            return Parsed(retry="ask_callback_number", unclear=False)
+        if inbound.means(SAME_NUMBER) or is_same_number(vocab, inbound.text):
             sender = parse_phone(inbound.sender, region, strict=False)
             return Parsed(value=sender) if sender else Parsed(retry="retry_callback_number")
         number = parse_phone(inbound.text, region)
@@ -213,6 +224,7 @@ def intake_flow(region: str, vocab: Vocabulary, detect: Detector | None = None) 
         summary="summary",
         vocab=vocab,
         detect=detect,
+        offers_on=("voice",),  # a call offers the follow-up texts (press 1) at the end
         steps=(
             Step(
                 "police_called",

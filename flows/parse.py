@@ -1,4 +1,4 @@
-"""Parse free-text SMS answers into plain values.
+"""Parse free-text answers (texted or said) into plain values.
 
 Pure functions, no I/O, nothing imported from the intake package. The words they
 recognise come in a Vocabulary (flows/vocabulary.py), always the first argument.
@@ -196,16 +196,10 @@ def parse_last_seen_ago_minutes(vocab: Vocabulary, text: str) -> int | None:
 
 # --- short answers ---------------------------------------------------------
 
-# The keypad's conventions, for a call only (keypad=True): a text "1" is not "yes".
-_YES_DIGITS = frozenset({"1"})  # "Press 1 for yes" works in every language
-_NO_DIGITS = frozenset({"2"})
-# On a call, 1 skips the police report question and 1 means "the number I call from".
-_SKIP_DIGITS = frozenset({"1"})
-_SAME_NUMBER_DIGITS = frozenset({"1"})
 
-
-def parse_yes_no(vocab: Vocabulary, text: str, keypad: bool = False) -> bool | None:
+def parse_yes_no(vocab: Vocabulary, text: str) -> bool | None:
     """True/False for a yes/no answer (any language); a clear leading yes/no wins; else None.
+    Keys are no words: what a key means is the voice adapter's (engine.Inbound.means).
 
     Without a leading yes/no, a police answer that plainly says the call is made
     ("I called 911", "la policia ya viene") or not made ("haven't called") counts too;
@@ -213,9 +207,9 @@ def parse_yes_no(vocab: Vocabulary, text: str, keypad: bool = False) -> bool | N
     """
     key = _HELD.sub(r"\1", _key(text))  # "yesss", "nooo"
     bare = vocab.polite.sub("", key).strip() if vocab.polite is not None else key  # "ok called"
-    if key in vocab.yes or bare in vocab.yes or (keypad and key in _YES_DIGITS):
+    if key in vocab.yes or bare in vocab.yes:
         return True
-    if key in vocab.no or bare in vocab.no or (keypad and key in _NO_DIGITS):
+    if key in vocab.no or bare in vocab.no:
         return False
     first, _, rest = key.partition(" ")
     rest_words = set(rest.split())
@@ -277,20 +271,17 @@ def is_skip_word(vocab: Vocabulary, text: str) -> bool:
     return _key(text) in vocab.skip
 
 
-def is_skip(vocab: Vocabulary, text: str, keypad: bool = False) -> bool:
+def is_skip(vocab: Vocabulary, text: str) -> bool:
     """True when the caller asks to skip the question (any language): the whole answer
     is a skip word, or carries a skip phrase of two words or more ("no pic sorry")."""
     if is_skip_word(vocab, text):
         return True
-    key = _key(text)
-    skip_digit = keypad and key in _SKIP_DIGITS
-    return skip_digit or _has(key, tuple(p for p in vocab.skip if " " in p))
+    return _has(_key(text), tuple(p for p in vocab.skip if " " in p))
 
 
-def is_same_number(vocab: Vocabulary, text: str, keypad: bool = False) -> bool:
+def is_same_number(vocab: Vocabulary, text: str) -> bool:
     """True when the caller says to use the number they are texting (or calling) from."""
-    key = _key(text)
-    return key in vocab.same_number or (keypad and key in _SAME_NUMBER_DIGITS)
+    return _key(text) in vocab.same_number
 
 
 def parse_phone(text: str, region: str | None = "US", strict: bool = True) -> str | None:

@@ -14,9 +14,9 @@ from sqlalchemy import case as when_sql
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from intake import audit, cases, followups, notes, oncall
+from intake import alertwords, audit, cases, followups, notes, paging
 from intake.domain import ALERT_WAITING, CaseStatus, Direction, Medium, OutboxStatus
-from intake.models import Alert, Case, CaseMedia, Message, Outbound, Page
+from intake.models import Alert, Case, CaseMedia, Message, Outbound
 from intake.timefmt import clock_time, local_time
 
 E164 = phonenumbers.PhoneNumberFormat.E164
@@ -82,7 +82,7 @@ class Item:
 
     at: datetime
     shown_at: str
-    kind: str  # in | out | alert | page | ack | followup | note | status | audit | text
+    kind: str  # in | out | escalation | followup | note | status | audit | text | staff
     who: str
     text: str
     status: str = ""
@@ -147,8 +147,12 @@ def _row(case: Case, waiting: bool, zone: ZoneInfo, now: datetime) -> CaseRow:
 
 def _ages(case: Case) -> str:
     """The age; for a report about several children, how many and each age."""
-    count = oncall.children_count(case)
-    return oncall.ages_text(case) if count == 1 else f"{count} children: {oncall.ages_text(case)}"
+    count = alertwords.children_count(case)
+    return (
+        alertwords.ages_text(case)
+        if count == 1
+        else f"{count} children: {alertwords.ages_text(case)}"
+    )
 
 
 def unacknowledged(session: Session, case_ids: list[int]) -> set[int]:
@@ -192,22 +196,25 @@ def answers(
     case: Case, zone: ZoneInfo, now: datetime, region: str
 ) -> list[tuple[str, str | PhoneLink]]:
     """What the caller told us, in the order staff need it."""
-    police = oncall.police_text(case)
+    police = alertwords.police_text(case)
     rows = []
-    if oncall.children_count(case) > 1:
-        rows.append((f"{oncall.children_count(case)} children", oncall.children_text(case)))
+    if alertwords.children_count(case) > 1:
+        rows.append((f"{alertwords.children_count(case)} children", alertwords.children_text(case)))
     rows += [
         ("Child's name", case.child_name or "not given yet"),
-        ("Age", oncall.age_text(case.age_months)),
+        ("Age", alertwords.age_text(case.age_months)),
         ("Last seen", last_seen_text(case, zone, now)),
         *_caller_words(case),
         ("Where", case.last_seen_where or "not given yet"),
         ("Description", case.description or "not given yet"),
         ("Police called", police),
         ("Police report", case.police_report or "none given"),
-        ("Caller is", oncall.RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given")),
+        (
+            "Caller is",
+            alertwords.RELATIONSHIP_WORDS.get(case.relationship_to_child or "", "not given"),
+        ),
         ("Call back on", callback(case, region)),
-        ("Language", oncall.LANGUAGE_NAMES.get(case.lang, case.lang)),
+        ("Language", alertwords.LANGUAGE_NAMES.get(case.lang, case.lang)),
         ("Came in by", "phone call" if case.channel == Medium.VOICE else "text"),
         ("Started", local_time(case.created_at, zone)),
     ]
@@ -318,10 +325,9 @@ def _delivery(row: Outbound) -> str:
 def timeline(session: Session, case: Case, zone: ZoneInfo) -> list[Item]:
     """Alerts, pages, acknowledgements, staff texts, follow-ups, notes and status changes."""
     items = _status_items(case)
-    for alert in session.scalars(select(Alert).where(Alert.case_id == case.id)):
-        items += _alert_items(session, alert)
+    items += _escalation_items(session, case)
     for row in _outbox(session, case):
-        if row.caller_id is None and row.kind not in oncall.ALERT_KINDS:
+        if row.caller_id is None and row.kind not in paging.ALERT_KINDS:
             items.append(_item(row.sent_at or row.send_at, "text", "Line", _staff_text(row)))
             items[-1] = _with_status(items[-1], _delivery(row))
     staff_texts = select(Message).where(Message.case_id == case.id, Message.person_id.is_not(None))
@@ -348,24 +354,14 @@ def _status_items(case: Case) -> list[Item]:
     return [_item(at, "status", "Line", text) for at, text in marks if at is not None]
 
 
-def _alert_items(session: Session, alert: Alert) -> list[Item]:
-    items = [_item(alert.created_at, "alert", "Line", f"Alert started ({alert.reason})")]
-    pages = select(Page).options(joinedload(Page.person)).where(Page.alert_id == alert.id)
-    for page in session.scalars(pages):
-        who = page.person.name if page.person else "fallback number"
-        row = session.get(Outbound, page.outbox_id) if page.outbox_id else None
-        status = _delivery(row) if row is not None else ""
-        items.append(
-            _with_status(
-                _item(
-                    page.created_at, "page", "Line", f"Paged {who} by {Medium(page.channel).shown}"
-                ),
-                status,
-            )
-        )
-    if alert.acked_at is not None:
-        name = alert.acked_by.name if alert.acked_by else "someone"
-        items.append(_item(alert.acked_at, "ack", name, f"{name} acknowledged the alert"))
+def _escalation_items(session: Session, case: Case) -> list[Item]:
+    """Each step the line took to wake someone ("texted Dana", "called Dana, no answer",
+    "Dana took it"), from the escalation log; staff by name, never by number."""
+    items = []
+    for entry in audit.escalation_log(session, case):
+        took = entry.action == "took" and entry.person is not None
+        who = entry.person.name if took else "Line"
+        items.append(_item(entry.created_at, "escalation", who, audit.escalation_words(entry)))
     return items
 
 

@@ -19,6 +19,7 @@ from intake import config, crypto, roster, startup
 from intake.clock import SYSTEM
 from intake.config import ConfigError, Settings
 from intake.db import Database, DatabaseBusy
+from intake.escalation_plan import describe
 from intake.migrate import readiness
 from intake.webhooks import CONSOLE, SMS_PATH
 
@@ -150,6 +151,7 @@ def on_call(session, settings: Settings) -> Iterator[Finding]:
     now_on = roster.chain(session, SYSTEM.now(), settings.zone)
     if people:
         yield ok("on-call roster", f"{len(people)} reachable, {len(now_on)} on call now")
+    yield ok("escalation plan", describe(settings.plan))  # INTAKE_ESCALATION_PLAN, or the default
     if people and not now_on:
         yield warn(
             "on-call roster",

@@ -20,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from flows.parse import parse_phone
 from intake import crypto, sids
+from intake.escalation_plan import Plan, default_plan, parse_plan
 from intake.windows import parse_windows
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
@@ -75,6 +76,8 @@ class Settings:
     # an intake the caller stopped answering is marked "abandoned" after this (oncall.py)
     abandoned_after: timedelta = timedelta(minutes=30)
     escalation_rounds: int = 3
+    # the staff's own plan (INTAKE_ESCALATION_PLAN); empty: the wait and rounds above
+    escalation_plan: Plan = ()
     page_window: timedelta = timedelta(minutes=3)  # one call, and texts combined, per person
     fallback_alert_number: str | None = None
     alert_detail: str = "minimal"  # minimal | full (adds the child's name and description)
@@ -118,6 +121,11 @@ class Settings:
         return self.spool_dir or self.instance_dir / "spool"
 
     @property
+    def plan(self) -> Plan:
+        """The escalation plan the line walks (intake/escalation_plan.py)."""
+        return self.escalation_plan or default_plan(self.escalation_wait, self.escalation_rounds)
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -150,6 +158,7 @@ class Settings:
             stalled_after=reader.duration("INTAKE_STALLED_AFTER", "10m"),
             abandoned_after=reader.minutes("INTAKE_ABANDONED_AFTER_MINUTES", 30),
             escalation_rounds=reader.count("INTAKE_ESCALATION_ROUNDS", 3),
+            escalation_plan=reader.plan("INTAKE_ESCALATION_PLAN"),
             page_window=reader.duration("INTAKE_PAGE_WINDOW", "3m"),
             fallback_alert_number=reader.phone("INTAKE_FALLBACK_ALERT_NUMBER"),
             alert_detail=reader.choice(
@@ -284,6 +293,17 @@ class _Reader:
             self.errors.append(f"{name} must be a whole number of minutes from 1 to {MAX_MINUTES}")
             return timedelta(minutes=default)
         return timedelta(minutes=int(raw))
+
+    def plan(self, name: str) -> Plan:
+        """An escalation plan, e.g. 'on_call, wait 5m; next, wait 5m, 3 rounds; fallback'."""
+        raw = self.get(name)
+        if raw is None:
+            return ()
+        try:
+            return parse_plan(raw)
+        except ValueError as error:
+            self.errors.append(f"{name}: {error}")
+            return ()
 
     def later_than_stalled(self, settings: Settings) -> None:
         """A half-done intake pages first (INTAKE_STALLED_AFTER), then is marked abandoned."""

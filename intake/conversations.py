@@ -1,9 +1,11 @@
 """One turn of a caller's conversation, on any channel: resume it, run the engine, apply
-what it says, and render the replies in that channel's words.
+what it says (intake/effects.py), and render the replies in that channel's words.
 
-A channel adapter (intake/sms.py, intake/voice.py) locks the caller, runs a turn inside
-the caller's transaction and keeps what came in; so a message is either fully handled
-(stored, answered, its effects applied) or not at all.
+A channel adapter (intake/sms.py, intake/voice.py) types what came in (engine.Inbound: a
+text, keys, speech, silence, a call coming to the questions, an end offer), locks the
+caller, runs this one turn inside the caller's transaction and keeps what came in; so a
+message is either fully handled (stored, answered, its effects applied) or not at all.
+The adapter only renders the turn: it never writes the conversation itself.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import card, cases, db, followups, oncall, outbox, roster, simulated, staff, words
-from intake.domain import AlertReason, CaseStatus, Direction, Medium
+from intake import cases, db, effects, followups, oncall, outbox, roster, staff, words
+from intake.domain import CaseStatus, Direction
 from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 
@@ -62,7 +64,7 @@ def take_turn(
     if the adapter already read it."""
     state, case = resume(session, line, caller, engine.State.from_dict(caller.state), now, case)
     result = engine.run(line.flow, state, inbound)
-    turn = apply(session, line, caller, case, result, now, inbound.channel)
+    turn = Turn(caller, effects.apply(session, line, caller, case, result, now, inbound.channel))
     replies = [r for r in result.replies if r.template not in unsaid]
     channel = inbound.channel
     texts = [say(session, line, turn, reply, result.state.lang, now, channel) for reply in replies]
@@ -139,6 +141,7 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
             return {"reachable": oncall.reachable(session, line, now)}
         case "summary":
             return {
+                "police_called": case.police_called if case else reply.params.get("police_called"),
                 "followups": followups.planned(line.settings, turn.caller),
                 "card": followups.can_take_texts(turn.caller),  # intake/card.py sends it
             }
@@ -146,6 +149,8 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
             return {"relationship": case.relationship_to_child if case else None}
         case "after_close":
             return {"relayed": staff.worker_of(case) is not None}
+        case "checklist_sent":
+            return {"minutes": followups.first_wait_minutes(line.settings)}
     return {}
 
 
@@ -214,88 +219,6 @@ _KNOWN_CALLER = (
     .execution_options(populate_existing=True)
 )
 _KEEP_MESSAGES = insert(Message.__table__)
-
-
-def apply(
-    session: Session,
-    line: Line,
-    caller: Caller,
-    case: Case | None,
-    result: engine.Result,
-    now: datetime,
-    channel: str,
-) -> Turn:
-    """Apply the engine's events to the caller and their current case."""
-    for event in result.events:
-        case = _apply_one(session, line, caller, case, event, now, channel, result.events)
-    return Turn(caller=caller, case=case)
-
-
-def _apply_one(
-    session: Session,
-    line: Line,
-    caller: Caller,
-    case: Case | None,
-    event: ev.Event,
-    now: datetime,
-    channel: str,
-    events: tuple[ev.Event, ...] = (),
-) -> Case | None:
-    match event:
-        case ev.IntakeStarted(lang=lang):
-            reported = any(isinstance(e, ev.ReportedMissing) for e in events)
-            test = simulated.is_test_caller(line.settings, caller.phone)
-            return _new_intake(session, caller, case, lang, channel, reported, test)
-        case ev.ReportedMissing() if case is not None:
-            case.reported_missing = True
-        case ev.AnswerGiven(key=key, value=value) if case is not None:
-            cases.record_answer(session, case, key, value, now)
-        case ev.MediaReceived(media=media) if case is not None:
-            cases.add_media(session, case, media)
-        case ev.IntakeCompleted() if case is not None:
-            cases.complete(case, now)
-            if channel == Medium.SMS:  # a caller on a call chooses to get them (press 1)
-                followups.schedule(session, line.settings, case, caller, now)
-            card.send(session, line, case, caller, now)  # to read to police and NCMEC
-            oncall.start_alert(session, line, case, AlertReason.INTAKE, now)
-        case ev.AskedForPerson() if case is not None:
-            oncall.start_alert(session, line, case, AlertReason.ASKED, now)
-        case ev.CaseMessage(text=text) if case is not None:
-            staff.relay_to_worker(session, case, text, now)
-        case ev.ChildFound():
-            if case is not None:
-                cases.found(session, case, now)
-            return case
-        case ev.OptedOut():
-            caller.opted_out_at = now
-            outbox.cancel_pending(session, outbox.OPTED_OUT_REASON, to=caller.phone)
-        case ev.OptedIn():
-            caller.opted_out_at = None
-            if case is not None:
-                followups.resume(session, case, now)
-        case ev.LanguageChanged(lang=lang) if case is not None:
-            case.lang = lang
-    return case
-
-
-def _new_intake(
-    session: Session,
-    caller: Caller,
-    case: Case | None,
-    lang: str,
-    channel: str,
-    reported_missing: bool = False,
-    test: bool = False,
-) -> Case:
-    """Open the case for a new intake (written at once, with "a child is missing" if the
-    same text said so). An intake left half done (RESTART) is kept for staff as
-    abandoned, and an alert waking someone for it now wakes them for this one: it is the
-    same caller with the same need."""
-    new = cases.open_case(session, caller, lang, channel, reported_missing, test)
-    if case is not None and case.status == CaseStatus.INTAKE:
-        case.status = CaseStatus.ABANDONED
-        oncall.move_alerts(session, case, new)
-    return new
 
 
 def keep_messages(

@@ -232,7 +232,7 @@ def _case_of(
     a person is woken when it says a child is missing: the caregiver heard the safety
     words but no question, and someone must call them. The conversation itself stays
     where the caller saw it: their next text starts the intake, and takes this case's
-    alert with it (conversations._new_intake)."""
+    alert with it (effects._new_intake)."""
     state, case = conversations.resume(
         session, line, caller, engine.State.from_dict(caller.state), now
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app, g
+from flask import current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from flows import language
@@ -65,10 +65,11 @@ def current_line() -> Line:
 
 
 def request_now() -> datetime:
-    """This request's time: the line's clock, read once per request (kept on flask.g)."""
-    if "intake_now" not in g:
-        g.intake_now = current_line().clock.now()
-    return g.intake_now
+    """This request's time: the line's clock, read once per request (kept in its environ,
+    which lives exactly as long as the request; flask.g can outlive it in a test)."""
+    if "intake.now" not in request.environ:
+        request.environ["intake.now"] = current_line().clock.now()
+    return request.environ["intake.now"]
 
 
 def _check_keys(db: Database, keys) -> None:

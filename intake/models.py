@@ -275,6 +275,7 @@ class Alert(Base):
     chain: Mapped[list[int]] = mapped_column(JSON, default=list)  # person ids, in order
     step: Mapped[int] = mapped_column(Integer, default=0)  # index into chain
     round: Mapped[int] = mapped_column(Integer, default=0)
+    plan_step: Mapped[int] = mapped_column(Integer, default=0)  # the plan step it is at
     next_check_at: Mapped[datetime | None]  # None while open: nobody was on call; it waits
     acked_by_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
     acked_at: Mapped[datetime | None]
@@ -304,6 +305,26 @@ class Page(Base):
     alert: Mapped[Alert] = relationship()
     person: Mapped[OnCallPerson | None] = relationship()
     outbox: Mapped[Outbound | None] = relationship()
+
+
+class EscalationEntry(Base):
+    """One thing the line did or heard while waking someone for a case (texted Dana,
+    called Dana, no answer, Dana took it, the fallback told, stood down): the case page's
+    escalation timeline. Who is a roster person (their name is shown, never a number)."""
+
+    __tablename__ = "escalation_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_people.id"))
+    action: Mapped[str] = mapped_column(String(20))  # audit.ESCALATION_WORDS
+    detail: Mapped[str] = mapped_column(String(40), default="")  # a word: never a number
+    created_at: Mapped[datetime] = mapped_column(default=stamp)
+
+    case: Mapped[Case] = relationship()
+    alert: Mapped[Alert | None] = relationship()
+    person: Mapped[OnCallPerson | None] = relationship()
 
 
 class StaffAccount(Base):

@@ -203,6 +203,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "chain": STAFF,
         "step": A_WORD,
         "round": A_WORD,
+        "plan_step": A_WORD,
         "next_check_at": A_TIME,
         "acked_by_id": AN_ID,
         "acked_at": A_TIME,
@@ -215,6 +216,15 @@ COLUMNS: dict[str, dict[str, str]] = {
         "outbox_id": AN_ID,  # its text is purged on the outbox row
         "to_phone": STAFF,
         "channel": A_WORD,
+        "created_at": A_TIME,
+    },
+    "escalation_log": {  # who is a roster person's id: their name is on the roster
+        "id": AN_ID,
+        "case_id": AN_ID,
+        "alert_id": AN_ID,
+        "person_id": AN_ID,
+        "action": A_WORD,
+        "detail": A_WORD,
         "created_at": A_TIME,
     },
     "staff_accounts": {

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from intake import dispatcher, fallbacks, oncall, retention
+from intake import dispatcher, fallbacks, oncall, paging, retention
 from intake.clock import SYSTEM
 from intake.logs import event as log_event
 from intake.transport import Transport, make_transport
@@ -39,7 +39,7 @@ _failures_lock = threading.Lock()
 
 
 def _send_due(line: Line, transport: Transport, now: datetime) -> None:
-    report = dispatcher.dispatch(line, transport, now, on_failure=oncall.page_failed)
+    report = dispatcher.dispatch(line, transport, now, on_failure=paging.page_failed)
     if report.ids:
         log_event("dispatch.batch", sent=report.sent, retried=report.retried, failed=report.failed)
 

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.parse import keyword
-from intake import cases, oncall, outbox, roster, words
+from intake import cases, oncall, outbox, paging, roster, words
+from intake.alertwords import STAFF, age_text, staff_words
 from intake.domain import ALERT_WAITING, AlertReason, CaseStatus, Direction, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Alert, Case, Message, OnCallPerson
@@ -79,12 +80,12 @@ def ack_command(session, line: Line, person, args, text, now) -> Answer:
     if not args:
         alert = oncall.alert_to_ack(session, person)
         if alert is None:
-            return [oncall.staff_words("ack_nothing")], None
+            return [staff_words("ack_nothing")], None
         case = alert.case
     else:
         case = cases.by_ref(session, args[0])
         if case is None:
-            return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
+            return [staff_words("no_such_case", ref=args[0].upper())], None
     taken = take(session, line, person, case, now)
     return [take_text(line, taken)], taken.case
 
@@ -92,10 +93,10 @@ def ack_command(session, line: Line, person, args, text, now) -> Answer:
 def take_command(session, line: Line, person, args, text, now) -> Answer:
     """TAKE <ref>: the case, even from the worker who has it (they are told)."""
     if not args:
-        return [oncall.staff_words("take_which")], None
+        return [staff_words("take_which")], None
     case = cases.by_ref(session, args[0])
     if case is None:
-        return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
+        return [staff_words("no_such_case", ref=args[0].upper())], None
     taken = take(session, line, person, case, now, take_over=True)
     return [take_text(line, taken)], taken.case
 
@@ -118,10 +119,10 @@ def not_me_command(session, line: Line, person, args, text, now) -> Answer:
         query = query.where(cases.ref_is(args[0]))
     case = session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
     if case is None:
-        return [oncall.staff_words("not_me_nothing")], None
+        return [staff_words("not_me_nothing")], None
     give_back(session, line, person, case, now)
     log_event("staff.not_me", level=logging.WARNING, case=case.ref, person=person.id)
-    return [oncall.staff_words("not_me_done", ref=case.ref)], case
+    return [staff_words("not_me_done", ref=case.ref)], case
 
 
 def found_command(session, line: Line, person, args, text, now) -> Answer:
@@ -129,10 +130,10 @@ def found_command(session, line: Line, person, args, text, now) -> Answer:
     case about several children still missing, the name says which (ALL: every one);
     without it the line asks, and nothing stops."""
     if not args:
-        return [oncall.staff_words("found_which_case")], None
+        return [staff_words("found_which_case")], None
     case = cases.by_ref(session, args[0])
     if case is None:
-        return [oncall.staff_words("no_such_case", ref=args[0].upper())], None
+        return [staff_words("no_such_case", ref=args[0].upper())], None
     said = " ".join(args[1:]).strip()
     missing = cases.still_missing(case)
     if len(missing) > 1 and said.upper() != "ALL":
@@ -140,13 +141,13 @@ def found_command(session, line: Line, person, args, text, now) -> Answer:
         index = next((i for i in missing if _same_name(children[i].get("name"), said)), None)
         if index is None:
             names = ", ".join(children[i].get("name") or f"child {i + 1}" for i in missing)
-            return [oncall.staff_words("found_which_child", ref=case.ref, names=names)], case
+            return [staff_words("found_which_child", ref=case.ref, names=names)], case
         cases.child_found(session, case, index, now)
         name = children[index].get("name") or f"child {index + 1}"
-        return [oncall.staff_words("found_one_child", ref=case.ref, name=name)], case
+        return [staff_words("found_one_child", ref=case.ref, name=name)], case
     if cases.found_by_staff(session, case, now):  # the caregiver is told, as on the dashboard
-        return [oncall.staff_words("found_done", ref=case.ref)], case
-    return [oncall.staff_words("case_over", ref=case.ref, status=status_text(case))], case
+        return [staff_words("found_done", ref=case.ref)], case
+    return [staff_words("case_over", ref=case.ref, status=status_text(case))], case
 
 
 def _same_name(name: str | None, said: str) -> bool:
@@ -284,7 +285,7 @@ def _assign(
         return
     if roster.reachable(holder) and holder.phone not in told:
         params = {"ref": case.ref, "who": person.name}
-        oncall.tell(session, {holder.phone}, "taken_over", params, case, now)
+        paging.tell(session, {holder.phone}, "taken_over", params, case, now)
     log_event("staff.taken_over", case=case.ref, person=person.id, previous=holder.id)
 
 
@@ -316,10 +317,10 @@ def take_text(line: Line, taken: Taken) -> str:
     case = taken.case
     if taken.outcome == "taken":
         link = f"{line.settings.public_base_url}/cases/{case.ref}"
-        return oncall.staff_words("ack_done", ref=case.ref, callback=taken.callback, link=link)
+        return staff_words("ack_done", ref=case.ref, callback=taken.callback, link=link)
     if taken.outcome == "taken_by_other":
-        return oncall.staff_words("ack_taken", ref=case.ref, who=taken.who)
-    return oncall.staff_words(
+        return staff_words("ack_taken", ref=case.ref, who=taken.who)
+    return staff_words(
         "case_over", ref=case.ref, status=status_text(case), callback=taken.callback or ""
     )
 
@@ -349,8 +350,8 @@ def status(session: Session, person: OnCallPerson) -> str:
         .order_by(Case.id)
     )
     found = list(session.scalars(query))
-    refs = ", ".join(f"{c.ref} (age {oncall.age_text(c.age_months)})" for c in found[:8])
-    return oncall.staff_words("staff_status", count=len(found), refs=refs)
+    refs = ", ".join(f"{c.ref} (age {age_text(c.age_months)})" for c in found[:8])
+    return staff_words("staff_status", count=len(found), refs=refs)
 
 
 def relay_to_caregiver(
@@ -359,7 +360,7 @@ def relay_to_caregiver(
     """R <ref> message: text the caregiver of this worker's case from the line's number."""
     case = cases.by_ref(session, ref)
     if case is None:
-        return [oncall.staff_words("no_such_case", ref=ref.upper())], None
+        return [staff_words("no_such_case", ref=ref.upper())], None
     said, _ = text_caregiver(session, person, case, text.split(None, 2)[2], now)
     return [said], case
 
@@ -374,16 +375,14 @@ def text_caregiver(
     if case.status in FINISHED:
         number = callback(case) if mine else ""
         return (
-            oncall.staff_words(
-                "relay_case_over", ref=case.ref, status=status_text(case), callback=number
-            ),
+            staff_words("relay_case_over", ref=case.ref, status=status_text(case), callback=number),
             False,
         )
     if not mine:
-        return oncall.staff_words("relay_not_yours", ref=case.ref), False
+        return staff_words("relay_not_yours", ref=case.ref), False
     caller = case.caller
     if caller.opted_out_at is not None:
-        return oncall.staff_words("relay_opted_out", ref=case.ref, callback=callback(case)), False
+        return staff_words("relay_opted_out", ref=case.ref, callback=callback(case)), False
     outbox.enqueue(
         session,
         kind=OutboxKind.RELAY,
@@ -395,7 +394,7 @@ def text_caregiver(
         case_id=case.id,
         caller_id=caller.id,
     )
-    return oncall.staff_words("relay_sent", ref=case.ref), True
+    return staff_words("relay_sent", ref=case.ref), True
 
 
 def relay_words(text: str) -> dict[str, object]:
@@ -426,7 +425,7 @@ def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> N
         kind=OutboxKind.RELAY,
         to=worker.phone,
         send_at=now,
-        template=f"{oncall.STAFF}:relay_to_worker",
+        template=f"{STAFF}:relay_to_worker",
         params={"ref": case.ref, **relay_words(text)},
         case_id=case.id,
     )
@@ -480,7 +479,7 @@ def stop_texts(session: Session, line: Line, person: OnCallPerson, now: datetime
         kind=OutboxKind.STAFF_NOTICE,
         to=fallback,
         send_at=now,
-        template=f"{oncall.STAFF}:staff_stopped",
+        template=f"{STAFF}:staff_stopped",
         params={"who": person.name, "phone": person.phone, "refs": refs},
     )
     log_event("staff.stopped", person=person.id)
@@ -490,7 +489,7 @@ def start_texts(person: OnCallPerson) -> str:
     """START (or UNSTOP) from a roster member puts them back on the chain."""
     person.opted_out_at = None
     log_event("staff.started", person=person.id)
-    return oncall.staff_words("staff_back")
+    return staff_words("staff_back")
 
 
 def _open_refs(session: Session, person: OnCallPerson) -> str:
@@ -499,19 +498,19 @@ def _open_refs(session: Session, person: OnCallPerson) -> str:
 
 
 def _help(unknown: bool) -> str:
-    return oncall.staff_words("staff_help", unknown=unknown)
+    return staff_words("staff_help", unknown=unknown)
 
 
 def ack_all(session: Session, line: Line, person: OnCallPerson, now: datetime) -> Answer:
     """ACK ALL: take, each as ACK would, every case whose alert to this person still waits."""
     waiting = [alert.case for alert in oncall.alerts_to_ack_all(session, person)]
     if not waiting:
-        return [oncall.staff_words("ack_nothing")], None
+        return [staff_words("ack_nothing")], None
     results = [take(session, line, person, case, now) for case in waiting]
     mine = list({t.case.id: t for t in results if t.outcome == "taken"}.values())
     others = [t for t in results if t.outcome != "taken"]
     return [
-        oncall.staff_words(
+        staff_words(
             "ack_all_done",
             mine=", ".join(f"{t.case.ref} ({t.callback})" for t in mine),
             others=", ".join(_not_taken(t) for t in others),

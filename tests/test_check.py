@@ -61,6 +61,8 @@ def test_a_good_configuration_passes_every_check(env):
     for subject in ("database", "migrations", "Twilio", "TWILIO_PHONE_NUMBER", "on-call roster"):
         assert f"ok    {subject}: " in result.output
     assert result.output.strip().endswith("all checks passed")
+    plan = "on_call, wait 5m; next, wait 5m, 3 rounds; everyone; fallback"  # today's default
+    assert f"ok    escalation plan: {plan}\n" in result.output
     for secret in (TOKEN, SECRET, env["INTAKE_DATA_KEYS"]):
         assert secret not in result.output
 

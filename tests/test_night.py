@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from intake import cases as case_service
-from intake import dispatcher, oncall, roster
+from intake import dispatcher, oncall, paging, roster
 from intake.models import Alert, Case, Message, Outbound
 from intake.words import render
 from tests.conftest import Phone, twilio_settings
@@ -36,7 +36,7 @@ def add(line, name, phone):
 def tick(line, transport, now=None):
     now = now or line.clock.now()
     oncall.check_due(line, now)
-    dispatcher.dispatch(line, transport, now=now, on_failure=oncall.page_failed)
+    dispatcher.dispatch(line, transport, now=now, on_failure=paging.page_failed)
 
 
 def texts_to(fake, number) -> list[str]:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake import dispatcher, oncall, roster, signing, simulator
+from intake import dispatcher, oncall, paging, roster, signing, simulator
 from intake.app import create_app
 from intake.models import Alert, Case, Message, Outbound
 from intake.staff import leave_roster
@@ -52,7 +52,7 @@ def tick(line, transport, at=None):
     """One turn of the worker at the clock's time; `at` moves the line's clock there first."""
     now = line.clock.set(at) if at is not None else line.clock.now()
     oncall.check_due(line, now)
-    dispatcher.dispatch(line, transport, now=now, on_failure=oncall.page_failed)
+    dispatcher.dispatch(line, transport, now=now, on_failure=paging.page_failed)
 
 
 def not_today(line) -> str:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake import dispatcher, oncall, roster
+from intake import dispatcher, oncall, paging, roster
 from intake.models import Alert, Case, Outbound
 from intake.words import render
 from tests.conftest import twilio_settings
@@ -43,7 +43,7 @@ def crew(line):
 
 def tick(line, transport, now):
     oncall.check_due(line, now)
-    dispatcher.dispatch(line, transport, now=now, on_failure=oncall.page_failed)
+    dispatcher.dispatch(line, transport, now=now, on_failure=paging.page_failed)
 
 
 def texts_to(fake, number) -> list[str]:
@@ -101,7 +101,7 @@ def test_police_refusal_is_kept_and_shown_on_the_alert(line, phone, crew, fake, 
     assert "no waiting period" in reply[0] and "1-800-843-5678" in reply[0]
     assert the_case(line).police_refused is True
     phone.text("HELP")  # asks for a person: the alert goes out now
-    tick(line, transport)
+    tick(line, transport, line.clock.now())
     assert "Police called: police refused or delayed" in texts_to(fake, ANA)[0]
 
 

@@ -258,3 +258,23 @@ def test_a_caller_who_cannot_answer_a_question_is_not_trapped(app, phone):
     assert "go on" in moved_on.lower() and "where" in moved_on.lower()
     case = the_case(app)
     assert case.last_seen_when is None and case.age_months == 84
+
+
+def test_a_texted_1_is_not_the_keypads_skip_at_the_police_report(phone, line):
+    # "Press 1 to skip" is a call's keypad convention: a texted "1" is the report number.
+    for text in ["my son is missing", "yes", "Leo", "7", "an hour ago", "the park", "red coat"]:
+        phone.text(text)
+    phone.text("1")
+    with line.db.sessions() as s:
+        assert s.scalars(select(Case)).one().police_report == "1"
+
+
+def test_a_texted_1_is_not_the_keypads_skip_at_the_photo(phone, line):
+    for text in ["my son is missing", "no", "no", "Leo", "7", "an hour ago", "the park"]:
+        phone.text(text)
+    phone.text("red coat")
+    phone.text("mom")
+    said = phone.text("1")  # no photo, and no skip word: asked again
+    with line.db.sessions() as s:
+        assert s.scalars(select(Caller)).one().state["step"] == "photos"
+    assert "photo" in said[-1].lower()

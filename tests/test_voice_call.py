@@ -550,3 +550,52 @@ def test_the_callback_question_takes_one_key_and_2_asks_for_another_number(app, 
     phone.press("2125550143#")
     [case] = cases(line)
     assert case.callback_phone == "+12125550143" and case.status == "open"
+
+
+def test_a_new_caller_who_picks_spanish_on_a_call_is_a_spanish_call_all_the_way(
+    app, line, settings
+):
+    phone = call(app, settings)
+    phone.press("2")  # Spanish, at the greeting: the first thing this caller ever does
+    [case] = cases(line)
+    assert (case.channel, case.lang) == ("voice", "es")
+    answer_by_keypad_and_speech(phone, "Sofía", "hace dos horas", "en el parque")
+    with line.db.sessions() as s:
+        case = s.get(Case, case.id)
+        assert (case.channel, case.lang, case.child_name) == ("voice", "es", "Sofía")
+        assert case.status == "open"
+    assert all(said.language == "es-US" for said in phone.spoken[-3:])
+
+
+def answer_by_keypad_and_speech(phone: simulator.Call, name: str, when: str, where: str):
+    """A whole intake on a call in any language: keys where a key answers, else speech."""
+    phone.press("1")  # police called
+    phone.say(name)
+    phone.press("7#")
+    phone.say(when)
+    phone.say(where)
+    phone.say("abrigo rojo y pantalones azules")
+    phone.press("1")  # no police report number (1 skips it on a call)
+    phone.press("1")  # parent
+    phone.press("1")  # this number
+
+
+def test_a_caller_who_calls_back_after_the_intake_and_presses_2_hears_it_in_spanish(
+    app, line, settings
+):
+    phone = call(app, settings)
+    answer_everything(phone)
+    phone.hang_up()
+    again = call(app, settings)
+    said = spoken(again.press("2"))  # Spanish, at the greeting of the second call
+    [case] = cases(line)
+    assert case.lang == "es" and ", ".join(case.ref) in said  # the case number, spelled
+    assert voice("end_options", "es", offer_checklist=True, offer_photo=True) in said
+    assert again.current_gather.language == "es-US"
+
+
+def test_a_key_said_aloud_on_a_call_counts_as_the_key(app, line, settings):
+    phone = call(app, settings)
+    phone.silence()
+    said = spoken(phone.say("1"))  # "one", for "press 1 if you called the police"
+    assert voice("ask_name") in said and cases(line)[0].police_called is True

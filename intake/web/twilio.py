@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
 from flows.parse import parse_phone
-from intake import delivery, fallbacks, metrics, oncall, sids, signing, webhooks
+from intake import delivery, fallbacks, metrics, paging, sids, signing, webhooks
 from intake import sms as sms_adapter
 from intake.deadline import TooLate
 from intake.domain import Medium, OutboxStatus
@@ -270,7 +270,7 @@ def _record_report(record) -> bool | None:
 
 def _escalate_if_failed(session, row, now) -> None:
     if row is not None and row.status == OutboxStatus.FAILED:
-        oncall.page_failed(session, row, now)
+        paging.page_failed(session, row, now)
 
 
 def twilio_sid(name: str) -> str:

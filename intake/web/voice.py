@@ -7,18 +7,15 @@ failure on a caller's call still speaks the safety words, from memory.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from flask import Blueprint, Response, abort, request
-from twilio.twiml.voice_response import VoiceResponse
 
-from intake import fallbacks, metrics, oncall, outbox, sids, staff, webhooks, words
+from intake import alert_call as alert_calls
+from intake import fallbacks, metrics, sids, webhooks
 from intake import voice as calls
 from intake.deadline import TooLate
-from intake.domain import Medium, OutboxKind
+from intake.domain import Medium
 from intake.line import current_line
 from intake.logs import event as log_event
-from intake.models import Page
 from intake.web.twilio import (
     CALL_META_FIELDS,
     normalise_sender,
@@ -26,9 +23,6 @@ from intake.web.twilio import (
     twilio_webhook,
 )
 from intake.web.values import form_value, whole_number
-
-if TYPE_CHECKING:
-    from intake.line import Line
 
 bp = Blueprint("voice", __name__, url_prefix=webhooks.VOICE_PATH)
 
@@ -121,8 +115,8 @@ def menu():
 @bp.post("/turn")
 @caller_call
 def turn():
-    move, run = _move(), _number("silent")
-    return _call_turn(lambda s, line, phone, now: calls.turn(s, line, phone, move, run, now))
+    move, progress = _move(), calls.Progress(silent=_number("silent"))
+    return _call_turn(lambda s, line, phone, now: calls.turn(s, line, phone, move, progress, now))
 
 
 @bp.post("/confirm")
@@ -141,8 +135,10 @@ def end():
 @caller_call
 def person_done():
     status = form_value("DialCallStatus", "").strip().lower()[:20]
-    n = _number("n")
-    return _call_turn(lambda s, line, phone, now: calls.person_done(s, line, phone, status, n, now))
+    progress = calls.Progress(dialled=_number("n"))
+    return _call_turn(
+        lambda s, line, phone, now: calls.person_done(s, line, phone, status, progress, now)
+    )
 
 
 @bp.post("/voicemail")
@@ -208,16 +204,6 @@ def _number_of(value: str | None) -> int:
     return number
 
 
-def _say(response, template: str, **params) -> None:
-    response.say(
-        words.render(template, "en", channel=Medium.VOICE, **params), voice=VOICE, language="en-US"
-    )
-
-
-def _twiml(response: VoiceResponse) -> Response:
-    return Response(str(response), mimetype="text/xml")
-
-
 def _page_id() -> int:
     page_id = whole_number(request.args.get("page"))
     if page_id is None:
@@ -229,64 +215,26 @@ def _page_id() -> int:
 @staff_call
 def alert_call():
     """Speak the alert and ask for 1 to take the case; silence repeats once, then ends."""
-    page_id = _page_id()
     line = current_line()
-    with line.db.transaction() as session:
-        page = session.get(Page, page_id)
-        if page is None:
-            abort(404)
-        params = oncall.alert_params(line, page.alert, line.clock.now())
-    params["org"] = line.settings.org_name
-    response = VoiceResponse()
-    action = f"/twilio/voice/alert/answer?page={page_id}"
-    gather = response.gather(input="dtmf", num_digits=1, timeout=8, action=action, method="POST")
-    for _ in range(2):
-        _say(gather, "oncall_alert", **params)
-    response.redirect(action, method="POST")  # no key: told how to take it by text
-    return _twiml(response)
+    try:
+        twiml = alert_calls.speak_alert(line, _page_id(), line.clock.now())
+    except alert_calls.NoSuchPage:
+        abort(404)
+    return Response(twiml, mimetype="text/xml")
 
 
 @bp.post("/alert/answer")
 @staff_call
 def alert_answer():
     """1 takes the case, as ACK does: the escalation stops and a text gives the details."""
-    page_id = _page_id()
     digits = form_value("Digits", "").strip()
+    meta = request_meta(CALL_META_FIELDS)
     line = current_line()
-    response = VoiceResponse()
-    with line.db.transaction() as session:
-        page = session.get(Page, page_id)
-        if page is None or page.person is None:
-            abort(404)
-        if digits != "1":
-            _say(response, "oncall_no_key")
-        else:
-            _take(session, line, page, response, request_meta(CALL_META_FIELDS))
-    log_event("voice.alert_answer", page=page_id, digits=digits or "-")
-    response.hangup()
-    return _twiml(response)
-
-
-def _take(session, line: Line, page: Page, response: VoiceResponse, meta: dict) -> None:
-    """Take the case for the person called, as ACK does; say what came of it, text the
-    details, and keep the key press with the call's metadata (caller ID can be forged)."""
-    now = line.clock.now()
-    taken = staff.take(session, line, page.person, page.alert.case, now)
-    outbox.enqueue(
-        session,
-        kind=OutboxKind.STAFF_REPLY,
-        to=page.person.phone,
-        send_at=now,
-        body=staff.take_text(line, taken),
-        case_id=taken.case.id,
-    )
-    if taken.outcome == "over":
-        _say(response, "oncall_over", status=staff.status_text(taken.case))
-    elif taken.outcome == "taken_by_other":
-        _say(response, "oncall_taken", who=taken.who)
-    else:
-        _say(response, "oncall_acked", ref=taken.case.ref)
-    staff.keep_command(session, page.person, taken.case, "1", str(response), meta, now)
+    try:
+        twiml = alert_calls.answer(line, _page_id(), digits, meta, line.clock.now())
+    except alert_calls.NoSuchPage:
+        abort(404)
+    return Response(twiml, mimetype="text/xml")
 
 
 def _seconds(value: str | None) -> int:

@@ -360,8 +360,15 @@ def test_ok_and_keys_are_no_yes_or_no_in_a_text(text):
 
 
 def test_keys_are_yes_and_no_on_the_keypad():
-    assert parse_yes_no(VOCAB, "1", keypad=True) is True
-    assert parse_yes_no(VOCAB, "2", keypad=True) is False
+    # What a key means is the voice adapter's keypad, given with a keys input only.
+    from flows.engine import KEYS, Inbound
+    from intake.voice_call import KEYPAD
+
+    def keyed(digits: str) -> Inbound:
+        return Inbound(text=digits, channel="voice", kind=KEYS, keypad=KEYPAD)
+
+    assert keyed("1").means("yes") and keyed("2").means("no")
+    assert not Inbound(text="1", channel="sms").means("yes")  # a texted 1 is no key
 
 
 @pytest.mark.parametrize(
