@@ -41,17 +41,22 @@ from flows.state import (
     MAX_RETRIES,
     MEDIA,
     NEW,
+    NO,
     OFFER,
     OFFERS,
     OTHER_CHILD,
+    OTHER_NUMBER,
     PHOTO,
     ROLE_NOTES,
+    SAME_NUMBER,
     SILENCE,
+    SKIP,
     SPEECH,
     SUMMARY,
     TEXT,
     UNKNOWN_OK,
     WHICH_CHILD,
+    YES,
     YES_NO,
     Flow,
     Inbound,
@@ -76,6 +81,11 @@ from flows.steps import (
 )
 
 __all__ = [
+    "NO",
+    "OTHER_NUMBER",
+    "SAME_NUMBER",
+    "SKIP",
+    "YES",
     "ACTIVE",
     "ANSWERS",
     "CALLED",
@@ -164,6 +174,8 @@ def _run(flow: Flow, state: State, inbound: Inbound) -> Result:
     """
     if inbound.kind != TEXT and _on_a_call(flow, state, inbound):  # texts: straight on
         return _on_call(flow, state, inbound)
+    if state.pending and state.pending.get("kind") == CONFIRM_HEARD:  # a call's, left behind
+        state = replace(state, pending=None)
     if inbound.lang is not None and inbound.lang != state.lang:
         return _switch_language(flow, state, inbound.lang, inbound)
     names = _names(state.answers)
@@ -332,7 +344,7 @@ def _on_call(flow: Flow, state: State, inbound: Inbound) -> Result:
     pending = state.pending or {}
     if pending.get("kind") == CONFIRM_HEARD:
         cleared = replace(state, pending=None)
-        if inbound.means("yes"):  # the words read back were right: they are the answer
+        if inbound.means(YES):  # the words read back were right: they are the answer
             heard = replace(inbound, text=pending.get("heard", ""), kind=SPEECH, unsure=False)
             return _run(flow, cleared, heard)
         if inbound.kind in (KEYS, SILENCE):  # not confirmed: the question again
@@ -358,7 +370,8 @@ def _called(flow: Flow, state: State, inbound: Inbound) -> Result:
         if inbound.lang is not None and inbound.lang != fresh.lang:
             return _switch_language(flow, fresh, inbound.lang, inbound)
         return _start(flow, fresh, inbound, lang=fresh.lang)
-    passed = Result(replace(state, pending=None) if _read_back(state) else state)
+    reading_back = (state.pending or {}).get("kind") == CONFIRM_HEARD  # dropped: asked anew
+    passed = Result(replace(state, pending=None) if reading_back else state)
     step = flow.step(state.step) if state.status == ACTIVE else None
     if step is not None and not step.asked(state.answers, inbound.channel):
         passed = pass_over(flow, passed.state, inbound.channel, quietly=True)
@@ -372,10 +385,6 @@ def _called(flow: Flow, state: State, inbound: Inbound) -> Result:
     if passed.state.status == COMPLETE:
         return _offer(flow, passed.state, SUMMARY)
     return Result(passed.state, _ask_again(flow, passed.state))
-
-
-def _read_back(state: State) -> bool:
-    return bool(state.pending) and state.pending.get("kind") == CONFIRM_HEARD
 
 
 def _offer(flow: Flow, state: State, offer: str) -> Result:

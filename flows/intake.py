@@ -14,6 +14,11 @@ from flows.engine import (
     CHOICE,
     DIGITS,
     MEDIA,
+    NO,
+    OTHER_NUMBER,
+    SAME_NUMBER,
+    SKIP,
+    YES,
     YES_NO,
     Flow,
     Inbound,
@@ -38,8 +43,6 @@ from flows.read import caller_role, is_not_a_name, name_of, split_ages, split_na
 from flows.text import key
 from flows.vocabulary import Vocabulary
 
-# What keys can mean at a question; which key means what is the channel's (Inbound.keypad).
-YES, NO, SKIP, SAME_NUMBER, OTHER_NUMBER = "yes", "no", "skip", "same_number", "other_number"
 ADULT_MONTHS = 18 * 12
 MAX_NAME = 80
 MAX_SHORT = 300

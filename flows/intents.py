@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import re
 
+from flows.phrases import INTENTS, STILL_MISSING, IntentRules
 from flows.text import key
-from flows.vocabulary import INTENTS, STILL_MISSING, IntentRules, Vocabulary
+from flows.vocabulary import Vocabulary
 
 _SENTENCE = re.compile(r"[^.!?;,:\n\u00a1\u00bf()\[\]]+")
 _HELD = re.compile(r"([a-z])\1{2,}")  # "pleeease", "hiiim": three or more of one letter

@@ -58,6 +58,8 @@ CALLED = "called"  # a call comes to the questions (begun, resumed, a language c
 OFFER = "offer"  # one of the end-of-intake offers taken (Inbound.text: OFFERS)
 HANG_UP = "hang_up"  # the caller hung up (an intake left half done may mean danger)
 KINDS = (TEXT, KEYS, SPEECH, SILENCE, CALLED, OFFER, HANG_UP)
+# What keys can mean at a question (Inbound.means); which key means what is the channel's.
+YES, NO, SKIP, SAME_NUMBER, OTHER_NUMBER = "yes", "no", "skip", "same_number", "other_number"
 # The end-of-intake offers a channel makes instead of sending them (Flow.offers_on).
 CHECKLIST, PHOTO, SUMMARY = "checklist", "photo", "summary"
 OFFERS = (CHECKLIST, PHOTO, SUMMARY)

@@ -18,11 +18,19 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
+from flows.phrases import (
+    INTENT_KEYS,
+    INTENTS,
+    STILL_MISSING,
+    IntentRules,
+    PhraseCompiler,
+    alternation,
+    fold_words,
+    intent_rules,
+)
 from flows.text import key
 
 LANGUAGE_KEYWORD = "lang:"  # keyword("español") == "lang:es": switch to that language
-INTENTS = ("found", "found_unsure", "person", "missing")  # in precedence order
-STILL_MISSING = "still_missing"  # phrases that say "missing" and rule out "found_unsure"
 
 AGE_UNIT_MONTHS = {
     "year": Fraction(12),
@@ -85,21 +93,10 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         STILL_MISSING,
     ),
 }
-_INTENT_KEYS = ("phrases", "except")
-
-
-def _words(items: Iterable[str]) -> frozenset[str]:
-    """Fold phrases the way texts are folded (lower case, no accents, no apostrophes)."""
-    return frozenset(k for k in (key(str(i)) for i in items) if k)
 
 
 def _ordered(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(k for k in (key(str(i)) for i in items) if k))
-
-
-def _alternation(phrases: Iterable[str]) -> str:
-    """A regex alternative of folded phrases, longest first."""
-    return "|".join(re.escape(p) for p in sorted(set(phrases), key=lambda p: (-len(p), p)))
 
 
 @dataclass(frozen=True)
@@ -110,29 +107,6 @@ class Marker:
     characters: str  # any one of these characters is enough (e.g. ¿ ¡ ñ)
     strong: frozenset[str]  # one of these words or phrases is enough
     weak: frozenset[str]  # two of these words are needed
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One intent: what says it, and what looks like it but must not count."""
-
-    phrases: re.Pattern[str] | None
-    excepted: re.Pattern[str] | None
-
-
-@dataclass(frozen=True)
-class IntentRules:
-    """Compiled intent phrases (see flows/intents.py for how they are applied)."""
-
-    rules: Mapping[str, Rule]
-    clause_breaks: re.Pattern[str] | None
-    negation: re.Pattern[str] | None
-    not_negation: re.Pattern[str] | None  # blanked before looking for a negation
-    hedges: re.Pattern[str] | None
-    asking: re.Pattern[str] | None
-    shorthand: Mapping[str, str]
-    known: frozenset[str]  # every word the intent phrases use: typos are mended toward them
-    near: Mapping[str, str]  # a known word with one letter dropped -> the known word
 
 
 @dataclass(frozen=True)
@@ -221,40 +195,40 @@ class Vocabulary:
             numbers=MappingProxyType(numbers | tens),
             tens=frozenset(tens),
             tens_joiners=frozenset(str(j).strip() for j in merged("numbers", "tens_joiners")),
-            articles=_words(merged("numbers", "articles")),
-            half_words=_words(merged("numbers", "half")),
+            articles=fold_words(merged("numbers", "articles")),
+            half_words=fold_words(merged("numbers", "half")),
             half_suffixes=tuple(tuple(p.split()) for p in _ordered(merged("numbers", "and_half"))),
-            and_words=_words(merged("numbers", "and")),
+            and_words=fold_words(merged("numbers", "and")),
             clock_words=frozenset(w for w, v in numbers.items() if 1 <= v <= 12),
-            newborn=_words(merged("age", "newborn")),
-            not_age=_words(merged("age", "not_age")),
+            newborn=fold_words(merged("age", "newborn")),
+            not_age=fold_words(merged("age", "not_age")),
             age_units=_units(languages, "age", AGE_UNIT_MONTHS),
             minute_units=_units(languages, "minutes", MINUTE_UNIT_MINUTES),
-            ago_after=_words(merged("minutes", "ago_after")),
-            ago_before=_words(merged("minutes", "ago_before")),
-            just_now=_words(merged("minutes", "just_now")),
-            yes=_words(merged("yes_no", "yes")),
-            no=_words(merged("yes_no", "no")),
-            yes_lead=_words(merged("yes_no", "yes_lead")),
-            no_lead=_words(merged("yes_no", "no_lead")),
-            unsure=_words(merged("yes_no", "unsure")),
-            negation=_words(merged("yes_no", "negation")),
-            negation_more=_words(merged("yes_no", "negation_more")),
-            asking=_words(merged("police", "asking")),
+            ago_after=fold_words(merged("minutes", "ago_after")),
+            ago_before=fold_words(merged("minutes", "ago_before")),
+            just_now=fold_words(merged("minutes", "just_now")),
+            yes=fold_words(merged("yes_no", "yes")),
+            no=fold_words(merged("yes_no", "no")),
+            yes_lead=fold_words(merged("yes_no", "yes_lead")),
+            no_lead=fold_words(merged("yes_no", "no_lead")),
+            unsure=fold_words(merged("yes_no", "unsure")),
+            negation=fold_words(merged("yes_no", "negation")),
+            negation_more=fold_words(merged("yes_no", "negation_more")),
+            asking=fold_words(merged("police", "asking")),
             called=_ordered(merged("police", "called")),
             not_called=_ordered(merged("police", "not_called")),
             relationships=tuple(
                 (role, _ordered(merged("relationship", name))) for name, role in RELATIONSHIP_ORDER
             ),
-            skip=_words(merged("answers", "skip")),
-            same_number=_words(merged("answers", "same_number")),
-            when=_words(merged("answers", "when")),
-            clock_suffix=_words(merged("answers", "clock_suffix")),
-            intents=_intent_rules(languages),
+            skip=fold_words(merged("answers", "skip")),
+            same_number=fold_words(merged("answers", "same_number")),
+            when=fold_words(merged("answers", "when")),
+            clock_suffix=fold_words(merged("answers", "clock_suffix")),
+            intents=intent_rules(languages),
             reading=_reading_rules(languages),
             lone_words=MappingProxyType(
                 {
-                    lang: _words(data.get("detect", {}).get("strong", ()))
+                    lang: fold_words(data.get("detect", {}).get("strong", ()))
                     for lang, data in languages.items()
                 }
             ),
@@ -272,7 +246,7 @@ def _check(lang: str, data: Mapping[str, Any]) -> None:
                 raise ValueError(f"{lang}: unknown entry {name!r} in [{section}]")
     for name, body in data.get("intents", {}).items():
         if name in (*INTENTS, STILL_MISSING):
-            unknown = set(body) - set(_INTENT_KEYS)
+            unknown = set(body) - set(INTENT_KEYS)
             if unknown:
                 raise ValueError(f"{lang}: unknown entry {sorted(unknown)} in [intents.{name}]")
 
@@ -293,9 +267,9 @@ def _polite(before: list[str], after: list[str]) -> re.Pattern[str] | None:
     """Polite words trimmed around a keyword: 'please stop', 'stop now thanks'."""
     parts = []
     if before:
-        parts.append(f"^(?:{_alternation(_words(before))}) ")
+        parts.append(f"^(?:{alternation(fold_words(before))}) ")
     if after:
-        parts.append(f"(?: (?:{_alternation(_words(after))}))+$")
+        parts.append(f"(?: (?:{alternation(fold_words(after))}))+$")
     return re.compile("|".join(parts)) if parts else None
 
 
@@ -304,8 +278,8 @@ def _marker(lang: str, data: Mapping[str, Any]) -> Marker:
     return Marker(
         lang=lang,
         characters="".join(detect.get("characters", ())),
-        strong=_words(detect.get("strong", ())),
-        weak=_words(detect.get("weak", ())),
+        strong=fold_words(detect.get("strong", ())),
+        weak=fold_words(detect.get("weak", ())),
     )
 
 
@@ -315,7 +289,7 @@ def _units(
     out: dict[str, Fraction] = {}
     for unit, size in sizes.items():
         for data in languages.values():
-            for word in _words(data.get(section, {}).get(unit, ())):
+            for word in fold_words(data.get(section, {}).get(unit, ())):
                 out[word] = size
     return MappingProxyType(out)
 
@@ -325,10 +299,10 @@ def _reading_rules(languages: Mapping[str, Mapping[str, Any]]) -> ReadingRules:
     for data in languages.values():
         for name, members in data.get("intents", {}).get("groups", {}).items():
             groups.setdefault(name, []).extend(members)
-    compiler = _PhraseCompiler(groups)
+    compiler = PhraseCompiler(groups)
 
     def lists(name: str) -> frozenset[str]:
-        return _words(
+        return fold_words(
             p for data in languages.values() for p in data.get("reading", {}).get(name, ())
         )
 
@@ -343,7 +317,7 @@ def _reading_rules(languages: Mapping[str, Mapping[str, Any]]) -> ReadingRules:
     confused = {
         phrase: lang
         for lang, data in languages.items()
-        for phrase in _words(data.get("reading", {}).get("confused", ()))
+        for phrase in fold_words(data.get("reading", {}).get("confused", ()))
     }
     phrases = {
         name: compiler.compile(
@@ -363,122 +337,3 @@ def _reading_rules(languages: Mapping[str, Mapping[str, Any]]) -> ReadingRules:
         questions=MappingProxyType(table("questions")),
         roles=MappingProxyType(table("roles")),
     )
-
-
-# --- intents: phrases with {groups}, optional words? and a|b choices ----------------
-
-
-def _intent_rules(languages: Mapping[str, Mapping[str, Any]]) -> IntentRules:
-    sections = [data.get("intents", {}) for data in languages.values()]
-    groups: dict[str, list[str]] = {}
-    shorthand: dict[str, str] = {}
-    lists: dict[str, list[str]] = {
-        "clause_breaks": [],
-        "negation": [],
-        "not_negation": [],
-        "hedges": [],
-        "asking": [],
-    }
-    names = (*INTENTS, STILL_MISSING)
-    specs: dict[str, dict[str, list[str]]] = {n: {"phrases": [], "except": []} for n in names}
-    for section in sections:
-        for name, members in section.get("groups", {}).items():
-            groups.setdefault(name, []).extend(members)
-        shorthand |= {key(k): key(v) for k, v in section.get("shorthand", {}).items()}
-        for name in lists:
-            lists[name].extend(section.get(name, ()))
-        for name in names:
-            for part in _INTENT_KEYS:
-                specs[name][part].extend(section.get(name, {}).get(part, ()))
-    compiler = _PhraseCompiler(groups)
-    rules = {
-        name: Rule(compiler.compile(spec["phrases"]), compiler.compile(spec["except"]))
-        for name, spec in specs.items()
-    }
-    words_lists = {name: _words(items) for name, items in lists.items()}
-    known = set(compiler.literals)
-    for items in words_lists.values():
-        known.update(w for phrase in items for w in phrase.split())
-    near: dict[str, str] = {}
-    for word in sorted(known):
-        if len(word) >= 5:
-            for i in range(len(word)):
-                near.setdefault(word[:i] + word[i + 1 :], word)
-
-    def anywhere(items: frozenset[str]) -> re.Pattern[str] | None:
-        return re.compile(f" (?:{_alternation(items)})(?= )") if items else None
-
-    asking = words_lists["asking"]
-    breaks = words_lists["clause_breaks"]
-    return IntentRules(
-        rules=MappingProxyType(rules),
-        clause_breaks=re.compile(rf"\b(?:{_alternation(breaks)})\b") if breaks else None,
-        negation=anywhere(words_lists["negation"]),
-        not_negation=anywhere(words_lists["not_negation"] | words_lists["hedges"]),
-        hedges=anywhere(words_lists["hedges"]),
-        asking=re.compile(f"^ (?:{_alternation(asking)})(?= )") if asking else None,
-        shorthand=MappingProxyType(shorthand),
-        known=frozenset(known),
-        near=MappingProxyType(near),
-    )
-
-
-class _PhraseCompiler:
-    """Turn 'we? found {child}' into a regex over ' word word ' (a space before each word).
-
-    A phrase is words separated by spaces. A word may be:
-      {name}   any phrase of the group `name` (groups may use other groups)
-      a|b|c    any one of these words
-      *        any one word
-      ^ / $    the start / end of the sentence (only first / last)
-    and ends in ? when it may be left out.
-    """
-
-    def __init__(self, groups: Mapping[str, list[str]]) -> None:
-        self.groups = groups
-        self.cache: dict[str, str] = {}
-        self.literals: set[str] = set()
-
-    def compile(self, phrases: Iterable[str]) -> re.Pattern[str] | None:
-        parts = sorted({self.phrase(p) for p in phrases if p.strip()}, key=lambda p: (-len(p), p))
-        return re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
-
-    def group(self, name: str, seen: tuple[str, ...] = ()) -> str:
-        if name not in self.groups:
-            raise ValueError(f"intent phrases use an unknown group {{{name}}}")
-        if name in seen:
-            raise ValueError(f"intent group {{{name}}} uses itself")
-        if name not in self.cache:
-            members = sorted({self.phrase(m, seen + (name,)) for m in self.groups[name]})
-            self.cache[name] = "(?:" + "|".join(sorted(members, key=len, reverse=True)) + ")"
-        return self.cache[name]
-
-    def phrase(self, phrase: str, seen: tuple[str, ...] = ()) -> str:
-        tokens = phrase.split()
-        out = ""
-        for i, token in enumerate(tokens):
-            if token == "^" and i == 0:
-                out += "^"
-                continue
-            if token == "$" and i == len(tokens) - 1:
-                out += "(?= $)"
-                continue
-            optional = token.endswith("?") and len(token) > 1
-            token = token.rstrip("?") if optional else token
-            part = self.token(token, seen)
-            out += f"(?:{part})?" if optional else part
-        if not out.replace("^", "").replace("(?= $)", ""):
-            raise ValueError(f"intent phrase {phrase!r} has no words")
-        return out + "(?= )"
-
-    def token(self, token: str, seen: tuple[str, ...]) -> str:
-        if token.startswith("{") and token.endswith("}"):
-            return self.group(token[1:-1], seen)
-        if token == "*":
-            return r" [^ ]+"
-        choices = [key(c) for c in token.split("|")]
-        if not all(choices):
-            raise ValueError(f"intent word {token!r} folds to nothing")
-        for choice in choices:
-            self.literals.update(choice.split())
-        return " (?:" + "|".join(re.escape(c) for c in choices) + ")"

@@ -6,52 +6,53 @@ A child's details, every message body and the conversation state are `Encrypted`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
-    UniqueConstraint,
     exists,
     false,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
+from intake.account_models import (  # the sign-in tables, here too: one place for every table
+    RecoveryCode,
+    SignInThrottle,
+    StaffAccount,
+    StaffSession,
+)
 from intake.clock import stamp
 from intake.crypto import Encrypted, EncryptedJSON
-from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy, StaffRole
+from intake.domain import AlertStatus, CaseStatus, Medium, OutboxStatus, ReachBy
+from intake.modelbase import Base, UTCDateTime
 
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp that is always timezone-aware UTC, on SQLite as on PostgreSQL."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: store times in UTC with tzinfo")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+__all__ = [
+    "Alert",
+    "AuditEntry",
+    "Base",
+    "Caller",
+    "Case",
+    "CaseMedia",
+    "CaseNote",
+    "EscalationEntry",
+    "Message",
+    "OnCallPerson",
+    "Outbound",
+    "Page",
+    "RecoveryCode",
+    "SignInThrottle",
+    "StaffAccount",
+    "StaffSession",
+    "TwilioDeletion",
+    "UTCDateTime",
+]
 
 
 class Caller(Base):
@@ -325,77 +326,6 @@ class EscalationEntry(Base):
     case: Mapped[Case] = relationship()
     alert: Mapped[Alert | None] = relationship()
     person: Mapped[OnCallPerson | None] = relationship()
-
-
-class StaffAccount(Base):
-    """Someone who signs in to the dashboard: staff work cases, admins also edit the roster
-    and read the audit log. `phone` links the account to a roster person (take = ACK)."""
-
-    __tablename__ = "staff_accounts"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
-    name: Mapped[str] = mapped_column(String(100))
-    password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(10), default=StaffRole.STAFF)  # StaffRole
-    phone: Mapped[str | None] = mapped_column(String(40))  # E.164: their roster number
-    active: Mapped[bool] = mapped_column(default=True)
-    # every refused try for this address since its last sign-in, from any device (admins
-    # see it); the wait itself is per address and device (SignInThrottle)
-    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
-    last_failed_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=stamp)
-    totp_secret: Mapped[str | None] = mapped_column(Encrypted)  # two-step sign-in, if set up
-    totp_on: Mapped[bool] = mapped_column(default=False)  # confirmed with a first code
-    totp_last_step: Mapped[int | None]  # the last code's time step: no code is used twice
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == StaffRole.ADMIN
-
-    @property
-    def has_two_step(self) -> bool:
-        return self.totp_on and self.totp_secret is not None
-
-
-class SignInThrottle(Base):
-    """Tries to sign in as one address (a hash: no address is kept) from one source (a
-    network address, or a device that signed in before), for the wait between tries."""
-
-    __tablename__ = "signin_throttles"
-    __table_args__ = (UniqueConstraint("address_hash", "source"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    address_hash: Mapped[str] = mapped_column(String(64))
-    source: Mapped[str] = mapped_column(String(80))
-    failures: Mapped[int] = mapped_column(Integer, default=0)  # tries since the last sign-in
-    last_checked_at: Mapped[datetime | None]  # when a password or code was last checked
-
-
-class StaffSession(Base):
-    """One signed-in browser: the cookie carries a random token, this row its hash. It ends
-    at sign-out, a new password, an admin's "sign out everywhere", or `expires_at`."""
-
-    __tablename__ = "staff_sessions"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=stamp)
-    last_seen_at: Mapped[datetime] = mapped_column(default=stamp)
-    expires_at: Mapped[datetime]
-    user_agent: Mapped[str] = mapped_column(String(100), default="")  # "Firefox on Android"
-    ended_at: Mapped[datetime | None]
-
-
-class RecoveryCode(Base):
-    """A one-time code for two-step sign-in without the phone (shown once, kept hashed)."""
-
-    __tablename__ = "recovery_codes"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), index=True)
-    code_hash: Mapped[str] = mapped_column(String(64))
-    used_at: Mapped[datetime | None]
 
 
 class CaseNote(Base):

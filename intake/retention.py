@@ -28,9 +28,9 @@ What stays: the case row (ref, status, channel, language, age in months, relatio
 whether police were called, who took it, every time: created, completed, found, closed,
 last seen, purged), how many messages, photos and recordings it had (the rows, emptied),
 delivery statuses and error codes, alerts and pages (they name staff, not the family),
-who looked at it and when (the audit log, without details). `COLUMNS` below says this
-for every column of every table; tests/test_retention_columns.py fails when a column is
-added without a rule.
+who looked at it and when (the audit log, without details). `COLUMNS` (in
+retention_columns.py) says this for every column of every table;
+tests/test_retention_columns.py fails when a column is added without a rule.
 
 Each case is purged in one transaction, so a purge killed halfway resumes next run and
 never purges twice. Photos, recordings and texts are deleted at Twilio after that, from a
@@ -41,7 +41,6 @@ Twilio.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -50,7 +49,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from intake import outbox, sids
+from intake import outbox, sids, twilio_files
 from intake.cases import FINISHED_STATUSES, OPEN_STATUSES
 from intake.domain import UNSETTLED, CaseStatus, Medium, TwilioFileKind
 from intake.logs import event as log_event
@@ -66,233 +65,15 @@ from intake.models import (
     Page,
     TwilioDeletion,
 )
-from intake.transport import SendError, Transport, TwilioFile
+from intake.retention_columns import CASE_ANSWERS, PURGED
+from intake.transport import Transport, TwilioFile
 
 if TYPE_CHECKING:
     from intake.line import Line
 
 
 ABANDONED = CaseStatus.ABANDONED
-PURGED = "purged"  # what a caregiver's number becomes on a purged outbox row
 PURGE_REASON = "case purged"
-MEDIA_URL = re.compile(r"/Accounts/(AC\w+)/Messages/(MM\w+)/Media/(ME\w+)")
-RECORDING_URL = re.compile(r"/Accounts/(AC\w+)/Recordings/(RE\w+)")
-
-# Every column of every table, and what a purge does with it. A column that can hold a
-# child's or a caregiver's data is PURGED (emptied, or its row deleted); any other says
-# why it is kept. tests/test_retention_columns.py checks this against the models.
-PURGED = "purged"
-AN_ID = "kept: an id or a link between rows"
-A_TIME = "kept: a time (counts and times stay)"
-A_WORD = "kept: one of a few fixed words or numbers"
-STAFF = "kept: about staff, not the family"
-SID = "kept: Twilio's id, no personal data (the resource is deleted at Twilio)"
-COLUMNS: dict[str, dict[str, str]] = {
-    "callers": {
-        "id": AN_ID,
-        "phone": PURGED,  # once none of the caller's cases is kept: "purged:<id>"
-        "lang": A_WORD,
-        "state": PURGED,
-        "opted_out_at": A_TIME,
-        "created_at": A_TIME,
-        "updated_at": A_TIME,
-    },
-    "cases": {
-        "id": AN_ID,
-        "ref": "kept: the case's name for staff, random letters",
-        "caller_id": AN_ID,
-        "status": A_WORD,
-        "lang": A_WORD,
-        "channel": A_WORD,
-        "child_name": PURGED,
-        "age_months": "kept: an age, for counts",
-        "last_seen_when": PURGED,
-        "last_seen_at": A_TIME,
-        "last_seen_where": PURGED,
-        "description": PURGED,
-        "police_called": A_WORD,
-        "police_report": PURGED,
-        "relationship_to_child": A_WORD,
-        "callback_phone": PURGED,
-        "reported_missing": A_WORD,
-        "assigned_person_id": AN_ID,
-        "created_at": A_TIME,
-        "completed_at": A_TIME,
-        "found_at": A_TIME,
-        "closed_at": A_TIME,
-        "cannot_text_at": A_TIME,
-        "purged_at": A_TIME,
-        "is_test": A_WORD,
-        "last_seen_told_at": A_TIME,
-        "children": PURGED,  # each child's name and age
-        "police_refused": A_WORD,
-    },
-    "case_media": {
-        "id": AN_ID,
-        "case_id": AN_ID,
-        "url": PURGED,  # the file itself is deleted at Twilio
-        "content_type": A_WORD,
-        "created_at": A_TIME,
-    },
-    "twilio_deletions": {
-        "id": AN_ID,
-        "kind": A_WORD,
-        "account_sid": SID,
-        "message_sid": SID,
-        "sid": SID,
-        "case_id": AN_ID,
-        "attempts": A_WORD,
-        "last_error": "kept: Twilio's error about a SID",
-        "created_at": A_TIME,
-    },
-    "messages": {
-        "id": AN_ID,
-        "caller_id": AN_ID,
-        "person_id": AN_ID,
-        "case_id": AN_ID,
-        "direction": A_WORD,
-        "twilio_sid": SID,
-        "body": PURGED,
-        "num_media": A_WORD,
-        "step": A_WORD,
-        "reply_twiml": PURGED,
-        "meta": PURGED,  # a staff command's or a caller's request as Twilio described it
-        "created_at": A_TIME,
-    },
-    "outbox": {
-        "id": AN_ID,
-        "kind": A_WORD,
-        "channel": A_WORD,
-        "to_phone": PURGED,  # where it is the caregiver's; staff's numbers stay
-        "template": A_WORD,
-        "params": PURGED,
-        "body": PURGED,
-        "lang": A_WORD,
-        "case_id": AN_ID,
-        "caller_id": AN_ID,
-        "dedupe_key": "kept: names rows and SIDs, never words",
-        "send_at": A_TIME,
-        "status": A_WORD,
-        "attempts": A_WORD,
-        "lease_until": A_TIME,
-        "last_error": PURGED,  # Twilio's error words may quote the number
-        "twilio_sid": SID,
-        "delivery_status": A_WORD,
-        "error_code": A_WORD,
-        "created_at": A_TIME,
-        "sent_at": A_TIME,
-        "tried_at": A_TIME,
-        "unsure": A_WORD,
-    },
-    "oncall_people": {
-        "id": AN_ID,
-        "name": STAFF,
-        "phone": STAFF,
-        "reach_by": STAFF,
-        "windows": STAFF,
-        "position": STAFF,
-        "active": STAFF,
-        "opted_out_at": STAFF,
-        "created_at": A_TIME,
-    },
-    "alerts": {
-        "id": AN_ID,
-        "case_id": AN_ID,
-        "reason": A_WORD,
-        "status": A_WORD,
-        "chain": STAFF,
-        "step": A_WORD,
-        "round": A_WORD,
-        "plan_step": A_WORD,
-        "next_check_at": A_TIME,
-        "acked_by_id": AN_ID,
-        "acked_at": A_TIME,
-        "created_at": A_TIME,
-    },
-    "alert_pages": {
-        "id": AN_ID,
-        "alert_id": AN_ID,
-        "person_id": AN_ID,
-        "outbox_id": AN_ID,  # its text is purged on the outbox row
-        "to_phone": STAFF,
-        "channel": A_WORD,
-        "created_at": A_TIME,
-    },
-    "escalation_log": {  # who is a roster person's id: their name is on the roster
-        "id": AN_ID,
-        "case_id": AN_ID,
-        "alert_id": AN_ID,
-        "person_id": AN_ID,
-        "action": A_WORD,
-        "detail": A_WORD,
-        "created_at": A_TIME,
-    },
-    "staff_accounts": {
-        "id": AN_ID,
-        "email": STAFF,
-        "name": STAFF,
-        "password_hash": STAFF,
-        "role": STAFF,
-        "phone": STAFF,
-        "active": STAFF,
-        "failed_signins": STAFF,
-        "last_failed_at": STAFF,
-        "totp_secret": STAFF,
-        "totp_on": STAFF,
-        "totp_last_step": STAFF,
-        "created_at": A_TIME,
-    },
-    "staff_sessions": {
-        "id": "kept: a hash of a session's token",
-        "staff_id": AN_ID,
-        "user_agent": STAFF,
-        "created_at": A_TIME,
-        "last_seen_at": A_TIME,
-        "expires_at": A_TIME,
-        "ended_at": A_TIME,
-    },
-    "recovery_codes": {
-        "id": AN_ID,
-        "staff_id": AN_ID,
-        "code_hash": STAFF,
-        "used_at": A_TIME,
-    },
-    "signin_throttles": {  # a hash of whatever address was typed, never the address
-        "id": AN_ID,
-        "address_hash": STAFF,
-        "source": STAFF,
-        "failures": A_WORD,
-        "last_checked_at": A_TIME,
-    },
-    "case_notes": {  # the rows are deleted: a note may name the child
-        "id": PURGED,
-        "case_id": PURGED,
-        "staff_id": PURGED,
-        "body": PURGED,
-        "created_at": PURGED,
-    },
-    "audit_log": {
-        "id": AN_ID,
-        "staff_id": AN_ID,
-        "action": A_WORD,
-        "case_id": AN_ID,
-        "detail": PURGED,
-        "created_at": A_TIME,
-    },
-}
-
-
-# What a purge empties on the case row itself: its PURGED columns, read from the one list.
-CASE_ANSWERS = tuple(name for name, rule in COLUMNS["cases"].items() if rule == PURGED)
-
-
-def undeclared(metadata) -> list[str]:
-    """Every table.column of `metadata` without a rule in COLUMNS, and every rule whose
-    column is gone: a new place for personal data must say whether the purge empties it."""
-    have = {f"{t.name}.{c.name}" for t in metadata.tables.values() for c in t.columns}
-    have.discard("alembic_version.version_num")
-    declared = {f"{table}.{column}" for table, columns in COLUMNS.items() for column in columns}
-    return sorted(have ^ declared)
 
 
 @dataclass
@@ -354,7 +135,7 @@ def plan(line: Line, now: datetime) -> Plan:
         result.callers = len(callers - _callers_keeping(session, callers, due_ids))
         for ids in _chunks(due_ids):
             media = session.scalars(select(CaseMedia.url).where(CaseMedia.case_id.in_(ids)))
-            result.files += sum(1 for url in media if twilio_file(url) is not None)
+            result.files += sum(1 for url in media if twilio_files.twilio_file(url) is not None)
         if line.settings.uses_twilio:
             result.files += sum(len(texts_at_twilio(session, case_id)) for case_id in due_ids)
         result.waiting = session.scalar(select(func.count()).select_from(TwilioDeletion)) or 0
@@ -397,7 +178,7 @@ def purge(line: Line, transport: Transport, now: datetime) -> Report:
             report.callers += done[1]
     with line.db.transaction() as session:
         _scrub_staff_traffic(session, cutoff(line, now))
-    report.deleted, report.left = delete_at_twilio(line, transport)
+    report.deleted, report.left = twilio_files.delete_at_twilio(line, transport)
     log_event(
         "retention.done",
         cases=len(report.refs),
@@ -452,9 +233,9 @@ def _scrub_case(session: Session, line: Line, case: Case, caller: Caller) -> int
         setattr(case, name, None)
     files = 0
     for item in session.scalars(select(CaseMedia).where(CaseMedia.case_id == case.id)):
-        found = twilio_file(item.url) if item.url else None
+        found = twilio_files.twilio_file(item.url) if item.url else None
         if found is not None:
-            session.add(_deletion(found, case.id))
+            session.add(twilio_files.deletion(found, case.id))
             files += 1
         item.url = ""
     files += _delete_texts_at_twilio(session, line, case.id)
@@ -481,7 +262,9 @@ def _delete_texts_at_twilio(session: Session, line: Line, case_id: int) -> int:
         return 0  # without Twilio nothing was kept there
     found = texts_at_twilio(session, case_id)
     for sid in found:
-        session.add(_deletion(TwilioFile(TwilioFileKind.MESSAGE, account, sid), case_id))
+        session.add(
+            twilio_files.deletion(TwilioFile(TwilioFileKind.MESSAGE, account, sid), case_id)
+        )
     return len(found)
 
 
@@ -554,60 +337,3 @@ def _scrub_outbox(session: Session, which, caller: Caller) -> None:
         .values(to_phone=PURGED)
         .execution_options(synchronize_session=False)
     )
-
-
-def twilio_file(url: str) -> TwilioFile | None:
-    """The photo or recording at Twilio a stored link names; None for any other link."""
-    media = MEDIA_URL.search(url)
-    if media:
-        account, message_sid, sid = media.groups()
-        return TwilioFile(TwilioFileKind.MEDIA, account, sid, message_sid)
-    recording = RECORDING_URL.search(url)
-    if recording:
-        account, sid = recording.groups()
-        return TwilioFile(TwilioFileKind.RECORDING, account, sid)
-    return None
-
-
-def _deletion(found: TwilioFile, case_id: int) -> TwilioDeletion:
-    return TwilioDeletion(
-        kind=found.kind,
-        account_sid=found.account_sid,
-        message_sid=found.message_sid,
-        sid=found.sid,
-        case_id=case_id,
-    )
-
-
-def delete_at_twilio(line: Line, transport: Transport) -> tuple[int, int]:
-    """Delete each waiting photo and recording at Twilio; returns (deleted, left).
-
-    A row goes once Twilio confirms (or says it is already gone). Twilio unreachable or
-    busy (a retryable error) ends this run's deletions: the rest wait for the next run.
-    """
-    with line.db.sessions() as session:
-        waiting = list(session.scalars(select(TwilioDeletion).order_by(TwilioDeletion.id)))
-    deleted = 0
-    for n, row in enumerate(waiting):
-        found = TwilioFile(row.kind, row.account_sid, row.sid, row.message_sid)
-        try:
-            transport.delete_file(found)
-        except SendError as error:
-            _failed(line, row.id, error.reason)
-            log_event("retention.twilio_failed", level=30, kind=row.kind, sid=row.sid)
-            if error.retry:
-                return deleted, len(waiting) - n
-            continue
-        with line.db.transaction() as session:
-            session.execute(delete(TwilioDeletion).where(TwilioDeletion.id == row.id))
-        deleted += 1
-    return deleted, len(waiting) - deleted
-
-
-def _failed(line: Line, row_id: int, reason: str) -> None:
-    with line.db.transaction() as session:
-        session.execute(
-            update(TwilioDeletion)
-            .where(TwilioDeletion.id == row_id)
-            .values(attempts=TwilioDeletion.attempts + 1, last_error=reason[:100])
-        )

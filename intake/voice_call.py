@@ -29,11 +29,11 @@ MENU_KEYS = (KEYS["person"], KEYS["ncmec"])  # pressed alone, at any question
 # What a key means at a question, on a call only (a texted "1" is no key): 1 is yes, skip
 # and "the number I call from"; 2 is no, and "another number" at the callback question.
 KEYPAD = {
-    "yes": frozenset({"1"}),
-    "no": frozenset({"2"}),
-    "skip": frozenset({"1"}),
-    "same_number": frozenset({"1"}),
-    "other_number": frozenset({"2"}),
+    engine.YES: frozenset({"1"}),
+    engine.NO: frozenset({"2"}),
+    engine.SKIP: frozenset({"1"}),
+    engine.SAME_NUMBER: frozenset({"1"}),
+    engine.OTHER_NUMBER: frozenset({"2"}),
 }
 # How a Gather listens for each kind of answer. One key ends a choice; a number ends with
 # # (or a pause); speech also takes one key, so 0 and 9 work on every question.

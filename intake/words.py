@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import tomllib
 import unicodedata
@@ -83,10 +84,18 @@ def spelled(text: str) -> str:
     return ", ".join(ch for ch in str(text) if ch.isalnum())
 
 
+def _reloading() -> bool:
+    """Whether an edited template is read again at its next render: only while debugging
+    (FLASK_DEBUG=1). Otherwise the words are read once per process (a restart picks up
+    edited words) and a render touches no file: no stat of the template on every text."""
+    return os.environ.get("FLASK_DEBUG", "").strip().lower() in ("1", "true", "yes")
+
+
 @cache
 def _environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        auto_reload=_reloading(),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
@@ -125,7 +134,16 @@ def render(name: str, lang: str, /, channel: str = "sms", **params: Any) -> str:
 
 
 def _exists(channel: str, lang: str, name: str) -> bool:
-    return (TEMPLATES_DIR / channel / lang / f"{name}.txt").exists()
+    path = f"{channel}/{lang}/{name}.txt"
+    if _reloading():
+        return (TEMPLATES_DIR / path).exists()
+    return path in _template_files()
+
+
+@cache
+def _template_files() -> frozenset[str]:
+    """Every template's path under TEMPLATES_DIR ("sms/en/welcome.txt"), listed once."""
+    return frozenset(p.relative_to(TEMPLATES_DIR).as_posix() for p in TEMPLATES_DIR.rglob("*.txt"))
 
 
 def is_gsm(text: str) -> bool:

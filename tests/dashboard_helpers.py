@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import pyotp
 from sqlalchemy import func, select
 
-from intake import accounts, cases, roster
+from intake import accounts, cases, roster, twostep
 from intake.models import Alert, Caller, Case, StaffAccount
 
 PASSWORD = "correct horse battery"
@@ -32,8 +32,8 @@ def make_account(line, email: str, admin: bool = False, phone: str | None = None
 
 def turn_on_two_step(s, account: StaffAccount, now: datetime) -> list[str]:
     """What the set-up page does at `now`, with the code an app would show then."""
-    secret = accounts.begin_two_step(s, account)
-    codes = accounts.confirm_two_step(s, account, pyotp.TOTP(secret).at(now), now)
+    secret = twostep.begin_two_step(s, account)
+    codes = twostep.confirm_two_step(s, account, pyotp.TOTP(secret).at(now), now)
     RECOVERY[account.email] = codes
     return codes
 

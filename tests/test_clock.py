@@ -54,6 +54,23 @@ def test_only_the_clock_module_reads_the_wall_clock():
     )
 
 
+# Where a test stands for the world outside the line, which runs on the wall clock: the fake
+# Twilio's own records, and worker processes killed for real on the system clock.
+OUTSIDE = {"tests/fake_twilio.py", "tests/test_fake_twilio.py", "tests/test_two_hosts.py"}
+
+
+def test_tests_move_the_lines_clock_and_read_no_wall_clock():
+    reads = [
+        read
+        for path in sorted(ROOT.glob("tests/**/*.py"))
+        if str(path.relative_to(ROOT)) not in OUTSIDE
+        for read in wall_clock_reads(path)
+    ]
+    assert reads == [], "take the time from the line's clock (the `clock` fixture):\n" + (
+        "\n".join(reads)
+    )
+
+
 def test_the_source_check_finds_each_way_of_reading_the_wall_clock(tmp_path):
     source = tmp_path / "reads.py"
     source.write_text(

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, text
 
-from intake import accounts, casefile, cli
+from intake import accounts, casefile, caselist, cli, signin
 from intake.app import create_app
 from intake.models import (
     Alert,
@@ -127,7 +127,7 @@ def test_a_wrong_password_is_refused_logged_and_names_no_address(line, client, c
     assert audit_actions(line) == [("signin_failed", None)]  # for the known account only
 
 
-TEST_CLIENT = accounts.Attempt(email="", network="127.0.0.1")  # the test client's source
+TEST_CLIENT = signin.Attempt(email="", network="127.0.0.1")  # the test client's source
 
 
 def set_tries(line, email: str, failures: int, last_checked_at: datetime) -> None:
@@ -136,7 +136,7 @@ def set_tries(line, email: str, failures: int, last_checked_at: datetime) -> Non
         s.execute(delete(SignInThrottle))
         s.add(
             SignInThrottle(
-                address_hash=accounts.address_key(email),
+                address_hash=signin.address_key(email),
                 source=TEST_CLIENT.source(None),
                 failures=failures,
                 last_checked_at=last_checked_at,
@@ -159,18 +159,18 @@ def test_the_wait_after_failures_doubles_and_is_capped(line):
     start = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
     viewer = replace(TEST_CLIENT, email=VIEWER)
 
-    def check(password: str, when: datetime) -> accounts.SignIn:
-        return accounts.check_password(line.db, viewer, password, when)
+    def check(password: str, when: datetime) -> signin.SignIn:
+        return signin.check_password(line.db, viewer, password, when)
 
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(signin.FREE_FAILURES):
         assert check("wrong", start).problem == "wrong"
     assert check(PASSWORD, start).problem == "wait"  # counted: the next wait doubles
-    later = start + accounts.FIRST_WAIT * 2
+    later = start + signin.FIRST_WAIT * 2
     assert check("wrong", later).problem == "wrong"
-    assert check(PASSWORD, later + accounts.FIRST_WAIT * 3).problem == "wait"  # 8 s now
+    assert check(PASSWORD, later + signin.FIRST_WAIT * 3).problem == "wait"  # 8 s now
     set_tries(line, VIEWER, 40, later)
-    assert check(PASSWORD, later + accounts.MAX_WAIT - timedelta(seconds=1)).problem == "wait"
-    assert check(PASSWORD, later + accounts.MAX_WAIT).account  # capped at MAX_WAIT
+    assert check(PASSWORD, later + signin.MAX_WAIT - timedelta(seconds=1)).problem == "wait"
+    assert check(PASSWORD, later + signin.MAX_WAIT).account  # capped at MAX_WAIT
 
 
 def test_an_address_with_no_account_is_slowed_like_one_with_an_account(line):
@@ -178,14 +178,14 @@ def test_an_address_with_no_account_is_slowed_like_one_with_an_account(line):
     start = datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
     stranger = replace(TEST_CLIENT, email=f"nobody-{uuid.uuid4().hex[:8]}@example.org")
 
-    def check(attempt: accounts.Attempt, when: datetime) -> accounts.SignIn:
-        return accounts.check_password(line.db, attempt, PASSWORD, when)
+    def check(attempt: signin.Attempt, when: datetime) -> signin.SignIn:
+        return signin.check_password(line.db, attempt, PASSWORD, when)
 
-    for _ in range(accounts.FREE_FAILURES):
+    for _ in range(signin.FREE_FAILURES):
         assert check(stranger, start).problem == "wrong"
     slowed = check(replace(stranger, email=stranger.email.upper()), start)
-    assert slowed.problem == "wait" and slowed.wait == accounts.FIRST_WAIT
-    assert check(stranger, start + accounts.FIRST_WAIT * 2).problem == "wrong"
+    assert slowed.problem == "wait" and slowed.wait == signin.FIRST_WAIT
+    assert check(stranger, start + signin.FIRST_WAIT * 2).problem == "wrong"
 
 
 def test_a_form_without_its_csrf_token_is_refused(line, client):
@@ -654,7 +654,7 @@ def test_the_list_and_its_refresh_share_one_order_most_urgent_first(line, client
     waiting_new = seed(line, "intake", 1, alert="exhausted")  # everyone paged, nobody took it
     order = [waiting_old, waiting_new, old_open, new_open, under_way, stopped, found, finished]
     with line.db.sessions() as s:
-        sections = casefile.case_list(s, line.settings.zone, line.clock.now())
+        sections = caselist.case_list(s, line.settings.zone, line.clock.now())
     assert [r.ref for part in sections for r in part.rows] == order
     assert [part.key for part in sections] == ["waiting", "open", "intake", "stopped", "finished"]
     make_account(line, VIEWER)
@@ -673,8 +673,8 @@ def test_last_seen_in_the_callers_words_says_when_they_said_it(line, phone):
         case = s.scalars(select(Case)).one()
         told = case.last_seen_told_at
         assert case.last_seen_at is None and told is not None
-        same_day = casefile.last_seen_text(case, zone, told)
-        next_day = casefile.last_seen_text(case, zone, told + timedelta(days=1))
+        same_day = caselist.last_seen_text(case, zone, told)
+        next_day = caselist.last_seen_text(case, zone, told + timedelta(days=1))
         rows = dict(casefile.answers(case, zone, told, "US"))
     assert same_day == f"told at {told.astimezone(zone):%H:%M %Z}, around 9pm"
     assert next_day == f"told at {told.astimezone(zone):%Y-%m-%d %H:%M %Z}, around 9pm"

@@ -15,7 +15,6 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -273,7 +272,7 @@ def test_the_worker_keeps_sending_what_it_claimed_while_the_database_hangs(
     settings = twilio_settings(through.render_as_string(hide_password=False), tmp_path, fake)
     line = Line.build(settings)
     try:
-        fill(line, ROWS, datetime.now(UTC))
+        fill(line, ROWS, line.clock.now())
         fake.delay_next(ROWS, 0.3)  # sends take long enough for the hang to begin mid-batch
         batch = threading.Thread(target=dispatch, args=(line, TwilioTransport(settings, 2.0)))
         batch.start()

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
-from intake import logs, retention, roster, scheduler, simulator
+from intake import logs, retention, retention_columns, roster, scheduler, simulator
 from intake.cases import close
 from intake.cli import main
 from intake.config import ConfigError, Settings
@@ -96,7 +96,7 @@ def everything_said(line, case_id: int) -> str:
     """Every stored value of a case, its messages and outbox rows, as one text."""
     with line.db.sessions() as s:
         case = s.get(Case, case_id)
-        parts = [getattr(case, name) for name in retention.CASE_ANSWERS]  # children too
+        parts = [getattr(case, name) for name in retention_columns.CASE_ANSWERS]  # children too
         parts += [m.body for m in s.scalars(select(Message).where(Message.case_id == case_id))]
         parts += [m.url for m in s.scalars(select(CaseMedia).where(CaseMedia.case_id == case_id))]
         for row in s.scalars(select(Outbound).where(Outbound.case_id == case_id)):

@@ -1,6 +1,6 @@
 """The purge forgets everything of a purged case, in every table.
 
-`retention.COLUMNS` names every column of every table with what a purge does to it; a new
+`retention_columns.COLUMNS` names every column of every table with what a purge does to it; a new
 table or column without a rule fails here. Then a case with everything a night can leave
 on it (staff notes, audit details, a relay both ways, page texts with the child's name,
 staff commands and their metadata) is purged, and no row anywhere still holds its words.
@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, select
 
-from intake import audit, notes, retention, simulator
+from intake import audit, notes, retention, retention_columns, simulator
 from intake.models import Base, Case, Message, StaffAccount
 from tests import test_oncall
 from tests.conftest import ACCOUNT, LINE_NUMBER, Phone, signed_post, twilio_settings
@@ -37,10 +37,10 @@ def settings(db_url, tmp_path, fake):
 
 
 def test_every_column_of_every_table_has_a_purge_rule():
-    assert retention.undeclared(Base.metadata) == []
-    for table, columns in retention.COLUMNS.items():
+    assert retention_columns.undeclared(Base.metadata) == []
+    for table, columns in retention_columns.COLUMNS.items():
         for name, rule in columns.items():
-            assert rule == retention.PURGED or rule.startswith("kept: "), (table, name)
+            assert rule == retention_columns.PURGED or rule.startswith("kept: "), (table, name)
 
 
 def test_a_new_column_or_table_without_a_rule_is_named():
@@ -50,7 +50,7 @@ def test_a_new_column_or_table_without_a_rule_is_named():
     Table("case_sightings", metadata, Column("place", String(100)))
     cases_table = metadata.tables["cases"]
     cases_table.append_column(Column("child_nickname", String(40)))
-    assert retention.undeclared(metadata) == [
+    assert retention_columns.undeclared(metadata) == [
         "case_sightings.place",
         "cases.child_nickname",
     ]

@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from intake import accounts, cli
+from intake import accounts, cli, signin, twostep
 from intake.models import RecoveryCode, StaffSession
-from intake.web import auth
+from intake.web import devices
 from tests.dashboard_helpers import (
     ADMIN,
     PASSWORD,
@@ -61,18 +61,18 @@ def failed_signins(line, email: str) -> int:
 
 def tries(line, email: str, network: str = "127.0.0.1") -> int:
     with line.db.sessions() as s:
-        return accounts.tries(s, email, f"net:{network}")[0]
+        return signin.tries(s, email, f"net:{network}")[0]
 
 
 def test_tries_sent_in_parallel_are_each_counted_and_one_is_checked_per_wait(app, line, clock):
     make_account(line, VIEWER)
-    free = accounts.FREE_FAILURES
+    free = signin.FREE_FAILURES
     assert burst(app, VIEWER) == [401] * free + [429] * (BURST - free)
     assert failed_signins(line, VIEWER) == BURST and tries(line, VIEWER) == BURST
-    clock.advance(accounts.MAX_WAIT)  # the longest wait is over: one try, and the window shuts
+    clock.advance(signin.MAX_WAIT)  # the longest wait is over: one try, and the window shuts
     assert burst(app, VIEWER) == [401] + [429] * (BURST - 1)
     assert failed_signins(line, VIEWER) == 2 * BURST and tries(line, VIEWER) == 2 * BURST
-    clock.advance(accounts.MAX_WAIT)
+    clock.advance(signin.MAX_WAIT)
     assert sign_in(app.test_client(), VIEWER).status_code == 302  # the right one, in time
     assert failed_signins(line, VIEWER) == 0 and tries(line, VIEWER) == 0
 
@@ -84,7 +84,7 @@ def test_an_address_without_an_account_answers_a_burst_the_same_way(app, line, c
     nobody = "nobody@example.org"
     assert burst(app, nobody) == burst(app, VIEWER)
     assert tries(line, nobody) == tries(line, VIEWER) == BURST
-    clock.advance(accounts.MAX_WAIT)
+    clock.advance(signin.MAX_WAIT)
     assert burst(app, nobody) == burst(app, VIEWER) == [401] + [429] * (BURST - 1)
 
 
@@ -95,10 +95,10 @@ def test_someone_guessing_elsewhere_cannot_keep_a_worker_off_the_dashboard(app, 
     post(phone, "/dashboard/sign-out", "/dashboard/")
     guesser = app.test_client()
     guesser.environ_base["HTTP_X_FORWARDED_FOR"] = ATTACKER
-    guesser.set_cookie(auth.DEVICE_COOKIE, "forged.cookie")  # not signed by the line: ignored
+    guesser.set_cookie(devices.DEVICE_COOKIE, "forged.cookie")  # not signed by the line: ignored
     refused = [sign_in(guesser, WORKER, "guess").status_code for _ in range(12)]
-    assert refused.count(401) == accounts.FREE_FAILURES and refused[-1] == 429
-    clock.advance(accounts.MAX_WAIT - timedelta(minutes=1))
+    assert refused.count(401) == signin.FREE_FAILURES and refused[-1] == 429
+    clock.advance(signin.MAX_WAIT - timedelta(minutes=1))
     assert sign_in(guesser, WORKER, "guess").status_code == 429  # the guesser keeps waiting
     assert sign_in(guesser, WORKER).status_code == 429  # even with the right password
     phone.environ_base["HTTP_X_FORWARDED_FOR"] = ATTACKER  # the same café's wifi, even
@@ -209,7 +209,7 @@ def test_an_admin_without_two_step_sign_in_must_set_it_up_first(app, line):
     for page in ("/dashboard/", "/dashboard/roster", "/dashboard/audit", "/dashboard/staff"):
         assert browser.get(page).location == "/dashboard/account/two-step"
     secret, codes = set_up_two_step(browser)
-    assert len(codes) == accounts.RECOVERY_CODES
+    assert len(codes) == twostep.RECOVERY_CODES
     assert browser.get("/dashboard/roster").status_code == 200
     with line.db.sessions() as s:
         stored = s.scalars(select(RecoveryCode.code_hash)).all()
@@ -247,7 +247,7 @@ def test_two_step_sign_in_with_the_apps_code_and_recovery_codes(app, line, clock
     assert send_code(third, codes[0]).status_code == 401
     assert send_code(third, codes[1].replace("-", "")).status_code == 302
     with line.db.sessions() as s:
-        assert accounts.recovery_left(s, accounts.by_email(s, VIEWER)) == len(codes) - 2
+        assert twostep.recovery_left(s, accounts.by_email(s, VIEWER)) == len(codes) - 2
 
 
 def test_wrong_codes_are_slowed_like_wrong_passwords(app, line, clock):
@@ -272,7 +272,7 @@ def test_reset_2fa_from_the_command_line(app, line, db_url, settings):
     assert browser.get("/dashboard/").status_code == 302  # the lost phone is signed out
     with line.db.sessions() as s:
         account = accounts.by_email(s, ADMIN)
-        assert not account.has_two_step and accounts.recovery_left(s, account) == 0
+        assert not account.has_two_step and twostep.recovery_left(s, account) == 0
     again = app.test_client()
     form = {"email": ADMIN, "password": PASSWORD, "csrf_token": csrf(again)}
     signed = again.post("/dashboard/sign-in", data=form)  # no code asked: set up anew
@@ -306,7 +306,7 @@ def test_old_tries_and_old_sessions_are_forgotten_at_a_sign_in(app, line, clock)
     sign_in(browser, VIEWER)
     post(browser, "/dashboard/sign-out", "/dashboard/")
     assert sign_in(app.test_client(), "nobody@example.org").status_code == 401
-    clock.advance(accounts.FORGET_SESSIONS + timedelta(minutes=1))
+    clock.advance(signin.FORGET_SESSIONS + timedelta(minutes=1))
     sign_in(app.test_client(), VIEWER)
     with line.db.sessions() as s:
         assert len(s.scalars(select(StaffSession)).all()) == 1  # only the new one
@@ -327,9 +327,9 @@ def test_tries_through_the_proxy_count_for_the_address_nginx_saw(app, line, cloc
     make_account(line, VIEWER)
     guesser = app.test_client()
     guesser.environ_base["HTTP_X_FORWARDED_FOR"] = f"10.9.9.9, {ATTACKER}"  # nginx adds last
-    for _ in range(accounts.FREE_FAILURES + 1):
+    for _ in range(signin.FREE_FAILURES + 1):
         sign_in(guesser, VIEWER, "guess")
-    assert tries(line, VIEWER, ATTACKER) == accounts.FREE_FAILURES + 1
+    assert tries(line, VIEWER, ATTACKER) == signin.FREE_FAILURES + 1
     assert tries(line, VIEWER) == 0  # not the proxy's own address
     ipv6 = app.test_client()
     ipv6.environ_base["HTTP_X_FORWARDED_FOR"] = "2001:db8:1:2::77"

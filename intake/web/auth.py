@@ -1,23 +1,20 @@
 """Signing in to the dashboard: who is signed in, the gates on views, the second step,
 the account pages, and the headers every page carries.
 
-A signed-in browser is a server-side session (accounts.start_session): Flask's signed
+A signed-in browser is a server-side session (staff_sessions.start_session): Flask's signed
 cookie carries only its random token, so signing out, a new password or an admin's "sign
 out everywhere" ends it for every copy of the cookie. Without "keep me signed in" the
-cookie ends with the browser and the session after accounts.SHORT_SESSION; with it,
-after accounts.REMEMBER_FOR.
+cookie ends with the browser and the session after staff_sessions.SHORT_SESSION; with it,
+after staff_sessions.REMEMBER_FOR.
 
-A browser that signed in before keeps a signed "known device" cookie (DEVICE_COOKIE):
+A browser that signed in before keeps a signed "known device" cookie (devices.DEVICE_COOKIE):
 its tries are counted apart from everyone else's, so someone guessing a worker's
 password from elsewhere cannot make that worker's own phone wait.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import math
-import os
-import secrets
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -27,8 +24,6 @@ from flask import (
     Blueprint,
     Flask,
     abort,
-    after_this_request,
-    current_app,
     flash,
     g,
     redirect,
@@ -37,11 +32,11 @@ from flask import (
     session,
     url_for,
 )
-from itsdangerous import BadData, URLSafeTimedSerializer
 
-from intake import accounts, audit
+from intake import accounts, audit, signin, staff_sessions, twostep
 from intake.line import current_line, request_now
 from intake.models import StaffAccount
+from intake.web import devices
 
 bp = Blueprint("auth", __name__, url_prefix="/dashboard")
 
@@ -50,9 +45,6 @@ CSP = (
     "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
-DEVICE_COOKIE = "intake_device"
-DEVICE_FOR = timedelta(days=400)  # the longest a browser keeps a cookie
-DEVICE_ACCOUNTS = 5  # accounts one shared phone remembers
 PENDING_FOR = timedelta(minutes=5)  # from the right password to the code
 
 
@@ -63,7 +55,7 @@ def init_app(app: Flask, local: bool) -> None:
         SESSION_COOKIE_SECURE=not local,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=accounts.REMEMBER_FOR,
+        PERMANENT_SESSION_LIFETIME=staff_sessions.REMEMBER_FOR,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a page left open
     )
     app.after_request(security_headers)
@@ -104,7 +96,7 @@ def _session_account() -> StaffAccount | None:
         token = session.get("token")
         account = None
         if isinstance(token, str):
-            account = accounts.session_account(current_line().db, token, request_now())
+            account = staff_sessions.session_account(current_line().db, token, request_now())
             if account is None:
                 session.clear()
         g.session_account = account
@@ -170,7 +162,7 @@ def sign_in():
         return render_template("dashboard/sign_in.html", next=target)
     attempt = _attempt(request.form.get("email", ""))
     remember = request.form.get("remember") == "on"
-    result = accounts.check_password(
+    result = signin.check_password(
         current_line().db, attempt, request.form.get("password", ""), request_now()
     )
     if result.problem == "code":
@@ -198,7 +190,7 @@ def sign_in_code():
     if request.method == "GET":
         return render_template("dashboard/sign_in_code.html")
     attempt = _attempt("")
-    result = accounts.check_code(
+    result = signin.check_code(
         current_line().db, attempt, pending["account"], request.form.get("code", ""), request_now()
     )
     if result.account is None:
@@ -217,44 +209,14 @@ def _pending() -> dict | None:
     return pending
 
 
-def _attempt(email: str) -> accounts.Attempt:
-    device, known = _known_device()
-    return accounts.Attempt(email=email, network=_network(), device=device, device_accounts=known)
+def _attempt(email: str) -> signin.Attempt:
+    device, known = devices.known_device()
+    return signin.Attempt(
+        email=email, network=devices.network(), device=device, device_accounts=known
+    )
 
 
-def _network() -> str:
-    """Where a try comes from: the client's address (an IPv6 client's /64). From the proxy
-    (FORWARDED_ALLOW_IPS, the addresses gunicorn trusts: nginx on this host by default),
-    the address the proxy saw, which nginx puts last in X-Forwarded-For."""
-    address = request.remote_addr or ""
-    try:
-        ip = ipaddress.ip_address(address)
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        if forwarded and _is_proxy(ip):
-            ip = ipaddress.ip_address(forwarded.split(",")[-1].strip())
-    except ValueError:
-        return address[:60] or "unknown"
-    if ip.version == 6:
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
-def _is_proxy(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether gunicorn trusts this peer's X-Forwarded-* headers (gunicorn.conf.py reads
-    the same variable, with the same default)."""
-    allowed = os.environ.get("FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1,::1"
-    for entry in (e.strip() for e in allowed.split(",")):
-        if entry == "*":
-            return True
-        try:
-            if entry and ip in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def _refused(result: accounts.SignIn, template: str, **context):
+def _refused(result: signin.SignIn, template: str, **context):
     if result.tried is not None:  # admins see an account being guessed at
         action = "signin_slowed" if result.problem == "wait" else "signin_failed"
         with current_line().db.transaction() as db:
@@ -272,19 +234,19 @@ def _refused(result: accounts.SignIn, template: str, **context):
     return render_template(template, **context), 401
 
 
-def _signed_in(account: StaffAccount, attempt: accounts.Attempt, remember: bool, target: str):
+def _signed_in(account: StaffAccount, attempt: signin.Attempt, remember: bool, target: str):
     """The whole sign-in succeeded: a new session, this browser known from now on."""
     _end_older_session()
     with current_line().db.transaction() as db:
         now = request_now()
-        accounts.signed_in(db, attempt, account, now)
-        token = accounts.start_session(db, account, remember, _user_agent(), now)
+        signin.signed_in(db, attempt, account, now)
+        token = staff_sessions.start_session(db, account, remember, devices.user_agent(), now)
         audit.record(db, account, "signed_in")
     session.clear()  # nothing from before signing in is kept (no session fixation)
     session["token"] = token
     session.permanent = remember  # else the cookie ends with the browser
     g.session_account = account
-    _remember_device(account, attempt.device)
+    devices.remember_device(account, attempt.device)
     if needs_two_step(account):
         return redirect(url_for("auth.two_step"))
     return redirect(target)
@@ -295,77 +257,7 @@ def _end_older_session() -> None:
     token = session.get("token")
     if isinstance(token, str):
         with current_line().db.transaction() as db:
-            accounts.end_session(db, token, request_now())
-
-
-# --- the known-device cookie --------------------------------------------------------------
-
-
-def _device_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="intake.known-device")
-
-
-def _known_device() -> tuple[str | None, frozenset[int]]:
-    """This browser's device id and the accounts it signed in to, if its cookie is ours."""
-    raw = request.cookies.get(DEVICE_COOKIE)
-    if not raw:
-        return None, frozenset()
-    try:
-        data = _device_signer().loads(raw, max_age=int(DEVICE_FOR.total_seconds()))
-    except BadData:
-        return None, frozenset()
-    device, known = data.get("d"), data.get("a")
-    if not isinstance(device, str) or not isinstance(known, list):
-        return None, frozenset()
-    return device, frozenset(a for a in known if isinstance(a, int))
-
-
-def _remember_device(account: StaffAccount, device: str | None) -> None:
-    """Set (or renew) the signed cookie saying this browser signed in to this account."""
-    _, known = _known_device()
-    listed = [account.id] + [a for a in sorted(known) if a != account.id]
-    value = _device_signer().dumps(
-        {"d": device or secrets.token_urlsafe(16), "a": listed[:DEVICE_ACCOUNTS]}
-    )
-
-    @after_this_request
-    def _set(response):
-        response.set_cookie(
-            DEVICE_COOKIE,
-            value,
-            max_age=int(DEVICE_FOR.total_seconds()),
-            path="/dashboard",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-            httponly=True,
-            samesite="Lax",
-        )
-        return response
-
-
-def _user_agent() -> str:
-    """A short summary of the browser ("Firefox on Android"), never the whole string."""
-    agent = request.headers.get("User-Agent", "")
-    browser = next(
-        (name for key, name in BROWSERS if key in agent), "A browser" if agent else "Unknown"
-    )
-    system = next((name for key, name in SYSTEMS if key in agent), "")
-    return f"{browser} on {system}" if system else browser
-
-
-BROWSERS = (
-    ("Edg/", "Edge"),
-    ("Firefox/", "Firefox"),
-    ("Chrome/", "Chrome"),
-    ("Safari/", "Safari"),
-)
-SYSTEMS = (
-    ("Android", "Android"),
-    ("iPhone", "iPhone"),
-    ("iPad", "iPad"),
-    ("Windows", "Windows"),
-    ("Mac OS", "Mac"),
-    ("Linux", "Linux"),
-)
+            staff_sessions.end_session(db, token, request_now())
 
 
 # --- signing out --------------------------------------------------------------------------
@@ -376,7 +268,7 @@ def sign_out():
     account, token = _session_account(), session.get("token")
     if account is not None and isinstance(token, str):
         with current_line().db.transaction() as db:
-            accounts.end_session(db, token, request_now())
+            staff_sessions.end_session(db, token, request_now())
             audit.record(db, account, "signed_out")
     session.clear()
     flash("You are signed out.")
@@ -399,15 +291,15 @@ def two_step():
         if account.has_two_step:
             return redirect(url_for("auth.account_page"))
         if account.totp_secret is None:
-            accounts.begin_two_step(db, account)
+            twostep.begin_two_step(db, account)
         codes, problem = None, None
         if request.method == "POST":
             code = request.form.get("code", "")
-            codes = accounts.confirm_two_step(db, account, code, request_now())
+            codes = twostep.confirm_two_step(db, account, code, request_now())
             problem = None if codes else "That code is not right. Type the newest code."
             if codes:
                 audit.record(db, account, "two_step_on")
-        secret, link = account.totp_secret, accounts.app_link(account, line.settings.org_name)
+        secret, link = account.totp_secret, twostep.app_link(account, line.settings.org_name)
     g.session_account = account
     if codes:
         return render_template("dashboard/recovery_codes.html", codes=codes)
@@ -429,8 +321,8 @@ def account_page():
         return render_template(
             "dashboard/account.html",
             account=me,
-            sessions=accounts.open_sessions(db, me, request_now()),
-            recovery_left=accounts.recovery_left(db, me),
+            sessions=staff_sessions.open_sessions(db, me, request_now()),
+            recovery_left=twostep.recovery_left(db, me),
             zone=current_line().settings.zone,
         )
 
@@ -441,7 +333,7 @@ def sign_out_everywhere_mine():
     """End every session of your own account (this one too): a phone was lost."""
     me = current_staff()
     with current_line().db.transaction() as db:
-        count = accounts.end_sessions(db, me, request_now())
+        count = staff_sessions.end_sessions(db, me, request_now())
         audit.record(db, me, "sessions_ended", detail=f"account {me.id}: {count}")
     session.clear()
     flash(f"You are signed out everywhere ({count} sessions).")
@@ -455,7 +347,8 @@ def staff_page():
     now = request_now()
     with current_line().db.sessions() as db:
         people = [
-            (account, accounts.open_sessions(db, account, now)) for account in accounts.everyone(db)
+            (account, staff_sessions.open_sessions(db, account, now))
+            for account in accounts.everyone(db)
         ]
         return render_template(
             "dashboard/staff.html", people=people, zone=current_line().settings.zone
@@ -471,7 +364,7 @@ def sign_out_everywhere(account_id: int):
         account = db.get(StaffAccount, account_id)
         if account is None:
             abort(404)
-        count = accounts.end_sessions(db, account, request_now())
+        count = staff_sessions.end_sessions(db, account, request_now())
         audit.record(db, me, "sessions_ended", detail=f"account {account.id}: {count}")
         name = account.name
     flash(f"{name} is signed out everywhere ({count} sessions).")

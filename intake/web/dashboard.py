@@ -1,9 +1,8 @@
 """/dashboard: staff see and work the cases (signed in; see intake/web/auth.py).
 
-Views are thin: they read through intake/casefile.py and act through the same service
-functions as the SMS commands (staff.take = ACK, staff.text_caregiver = R,
-cases.found_by_staff = FOUND, cases.close, followups.pause/unpause, roster.*). Every view
-of a case and every action is kept in the audit log.
+Views are thin: they read through caselist.py and casefile.py and act through the SMS
+commands' own services (staff.take = ACK, staff.text_caregiver = R, cases.found_by_staff =
+FOUND, cases.close, followups.pause/unpause, roster.*). Every view and action is audited.
 """
 
 from __future__ import annotations
@@ -24,7 +23,8 @@ from flask import (
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from intake import accounts, audit, casefile, cases, followups, media, notes, roster, staff
+from intake import audit, casefile, caselist, cases, followups, media, notes, roster, staff
+from intake.accounts import roster_person
 from intake.domain import CaseStatus
 from intake.line import current_line, request_now
 from intake.models import Case, CaseMedia, StaffAccount
@@ -80,14 +80,14 @@ def case_list():
 @login_required
 def case_rows():
     """The list alone, fetched every few seconds by the page: the same sections in the
-    same order as the page (casefile.case_list)."""
+    same order as the page (caselist.case_list)."""
     return render_template("dashboard/_case_rows.html", sections=_sections())
 
 
 def _sections():
     line = current_line()
     with line.db.sessions() as db:
-        return casefile.case_list(db, line.settings.zone, request_now())
+        return caselist.case_list(db, line.settings.zone, request_now())
 
 
 @bp.get("/cases/<ref>")
@@ -107,12 +107,12 @@ def case_page(ref: str):
             voicemails=casefile.voicemails(case),
             fetchable=lambda item: media.fetchable(line.settings, item.url),
             followups=casefile.followup_state(db, case, now),
-            person=accounts.roster_person(db, me),
+            person=roster_person(db, me),
             is_open=CaseStatus(case.status).is_workable,  # its actions: take, find, close
             still_missing=[
                 (i, (case.children or [])[i].get("name")) for i in cases.still_missing(case)
             ],
-            unacknowledged=bool(casefile.unacknowledged(db, [case.id])),
+            unacknowledged=bool(caselist.unacknowledged(db, [case.id])),
             **_live(db, case),
         )
 
@@ -192,7 +192,7 @@ def take(ref: str):
 
 
 def _person(db: Session, me: StaffAccount):
-    person = accounts.roster_person(db, me)
+    person = roster_person(db, me)
     if person is None:
         abort(409, "Your account is not linked to a number on the on-call roster.")
     return person

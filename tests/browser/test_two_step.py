@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyotp
 from playwright.sync_api import expect
 
-from intake import accounts
+from intake import accounts, twostep
 from tests.browser.conftest import shoot
 from tests.dashboard_helpers import ADMIN, PASSWORD, app_code
 
@@ -31,7 +31,7 @@ def test_an_admin_sets_up_two_step_sign_in_and_signs_in_with_a_code(live, page):
     page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on two-step sign-in").click()
     expect(page.get_by_role("heading", name="Two-step sign-in is on")).to_be_visible()
-    expect(page.locator(".codes li")).to_have_count(accounts.RECOVERY_CODES)
+    expect(page.locator(".codes li")).to_have_count(twostep.RECOVERY_CODES)
     page.get_by_role("link", name="I have kept them").click()
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("Email address").fill(ADMIN)

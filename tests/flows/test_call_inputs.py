@@ -119,3 +119,11 @@ def test_a_hang_up_mid_intake_is_an_event_and_the_conversation_waits_for_a_call_
     assert mid.state == at("child_name", police_called=True)
     assert call(at(None, COMPLETE), HANG_UP).events == ()  # the intake was done
     assert call(State(), HANG_UP).events == ()  # hung up at the greeting: no intake
+
+
+def test_a_text_after_a_read_back_left_on_a_call_is_read_as_a_text():
+    heard = call(at("child_name", police_called=True), SPEECH, "Mia Lopes", unsure=True)
+    asked = text(heard.state, "who is this?")
+    assert "heard" not in templates(asked) and templates(asked)[-1] == "ask_name"
+    named = text(heard.state, "Mia Lopez")
+    assert named.state.answers["child_name"] == "Mia Lopez" and named.state.pending is None
