@@ -147,8 +147,8 @@ def _stored_before_0019(conn) -> None:
     conn.execute(
         text(
             "INSERT INTO cases (id, ref, caller_id, status, lang, channel, created_at) VALUES"
-            " (1, 'K7Q2M9', 1, 'complete', 'en', 'sms', :at),"
-            " (2, 'K7Q2M8', 1, 'complete', 'en', 'sms', :at)"
+            " (1, 'K7Q2M9', 1, 'open', 'en', 'sms', :at),"
+            " (2, 'K7Q2M8', 1, 'open', 'en', 'sms', :at)"
         ),
         {"at": _at(0)},
     )
