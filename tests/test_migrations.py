@@ -130,9 +130,10 @@ def test_an_alert_paged_before_0019_keeps_its_history_after_it(db_url):
     engine.dispose()
 
 
-def _stored_before_0019(conn) -> None:
+def _stored_before_0019(conn, nothing: str = "{}") -> None:
     """Case 1: Dana texted at 02:14, called at 02:19 (no answer), Sam texted at 02:24, the
-    fallback at 02:29, Sam took it at 02:31. Case 2: nobody on call, the fallback told."""
+    fallback at 02:29, Sam took it at 02:31. Case 2: nobody on call, the fallback told.
+    `nothing` is an empty encrypted JSON value as stored (the line's cipher text of {})."""
     people = "INSERT INTO oncall_people (id, name, phone, reach_by, windows, position, active,"
     people += " created_at) VALUES (:id, :name, :phone, 'both', '[]', :id, true, :at)"
     for id_, name, phone in ((1, "Dana", "+15550100001"), (2, "Sam", "+15550100002")):
@@ -140,15 +141,15 @@ def _stored_before_0019(conn) -> None:
     conn.execute(
         text(
             "INSERT INTO callers (id, phone, lang, state, created_at, updated_at)"
-            " VALUES (1, '+12125550199', 'en', '{}', :at, :at)"
+            " VALUES (1, '+12125550199', 'en', :nothing, :at, :at)"
         ),
-        {"at": _at(0)},
+        {"at": _at(0), "nothing": nothing},
     )
     conn.execute(
         text(
-            "INSERT INTO cases (id, ref, caller_id, status, lang, channel, created_at) VALUES"
-            " (1, 'K7Q2M9', 1, 'open', 'en', 'sms', :at),"
-            " (2, 'K7Q2M8', 1, 'open', 'en', 'sms', :at)"
+            "INSERT INTO cases (id, ref, caller_id, status, lang, channel, assigned_person_id,"
+            " created_at) VALUES (1, 'K7Q2M9', 1, 'open', 'en', 'sms', 2, :at),"
+            " (2, 'K7Q2M8', 1, 'open', 'en', 'sms', NULL, :at)"
         ),
         {"at": _at(0)},
     )
@@ -164,7 +165,7 @@ def _stored_before_0019(conn) -> None:
     outbox = (
         "INSERT INTO outbox (id, kind, channel, to_phone, template, params, lang, case_id,"
         " send_at, status, attempts, delivery_status, created_at, sent_at, unsure) VALUES"
-        " (:id, :kind, :channel, :to, :template, '{}', 'en', NULL, :at, 'sent', 1, :said, :at,"
+        " (:id, :kind, :channel, :to, :template, :nothing, 'en', NULL, :at, 'sent', 1, :said, :at,"
         " :at, false)"
     )
     pages = "INSERT INTO alert_pages (id, alert_id, person_id, outbox_id, to_phone, channel,"
@@ -179,5 +180,6 @@ def _stored_before_0019(conn) -> None:
     for id_, (alert, person, to, channel, kind, template, said, minute) in enumerate(sent, 1):
         row = {"id": id_, "alert": alert, "person": person, "to": to, "channel": channel}
         row |= {"kind": kind, "template": template, "said": said, "at": _at(minute)}
+        row["nothing"] = nothing
         conn.execute(text(outbox), row)
         conn.execute(text(pages), row)
