@@ -15,7 +15,7 @@ import phonenumbers
 from flows.text import has as _has
 from flows.text import key as _key
 from flows.text import normalize
-from flows.vocabulary import LANGUAGE_KEYWORD, Vocabulary
+from flows.vocabulary import CARRIER_OPT_OUT_WORDS, LANGUAGE_KEYWORD, Vocabulary
 
 # --- global keywords -------------------------------------------------------
 
@@ -32,6 +32,12 @@ def keyword(vocab: Vocabulary, text: str) -> str | None:
     if found is None and vocab.polite is not None:
         found = vocab.keywords.get(vocab.polite.sub("", key).strip())
     return found
+
+
+def is_carrier_opt_out_word(text: str) -> bool:
+    """True when the whole message is one of Twilio's standard opt-out words (folded as
+    keywords are: "Stop." is one, "opt-out" and "STOP STOP" are not)."""
+    return _key(text) in CARRIER_OPT_OUT_WORDS
 
 
 def switch_language(word: str | None) -> str | None:
@@ -284,7 +290,7 @@ def is_same_number(vocab: Vocabulary, text: str) -> bool:
     return _key(text) in vocab.same_number
 
 
-def parse_phone(text: str, region: str | None = "US", strict: bool = True) -> str | None:
+def parse_phone(text: str, region: str | None, strict: bool = True) -> str | None:
     """The number in E.164, or None. strict: a valid number (what a caller typed);
     otherwise a possible one is enough (a sender Twilio has already checked)."""
     try:

@@ -45,6 +45,12 @@ MINUTE_UNIT_MINUTES = {
     "week": Fraction(10080),
 }
 KEYWORDS = ("stop", "start", "help", "found", "restart", "language")
+# Twilio's standard opt-out words: Twilio itself opts the sender out and confirms it (so
+# the line leaves its own confirmation unsaid). Each whole message means "stop" in every
+# vocabulary, whatever its file lists; folded as every keyword is (flows.text.key).
+CARRIER_OPT_OUT_WORDS = frozenset(
+    ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout")
+)
 RELATIONSHIP_ORDER = (  # first match wins: "foster care caseworker" is a caseworker
     ("group_home", "group_home"),
     ("caseworker", "caseworker"),
@@ -252,7 +258,7 @@ def _check(lang: str, data: Mapping[str, Any]) -> None:
 
 
 def _keywords(languages: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    out: dict[str, str] = {}
+    out: dict[str, str] = dict.fromkeys(CARRIER_OPT_OUT_WORDS, "stop")
     for lang, data in languages.items():
         for name, phrases in data.get("keywords", {}).items():
             meaning = LANGUAGE_KEYWORD + lang if name == "language" else name

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from intake import roster
+from intake import phones, roster
 from intake.domain import StaffRole
 from intake.logs import event as log_event
 from intake.models import OnCallPerson, StaffAccount
@@ -44,7 +44,7 @@ def add(
     password: str,
     admin: bool = False,
     phone: str | None = None,
-    region: str = "US",
+    region: str = phones.DEFAULT_REGION,
 ) -> StaffAccount:
     """A new dashboard account; `phone` links it to the roster person with that number."""
     email = normalise_email(email)

@@ -7,9 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-
-from intake import words
+from intake import phones, words
 from intake.domain import AlertReason
 from intake.models import Alert, Case
 from intake.timefmt import clock_time
@@ -118,7 +116,7 @@ def story(line: Line, case: Case, reason: str) -> str:
     full = line.settings.alert_detail == "full"
     traits = [STORY_RELATIONSHIPS.get(case.relationship_to_child or "", "")]
     traits.append(LANGUAGE_NAMES.get(case.lang, case.lang) if case.lang != "en" else "")
-    who = f"Caller {masked_phone(case.caller.phone)}"
+    who = f"Caller {phones.masked(case.caller.phone)}"
     if any(traits):
         who += f" ({', '.join(t for t in traits if t)})"
     known = [_short(case.child_name, 60) if full else ""]
@@ -150,18 +148,6 @@ def _seen(case: Case, zone: ZoneInfo) -> str:
     if not when and not where:
         return ""
     return " ".join(w for w in ("last seen", when, f"at {where}" if where else "") if w)
-
-
-def masked_phone(phone: str) -> str:
-    """A caller's number as an alert shows it: the country and area code only ("+1
-    212..."); the whole number goes to the person who takes the case."""
-    try:
-        parsed = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
-        return "(number not shown)"
-    national = str(parsed.national_number)
-    area = phonenumbers.length_of_geographical_area_code(parsed) or 3
-    return f"+{parsed.country_code} {national[:area]}..."
 
 
 def age_text(months: int | None) -> str:

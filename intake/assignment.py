@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import cases, oncall, paging, roster, words
+from intake import cases, oncall, paging, phones, roster, words
 from intake.alertwords import staff_words
 from intake.domain import ALERT_WAITING, CaseStatus
 from intake.logs import event as log_event
@@ -128,7 +127,7 @@ def _assign(
     tell_caregiver_taken(session, line, person, case, now)
     if holder is None:
         return
-    if roster.reachable(holder) and holder.phone not in told:
+    if roster.can_be_paged(holder) and holder.phone not in told:
         params = {"ref": case.ref, "who": person.name}
         paging.tell(session, {holder.phone}, "taken_over", params, case, now)
     log_event("staff.taken_over", case=case.ref, person=person.id, previous=holder.id)
@@ -141,20 +140,8 @@ def tell_caregiver_taken(
     number (or the caregiver can text back). Once per case and person, however many
     times or ways they take it."""
     who = words.gsm_plain(person.name)[:NAME_LIMIT]
-    params = {"who": who, "phone": shown_phone(person.phone, line.settings.default_region)}
+    params = {"who": who, "phone": phones.readable(person.phone, line.settings.default_region)}
     return cases.tell_caregiver(session, case, "case_taken", now, params, once=str(person.id))
-
-
-def shown_phone(phone: str, region: str) -> str:
-    """A number as a caregiver reads it: national in the line's own country (e.g.
-    (212) 555-0111), else international."""
-    try:
-        parsed = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
-        return phone
-    local = phonenumbers.region_code_for_number(parsed) == region
-    style = phonenumbers.PhoneNumberFormat
-    return phonenumbers.format_number(parsed, style.NATIONAL if local else style.INTERNATIONAL)
 
 
 def take_text(line: Line, taken: Taken) -> str:

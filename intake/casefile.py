@@ -8,20 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import alertwords, audit, followups, notes, paging
+from intake import alertwords, audit, followups, notes, paging, phones
 from intake.caselist import last_seen_text
 from intake.domain import Direction, Medium, OutboxStatus
 from intake.models import Case, CaseMedia, Message, Outbound
 from intake.timefmt import local_time
-
-E164 = phonenumbers.PhoneNumberFormat.E164
-NATIONAL = phonenumbers.PhoneNumberFormat.NATIONAL
-INTERNATIONAL = phonenumbers.PhoneNumberFormat.INTERNATIONAL
 
 
 @dataclass(frozen=True)
@@ -102,15 +97,8 @@ class PhoneLink:
 def phone_link(raw: str, region: str) -> PhoneLink | str:
     """A PhoneLink for a phone number ("(212) 555-0147" at home, "+52 55 1234 5678"
     abroad); anything else (a short code, a sender name) stays as it came."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return raw
-    if not phonenumbers.is_possible_number(number):
-        return raw
-    local = phonenumbers.region_code_for_number(number) == region
-    shown = phonenumbers.format_number(number, NATIONAL if local else INTERNATIONAL)
-    return PhoneLink(phonenumbers.format_number(number, E164), shown)
+    number = phones.shown(raw, region)
+    return raw if number is None else PhoneLink(number.e164, number.shown)
 
 
 def photos(case: Case) -> list[CaseMedia]:

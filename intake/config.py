@@ -1,53 +1,35 @@
-"""Settings, only from environment variables, checked once at start-up."""
+"""Settings, only from environment variables, checked once at start-up (each value is
+read and checked by intake/readenv.py)."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 from cryptography.fernet import MultiFernet
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from flows.parse import parse_phone
-from intake import crypto, sids
-from intake.escalation_plan import Plan, default_plan, parse_plan
-from intake.windows import parse_windows
+from intake import crypto, phones, sids
+from intake.escalation_plan import Plan, default_plan
+from intake.readenv import (  # noqa: F401  (re-exported: where settings are read from)
+    MAX_ORG_NAME,
+    ConfigError,
+    database_url_problem,
+    parse_duration,
+)
+from intake.readenv import Reader as _Reader
 
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
-DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 DEFAULT_FOLLOWUPS = tuple(timedelta(minutes=m) for m in (15, 60, 3 * 60, 8 * 60, 24 * 60, 48 * 60))
-MAX_FOLLOWUPS = 6  # one template each: templates/sms/<lang>/followup_<n>.txt
-MAX_DAYS = 36500  # a retention longer than a century is a typo
-MAX_MINUTES = 24 * 60  # an intake idle for a day is long abandoned
 # The number the simulator and the tests text and call without Twilio (Twilio's magic test
 # number): a line in local mode answers on it besides any number it is given.
 SIMULATOR_NUMBER = "+15005550006"
-DATABASES = ("sqlite", "postgresql")
-MAX_ANSWER_WITHIN = 3  # seconds: with the commit grace (deadline.py), still inside 5 s
-
-
-class ConfigError(ValueError):
-    """One or more settings are wrong; the message lists each, one a line."""
-
-
-def parse_duration(text: str) -> timedelta:
-    """'30s', '5m', '1h', '2d' as a timedelta."""
-    match = DURATION.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a duration like 30s, 5m, 1h or 2d")
-    amount, unit = match.groups()
-    return timedelta(**{UNITS[unit]: int(amount)})
 
 
 @dataclass(frozen=True)
@@ -63,7 +45,7 @@ class Settings:
     org_name: str = "Missing Child Line"
     timezone: str = "America/New_York"
     secret_key: str = field(default="", repr=False)
-    default_region: str = "US"
+    default_region: str = phones.DEFAULT_REGION
     log_level: str = "INFO"
     instance_dir: Path = INSTANCE_DIR
     twilio_api_base_url: str | None = None  # send REST calls here instead of Twilio's hosts
@@ -146,7 +128,7 @@ class Settings:
             org_name=reader.org_name("INTAKE_ORG_NAME", cls.org_name),
             timezone=reader.timezone("INTAKE_TIMEZONE", cls.timezone),
             secret_key=reader.get("SECRET_KEY") or "",
-            default_region=reader.get("INTAKE_DEFAULT_REGION") or cls.default_region,
+            default_region=reader.region(),
             log_level=reader.choice("INTAKE_LOG_LEVEL", ("DEBUG", "INFO", "WARNING"), "INFO"),
             instance_dir=instance,
             twilio_api_base_url=reader.optional_url("TWILIO_API_BASE_URL"),
@@ -175,8 +157,8 @@ class Settings:
             answer_within=reader.answer_within("INTAKE_ANSWER_WITHIN", "3s"),
             spool_dir=Path(reader.get("INTAKE_SPOOL_DIR") or instance / "spool"),
         )
-        reader.check_twilio(settings)
-        reader.later_than_stalled(settings)
+        _check_twilio(reader, settings)
+        _later_than_stalled(reader, settings)
         reader.together("INTAKE_OFFICE_HOURS", "INTAKE_OFFICE_NUMBER")
         reader.raise_errors()
         return settings.with_local_secrets()
@@ -207,263 +189,44 @@ def local_base_url(port: str | int | None, host: str = "127.0.0.1") -> str:
     return f"http://{host}:{port or 5000}"
 
 
-# The longest INTAKE_ORG_NAME: every text's budget is measured with a name this long.
-MAX_ORG_NAME = 50
+def _later_than_stalled(reader: _Reader, settings: Settings) -> None:
+    """A half-done intake pages first (INTAKE_STALLED_AFTER), then is marked abandoned."""
+    if settings.abandoned_after <= settings.stalled_after:
+        reader.errors.append(
+            "INTAKE_ABANDONED_AFTER_MINUTES must be longer than INTAKE_STALLED_AFTER "
+            "(a half-done intake pages someone first, then is marked abandoned)"
+        )
 
 
-class _Reader:
-    """Reads variables and collects every problem, so one start-up shows them all."""
-
-    def __init__(self, env: Mapping[str, str]):
-        self.env = env
-        self.errors: list[str] = []
-
-    def get(self, name: str) -> str | None:
-        value = self.env.get(name, "").strip()
-        return value or None
-
-    def database_url(self, default: str) -> str:
-        """DATABASE_URL, checked for shape only (whether it answers is seen at first use)."""
-        value = self.get("DATABASE_URL") or default
-        problem = database_url_problem(value)
-        if problem:
-            self.errors.append(f"DATABASE_URL {problem}")
-        return value
-
-    def url(self, name: str, default: str) -> str:
-        value = self.get(name) or default
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            self.errors.append(f"{name} must be an http(s) URL like https://line.example.org")
-        return value.rstrip("/")
-
-    def optional_url(self, name: str) -> str | None:
-        return self.url(name, "") if self.get(name) else None
-
-    def duration(self, name: str, default: str) -> timedelta:
-        try:
-            value = parse_duration(self.get(name) or default)
-        except ValueError as error:
-            self.errors.append(f"{name}: {error}")
-            return parse_duration(default)
-        if value <= timedelta(0):
-            self.errors.append(f"{name} must be longer than zero")
-        return value
-
-    def answer_within(self, name: str, default: str) -> timedelta:
-        """The webhook's wait for the database: the answer must reach Twilio within 5 s."""
-        value = self.duration(name, default)
-        if value > timedelta(0) and not timedelta(seconds=1) <= value <= timedelta(
-            seconds=MAX_ANSWER_WITHIN
-        ):
-            self.errors.append(
-                f"{name} must be from 1s to {MAX_ANSWER_WITHIN}s (the emergency words "
-                "must reach the caller within 5 s)"
-            )
-            return parse_duration(default)
-        return value
-
-    def org_name(self, name: str, default: str) -> str:
-        """The name every text begins with: short and plain enough to keep the texts'
-        segment budget (docs/sms-encoding.md)."""
-        value = self.get(name) or default
-        if len(value) > MAX_ORG_NAME:
-            self.errors.append(f"{name} must be at most {MAX_ORG_NAME} characters")
-        try:
-            value.encode("gsm03.38")
-        except UnicodeEncodeError:
-            self.errors.append(f"{name} must use plain letters (no á, í, ó, ú or curly quotes)")
-        return value
-
-    def count(self, name: str, default: int) -> int:
-        raw = self.get(name)
-        if raw is None:
-            return default
-        if not raw.isdigit() or not 1 <= int(raw) <= 20:
-            self.errors.append(f"{name} must be a whole number from 1 to 20")
-            return default
-        return int(raw)
-
-    def minutes(self, name: str, default: int) -> timedelta:
-        """A whole number of minutes, from 1 to a day."""
-        raw = self.get(name)
-        if raw is None:
-            return timedelta(minutes=default)
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_MINUTES:
-            self.errors.append(f"{name} must be a whole number of minutes from 1 to {MAX_MINUTES}")
-            return timedelta(minutes=default)
-        return timedelta(minutes=int(raw))
-
-    def plan(self, name: str) -> Plan:
-        """An escalation plan, e.g. 'on_call, wait 5m; next, wait 5m, 3 rounds; fallback'."""
-        raw = self.get(name)
-        if raw is None:
-            return ()
-        try:
-            return parse_plan(raw)
-        except ValueError as error:
-            self.errors.append(f"{name}: {error}")
-            return ()
-
-    def later_than_stalled(self, settings: Settings) -> None:
-        """A half-done intake pages first (INTAKE_STALLED_AFTER), then is marked abandoned."""
-        if settings.abandoned_after <= settings.stalled_after:
-            self.errors.append(
-                "INTAKE_ABANDONED_AFTER_MINUTES must be longer than INTAKE_STALLED_AFTER "
-                "(a half-done intake pages someone first, then is marked abandoned)"
-            )
-
-    def days(self, name: str, default: int) -> int:
-        """A number of days, at least 1 (up to about 100 years)."""
-        raw = self.get(name)
-        if raw is None:
-            return default
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_DAYS:
-            self.errors.append(f"{name} must be a whole number of days from 1 to {MAX_DAYS}")
-            return default
-        return int(raw)
-
-    def schedule(self, name: str, default: tuple[timedelta, ...]) -> tuple[timedelta, ...]:
-        """A comma-separated list of durations, like 15m,1h,3h,8h,24h,48h (or 'off')."""
-        raw = self.get(name)
-        if raw is None:
-            return default
-        if raw.lower() == "off":
-            return ()
-        try:
-            offsets = tuple(parse_duration(part) for part in raw.split(","))
-        except ValueError as error:
-            self.errors.append(f"{name}: {error}")
-            return default
-        if len(offsets) > MAX_FOLLOWUPS or list(offsets) != sorted(offsets):
-            self.errors.append(
-                f"{name} must list at most {MAX_FOLLOWUPS} durations in rising order"
-            )
-            return default
-        return offsets
-
-    def windows(self, name: str) -> tuple[str, ...]:
-        """Windows like "mon-fri 09:00-17:00" separated by ";", in canonical form."""
-        raw = self.get(name)
-        if raw is None:
-            return ()
-        texts = [part for part in raw.split(";") if part.strip()]
-        try:
-            windows = parse_windows(texts)
-        except ValueError as error:
-            self.errors.append(f"{name}: {error}")
-            return ()
-        if not windows:
-            self.errors.append(f'{name} must list windows like "mon-fri 09:00-17:00"')
-        return tuple(str(window) for window in windows)
-
-    def data_keys(self, name: str) -> tuple[str, ...]:
-        """Comma-separated Fernet keys; an error names the bad one's place, never its text."""
-        raw = self.get(name)
-        if raw is None:
-            return ()
-        keys = tuple(part.strip() for part in raw.split(",") if part.strip())
-        bad = [str(n) for n, key in enumerate(keys, 1) if not crypto.is_key(key)]
-        if bad:
-            self.errors.append(
-                f"{name} must be comma-separated Fernet keys (not one: key {', '.join(bad)}); "
-                f"make one with {crypto.MAKE_A_KEY}"
-            )
-            return ()
-        return keys
-
-    def together(self, *names: str) -> None:
-        """Settings that mean nothing alone: all of them or none."""
-        given = [name for name in names if self.get(name)]
-        if given and len(given) < len(names):
-            self.errors.append(f"{' and '.join(names)} must be set together")
-
-    def phone(self, name: str) -> str | None:
-        value = self.get(name)
-        if value is None:
-            return None
-        region = self.get("INTAKE_DEFAULT_REGION") or Settings.default_region
-        phone = parse_phone(value, region, strict=True)
-        if phone is None:
-            self.errors.append(
-                f"{name} must be a valid phone number in E.164 form, like +12125551234"
-            )
-        return phone
-
-    def phones(self, name: str) -> tuple[str, ...]:
-        """Comma-separated phone numbers in E.164 form."""
-        raw = self.get(name) or ""
-        numbers = tuple(parse_phone(part, "US", strict=True) for part in raw.split(","))
-        if raw and not all(numbers):
-            self.errors.append(f"{name} must list phone numbers like +12125551234, +12125555678")
-            return ()
-        return tuple(n for n in numbers if n)
-
-    def timezone(self, name: str, default: str) -> str:
-        value = self.get(name) or default
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.errors.append(f"{name} must be a time zone name like America/New_York")
-            return default
-        return value
-
-    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
-        value = (self.get(name) or default).upper()
-        if value not in allowed:
-            self.errors.append(f"{name} must be one of {', '.join(allowed)}")
-            return default
-        return value
-
-    def check_twilio(self, settings: Settings) -> None:
-        if not settings.twilio_account_sid:
-            return
-        if not sids.is_sid(sids.ACCOUNT, settings.twilio_account_sid):
-            self.errors.append("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
-        service = settings.twilio_messaging_service_sid
-        if service and not sids.is_sid(sids.SERVICE, service):
-            self.errors.append("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits")
-        if not settings.twilio_auth_token:
-            self.errors.append("TWILIO_AUTH_TOKEN is required with TWILIO_ACCOUNT_SID")
-        if not (settings.twilio_phone_number or settings.twilio_messaging_service_sid):
-            self.errors.append(
-                "TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required "
-                "with TWILIO_ACCOUNT_SID"
-            )
-        if service and not settings.line_numbers:
-            self.errors.append(
-                "With TWILIO_MESSAGING_SERVICE_SID and no TWILIO_PHONE_NUMBER, list the "
-                "service's numbers in INTAKE_LINE_NUMBERS: webhooks to any other are refused"
-            )
-        if not self.get("PUBLIC_BASE_URL"):
-            self.errors.append("PUBLIC_BASE_URL is required with TWILIO_ACCOUNT_SID")
-        if not self.get("SECRET_KEY"):
-            self.errors.append("SECRET_KEY is required with TWILIO_ACCOUNT_SID")
-        if not self.get("INTAKE_DATA_KEYS"):
-            self.errors.append(
-                "INTAKE_DATA_KEYS is required with TWILIO_ACCOUNT_SID (the key that encrypts "
-                f"the children's data at rest); make one with {crypto.MAKE_A_KEY}"
-            )
-
-    def raise_errors(self) -> None:
-        if self.errors:
-            raise ConfigError("\n".join(self.errors))
-
-
-def database_url_problem(url: str) -> str | None:
-    """What is wrong with a database URL's shape, or None; never repeats the URL."""
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    if scheme == "postgres" or scheme.startswith("postgres+"):
-        return "starts with postgres://: write postgresql+psycopg:// instead"
-    try:
-        parsed = make_url(url)
-        parsed.get_dialect().import_dbapi()
-    except (ArgumentError, NoSuchModuleError, ImportError):
-        parsed = None
-    if parsed is None or parsed.get_backend_name() not in DATABASES:
-        shown = f", not {scheme}://" if scheme and "@" not in scheme else ""
-        return f"must start with sqlite:/// or postgresql+psycopg://{shown}"
-    return None
+def _check_twilio(reader: _Reader, settings: Settings) -> None:
+    if not settings.twilio_account_sid:
+        return
+    if not sids.is_sid(sids.ACCOUNT, settings.twilio_account_sid):
+        reader.errors.append("TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits")
+    service = settings.twilio_messaging_service_sid
+    if service and not sids.is_sid(sids.SERVICE, service):
+        reader.errors.append("TWILIO_MESSAGING_SERVICE_SID must be MG followed by 32 hex digits")
+    if not settings.twilio_auth_token:
+        reader.errors.append("TWILIO_AUTH_TOKEN is required with TWILIO_ACCOUNT_SID")
+    if not (settings.twilio_phone_number or settings.twilio_messaging_service_sid):
+        reader.errors.append(
+            "TWILIO_PHONE_NUMBER or TWILIO_MESSAGING_SERVICE_SID is required "
+            "with TWILIO_ACCOUNT_SID"
+        )
+    if service and not settings.line_numbers:
+        reader.errors.append(
+            "With TWILIO_MESSAGING_SERVICE_SID and no TWILIO_PHONE_NUMBER, list the "
+            "service's numbers in INTAKE_LINE_NUMBERS: webhooks to any other are refused"
+        )
+    if not reader.get("PUBLIC_BASE_URL"):
+        reader.errors.append("PUBLIC_BASE_URL is required with TWILIO_ACCOUNT_SID")
+    if not reader.get("SECRET_KEY"):
+        reader.errors.append("SECRET_KEY is required with TWILIO_ACCOUNT_SID")
+    if not reader.get("INTAKE_DATA_KEYS"):
+        reader.errors.append(
+            "INTAKE_DATA_KEYS is required with TWILIO_ACCOUNT_SID (the key that encrypts "
+            f"the children's data at rest); make one with {crypto.MAKE_A_KEY}"
+        )
 
 
 def warnings(settings: Settings) -> list[str]:

@@ -138,7 +138,7 @@ def context(session: Session, line: Line, turn: Turn, reply: engine.Reply, now: 
     case = turn.case
     match reply.template:
         case "help" | "answer_what_next" | "answer_will_call" | "answer_other":
-            return {"reachable": oncall.reachable(session, line, now)}
+            return {"reachable": oncall.someone_to_page(session, line, now)}
         case "summary":
             return {
                 "police_called": case.police_called if case else reply.params.get("police_called"),

@@ -1,20 +1,25 @@
 """Twilio's reports on what the line sent (status callbacks), and what a refusal means:
-a number that opted out gets nothing more; a follow-up to a number that cannot take
-texts cancels the rest of the plan and tells staff to call instead.
+a number that opted out gets nothing more (intake/optouts.py); a follow-up to a number
+that cannot take texts cancels the rest of the plan and tells staff to call instead.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from intake import optouts
 from intake.domain import OutboxStatus
 from intake.logs import event as log_event
-from intake.models import Caller, Case, OnCallPerson, Outbound
-from intake.outbox import CANNOT_TEXT_REASON, CARD, FOLLOWUP, OPTED_OUT_REASON, cancel_pending
+from intake.models import Caller, Case, Outbound
+from intake.outbox import CANNOT_TEXT_REASON, CARD, FOLLOWUP, cancel_pending
 from intake.transport import CANNOT_TEXT, OPTED_OUT
+
+if TYPE_CHECKING:
+    from intake.line import Line
 
 FAILED_CALL = ("busy", "no-answer", "failed", "canceled")
 FAILED_TEXT = ("failed", "undelivered")  # Twilio's words for a text that did not arrive
@@ -30,19 +35,6 @@ DELIVERY_ORDER = {
     "failed": 4,
     "read": 5,
 }
-
-
-def opt_out(session: Session, phone: str, now: datetime) -> int:
-    """Record that a number opted out (a caller, or someone on call: no more pages to
-    them) and cancel everything pending to it."""
-    for table in (Caller, OnCallPerson):
-        session.execute(
-            update(table)
-            .where(table.phone == phone, table.opted_out_at.is_(None))
-            .values(opted_out_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    return cancel_pending(session, OPTED_OUT_REASON, to=phone)
 
 
 def cannot_text(session: Session, row: Outbound, code: int | None, now: datetime) -> int:
@@ -81,6 +73,7 @@ def _row_for(session: Session, sid: str, outbox_id: int | None, now: datetime) -
 
 def record_delivery(
     session: Session,
+    line: Line,
     sid: str,
     status: str,
     error_code: int | None,
@@ -99,7 +92,7 @@ def record_delivery(
         row.status = OutboxStatus.FAILED
         row.last_error = f"delivery {status} ({error_code})" if error_code else status
         if error_code == OPTED_OUT:
-            opt_out(session, row.to_phone, now)
+            optouts.opt_out(session, line, row.to_phone, now)
         else:
             cannot_text(session, row, error_code, now)
     return row

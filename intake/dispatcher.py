@@ -23,10 +23,10 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from intake import signing
+from intake import optouts, signing
 from intake.clock import SYSTEM
 from intake.db import Database, DatabaseBusy
-from intake.delivery import cannot_text, opt_out
+from intake.delivery import cannot_text
 from intake.domain import Medium, OutboxStatus
 from intake.logs import event as log_event
 from intake.models import Outbound
@@ -300,16 +300,11 @@ def _record(
             log_event("outbox.sent", id=item.id, kind=item.kind)
         return "sent" if done.rowcount else "lost"
     with line.db.transaction() as session:
-        return _record_error(session, item, outcome, now, on_failure, line.settings.retry_after)
+        return _record_error(session, line, item, outcome, now, on_failure)
 
 
 def _record_error(
-    session: Session,
-    item: Claimed,
-    error: SendError,
-    now: datetime,
-    on_failure,
-    retry_after: timedelta = BACKOFF_FIRST,
+    session: Session, line: Line, item: Claimed, error: SendError, now: datetime, on_failure
 ) -> str:
     row = session.get(Outbound, item.id, with_for_update=True)
     if row is None or row.status != OutboxStatus.SENDING:
@@ -318,9 +313,10 @@ def _record_error(
     row.unsure = row.unsure or error.ambiguous  # stays unsure until Twilio has answered
     if error.opted_out:
         row.status = OutboxStatus.FAILED
-        opt_out(session, row.to_phone, now)
+        optouts.opt_out(session, line, row.to_phone, now)
     elif error.retry and row.attempts < MAX_ATTEMPTS:
-        row.status, row.send_at = OutboxStatus.PENDING, now + backoff(row.attempts, retry_after)
+        retry_at = now + backoff(row.attempts, line.settings.retry_after)
+        row.status, row.send_at = OutboxStatus.PENDING, retry_at
     else:
         row.status = OutboxStatus.FAILED
         cannot_text(session, row, error.code, now)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import card, cases, followups, oncall, outbox, simulated, staff
+from intake import card, cases, followups, oncall, optouts, outbox, simulated, staff
 from intake.domain import AlertReason, CaseStatus, OutboxKind
 from intake.logs import event as log_event
 from intake.models import Caller, Case
@@ -80,8 +80,7 @@ def _apply_one(
                 cases.found(session, case, now)
             return case
         case ev.OptedOut():
-            caller.opted_out_at = now
-            outbox.cancel_pending(session, outbox.OPTED_OUT_REASON, to=caller.phone)
+            optouts.opt_out(session, line, caller.phone, now)
         case ev.OptedIn():
             caller.opted_out_at = None
             if case is not None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, conversations, delivery, oncall, outbox, simulator
+from intake import cases, conversations, oncall, optouts, outbox, simulator
 from intake import sms as sms_adapter
 from intake.db import DatabaseBusy
 from intake.domain import AlertReason, Direction, Medium, OutboxKind
@@ -200,7 +200,7 @@ def settle(session: Session, line: Line, sms: InboundSms, answered: str, now: da
             _send_late_reply(session, sms.sender, earlier, now)
         return
     if sms_adapter.is_stop(line, sms.body):  # a STOP sent while the database hung still stops
-        delivery.opt_out(session, sms.sender, now)
+        optouts.opt_out(session, line, sms.sender, now)
         case = cases.current_case(session, caller) if caller else None
     else:
         case = _case_of(session, line, caller, sms, now) if caller else None

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from flows.parse import parse_phone
-from intake import outbox
+from intake import outbox, phones
 from intake.domain import CaseStatus, OutboxStatus
 from intake.models import Caller, Case, Outbound
 
@@ -141,4 +140,4 @@ def cancel(session: Session, case: Case, reason: str) -> int:
 
 def _textable(phone: str) -> bool:
     """Only phone numbers get follow-ups (not short codes or alphanumeric senders)."""
-    return parse_phone(phone, None, strict=False) is not None
+    return phones.possible(phone, None) is not None

@@ -72,7 +72,7 @@ def _set_chain(alert: Alert, people: list[OnCallPerson]) -> list[OnCallPerson]:
     """Set the alert's chain (the case's worker first) at the plan's first step; the
     people in it. With nobody, the alert waits (no next check)."""
     worker = alert.case.assigned_person
-    if worker is not None and roster.reachable(worker):
+    if worker is not None and roster.can_be_paged(worker):
         people = [worker] + [p for p in people if p.id != worker.id]
     alert.chain, alert.step, alert.round, alert.plan_step = [p.id for p in people], 0, 0, 0
     alert.next_check_at = None
@@ -111,7 +111,7 @@ def _take(session: Session, line: Line, alert: Alert, step: Step, now: datetime)
         return PAGED
     if step.who == ON_CALL:
         person = session.get(OnCallPerson, alert.chain[alert.step]) if alert.chain else None
-        if roster.reachable(person):
+        if roster.can_be_paged(person):
             page(session, line, alert, person, now, by=step.by)
             return PAGED
     return _move_on(session, line, alert, step, now)
@@ -129,7 +129,7 @@ def _move_on(session: Session, line: Line, alert: Alert, step: Step, now: dateti
         if rounds and alert.round >= rounds:
             return OVER
         person = session.get(OnCallPerson, alert.chain[alert.step])
-        if person is not None and roster.reachable(person):
+        if person is not None and roster.can_be_paged(person):
             page(session, line, alert, person, now, by=step.by)
             log_event("oncall.escalated", case=alert.case.ref, step=alert.step, round=alert.round)
             return AGAIN if rounds else PAGED
@@ -139,7 +139,7 @@ def _move_on(session: Session, line: Line, alert: Alert, step: Step, now: dateti
     return GONE
 
 
-def reachable(session: Session, line: Line, now: datetime) -> bool:
+def someone_to_page(session: Session, line: Line, now: datetime) -> bool:
     """A page sent now would reach someone: a person on call, or the fallback number."""
     if line.settings.fallback_alert_number is not None:
         return True
@@ -245,7 +245,7 @@ def abandon(session: Session, line: Line, case: Case, now: datetime) -> None:
     log_event("oncall.abandoned", case=case.ref)
     worker = case.assigned_person
     params = {"ref": case.ref, "story": story(line, case, AlertReason.ABANDONED)}
-    if roster.reachable(worker):
+    if roster.can_be_paged(worker):
         tell(session, {worker.phone}, "worker_abandoned", params, case, now)
     elif gave_anything(case):
         start_alert(session, line, case, AlertReason.ABANDONED, now)
@@ -298,7 +298,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
         .with_for_update()
     ).all()
     worker = case.assigned_person
-    told = {worker.phone} if roster.reachable(worker) else set()
+    told = {worker.phone} if roster.can_be_paged(worker) else set()
     for alert in alerts:
         paged = {p.to_phone for p in _pages(session, alert)} - told
         audit.escalation(session, alert, "stood_down", now, detail=why)
@@ -313,7 +313,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
             now,
         )
         told |= paged
-    if roster.reachable(worker):
+    if roster.can_be_paged(worker):
         tell(session, {worker.phone}, "stood_down", {"ref": case.ref, "why": why}, case, now)
     if alerts:
         log_event("oncall.stood_down", case=case.ref, why=why)

@@ -9,7 +9,7 @@ Sending is intake/dispatcher.py; Twilio's reports on what was sent, intake/deliv
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from intake import clock, words
+from intake import clock, windows, words
 from intake.db import Database
 from intake.domain import Medium, OutboxKind, OutboxStatus
 from intake.logs import event as log_event
@@ -37,6 +37,7 @@ CARD = (
 )  # the text to read to police and NCMEC at the end of an intake (intake/card.py)
 QUIET_STARTS = time(21, 0)  # unprompted texts after the first day wait for daytime
 QUIET_ENDS = time(8, 0)
+QUIET_HOURS = windows.Window(windows.EVERY_DAY, QUIET_STARTS, QUIET_ENDS)  # intake/windows.py
 DAYTIME_ONLY = "daytime_only"  # a row param: never send between QUIET_STARTS and QUIET_ENDS
 
 
@@ -225,16 +226,12 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
 
 
 def in_quiet_hours(at: datetime, zone: ZoneInfo) -> bool:
-    return not QUIET_ENDS <= at.astimezone(zone).time() < QUIET_STARTS
+    return windows.covers(QUIET_HOURS, at.astimezone(zone))
 
 
 def after_quiet_hours(at: datetime, zone: ZoneInfo) -> datetime:
     """Move a time between 21:00 and 08:00 local to the next 08:00 local."""
-    if not in_quiet_hours(at, zone):
-        return at
-    local = at.astimezone(zone)
-    day = local.date() if local.time() < QUIET_ENDS else local.date() + timedelta(days=1)
-    return datetime.combine(day, QUIET_ENDS, tzinfo=zone).astimezone(at.tzinfo)
+    return windows.end_of(QUIET_HOURS, at.astimezone(zone)).astimezone(at.tzinfo)
 
 
 def claim_query(status, column, now: datetime, limit: int):

@@ -82,7 +82,7 @@ def relay_words(text: str) -> dict[str, object]:
 def worker_of(case: Case | None) -> OnCallPerson | None:
     """The worker who has the case and can still be texted, if any."""
     worker = case.assigned_person if case is not None else None
-    return worker if roster.reachable(worker) else None
+    return worker if roster.can_be_paged(worker) else None
 
 
 def relay_to_worker(session: Session, case: Case, text: str, now: datetime) -> None:

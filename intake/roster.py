@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Exists, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
-from flows.parse import parse_phone
+from intake import phones
 from intake.config import Settings
 from intake.domain import ReachBy
 from intake.models import OnCallPerson
@@ -21,9 +21,9 @@ class RosterError(ValueError):
     """A roster change that cannot be made; the message says why in plain words."""
 
 
-def normalise_phone(text: str, region: str = "US") -> str:
+def normalise_phone(text: str, region: str) -> str:
     """A valid number in E.164; a number that cannot be dialled (555-1234) is refused."""
-    phone = parse_phone(text, region, strict=True)
+    phone = phones.dialable(text, region)
     if phone is None:
         raise RosterError(f"{text!r} is not a phone number that can be dialled (try +12125551234)")
     return phone
@@ -37,10 +37,10 @@ def members(session: Session) -> list[OnCallPerson]:
 
 def people(session: Session) -> list[OnCallPerson]:
     """Everyone on the roster who can be paged (not stopped), in order."""
-    return [p for p in members(session) if reachable(p)]
+    return [p for p in members(session) if can_be_paged(p)]
 
 
-def reachable(person: OnCallPerson | None) -> bool:
+def can_be_paged(person: OnCallPerson | None) -> bool:
     """On the roster and not stopped: texts and pages may go to them."""
     return person is not None and person.active and person.opted_out_at is None
 
@@ -59,7 +59,7 @@ def nobody_to_alert(session: Session, settings: Settings) -> bool:
     return not people(session)
 
 
-def find(session: Session, who: str, region: str = "US") -> OnCallPerson:
+def find(session: Session, who: str, region: str = phones.DEFAULT_REGION) -> OnCallPerson:
     """A person by phone number or by name (case-insensitive); a name two people share is
     refused, so nothing is changed for the wrong one."""
     try:
@@ -117,7 +117,7 @@ def add(
     phone: str,
     reach_by: str = ReachBy.SMS,
     windows: list[str] | None = None,
-    region: str = "US",
+    region: str = phones.DEFAULT_REGION,
 ) -> OnCallPerson:
     """Put someone at the end of the roster (or back on it)."""
     name = " ".join(name.split())
@@ -147,7 +147,7 @@ def add(
     return person
 
 
-def remove(session: Session, who: str, region: str = "US") -> OnCallPerson:
+def remove(session: Session, who: str, region: str = phones.DEFAULT_REGION) -> OnCallPerson:
     """Take someone off the roster (kept for the record of who was alerted).
 
     staff.leave_roster does this and hands their cases back; call that instead."""
@@ -158,7 +158,9 @@ def remove(session: Session, who: str, region: str = "US") -> OnCallPerson:
     return person
 
 
-def move(session: Session, who: str, position: int, region: str = "US") -> OnCallPerson:
+def move(
+    session: Session, who: str, position: int, region: str = phones.DEFAULT_REGION
+) -> OnCallPerson:
     """Move someone to a place in the order (1 is first)."""
     person = find(session, who, region)
     order = [p for p in members(session) if p.id != person.id]
@@ -169,7 +171,9 @@ def move(session: Session, who: str, position: int, region: str = "US") -> OnCal
     return person
 
 
-def set_windows(session: Session, who: str, windows: list[str], region: str = "US") -> OnCallPerson:
+def set_windows(
+    session: Session, who: str, windows: list[str], region: str = phones.DEFAULT_REGION
+) -> OnCallPerson:
     """When someone is on call (no windows: always)."""
     person = find(session, who, region)
     person.windows = canonical_windows(windows)

@@ -11,21 +11,8 @@ emergency line never drops a page on a guess.
 
 from __future__ import annotations
 
-import phonenumbers
-
 from intake.config import Settings
-
-
-def is_fictitious(number: str) -> bool:
-    """A North American 555-0100 to 555-0199 number: set aside for fiction, it reaches no one."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return False
-    national = str(parsed.national_number)
-    if parsed.country_code != 1 or len(national) != 10:
-        return False
-    return national[3:6] == "555" and 100 <= int(national[6:]) <= 199
+from intake.phones import is_fictitious
 
 
 def is_test_caller(settings: Settings, phone: str) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from flows import engine
-from flows.parse import detect_language, keyword, normalize
+from flows.parse import detect_language, is_carrier_opt_out_word, keyword
 from intake import cases, channels, conversations, roster, staff
 from intake.domain import Medium
 from intake.logs import event as log_event
@@ -23,12 +23,6 @@ from intake.models import Caller, Case, Message, OnCallPerson
 
 if TYPE_CHECKING:
     from intake.line import Line
-
-# Twilio's standard opt-out words: Twilio itself opts the sender out and confirms it, so
-# we must not answer these. Other stop phrases reach us unconfirmed and we confirm them.
-CARRIER_OPT_OUT_WORDS = frozenset(
-    ("stop", "stopall", "unsubscribe", "cancel", "end", "quit", "revoke", "optout")
-)
 
 
 @dataclass(frozen=True)
@@ -55,11 +49,6 @@ _CASE_AND_ANSWER = (
     .outerjoin(Case, Case.id == cases.current_case_id(Caller.id))
     .where(Caller.id == bindparam("caller_id"))
 )
-
-
-def is_carrier_opt_out_word(text: str) -> bool:
-    """True when the whole message is one of Twilio's standard opt-out words."""
-    return normalize(text) in CARRIER_OPT_OUT_WORDS
 
 
 def handle_sms(session: Session, line: Line, sms: InboundSms, now: datetime) -> str:

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from flows.parse import keyword
-from intake import cases, oncall, outbox, roster
-from intake.alertwords import STAFF, age_text, staff_words
+from intake import cases, oncall, optouts, roster
+from intake.alertwords import age_text, staff_words
 from intake.assignment import Taken, status_text, take, take_text
-from intake.domain import AlertReason, Direction, OutboxKind
+from intake.domain import Direction
 from intake.logs import event as log_event
 from intake.models import Case, Message, OnCallPerson
 
@@ -56,7 +56,7 @@ def handle(session: Session, line: Line, person: OnCallPerson, text: str, now: d
     """Run one staff command; returns the replies and the case it was about."""
     meaning = keyword(line.flow.vocab, text)
     if meaning == "stop":
-        stop_texts(session, line, person, now)
+        optouts.opt_out(session, line, person.phone, now)
         return [], None  # Twilio confirms opt-outs itself; never answer STOP
     if meaning == "start":
         return [start_texts(person)], None
@@ -115,7 +115,7 @@ def not_me_command(said: Said) -> Answer:
     case = said.session.scalar(query.order_by(Case.id.desc()).limit(1).with_for_update())
     if case is None:
         return [staff_words("not_me_nothing")], None
-    give_back(said.session, said.line, said.person, case, said.now)
+    optouts.give_back(said.session, said.line, said.person, case, said.now)
     log_event("staff.not_me", level=logging.WARNING, case=case.ref, person=said.person.id)
     return [staff_words("not_me_done", ref=case.ref)], case
 
@@ -206,54 +206,8 @@ def leave_roster(session: Session, line: Line, who: str, now: datetime) -> OnCal
     """Take someone off the roster: their pages stop and their open cases go back to the
     chain."""
     person = roster.remove(session, who, line.settings.default_region)
-    hand_back(session, line, person, now)
+    optouts.hand_back(session, line, person, now)
     return person
-
-
-def hand_back(
-    session: Session, line: Line, person: OnCallPerson, now: datetime, why: str = "left the roster"
-) -> list[Case]:
-    """A worker left the roster (or stopped texts): no more pages to them, and each of their
-    open cases is unassigned and alerted to the chain again (the caregiver's texts follow
-    whoever takes it)."""
-    oncall.take_off_chain(session, line, person, why, now)
-    query = select(Case).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
-    handed = list(session.scalars(query.order_by(Case.id).with_for_update()))
-    for case in handed:
-        give_back(session, line, person, case, now)
-    return handed
-
-
-def give_back(session: Session, line: Line, person: OnCallPerson, case: Case, now: datetime):
-    """This case is no longer this person's: the chain is woken for it again."""
-    case.assigned_person = None
-    oncall.start_alert(session, line, case, AlertReason.HANDED_BACK, now)
-    log_event("staff.handed_back", case=case.ref, person=person.id)
-
-
-def stop_texts(session: Session, line: Line, person: OnCallPerson, now: datetime) -> None:
-    """A roster member texted STOP: off the chain (kept on the roster), fallback told.
-
-    Texts to them are blocked now, so their open cases go back to the chain: a caregiver
-    on one of them must not be talking to nobody."""
-    if person.opted_out_at is not None:
-        return
-    person.opted_out_at = now
-    refs = _open_refs(session, person)
-    hand_back(session, line, person, now, outbox.OPTED_OUT_REASON)
-    fallback = line.settings.fallback_alert_number
-    if fallback is None:
-        log_event("staff.stopped_untold", level=logging.WARNING, person=person.id)
-        return
-    outbox.enqueue(
-        session,
-        kind=OutboxKind.STAFF_NOTICE,
-        to=fallback,
-        send_at=now,
-        template=f"{STAFF}:staff_stopped",
-        params={"who": person.name, "phone": person.phone, "refs": refs},
-    )
-    log_event("staff.stopped", person=person.id)
 
 
 def start_texts(person: OnCallPerson) -> str:
@@ -261,11 +215,6 @@ def start_texts(person: OnCallPerson) -> str:
     person.opted_out_at = None
     log_event("staff.started", person=person.id)
     return staff_words("staff_back")
-
-
-def _open_refs(session: Session, person: OnCallPerson) -> str:
-    query = select(Case.ref).where(Case.assigned_person_id == person.id, Case.status.in_(OPEN))
-    return ", ".join(session.scalars(query.order_by(Case.id)))
 
 
 def _help(unknown: bool) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import NoReturn
 
 MIDNIGHT = time(0)
@@ -179,3 +179,20 @@ def covers(window: Window, moment: datetime) -> bool:
 def on_call(windows: list[Window], moment: datetime) -> bool:
     """True if there are no windows (always on call) or any window covers the moment."""
     return any(covers(window, moment) for window in windows or [ALWAYS])
+
+
+def end_of(window: Window, moment: datetime) -> datetime | None:
+    """When the window covering this aware moment ends, on the moment's own wall clock (the
+    moment itself when the window does not cover it; None for a window that never ends)."""
+    if not covers(window, moment):
+        return moment
+    day = moment.date()
+    if window.all_day:
+        for _ in range(7):
+            day += timedelta(days=1)
+            if day.weekday() not in window.days:
+                return datetime.combine(day, MIDNIGHT, tzinfo=moment.tzinfo)
+        return None
+    if window.end <= window.start and moment.time() >= window.start:
+        day += timedelta(days=1)  # runs past midnight: it ends tomorrow
+    return datetime.combine(day, window.end, tzinfo=moment.tzinfo)

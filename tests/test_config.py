@@ -323,3 +323,23 @@ def test_an_org_name_of_50_plain_characters_is_accepted(tmp_path):
     name = "Bright Path Family and Children Services of Dallas"
     env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_ORG_NAME": name}
     assert Settings.from_env(env).org_name == name
+
+
+def test_every_phone_setting_is_read_in_the_lines_region(tmp_path):
+    env = {
+        "INTAKE_INSTANCE_DIR": str(tmp_path),
+        "INTAKE_DEFAULT_REGION": "GB",
+        "INTAKE_FALLBACK_ALERT_NUMBER": "020 7946 0018",
+        "INTAKE_LINE_NUMBERS": "020 7946 0019, +12125550100",
+    }
+    settings = Settings.from_env(env)
+    assert settings.fallback_alert_number == "+442079460018"
+    assert settings.other_numbers == ("+442079460019", "+12125550100")
+
+
+def test_the_region_is_a_country_code(tmp_path):
+    env = {"INTAKE_INSTANCE_DIR": str(tmp_path), "INTAKE_DEFAULT_REGION": "gb"}
+    assert Settings.from_env(env).default_region == "GB"
+    env["INTAKE_DEFAULT_REGION"] = "England"
+    with pytest.raises(ConfigError, match="INTAKE_DEFAULT_REGION must be a two-letter"):
+        Settings.from_env(env)

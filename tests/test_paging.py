@@ -333,14 +333,14 @@ def test_when_everyone_in_the_chain_is_gone_the_alert_waits_instead_of_ending(
     assert "nobody is on call" in texts_to(fake, FALLBACK)[0].lower()
 
 
-def test_reachable_means_someone_on_call_or_a_fallback_number(db_url, tmp_path, fake, clock):
+def test_someone_to_page_means_someone_on_call_or_a_fallback_number(db_url, tmp_path, fake, clock):
     app = create_app(twilio_settings(db_url, tmp_path, fake), clock)
     line = app.extensions["intake"]
     with line.db.sessions() as s:
-        assert not oncall.reachable(s, line, line.clock.now())
+        assert not oncall.someone_to_page(s, line, line.clock.now())
     add(line, "Ana", ANA)
     with line.db.sessions() as s:
-        assert oncall.reachable(s, line, line.clock.now())
+        assert oncall.someone_to_page(s, line, line.clock.now())
     line.db.dispose()
     with_fallback = create_app(
         twilio_settings(db_url, tmp_path, fake, fallback_alert_number=FALLBACK), clock
@@ -349,7 +349,7 @@ def test_reachable_means_someone_on_call_or_a_fallback_number(db_url, tmp_path, 
     with other.db.transaction() as s:
         leave_roster(s, line, ANA, line.clock.now())
     with other.db.sessions() as s:
-        assert oncall.reachable(s, other, line.clock.now())
+        assert oncall.someone_to_page(s, other, line.clock.now())
     other.db.dispose()
 
 

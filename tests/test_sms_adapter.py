@@ -2,8 +2,8 @@
 
 import pytest
 
-from flows.parse import keyword
-from intake.sms import CARRIER_OPT_OUT_WORDS, is_carrier_opt_out_word
+from flows.parse import is_carrier_opt_out_word, keyword
+from flows.vocabulary import CARRIER_OPT_OUT_WORDS, Vocabulary
 from intake.words import vocabulary
 
 VOCAB = vocabulary()
@@ -61,6 +61,12 @@ def test_every_carrier_opt_out_word_is_a_stop_keyword():
         "optout",
     }
     assert all(keyword(VOCAB, w) == "stop" for w in CARRIER_OPT_OUT_WORDS)
+
+
+@pytest.mark.parametrize("text", ["STOP", "Stop.", "stopall", "OptOut", "STOP STOP"])
+def test_the_carrier_words_stop_in_any_vocabulary_even_one_that_lists_none(text):
+    bare = Vocabulary.from_languages({"en": {"keywords": {"stop": ["no more texts"]}}})
+    assert keyword(bare, text) == "stop"  # one list: Twilio's words are not the file's to drop
 
 
 @pytest.mark.parametrize("text", ["STOP", "stop", "Stop.", "STOPALL", "unsubscribe", "CANCEL"])

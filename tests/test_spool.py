@@ -223,3 +223,22 @@ def test_processes_writing_to_a_new_spool_at_once_lose_nothing(tmp_path):
         writer.join(60)
     assert [writer.exitcode for writer in writers] == [0, 0, 0, 0]
     assert spool.Spool(folder, MultiFernet([Fernet(key)])).count() == 100
+
+
+def test_a_stop_from_a_worker_answered_from_memory_hands_their_case_back(app, db_url, line, phone):
+    phone.text(WORDS)  # (a cold first turn may miss its second: then it is replayed)
+    wait_for(lambda: line.spool.count() == 0, 30)
+    with line.db.sessions() as s:
+        ref = s.scalars(select(Case)).one().ref
+    ana = Phone(app, line.settings, number=ON_CALL)
+    ana.text(f"TAKE {ref}")
+    with line.db.sessions() as s:
+        assert s.scalars(select(Case)).one().assigned_person_id is not None
+    with database_held(db_url):
+        assert ana.text("STOP") == []  # the database hung: answered from memory
+    wait_for(lambda: line.spool.count() == 0, 30)
+    with line.db.sessions() as s:
+        assert roster.by_phone(s, ON_CALL).opted_out_at is not None
+        assert s.scalars(select(Case)).one().assigned_person_id is None  # not Ana's now
+        reasons = [a.reason for a in s.scalars(select(Alert).order_by(Alert.id))]
+    assert reasons[-1] == "handed_back"  # the chain is woken for it again

@@ -192,6 +192,49 @@ def test_a_worker_who_texts_stop_hands_their_cases_back_and_the_caregiver_is_hea
     assert not any("library" in t for t in texts_to(fake, ANA))
 
 
+def worker_has_the_case(app, line, phone, settings, transport) -> str:
+    """A caregiver's intake, paged to Ana, who ACKs it: the case is hers."""
+    intake(phone)
+    tick(line, transport)
+    staff(app, settings, ANA).reply("ACK")
+    [case] = cases_by_id(line)
+    assert case.assigned_person_id is not None
+    return case.ref
+
+
+def handed_back_to_ben(line, fake, transport, ref: str) -> None:
+    """Ana's case went back to the chain: Ben is paged for it and the fallback told."""
+    assert cases_by_id(line)[0].assigned_person_id is None
+    tick(line, transport)
+    assert f"MISSING CHILD {ref}" in texts_to(fake, BEN)[-1]
+    assert ref in texts_to(fake, FALLBACK)[-1] and "STOP" in texts_to(fake, FALLBACK)[-1]
+
+
+def test_a_worker_twilio_refuses_with_21610_hands_their_cases_back(
+    app, line, phone, settings, crew, fake, transport
+):
+    ref = worker_has_the_case(app, line, phone, settings, transport)
+    fake.fail_to(ANA, 21610)  # Ana texted STOP to the carrier: sends to her are refused
+    phone.text("any news? she may be at the library")  # relayed to Ana: refused
+    tick(line, transport)
+    handed_back_to_ben(line, fake, transport, ref)
+    with line.db.sessions() as s:
+        assert roster.by_phone(s, ANA).opted_out_at is not None
+
+
+def test_a_delivery_report_of_21610_to_a_worker_hands_their_cases_back(
+    app, line, phone, settings, crew, fake, transport
+):
+    ref = worker_has_the_case(app, line, phone, settings, transport)
+    phone.text("any news? she may be at the library")
+    tick(line, transport)
+    with line.db.sessions() as s:
+        relay = s.scalars(select(Outbound).where(Outbound.to_phone == ANA)).all()[-1]
+    report = {"MessageSid": relay.twilio_sid, "MessageStatus": "undelivered", "ErrorCode": "21610"}
+    assert signed_post(app, f"/twilio/status?outbox={relay.id}", report).status_code == 204
+    handed_back_to_ben(line, fake, transport, ref)
+
+
 def test_stop_from_a_roster_phone_takes_them_off_the_chain_and_start_puts_them_back(
     app, line, phone, settings, crew, fake, transport
 ):

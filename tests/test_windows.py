@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.windows import Window, covers, on_call, parse_window, parse_windows
+from intake.windows import Window, covers, end_of, on_call, parse_window, parse_windows
 
 NY = ZoneInfo("America/New_York")
 # January 2026: Mon 5, Tue 6, Wed 7, Thu 8, Fri 9, Sat 10, Sun 11, Mon 12, Tue 13.
@@ -255,3 +255,24 @@ def test_window_is_frozen_and_hashable() -> None:
     assert hash(window) == hash(parse_window("mon,tue 09:00-17:00"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         window.start = time(10)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("text", "local", "ends"),
+    [
+        ("daily 21:00-08:00", datetime(2026, 3, 7, 23, 30), datetime(2026, 3, 8, 8, 0)),
+        ("daily 21:00-08:00", datetime(2026, 3, 8, 1, 0), datetime(2026, 3, 8, 8, 0)),
+        ("daily 21:00-08:00", datetime(2026, 3, 8, 12, 0), datetime(2026, 3, 8, 12, 0)),
+        ("mon-fri 09:00-17:00", datetime(2026, 3, 9, 9, 0), datetime(2026, 3, 9, 17, 0)),
+        ("fri 22:00-24:00", datetime(2026, 3, 13, 23, 0), datetime(2026, 3, 14, 0, 0)),
+        ("sat,sun all day", datetime(2026, 3, 7, 15, 0), datetime(2026, 3, 9, 0, 0)),
+    ],
+)
+def test_a_window_ends_on_its_own_wall_clock(text, local, ends):
+    zone = ZoneInfo("America/New_York")  # 2026-03-08 02:00: clocks go forward
+    moment = local.replace(tzinfo=zone)
+    assert end_of(parse_window(text), moment) == ends.replace(tzinfo=zone)
+
+
+def test_a_window_that_never_ends_has_no_end():
+    assert end_of(parse_window("always"), datetime(2026, 3, 7, 12, 0, tzinfo=UTC)) is None

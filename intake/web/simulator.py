@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
-from flows.parse import parse_phone
-from intake import roster, simulator
+from intake import phones, roster, simulator
 from intake.domain import OutboxStatus
 from intake.line import current_line
 from intake.web import auth
@@ -253,10 +252,10 @@ def _phone(raw) -> str:
     settings = current_line().settings
     phone = None
     if isinstance(raw, str) and len(raw) <= MAX_NUMBER:
-        phone = parse_phone(raw, settings.default_region, strict=False)
+        phone = phones.possible(raw, settings.default_region)
     if phone is None:
         abort(_refused(400, "That is not a phone number (try +12125550147)."))
-    if settings.uses_twilio and not simulator.is_fictitious(phone):
+    if settings.uses_twilio and not phones.is_fictitious(phone):
         abort(_refused(400, "With Twilio on, the simulator uses only 555-0100 to 555-0199."))
     return phone
 

@@ -9,8 +9,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
-from flows.parse import parse_phone
-from intake import delivery, fallbacks, metrics, paging, sids, signing
+from intake import delivery, fallbacks, metrics, paging, phones, sids, signing
 from intake import sms as sms_adapter
 from intake.deadline import TooLate
 from intake.domain import Medium, OutboxStatus
@@ -102,7 +101,7 @@ def refusal(settings, fields, sid: str, line_fields: tuple[str, ...]) -> str | N
 
 def _is_line_number(settings, value: str | None) -> bool:
     region = settings.default_region
-    return parse_phone((value or "").strip(), region, strict=False) in settings.line_numbers
+    return phones.possible((value or "").strip(), region) in settings.line_numbers
 
 
 # What reaches the line (a text to its number) and what Twilio reports about what it sent.
@@ -192,7 +191,7 @@ def normalise_sender(raw: str) -> str:
     """
     raw = raw.strip()
     region = current_line().settings.default_region
-    return parse_phone(raw, region, strict=False) or raw[:MAX_SENDER]
+    return phones.possible(raw, region) or raw[:MAX_SENDER]
 
 
 def read_media() -> tuple[Media, ...]:
@@ -221,10 +220,11 @@ def status():
     error_code = whole_number(form_value("ErrorCode"))  # an odd one is left unsaid
     outbox_id = _outbox_id()
 
-    now = current_line().clock.now()
+    line = current_line()
+    now = line.clock.now()
 
     def record(session):
-        row = delivery.record_delivery(session, sid, state, error_code, outbox_id, now)
+        row = delivery.record_delivery(session, line, sid, state, error_code, outbox_id, now)
         _escalate_if_failed(session, row, now)
         return row
 
