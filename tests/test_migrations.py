@@ -85,7 +85,7 @@ def test_an_alert_paged_before_0019_keeps_its_history_after_it(db_url):
     command.downgrade(config, "0018")
     engine = create_engine(db_url)
     with engine.begin() as conn:
-        _stored_before_0019(conn)
+        stored_before_0019(conn)
     upgrade(db_url)
     with engine.connect() as conn:
         log = conn.execute(
@@ -130,7 +130,7 @@ def test_an_alert_paged_before_0019_keeps_its_history_after_it(db_url):
     engine.dispose()
 
 
-def _stored_before_0019(conn, nothing: str = "{}") -> None:
+def stored_before_0019(conn, nothing: str = "{}") -> None:
     """Case 1: Dana texted at 02:14, called at 02:19 (no answer), Sam texted at 02:24, the
     fallback at 02:29, Sam took it at 02:31. Case 2: nobody on call, the fallback told.
     `nothing` is an empty encrypted JSON value as stored (the line's cipher text of {})."""

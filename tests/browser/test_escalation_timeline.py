@@ -20,7 +20,7 @@ from intake.models import Case, Outbound
 from tests.browser.conftest import shoot
 from tests.browser.test_dashboard import sign_in
 from tests.dashboard_helpers import WORKER, make_account, seed
-from tests.test_migrations import _stored_before_0019
+from tests.test_migrations import stored_before_0019
 
 DANA, SAM = "+12125550142", "+12125550187"
 PLAN = "on_call by text, wait 5m; on_call by call, wait 5m; next by text, wait 5m; fallback"
@@ -89,7 +89,7 @@ def test_a_case_paged_before_the_log_keeps_its_history_on_the_page(live, page, d
     engine = create_engine(db_url)
     with engine.begin() as conn:
         ring = live.line.db.engine.dialect.intake_data_keys
-        _stored_before_0019(conn, crypto.encrypt(ring, "{}"))
+        stored_before_0019(conn, crypto.encrypt(ring, "{}"))
     engine.dispose()
     upgrade(db_url)
     sign_in(page, live)
