@@ -61,6 +61,6 @@ BENCH_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 bench: $(VENV)/.installed
 	$(BIN)/python bench/line_bench.py --database-url $(BENCH_POSTGRES) $(if $(QUICK),--quick)
 
-# Every reply a caller can receive: segment count and reading grade (see intake/words_report.py).
+# Every reply a caller can receive: segment count and reading grade (see intake/devtools/words_report.py).
 words: $(VENV)/.installed
-	$(BIN)/python -m intake.words_report
+	$(BIN)/python -m intake.devtools.words_report

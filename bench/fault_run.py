@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from intake import crypto, roster, signing, simulator  # noqa: E402
 from intake.db import Database  # noqa: E402
+from intake.devtools.simulate import SAMPLE_INTAKE  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
 from intake.models import Alert, Case, Message, Outbound  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402 - a dev tool may use the tests' fakes
@@ -56,7 +57,7 @@ from tests.test_hung_database import HoldingProxy  # noqa: E402
 ACCOUNT, TOKEN, LINE_NUMBER = "AC" + "7" * 32, "fault-run-token", "+12125550100"
 PUBLIC = "https://line.example.org"
 ON_CALL = "+12125550111"
-TEXTS = simulator.SAMPLE_INTAKE  # one sample intake for every bench
+TEXTS = SAMPLE_INTAKE  # one sample intake for every bench
 STARTS_FOR = 45.0  # seconds over which the caregivers start, evenly
 PAUSE = 0.6  # seconds a caregiver takes to write the next answer
 HUP_AT, KILL_AT, STALL_AT, STALL = 8.0, 18.0, 26.0, 12.0  # seconds into the load

@@ -49,6 +49,7 @@ from bench_app import BARE_PATH  # noqa: E402
 from outbox_bench import measure as measure_outbox  # noqa: E402
 
 from intake import crypto, simulator  # noqa: E402
+from intake.devtools.simulate import SAMPLE_INTAKE  # noqa: E402
 from intake.migrate import upgrade  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -56,7 +57,7 @@ TOKEN = "bench-token"
 SURVEY_SAMPLE = 135  # texts/s: Twilio's survey sample on PostgreSQL (issue 12), fixed
 ON_CALL = "+12125550100"
 # A whole intake, as a caregiver texts it, and one more text.
-TEXTS = [*simulator.SAMPLE_INTAKE, "she may be at her friend's house"]
+TEXTS = [*SAMPLE_INTAKE, "she may be at her friend's house"]
 FIRST, FINAL = 0, 10
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 

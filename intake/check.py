@@ -15,12 +15,13 @@ import requests
 from sqlalchemy.exc import SQLAlchemyError
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
-from intake import config, crypto, roster, simulator, startup
+from intake import config, crypto, roster, startup
 from intake.clock import SYSTEM
 from intake.config import ConfigError, Settings
 from intake.db import Database, DatabaseBusy
 from intake.escalation_plan import describe
 from intake.migrate import readiness
+from intake.webhooks import CONSOLE, SMS_PATH
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 LOCAL_MODE = (
@@ -28,12 +29,7 @@ LOCAL_MODE = (
     "outbox and nobody is woken). Set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
     "TWILIO_PHONE_NUMBER."
 )
-# What the number's settings in the Twilio console must point at (README, step by step).
-HOOKS = (
-    ("sms_url", simulator.SMS_PATH, '"A message comes in"'),
-    ("voice_url", simulator.VOICE_PATH, '"A call comes in"'),
-    ("status_callback", simulator.VOICE_STATUS_PATH, '"Call status changes"'),
-)
+HOOKS = CONSOLE  # what the number's settings in the Twilio console point at
 FALLBACK_WARNING = (
     "when the line is down, Twilio says nothing. Point it at the TwiML Bin made from "
     "`intake fallback-twiml"
@@ -219,7 +215,7 @@ def messaging_service(client, settings: Settings) -> Generator[Finding, None, bo
     if service.use_inbound_webhook_on_number:
         yield ok(subject, "texts go to the number's own webhook (checked below)")
         return True
-    wanted = settings.public_base_url + simulator.SMS_PATH
+    wanted = settings.public_base_url + SMS_PATH
     if service.inbound_request_url == wanted:
         yield ok(subject, f"texts come to {wanted}")
     else:

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from intake import optouts, signing
+from intake import optouts, signing, webhooks
 from intake.clock import SYSTEM
 from intake.db import Database, DatabaseBusy
 from intake.delivery import cannot_text
@@ -40,8 +40,8 @@ LOCAL = LocalTransport()  # a test case's texts and calls: never to a real phone
 MAX_ATTEMPTS = 8
 BACKOFF_FIRST = timedelta(seconds=15)
 BACKOFF_MOST = timedelta(minutes=30)
-STATUS_PATH = "/twilio/status"
-CALL_STATUS_PATH = "/twilio/call-status"
+STATUS_PATH = webhooks.STATUS_PATH
+CALL_STATUS_PATH = webhooks.CALL_STATUS_PATH
 
 
 @dataclass

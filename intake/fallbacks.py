@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from flows import engine
 from flows import events as ev
-from intake import cases, conversations, oncall, optouts, outbox, simulator
+from intake import cases, conversations, oncall, optouts, outbox
 from intake import sms as sms_adapter
 from intake.db import DatabaseBusy
 from intake.domain import AlertReason, Direction, Medium, OutboxKind
@@ -30,6 +30,7 @@ from intake.logs import event as log_event
 from intake.models import Caller, Case, Message
 from intake.sms import InboundSms
 from intake.spool import Entry
+from intake.twiml_read import message_bodies
 
 LATE_REPLY = OutboxKind.LATE_REPLY  # a turn's answer the caller never saw
 FROM_MEMORY = AlertReason.FROM_MEMORY  # an alert's reason: a new report answered from memory
@@ -278,7 +279,7 @@ def settle_call(session: Session, line: Line, sid: str, phone: str, now: datetim
 
 def _send_late_reply(session: Session, to: str, earlier: Message, now: datetime) -> None:
     """The reply of a turn whose COMMIT finished after the caller heard the fallback."""
-    body = "\n\n".join(simulator.message_bodies(earlier.reply_twiml or ""))
+    body = "\n\n".join(message_bodies(earlier.reply_twiml or ""))
     if body:
         outbox.enqueue(
             session,

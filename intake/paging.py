@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from intake import audit, domain, outbox, signing
+from intake import audit, domain, outbox, signing, webhooks
 from intake.alertwords import STAFF, alert_params
 from intake.domain import AlertStatus, Medium, OutboxKind, OutboxStatus, ReachBy
 from intake.escalation_plan import CALL, TEXT, THEIR_WAY
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from intake.line import Line
 
 ALERT_KINDS = domain.ALERT_KINDS
-VOICE_ALERT_PATH = "/twilio/voice/alert"
+VOICE_ALERT_PATH = webhooks.VOICE_ALERT_PATH
 PAGE_HOLD = timedelta(seconds=15)  # the longest a page waits to be combined with others
 MEMBERS = "members"  # a page text's params: the alerts it carries, each with its own words
 DIGEST_LISTS = 8  # cases named in one combined text; ACK ALL takes them all anyway

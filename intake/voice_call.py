@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from flows import engine
-from intake import words
+from intake import webhooks, words
 from intake.domain import Medium
 from intake.models import Case
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from intake.line import Line
 
 CHANNEL = Medium.VOICE
-BASE = "/twilio/voice"
+BASE = webhooks.VOICE_PATH
 MENU, TURN, CONFIRM, END = f"{BASE}/menu", f"{BASE}/turn", f"{BASE}/confirm", f"{BASE}/end"
 PERSON, WHISPER, VOICEMAIL = f"{BASE}/person", f"{BASE}/whisper", f"{BASE}/voicemail"
 FALLBACK_PERSON, OFFICE = f"{BASE}/fallback/person", f"{BASE}/office"

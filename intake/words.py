@@ -17,7 +17,16 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from flows.vocabulary import Vocabulary
 from intake.domain import Medium
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+def _templates_dir() -> Path:
+    """templates/ at the checkout's root; an installed package carries it as intake/templates
+    (setup.py copies it there)."""
+    here = Path(__file__).resolve().parent
+    shipped = here / "templates"
+    return shipped if shipped.is_dir() else here.parent / "templates"
+
+
+TEMPLATES_DIR = _templates_dir()
 VOCABULARY_DIR = TEMPLATES_DIR / "vocabulary"
 LANGUAGES = ("en", "es")
 

@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 from intake import signing
 from intake.app import create_app
 from intake.config import Settings
+from intake.devtools.simulate import http_post
 from intake.simulator import (
     BUSY,
     NO_ANSWER,
@@ -28,7 +29,6 @@ from intake.simulator import (
     answers,
     app_post,
     callees,
-    http_post,
 )
 from intake.transport import TwilioTransport
 from tests.conftest import BASE_URL, CALLER, TOKEN, Phone, twilio_settings

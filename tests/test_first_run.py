@@ -17,7 +17,7 @@ FIRST_USE = """
 import sys, time
 from pathlib import Path
 import nltk
-from intake import words_report
+from intake.devtools import words_report
 
 nltk.data.path[:] = []
 go = Path(sys.argv[1])

@@ -8,7 +8,7 @@ from pathlib import Path
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import pytest
 
-from intake import words_report as report
+from intake.devtools import words_report as report
 from intake.words import TEMPLATES_DIR, facts, render, template_names
 
 LANGS = ("en", "es")

@@ -13,7 +13,7 @@ import pytest
 from jinja2 import meta
 
 from intake import words
-from intake import words_report as report
+from intake.devtools import words_report as report
 from intake.words import TEMPLATES_DIR, facts, render, spelled, spoken_digits
 from tests.test_templates import NEVER_SAY, spanish_misreadings
 

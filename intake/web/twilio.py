@@ -9,7 +9,7 @@ from functools import wraps
 from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
-from intake import delivery, fallbacks, metrics, paging, phones, sids, signing
+from intake import delivery, fallbacks, metrics, paging, phones, sids, signing, webhooks
 from intake import sms as sms_adapter
 from intake.deadline import TooLate
 from intake.domain import Medium, OutboxStatus
@@ -18,7 +18,7 @@ from intake.logs import event as log_event
 from intake.models import Outbound
 from intake.web.values import form_value, whole_number
 
-bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+bp = Blueprint("twilio", __name__)  # its paths: intake/webhooks.py
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MAX_SENDER = 40
@@ -110,7 +110,7 @@ message_report = twilio_webhook("MessageSid")
 call_report = twilio_webhook("CallSid")
 
 
-@bp.post("/sms")
+@bp.post(webhooks.SMS_PATH)
 @inbound_text
 def sms():
     sid = twilio_sid("MessageSid")
@@ -209,7 +209,7 @@ def read_media() -> tuple[Media, ...]:
     return tuple(media)
 
 
-@bp.post("/status")
+@bp.post(webhooks.STATUS_PATH)
 @message_report
 def status():
     """Twilio's delivery report for a text the line sent: recorded on its outbox row."""
@@ -233,7 +233,7 @@ def status():
     return Response(status=204)
 
 
-@bp.post("/call-status")
+@bp.post(webhooks.CALL_STATUS_PATH)
 @call_report
 def call_status():
     """Twilio's report on a call the line placed (an on-call alert)."""

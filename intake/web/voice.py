@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request
 
 from intake import alert_call as alert_calls
-from intake import fallbacks, metrics, sids
+from intake import fallbacks, metrics, sids, webhooks
 from intake import voice as calls
 from intake.deadline import TooLate
 from intake.domain import Medium
@@ -24,7 +24,7 @@ from intake.web.twilio import (
 )
 from intake.web.values import form_value, whole_number
 
-bp = Blueprint("voice", __name__, url_prefix="/twilio/voice")
+bp = Blueprint("voice", __name__, url_prefix=webhooks.VOICE_PATH)
 
 # A caller's call to the line's number (To and Called are the line's), and a call the line
 # placed to someone on call (To is theirs): every one names its CallSid.
