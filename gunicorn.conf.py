@@ -54,8 +54,8 @@ errorlog = "-"
 loglevel = setting("GUNICORN_LOG_LEVEL", "info")
 access_log_format = '%({x-forwarded-for}i)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 # gunicorn logs the path decoded: a %0a in it would start a forged line, a %00 write a NUL.
-# Every value is escaped (\n, \x00) as the line's own logs are (intake/access_log.py).
-logger_class = "intake.access_log.AccessLogger"
+# Every value is escaped (\n, \x00) as the line's own logs are (intake/infra/access_log.py).
+logger_class = "intake.infra.access_log.AccessLogger"
 
 # Not preload_app: the line opens database connections while it starts, and a pool must
 # not be shared by forked processes. Each worker builds its own line.

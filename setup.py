@@ -1,6 +1,6 @@
 """The build's one addition to pyproject.toml: templates/ (the words, at the repository's
 root where staff edit them) is shipped inside the package as intake/templates, where an
-installed line finds it (intake/words.py). A checkout reads templates/ itself."""
+installed line finds it (intake/core/words.py). A checkout reads templates/ itself."""
 
 import shutil
 from pathlib import Path

@@ -15,7 +15,7 @@ from flask import Blueprint, Response
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from intake.app import create_app  # noqa: E402
-from intake.channels import sms_twiml  # noqa: E402
+from intake.channels.twiml import sms_twiml  # noqa: E402
 from intake.web.twilio import inbound_text  # noqa: E402
 
 BARE_PATH = "/bench/bare"

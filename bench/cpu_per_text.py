@@ -25,10 +25,10 @@ from sqlalchemy import event
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.line_bench import TEXTS, TOKEN, Databases, add_on_call_person  # noqa: E402
-from intake import simulator  # noqa: E402
 from intake.app import create_app  # noqa: E402
-from intake.config import Settings  # noqa: E402
-from intake.migrate import upgrade  # noqa: E402
+from intake.infra.config import Settings  # noqa: E402
+from intake.infra.migrate import upgrade  # noqa: E402
+from intake.simulator import phone as simulator
 
 KEY = "0" * 43 + "="  # a valid Fernet key for the bench only
 

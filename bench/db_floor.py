@@ -33,10 +33,11 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.line_bench import Databases  # noqa: E402
-from intake import conversations, crypto, db  # noqa: E402
-from intake import sms as sms_adapter  # noqa: E402
-from intake.db import Database  # noqa: E402
-from intake.models import Caller, Case  # noqa: E402
+from intake.channels import sms as sms_adapter
+from intake.conversation import turn as conversations
+from intake.core.models import Caller, Case  # noqa: E402
+from intake.infra import crypto, db
+from intake.infra.db import Database  # noqa: E402
 
 STATE = {
     "status": "active",

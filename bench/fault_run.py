@@ -46,11 +46,13 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from intake import crypto, roster, signing, simulator  # noqa: E402
-from intake.db import Database  # noqa: E402
+from intake.core.models import Alert, Case, Message, Outbound  # noqa: E402
 from intake.devtools.simulate import SAMPLE_INTAKE  # noqa: E402
-from intake.migrate import upgrade  # noqa: E402
-from intake.models import Alert, Case, Message, Outbound  # noqa: E402
+from intake.infra import crypto, signing  # noqa: E402
+from intake.infra.db import Database  # noqa: E402
+from intake.infra.migrate import upgrade  # noqa: E402
+from intake.oncall import roster  # noqa: E402
+from intake.simulator import phone as simulator  # noqa: E402
 from tests.fake_twilio import FakeTwilio  # noqa: E402 - a dev tool may use the tests' fakes
 from tests.test_hung_database import HoldingProxy  # noqa: E402
 

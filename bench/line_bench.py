@@ -48,9 +48,10 @@ sys.path.insert(0, str(BENCH))
 from bench_app import BARE_PATH  # noqa: E402
 from outbox_bench import measure as measure_outbox  # noqa: E402
 
-from intake import crypto, simulator  # noqa: E402
 from intake.devtools.simulate import SAMPLE_INTAKE  # noqa: E402
-from intake.migrate import upgrade  # noqa: E402
+from intake.infra import crypto  # noqa: E402
+from intake.infra.migrate import upgrade  # noqa: E402
+from intake.simulator import phone as simulator  # noqa: E402
 
 BIN = Path(sys.executable).parent
 TOKEN = "bench-token"
@@ -142,7 +143,7 @@ def grow(url: str, key: str, cases: int) -> float:
 
 
 def simulator_twiml() -> str:
-    from intake.channels import sms_twiml
+    from intake.channels.twiml import sms_twiml
 
     return sms_twiml(["Thank you. " * 30])
 
@@ -422,7 +423,7 @@ def capture_statements(db_url: str, key: str, folder: Path, caller: str):
     import logging
 
     from intake.app import create_app
-    from intake.config import Settings
+    from intake.infra.config import Settings
 
     settings = Settings(
         database_url=db_url,
@@ -487,7 +488,7 @@ def worker_peak_rss(server: Server, seconds: float) -> float:
     """Run `intake worker` against the server's database a while; its peak RSS in MB."""
     log = open(server.folder / "worker.log", "w")  # noqa: SIM115
     env = {**server.env(), "INTAKE_DISPATCH_INTERVAL": "1s"}
-    command = [sys.executable, "-c", "from intake.cli import main; main()", "worker"]
+    command = [sys.executable, "-c", "from intake.cli.main import main; main()", "worker"]
     worker = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=log)
     try:
         time.sleep(seconds)

@@ -19,7 +19,8 @@ from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intake import signing, simulator  # noqa: E402
+from intake.infra import signing
+from intake.simulator import phone as simulator
 
 
 def raw_request(host: str, path: str, params: dict[str, str], signature: str) -> bytes:

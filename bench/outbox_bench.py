@@ -40,12 +40,13 @@ if str(ROOT) not in sys.path:
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from intake import dispatcher, outbox  # noqa: E402
 from intake.app import Line, create_app  # noqa: E402
-from intake.config import Settings  # noqa: E402
-from intake.migrate import upgrade  # noqa: E402
-from intake.models import Outbound  # noqa: E402
-from intake.transport import TwilioTransport  # noqa: E402
+from intake.core import outbox  # noqa: E402
+from intake.core.models import Outbound  # noqa: E402
+from intake.delivery import dispatcher  # noqa: E402
+from intake.infra.config import Settings  # noqa: E402
+from intake.infra.migrate import upgrade  # noqa: E402
+from intake.infra.transport import TwilioTransport  # noqa: E402
 
 ACCOUNT = "AC" + "7" * 32
 TOKEN = "bench-auth-token-0123456789abcdef"

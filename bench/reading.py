@@ -3,7 +3,7 @@
     python bench/reading.py
 
 Prints the process's resident memory before and after building the English+Spanish
-language detector (once per process: intake/line.py builds it at start), the build time,
+language detector (once per process: intake/core/line.py builds it at start), the build time,
 the mean time of one detection and of one whole reading (flows.read.read) over the
 conversation corpus's texts (tests/corpus/conversations).
 """
@@ -28,7 +28,7 @@ def rss_mb() -> float:
 
 def main() -> None:
     from flows.read import read
-    from intake.words import vocabulary
+    from intake.core.words import vocabulary
     from tests.corpus.corpus import load
 
     vocab = vocabulary()

@@ -3,7 +3,7 @@ INSERT committed with fsync in WAL mode), timed on this machine's disk.
 
     .venv/bin/python bench/spool_cost.py [--texts 500] [--folder instance/spool-bench]
 
-Only the fallback path pays it (intake/fallbacks.py); a text the database answers in
+Only the fallback path pays it (intake/channels/fallbacks.py); a text the database answers in
 time never touches the spool.
 """
 
@@ -21,9 +21,10 @@ from cryptography.fernet import Fernet
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from intake import crypto, fallbacks  # noqa: E402
-from intake.sms import InboundSms  # noqa: E402
-from intake.spool import Spool  # noqa: E402
+from intake.channels import fallbacks
+from intake.channels.sms import InboundSms  # noqa: E402
+from intake.infra import crypto
+from intake.infra.spool import Spool  # noqa: E402
 
 ANSWER = "<Response><Message>" + "x" * 420 + "</Message></Response>"  # the fallback's size
 

@@ -37,9 +37,9 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from intake import simulator  # noqa: E402
-from intake.config import Settings  # noqa: E402
-from intake.migrate import upgrade  # noqa: E402
+from intake.infra.config import Settings  # noqa: E402
+from intake.infra.migrate import upgrade  # noqa: E402
+from intake.simulator import phone as simulator  # noqa: E402
 
 TOKEN = "measure-auth-token"
 BASE = "https://line.example.org"

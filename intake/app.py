@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from intake import fallbacks, logs, words
-from intake.clock import SYSTEM, Clock
-from intake.config import Settings
-from intake.line import Line
+from intake.channels import fallbacks
+from intake.core import words
+from intake.core.line import Line
+from intake.infra import logs
+from intake.infra.clock import SYSTEM, Clock
+from intake.infra.config import Settings
 from intake.web import auth, cases, dashboard, health, home, simulator, twilio, voice
 
 MAX_REQUEST_BYTES = 256 * 1024  # Twilio's largest webhook is far below this

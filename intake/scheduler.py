@@ -21,13 +21,17 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from intake import dispatcher, fallbacks, oncall, paging, retention
-from intake.clock import SYSTEM
-from intake.logs import event as log_event
-from intake.transport import Transport, make_transport
+from intake.cases import retention
+from intake.channels import fallbacks
+from intake.delivery import dispatcher
+from intake.infra.clock import SYSTEM
+from intake.infra.logs import event as log_event
+from intake.infra.transport import Transport, make_transport
+from intake.oncall import escalation as oncall
+from intake.oncall import paging
 
 if TYPE_CHECKING:
-    from intake.line import Line
+    from intake.core.line import Line
 
 
 PURGE_AT = time(3, 30)  # the daily retention purge, in INTAKE_TIMEZONE: a quiet hour
@@ -66,7 +70,7 @@ def dispatch_job(line: Line, transport: Transport) -> None:
 
 
 def purge_job(line: Line, transport: Transport) -> None:
-    """The daily retention purge (intake/retention.py); a failure is logged and counted."""
+    """The daily retention purge (intake/cases/retention.py); a failure is logged and counted."""
     now = line.clock.now()
     _run_part("purge", retention.purge, line, transport, now)
 

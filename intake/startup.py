@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from intake import config, roster
-from intake.invocation import this_command
-from intake.line import Line
-from intake.logs import event as log_event
-from intake.migrate import readiness
+from intake.core.line import Line
+from intake.infra import config
+from intake.infra.invocation import this_command
+from intake.infra.logs import event as log_event
+from intake.infra.migrate import readiness
+from intake.oncall import roster
 
 _NOBODY_TO_ALERT = (
     "Nobody on the roster can be alerted and INTAKE_FALLBACK_ALERT_NUMBER is unset: "

@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from intake import signing, simulator
 from intake.app import create_app
-from intake.clock import SettableClock
-from intake.config import Settings
-from intake.migrate import upgrade
+from intake.infra import signing
+from intake.infra.clock import SettableClock
+from intake.infra.config import Settings
+from intake.infra.migrate import upgrade
+from intake.simulator import phone as simulator
 from tests.fake_twilio import FakeTwilio
 
 POSTGRES_URL = os.environ.get("INTAKE_TEST_POSTGRES_URL", "").strip()
@@ -204,7 +205,7 @@ def line(app):
 @pytest.fixture
 def transport(settings):
     """The real twilio client, sending to the fake Twilio the settings point at."""
-    from intake.transport import TwilioTransport
+    from intake.infra.transport import TwilioTransport
 
     return TwilioTransport(settings, timeout=2.0)
 

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta
 import pyotp
 from sqlalchemy import func, select
 
-from intake import accounts, cases, roster, twostep
-from intake.models import Alert, Caller, Case, StaffAccount
+from intake.cases import lifecycle as cases
+from intake.core.models import Alert, Caller, Case, StaffAccount
+from intake.oncall import roster
+from intake.staff import accounts, twostep
 
 PASSWORD = "correct horse battery"
 ADMIN, WORKER, VIEWER = "admin@example.org", "ana@example.org", "viewer@example.org"

@@ -12,10 +12,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake import oncall, simulator
-from intake.config import ConfigError, Settings
-from intake.models import Case
-from intake.words import render
+from intake.core.models import Case
+from intake.core.words import render
+from intake.infra.config import ConfigError, Settings
+from intake.oncall import escalation as oncall
+from intake.simulator import phone as simulator
 from tests import test_caregiver, test_oncall
 from tests.conftest import CALLER, Phone
 from tests.dashboard_helpers import post

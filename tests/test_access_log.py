@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from intake import crypto
+from intake.infra import crypto
 from tests.test_worker import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""The call driver (intake.simulator.Call) acts as Twilio does for a phone call.
+"""The call driver (intake.simulator.phone.Call) acts as Twilio does for a phone call.
 
 A small Flask app of this module's own answers TwiML built with twilio's VoiceResponse
 and checks every signature with RequestValidator, as the real app does. The real app's
@@ -16,11 +16,12 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.serving import make_server
 
-from intake import signing
 from intake.app import create_app
-from intake.config import Settings
 from intake.devtools.simulate import http_post
-from intake.simulator import (
+from intake.infra import signing
+from intake.infra.config import Settings
+from intake.infra.transport import TwilioTransport
+from intake.simulator.phone import (
     BUSY,
     NO_ANSWER,
     Call,
@@ -30,7 +31,6 @@ from intake.simulator import (
     app_post,
     callees,
 )
-from intake.transport import TwilioTransport
 from tests.conftest import BASE_URL, CALLER, TOKEN, Phone, twilio_settings
 from tests.test_cli import run_intake
 from tests.test_oncall import add, the_alert, the_case, tick

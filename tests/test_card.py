@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake import card, simulator
-from intake.models import Caller, Case, Outbound
-from intake.words import is_gsm, segments
+from intake.cases import card
+from intake.core.models import Caller, Case, Outbound
+from intake.core.words import is_gsm, segments
+from intake.simulator import phone as simulator
 from tests.conftest import LINE_NUMBER, Phone, make_settings, twilio_settings
 from tests.test_templates import NEVER_SAY
 from tests.test_voice_call import answer_everything
@@ -98,7 +99,7 @@ TOLD = "We are also texting you the facts to read to the police and NCMEC."
 
 
 def test_a_call_intake_ends_with_the_card_too(call_app, call_settings):
-    from intake.line import current_line
+    from intake.core.line import current_line
 
     phone = _call(call_app, call_settings)
     assert TOLD in " ".join(answer_everything(phone))  # the caller knows a text is coming
@@ -111,7 +112,7 @@ def test_a_call_intake_ends_with_the_card_too(call_app, call_settings):
 
 
 def test_no_card_to_a_number_twilio_said_cannot_take_texts(call_app, call_settings):
-    from intake.line import current_line
+    from intake.core.line import current_line
 
     with call_app.app_context():
         line = current_line()
@@ -199,9 +200,9 @@ def test_an_estimated_time_is_given_as_a_clock_time_that_stays_true():
 def test_a_card_refused_as_not_a_mobile_number_marks_the_case_and_stops_the_plan(
     call_app, call_settings, fake
 ):
-    from intake import dispatcher
-    from intake.line import current_line
-    from intake.transport import TwilioTransport
+    from intake.core.line import current_line
+    from intake.delivery import dispatcher
+    from intake.infra.transport import TwilioTransport
 
     with call_app.app_context():
         line = current_line()

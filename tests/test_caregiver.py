@@ -12,10 +12,12 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from intake import cases, dispatcher, simulator
 from intake.app import create_app
-from intake.models import Caller, Case, Outbound
-from intake.transport import LocalTransport
+from intake.cases import lifecycle as cases
+from intake.core.models import Caller, Case, Outbound
+from intake.delivery import dispatcher
+from intake.infra.transport import LocalTransport
+from intake.simulator import phone as simulator
 from tests import test_oncall
 from tests.conftest import BASE_URL, CALLER, Phone, make_settings, signed_post
 from tests.dashboard_helpers import add_to_roster, make_account, post, sign_in

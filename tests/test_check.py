@@ -9,8 +9,10 @@ import pytest
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 
-from intake import crypto, roster, startup
-from intake.cli import main
+from intake import startup
+from intake.cli.main import main
+from intake.infra import crypto
+from intake.oncall import roster
 from tests.conftest import ACCOUNT, BASE_URL, LINE_NUMBER, TOKEN
 from tests.test_oncall import not_today
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from intake.words import facts
+from intake.core.words import facts
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
 

@@ -1,4 +1,4 @@
-"""One clock: the line reads the time only from intake/clock.py, and a test moves it."""
+"""One clock: the line reads the time only from intake/infra/clock.py, and a test moves it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from intake import roster, scheduler
-from intake.clock import SettableClock
-from intake.models import Caller, Case, Message
+from intake import scheduler
+from intake.core.models import Caller, Case, Message
+from intake.infra.clock import SettableClock
+from intake.oncall import roster
 from tests.conftest import twilio_settings
 from tests.test_sms_webhook import intake
 
@@ -46,11 +47,11 @@ def test_only_the_clock_module_reads_the_wall_clock():
     reads = [
         read
         for path in sorted(files)
-        if path != ROOT / "intake" / "clock.py" and "migrations" not in path.parts
+        if path != ROOT / "intake" / "infra" / "clock.py" and "migrations" not in path.parts
         for read in wall_clock_reads(path)
     ]
-    assert reads == [], "read the time from the line's clock (intake/clock.py):\n" + "\n".join(
-        reads
+    assert reads == [], (
+        "read the time from the line's clock (intake/infra/clock.py):\n" + "\n".join(reads)
     )
 
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from cryptography.fernet import Fernet
 
-from intake.config import ConfigError, Settings, parse_duration, warnings
-from intake.office import office_open
+from intake.infra.config import ConfigError, Settings, parse_duration, warnings
+from intake.oncall.office import office_open
 
 DATA_KEY = Fernet.generate_key().decode()
 

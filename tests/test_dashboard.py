@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, text
 
-from intake import accounts, casefile, caselist, cli, signin
 from intake.app import create_app
-from intake.models import (
+from intake.cli import main as cli
+from intake.core.models import (
     Alert,
     AuditEntry,
     Case,
@@ -30,6 +30,7 @@ from intake.models import (
     StaffAccount,
     StaffSession,
 )
+from intake.staff import accounts, casefile, caselist, signin
 from intake.web.dashboard import keep_whole
 from tests.conftest import ACCOUNT, LINE_NUMBER, TOKEN, Phone, make_settings
 from tests.dashboard_helpers import (

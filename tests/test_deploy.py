@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from intake import words
-from intake.cli import main
-from intake.config import Settings
-from intake.line import fallback_words
+from intake.cli.main import main
+from intake.core import words
+from intake.core.line import fallback_words
+from intake.infra.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

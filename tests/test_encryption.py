@@ -16,13 +16,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.orm import selectinload
 
-from intake import crypto
 from intake.app import create_app
-from intake.cli import main
-from intake.config import ConfigError, Settings
-from intake.db import Database
-from intake.migrate import upgrade
-from intake.models import Caller, Case, Message, Outbound
+from intake.cli.main import main
+from intake.core.models import Caller, Case, Message, Outbound
+from intake.infra import crypto
+from intake.infra.config import ConfigError, Settings
+from intake.infra.db import Database
+from intake.infra.migrate import upgrade
 from tests.conftest import Phone, make_settings
 from tests.test_sms_webhook import PHOTO_URL, intake
 
@@ -217,7 +217,7 @@ def test_migration_0008_encrypts_rows_stored_in_clear_and_back(empty_db_url):
 
     from alembic import command
 
-    from intake.migrate import alembic_config
+    from intake.infra.migrate import alembic_config
 
     config = alembic_config(empty_db_url)
     config.attributes["data_keys"] = ring

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake import audit
 from intake.app import create_app
-from intake.config import ConfigError, Settings
-from intake.domain import Medium
-from intake.escalation_plan import (
+from intake.core import audit
+from intake.core.models import Outbound
+from intake.domain.enums import Medium
+from intake.domain.escalation_plan import (
     EVERYONE,
     FALLBACK,
     NEXT,
@@ -27,9 +27,9 @@ from intake.escalation_plan import (
     describe,
     parse_plan,
 )
-from intake.models import Outbound
-from intake.timefmt import local_time
-from intake.transport import TwilioTransport
+from intake.infra.config import ConfigError, Settings
+from intake.infra.timefmt import local_time
+from intake.infra.transport import TwilioTransport
 from tests.conftest import Phone, signed_post, twilio_settings
 from tests.dashboard_helpers import WORKER, make_account, sign_in
 from tests.test_oncall import ANA, BEN, add, staff, texts_to, the_alert, the_case, tick

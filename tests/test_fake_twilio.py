@@ -12,7 +12,7 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from intake.transport import RedirectingHttpClient
+from intake.infra.transport import RedirectingHttpClient
 from tests.fake_twilio import FakeTwilio, num_segments
 from tests.test_outbox import wait_until
 

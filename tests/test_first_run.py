@@ -61,7 +61,7 @@ def test_two_processes_make_the_offline_dictionary_at_once_on_an_empty_folder(tm
 FIRST_START = """
 import sys, time
 from pathlib import Path
-from intake.config import Settings
+from intake.infra.config import Settings
 
 go = Path(sys.argv[1])
 while not go.exists():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic.script import ScriptDirectory
 
-from intake import roster
 from intake.app import create_app
-from intake.migrate import MIGRATIONS, head_revision, upgrade
+from intake.infra.migrate import MIGRATIONS, head_revision, upgrade
+from intake.oncall import roster
 from tests.conftest import make_settings
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from intake import simulator
-from intake.models import Caller, Case, CaseMedia, Message
+from intake.core.models import Caller, Case, CaseMedia, Message
+from intake.simulator import phone as simulator
 from intake.web.values import clean
 from tests.conftest import CALLER, LINE_NUMBER, Phone, twilio_settings
 

@@ -22,13 +22,16 @@ import requests
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from intake import crypto, fallbacks, signing, simulator, words
-from intake.db import Database
-from intake.dispatcher import dispatch
-from intake.line import Line
-from intake.migrate import upgrade
-from intake.models import Alert, Caller, Case, Message, Outbound
-from intake.transport import TwilioTransport
+from intake.channels import fallbacks
+from intake.core import words
+from intake.core.line import Line
+from intake.core.models import Alert, Caller, Case, Message, Outbound
+from intake.delivery.dispatcher import dispatch
+from intake.infra import crypto, signing
+from intake.infra.db import Database
+from intake.infra.migrate import upgrade
+from intake.infra.transport import TwilioTransport
+from intake.simulator import phone as simulator
 from tests.conftest import BASE_URL, POSTGRES_URL, TOKEN, postgres_only, twilio_settings
 from tests.test_outbox import fill
 from tests.test_startup import BIN, ROOT, free_port

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from intake import dispatcher, outbox
-from intake.models import Case
-from intake.transport import TwilioTransport
+from intake.core import outbox
+from intake.core.models import Case
+from intake.delivery import dispatcher
+from intake.infra.transport import TwilioTransport
 from tests import test_outbox
 from tests.test_outbox import intake, later, post_status, rows
 
@@ -107,7 +108,7 @@ def test_start_does_not_bring_back_follow_ups_to_a_number_that_cannot_get_them(
 
 
 def test_a_number_known_not_to_take_texts_is_not_promised_tips_again(line, phone, fake, transport):
-    from intake.words import render
+    from intake.core.words import render
 
     intake(phone)
     fake.fail_to(phone.number, 21614)

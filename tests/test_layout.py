@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from intake import webhooks
+from intake.core import webhooks
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +20,7 @@ import importlib, pkgutil, sys
 
 def walk(package):
     for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
-        if module.name in ("intake.devtools", "intake.migrations"):
+        if module.name in ("intake.devtools", "intake.infra.migrations"):
             continue
         loaded = importlib.import_module(module.name)
         if module.ispkg:
@@ -31,7 +31,7 @@ walk(intake)
 walk(flows)
 import wsgi
 wsgi.app.test_client().get("/healthz")
-from intake.cli import main
+from intake.cli.main import main
 print(" ".join(sorted(name for name in sys.modules if name.startswith("intake"))))
 """
 
@@ -44,7 +44,7 @@ def test_the_runtime_never_imports_the_dev_tools(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     loaded = done.stdout.split()
-    assert "intake.web.simulator" in loaded and "intake.cli" in loaded  # the walk reached them
+    assert "intake.web.simulator" in loaded and "intake.cli.main" in loaded  # the walk reached them
     assert [name for name in loaded if name.startswith("intake.devtools")] == []
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake import logs
+from intake.infra import logs
 from tests.conftest import signed_post
 from tests.test_worker import wait_for
 
@@ -44,7 +44,7 @@ def test_a_failing_text_logs_its_exception_on_the_same_line(log_lines, phone, mo
     def broken(*args, **kwargs):
         raise RuntimeError("line one\nCRITICAL line two")
 
-    monkeypatch.setattr("intake.sms.handle_sms", broken)
+    monkeypatch.setattr("intake.channels.sms.handle_sms", broken)
     phone.text("help")
     turns = phone.app.extensions["intake"].turns
     wait_for(lambda: turns.pending() == 0)  # the words are kept, on another thread

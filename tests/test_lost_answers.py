@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from intake.models import Outbound
+from intake.core.models import Outbound
 from tests.conftest import POSTGRES_URL, empty_database
 from tests.fake_twilio import FakeTwilio
 from tests.test_outbox import fill

@@ -71,7 +71,8 @@ def test_a_scrape_counts_the_webhooks_of_every_gunicorn_worker(db_url, tmp_path)
 
     import requests
 
-    from intake import signing, simulator
+    from intake.infra import signing
+    from intake.simulator import phone as simulator
     from tests.conftest import CALLER
     from tests.conftest import TOKEN as AUTH_TOKEN
     from tests.test_startup import ROOT, environment, free_port

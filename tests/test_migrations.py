@@ -11,10 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session
 
-from intake import casefile
-from intake.domain import Medium
-from intake.migrate import alembic_config, upgrade
-from intake.models import Base, Case
+from intake.core.models import Base, Case
+from intake.domain.enums import Medium
+from intake.infra.migrate import alembic_config, upgrade
+from intake.staff import casefile
 
 
 def test_the_migrated_schema_matches_the_models(db_url):

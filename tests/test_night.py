@@ -12,10 +12,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake import cases as case_service
-from intake import dispatcher, oncall, paging, roster
-from intake.models import Alert, Case, Message, Outbound
-from intake.words import render
+from intake.cases import lifecycle as case_service
+from intake.core.models import Alert, Case, Message, Outbound
+from intake.core.words import render
+from intake.delivery import dispatcher
+from intake.oncall import escalation as oncall
+from intake.oncall import paging, roster
 from tests.conftest import Phone, twilio_settings
 from tests.test_sms_webhook import ANSWERS, intake
 

@@ -16,11 +16,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from intake import dispatcher, oncall, paging, roster, signing, simulator
 from intake.app import create_app
-from intake.models import Alert, Case, Message, Outbound
-from intake.staff import leave_roster
-from intake.transport import TwilioTransport
+from intake.core.models import Alert, Case, Message, Outbound
+from intake.delivery import dispatcher
+from intake.infra import signing
+from intake.infra.transport import TwilioTransport
+from intake.oncall import escalation as oncall
+from intake.oncall import paging, roster
+from intake.simulator import phone as simulator
+from intake.staff.commands import leave_roster
 from tests.conftest import BASE_URL, LINE_NUMBER, Phone, signed_post, twilio_settings
 from tests.test_sms_webhook import intake
 
@@ -238,7 +242,7 @@ def test_an_ack_for_a_found_child_says_there_is_nothing_to_do(
 
 
 def test_closing_the_case_stops_the_escalation(line, phone, crew, fake, transport):
-    from intake import cases
+    from intake.cases import lifecycle as cases
 
     intake(phone)
     start = line.clock.now()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from intake import roster
 from intake.app import create_app
+from intake.oncall import roster
 from tests.conftest import ACCOUNT, make_settings
 from tests.test_startup import ROOT, environment, free_port
 from tests.test_startup import processes as processes  # the fixture

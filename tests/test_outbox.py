@@ -10,12 +10,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from intake import dispatcher, outbox, signing
 from intake.app import create_app
-from intake.followups import send_times
-from intake.models import Caller, Case, Outbound
-from intake.outbox import after_quiet_hours
-from intake.transport import LocalTransport, Outgoing, TwilioTransport
+from intake.cases.followups import send_times
+from intake.core import outbox
+from intake.core.models import Caller, Case, Outbound
+from intake.core.outbox import after_quiet_hours
+from intake.delivery import dispatcher
+from intake.infra import signing
+from intake.infra.transport import LocalTransport, Outgoing, TwilioTransport
 from tests.conftest import (
     ACCOUNT,
     BASE_URL,
@@ -200,7 +202,7 @@ def test_stop_cancels_everything_for_that_number(line, phone, transport, fake):
 
 
 def test_a_case_closed_by_staff_cancels_its_follow_ups(line, phone):
-    from intake import cases
+    from intake.cases import lifecycle as cases
 
     intake(phone)
     with line.db.transaction() as s:
@@ -557,7 +559,7 @@ def test_an_alert_call_twilio_placed_before_a_timeout_is_not_placed_again(
 
 
 def test_only_a_request_that_may_have_arrived_is_ambiguous(db_url, tmp_path, fake, settings):
-    from intake.transport import SendError
+    from intake.infra.transport import SendError
 
     message = Outgoing(to=TO, body="hi")
     fake.hang_next(1, 2.0)

@@ -14,11 +14,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake import oncall, roster, scheduler
+from intake import scheduler
 from intake.app import create_app
-from intake.models import Alert, Caller, Case, OnCallPerson, Outbound, Page
-from intake.staff import leave_roster
-from intake.transport import TwilioTransport
+from intake.core.models import Alert, Caller, Case, OnCallPerson, Outbound, Page
+from intake.infra.transport import TwilioTransport
+from intake.oncall import escalation as oncall
+from intake.oncall import roster
+from intake.staff.commands import leave_roster
 from tests.conftest import Phone, twilio_settings
 from tests.test_oncall import (
     ANA,

@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake import dispatcher, oncall, paging, roster
-from intake.models import Alert, Case, Outbound
-from intake.words import render
+from intake.core.models import Alert, Case, Outbound
+from intake.core.words import render
+from intake.delivery import dispatcher
+from intake.oncall import escalation as oncall
+from intake.oncall import paging, roster
 from tests.conftest import twilio_settings
 from tests.dashboard_helpers import VIEWER, WORKER, make_account, post, sign_in
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from intake.models import Case, Message
+from intake.core.models import Case, Message
 from tests import test_oncall
 from tests.test_oncall import ANA, staff, texts_to, tick
 from tests.test_sms_webhook import intake

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake.words import segments
+from intake.core.words import segments
 from tests.conftest import Phone, make_settings
 
 ORG = "Bright Path Family and Children Services of Dallas"  # 50: the most the line takes

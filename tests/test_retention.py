@@ -16,11 +16,11 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select, text
 
-from intake import logs, retention, retention_columns, roster, scheduler, simulator
-from intake.cases import close
-from intake.cli import main
-from intake.config import ConfigError, Settings
-from intake.models import (
+from intake import scheduler
+from intake.cases import retention, retention_columns
+from intake.cases.lifecycle import close
+from intake.cli.main import main
+from intake.core.models import (
     Caller,
     Case,
     CaseMedia,
@@ -28,7 +28,11 @@ from intake.models import (
     Outbound,
     TwilioDeletion,
 )
-from intake.transport import LocalTransport
+from intake.infra import logs
+from intake.infra.config import ConfigError, Settings
+from intake.infra.transport import LocalTransport
+from intake.oncall import roster
+from intake.simulator import phone as simulator
 from tests.conftest import ACCOUNT, BASE_URL, LINE_NUMBER, TOKEN, Phone, signed_post
 from tests.conftest import twilio_settings as line_settings
 from tests.test_metrics import figures

@@ -13,8 +13,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, select
 
-from intake import audit, notes, retention, retention_columns, simulator
-from intake.models import Base, Case, Message, StaffAccount
+from intake.cases import retention, retention_columns
+from intake.core import audit
+from intake.core.models import Base, Case, Message, StaffAccount
+from intake.simulator import phone as simulator
+from intake.staff import notes
 from tests import test_oncall
 from tests.conftest import ACCOUNT, LINE_NUMBER, Phone, signed_post, twilio_settings
 from tests.dashboard_helpers import ADMIN, make_account, sign_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from intake import roster
+from intake.oncall import roster
 from tests.conftest import make_settings
 
 ANA, ANA_2, BEN = "+12125550111", "+12125550112", "+12125550122"

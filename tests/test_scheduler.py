@@ -7,7 +7,9 @@ import logging
 
 import pytest
 
-from intake import logs, outbox, scheduler
+from intake import scheduler
+from intake.core import outbox
+from intake.infra import logs
 from tests.conftest import twilio_settings
 
 CAREGIVER = "+12125551234"
@@ -44,7 +46,7 @@ def test_an_escalation_check_that_always_fails_does_not_stop_sending(
     def fails(*args, **kwargs):
         raise RuntimeError(f"Mia Lopez {CAREGIVER}")  # words a log must never carry
 
-    monkeypatch.setattr(f"intake.oncall.{broken}", fails)
+    monkeypatch.setattr(f"intake.oncall.escalation.{broken}", fails)
     before = scheduler.FAILURES[broken]
     for n in range(3):
         due_text(line, f"text {n}")
@@ -59,9 +61,11 @@ def test_an_escalation_check_that_always_fails_does_not_stop_sending(
 
 def test_a_failing_dispatch_still_runs_the_escalation_checks(line, transport, monkeypatch):
     ran = []
-    monkeypatch.setattr("intake.oncall.alert_stalled", lambda line, now: ran.append("stalled"))
-    monkeypatch.setattr("intake.oncall.check_due", lambda line, now: ran.append("due"))
-    monkeypatch.setattr("intake.dispatcher.dispatch", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(
+        "intake.oncall.escalation.alert_stalled", lambda line, now: ran.append("stalled")
+    )
+    monkeypatch.setattr("intake.oncall.escalation.check_due", lambda line, now: ran.append("due"))
+    monkeypatch.setattr("intake.delivery.dispatcher.dispatch", lambda *a, **k: 1 / 0)
     before = scheduler.FAILURES["dispatch"]
     scheduler.dispatch_job(line, transport)
     scheduler.dispatch_job(line, transport)

@@ -15,8 +15,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from intake import accounts, cli, signin, twostep
-from intake.models import RecoveryCode, StaffSession
+from intake.cli import main as cli
+from intake.core.models import RecoveryCode, StaffSession
+from intake.staff import accounts, signin, twostep
 from intake.web import devices
 from tests.dashboard_helpers import (
     ADMIN,

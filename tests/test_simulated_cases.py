@@ -13,10 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake import roster
 from intake.app import create_app
-from intake.models import Case, Outbound
-from intake.transport import TwilioTransport
+from intake.core.models import Case, Outbound
+from intake.infra.transport import TwilioTransport
+from intake.oncall import roster
 from tests.conftest import Phone, twilio_settings
 from tests.dashboard_helpers import PASSWORD, csrf, make_account
 from tests.test_oncall import texts_to, tick

@@ -7,13 +7,15 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from intake import roster, scheduler, simulator
+from intake import scheduler
 from intake.app import create_app
-from intake.cli import addresses
-from intake.config import ConfigError, Settings
-from intake.models import Message
-from intake.transport import LocalTransport
-from intake.words import facts
+from intake.cli.main import addresses
+from intake.core.models import Message
+from intake.core.words import facts
+from intake.infra.config import ConfigError, Settings
+from intake.infra.transport import LocalTransport
+from intake.oncall import roster
+from intake.simulator import phone as simulator
 from tests.conftest import ACCOUNT, LINE_NUMBER, make_settings
 from tests.test_sms_webhook import ANSWERS
 

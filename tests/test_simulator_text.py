@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from intake.models import Message
+from intake.core.models import Message
 from tests.test_simulator_page import CAREGIVER, NCMEC, Browser
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from flows.parse import is_carrier_opt_out_word, keyword
 from flows.vocabulary import CARRIER_OPT_OUT_WORDS, Vocabulary
-from intake.words import vocabulary
+from intake.core.words import vocabulary
 
 VOCAB = vocabulary()
 

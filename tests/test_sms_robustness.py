@@ -11,10 +11,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from intake import cases, signing, simulator
 from intake.app import create_app
-from intake.models import Caller, Case, Message
-from intake.words import facts
+from intake.cases import lifecycle as cases
+from intake.core.models import Caller, Case, Message
+from intake.core.words import facts
+from intake.infra import signing
+from intake.simulator import phone as simulator
 from tests.conftest import BASE_URL, TOKEN, Phone, make_settings
 
 POLICE = facts()["police"]

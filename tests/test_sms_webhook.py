@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from intake.models import Caller, Case, CaseMedia, Message
-from intake.words import facts, render
+from intake.core.models import Caller, Case, CaseMedia, Message
+from intake.core.words import facts, render
 from tests.conftest import CALLER
 
 POLICE = facts()["police"]
@@ -205,7 +205,7 @@ def test_a_photo_is_kept_with_its_url_and_type(app, phone):
 
 
 def test_a_clear_new_report_after_staff_closed_the_case_starts_a_new_intake(app, phone):
-    from intake import cases as case_service
+    from intake.cases import lifecycle as case_service
 
     intake(phone)
     with session(app) as s, s.begin():

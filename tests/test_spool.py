@@ -1,6 +1,7 @@
 """A text answered from memory is on the host's disk before the answer goes out, and gets
 into the database once, with its case and its alert, whichever process replays it
-(intake/spool.py, intake/fallbacks.py). Real gunicorn restarts: tests/test_spool_restart.py.
+(intake/infra/spool.py, intake/channels/fallbacks.py). Real gunicorn restarts:
+tests/test_spool_restart.py.
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from intake import fallbacks, roster, scheduler, simulator, spool
+from intake import scheduler
 from intake.app import create_app
-from intake.line import Line
-from intake.models import Alert, Caller, Case, Message
-from intake.sms import InboundSms
-from intake.transport import LocalTransport
+from intake.channels import fallbacks
+from intake.channels.sms import InboundSms
+from intake.core.line import Line
+from intake.core.models import Alert, Caller, Case, Message
+from intake.infra import spool
+from intake.infra.transport import LocalTransport
+from intake.oncall import roster
+from intake.simulator import phone as simulator
 from tests.conftest import Phone, make_settings, signed_post
 from tests.test_turn_deadline import caller_held
 from tests.test_worker import wait_for
@@ -159,7 +164,7 @@ def test_a_spool_that_cannot_be_written_still_answers_and_keeps_the_text(db_url,
 
 
 def test_a_new_callers_call_answered_from_memory_wakes_someone_once(app, db_url, line):
-    from intake.voice import fallback as voice_fallback
+    from intake.channels.voice import fallback as voice_fallback
 
     sid = "CA" + "6" * 32
     params = simulator.call_params(NUMBER, sid)

@@ -21,9 +21,12 @@ import requests
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from intake import crypto, fallbacks, roster, signing, simulator
-from intake.db import Database
-from intake.models import Alert, Caller, Case, Message
+from intake.channels import fallbacks
+from intake.core.models import Alert, Caller, Case, Message
+from intake.infra import crypto, signing
+from intake.infra.db import Database
+from intake.oncall import roster
+from intake.simulator import phone as simulator
 from tests.conftest import BASE_URL, TOKEN, postgres_only
 from tests.test_hung_database import HoldingProxy, database  # noqa: F401 - a fixture
 from tests.test_startup import free_port

@@ -1,4 +1,4 @@
-"""SQLite's writers across processes (intake/db.py WriterLock): the web processes and
+"""SQLite's writers across processes (intake/infra/db.py WriterLock): the web processes and
 `intake worker` share one file; one writes at a time, and a dead one blocks nobody."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import textwrap
 import pytest
 from sqlalchemy import text
 
-from intake.db import DatabaseBusy, make_engine
+from intake.infra.db import DatabaseBusy, make_engine
 
 # A process of its own that writes through the line's engine: `hold` keeps its write
 # transaction open until killed; `count N` adds 1 to a counter N times, one transaction
@@ -22,7 +22,7 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     from sqlalchemy import text
-    from intake.db import make_engine
+    from intake.infra.db import make_engine
 
     engine = make_engine(sys.argv[1])
     if sys.argv[2] == "hold":

@@ -13,11 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake import cases, roster, simulator
 from intake.app import create_app
-from intake.config import Settings
-from intake.models import Alert, Case, Message, OnCallPerson, Outbound
-from intake.staff import leave_roster
+from intake.cases import lifecycle as cases
+from intake.core.models import Alert, Case, Message, OnCallPerson, Outbound
+from intake.infra.config import Settings
+from intake.oncall import roster
+from intake.simulator import phone as simulator
+from intake.staff.commands import leave_roster
 from tests import test_oncall
 from tests.conftest import BASE_URL, Phone, signed_post
 from tests.test_cli import run_intake

@@ -14,8 +14,10 @@ import pytest
 import requests
 from sqlalchemy import update
 
-from intake import crypto, outbox, roster
-from intake.models import OnCallPerson
+from intake.core import outbox
+from intake.core.models import OnCallPerson
+from intake.infra import crypto
+from intake.oncall import roster
 from tests.conftest import postgres_only
 
 BIN = Path(sys.executable).parent

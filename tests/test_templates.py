@@ -8,8 +8,8 @@ from pathlib import Path
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import pytest
 
+from intake.core.words import TEMPLATES_DIR, facts, render, template_names
 from intake.devtools import words_report as report
-from intake.words import TEMPLATES_DIR, facts, render, template_names
 
 LANGS = ("en", "es")
 SMS_DIR = TEMPLATES_DIR / "sms"

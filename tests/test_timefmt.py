@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from intake.timefmt import clock_time, local_time
+from intake.infra.timefmt import clock_time, local_time
 
 
 def test_a_utc_time_reads_in_the_line_zone_with_its_name():

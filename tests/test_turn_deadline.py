@@ -1,5 +1,5 @@
 """A turn that misses its deadline: the caller hears the emergency words from memory, and
-the conversation does not move on behind their back (intake/deadline.py)."""
+the conversation does not move on behind their back (intake/infra/deadline.py)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from intake import db, outbox, simulator
 from intake.app import create_app
-from intake.config import ConfigError, Settings
-from intake.deadline import THREADS, TooLate
-from intake.fallbacks import LATE_REPLY
-from intake.models import Caller, Message, Outbound
-from intake.voice import fallback as voice_fallback
+from intake.channels.fallbacks import LATE_REPLY
+from intake.channels.voice import fallback as voice_fallback
+from intake.core import outbox
+from intake.core.models import Caller, Message, Outbound
+from intake.infra import db
+from intake.infra.config import ConfigError, Settings
+from intake.infra.deadline import THREADS, TooLate
+from intake.simulator import phone as simulator
 from tests.conftest import (
     Phone,
     empty_database,
@@ -93,7 +95,7 @@ def caller_held_for(db_url: str, number: str, seconds: float):
 
 def fallback(line, body: str) -> list[str]:
     """The emergency words from memory, as the caller would read them."""
-    from intake.sms import fallback_twiml
+    from intake.channels.sms import fallback_twiml
 
     return simulator.message_bodies(fallback_twiml(line, body))
 

@@ -20,10 +20,12 @@ import requests
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from intake import crypto, roster, simulator
-from intake.config import Settings
-from intake.db import Database
-from intake.models import Alert, Caller, Case, Outbound, Page
+from intake.core.models import Alert, Caller, Case, Outbound, Page
+from intake.infra import crypto
+from intake.infra.config import Settings
+from intake.infra.db import Database
+from intake.oncall import roster
+from intake.simulator import phone as simulator
 from tests.conftest import (
     ACCOUNT,
     BASE_URL,

@@ -8,10 +8,12 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import select
 
-from intake import dispatcher, roster, simulator
-from intake.models import Alert, Case, CaseMedia, Message, Outbound
-from intake.transport import TwilioTransport
-from intake.words import render
+from intake.core.models import Alert, Case, CaseMedia, Message, Outbound
+from intake.core.words import render
+from intake.delivery import dispatcher
+from intake.infra.transport import TwilioTransport
+from intake.oncall import roster
+from intake.simulator import phone as simulator
 from tests.conftest import LINE_NUMBER, Phone, signed_post, twilio_settings
 
 CALLER = "+12125551234"
@@ -210,7 +212,7 @@ def test_spanish_speech_hints_are_spelled_as_said(app, settings):
 
 def test_every_speech_hint_is_a_word_the_answer_is_read_with():
     from flows.text import normalize
-    from intake.words import speech_hints, vocabulary
+    from intake.core.words import speech_hints, vocabulary
 
     vocab = vocabulary()
     known = {

@@ -12,9 +12,9 @@ import re
 import pytest
 from jinja2 import meta
 
-from intake import words
+from intake.core import words
+from intake.core.words import TEMPLATES_DIR, facts, render, spelled, spoken_digits
 from intake.devtools import words_report as report
-from intake.words import TEMPLATES_DIR, facts, render, spelled, spoken_digits
 from tests.test_templates import NEVER_SAY, spanish_misreadings
 
 LANGS = ("en", "es")

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
-from intake import signing, simulator
-from intake.models import Caller, Message
+from intake.core.models import Caller, Message
+from intake.infra import signing
+from intake.simulator import phone as simulator
 from tests.conftest import ACCOUNT, BASE_URL, CALLER, LINE_NUMBER, TOKEN, signed_post
 from tests.conftest import twilio_settings as line_settings
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from intake.models import Message, Outbound
+from intake.core.models import Message, Outbound
 from tests.conftest import CALLER, signed_post
 
 BIG = str(2**31)

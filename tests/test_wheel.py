@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from intake.config import Settings
-from intake.simulator import SMS_PATH, message_bodies, signed_headers, sms_params
-from intake.words import facts
+from intake.core.words import facts
+from intake.infra.config import Settings
+from intake.simulator.phone import SMS_PATH, message_bodies, signed_headers, sms_params
 from tests.conftest import CALLER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def test_the_installed_wheel_runs_the_line_and_answers_a_text(tmp_path, started)
         [
             venv / "bin" / "python",
             "-c",
-            "import intake.words as w; print(w.__file__, w.TEMPLATES_DIR)",
+            "import intake.core.words as w; print(w.__file__, w.TEMPLATES_DIR)",
         ],
         env=env,
         cwd=tmp_path,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from intake.windows import Window, covers, end_of, on_call, parse_window, parse_windows
+from intake.infra.windows import Window, covers, end_of, on_call, parse_window, parse_windows
 
 NY = ZoneInfo("America/New_York")
 # January 2026: Mon 5, Tue 6, Wed 7, Thu 8, Fri 9, Sat 10, Sun 11, Mon 12, Tue 13.

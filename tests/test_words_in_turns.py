@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from intake.models import Case, Outbound
-from intake.words import render
+from intake.core.models import Case, Outbound
+from intake.core.words import render
 from tests.conftest import Phone, make_settings
 
 ORG = "Bright Path Family Services"

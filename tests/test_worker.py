@@ -13,8 +13,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from intake import crypto, outbox
-from intake.models import Outbound
+from intake.core import outbox
+from intake.core.models import Outbound
+from intake.infra import crypto
 from tests.conftest import ACCOUNT, BASE_URL, TOKEN
 from tests.fake_twilio import FakeTwilio
 from tests.test_outbox import fill

@@ -1,7 +1,7 @@
 """The simulator driver's dev-only parts (`intake simulate`, the tests, the benches): a line
 reached over HTTP, a typed line as a text or a caller's move, the texts the line sent a
 number on its own (watched from the outbox), and the sample intake the benches play.
-The running line never imports it; the browser phone's parts are intake/simulator.py."""
+The running line never imports it; the browser phone's parts are intake/simulator/phone.py."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 import requests
 
-from intake.config import Settings
-from intake.simulator import LineText, line_texts, send_text
-from intake.twilio_requests import Post
-from intake.twiml_call import Call
+from intake.infra.config import Settings
+from intake.simulator.phone import LineText, line_texts, send_text
+from intake.simulator.twilio_requests import Post
+from intake.simulator.twiml_call import Call
 
 # A whole intake as a caregiver might text it, from the first text to the final answer:
 # what the benchmarks play.
@@ -81,7 +81,7 @@ class Inbox:
     """Texts the line sent this phone on its own (follow-ups), read from the local outbox."""
 
     def __init__(self, settings: Settings, phone: str):
-        from intake.db import Database
+        from intake.infra.db import Database
 
         self.db = Database(settings.database_url, settings.data_key_ring())
         self.phone = phone

@@ -11,12 +11,12 @@ import threading
 import click
 import requests
 
-from intake import simulator as sim
 from intake.app import create_app
-from intake.cli_base import require_ready
-from intake.config import Settings
-from intake.db import Database
+from intake.cli.base import require_ready
 from intake.devtools import simulate as phone
+from intake.infra.config import Settings
+from intake.infra.db import Database
+from intake.simulator import phone as sim
 
 
 def simulate(settings: Settings, sender: str, url: str | None, voice: bool) -> None:

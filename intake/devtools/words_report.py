@@ -22,10 +22,10 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from intake.config import MAX_ORG_NAME  # noqa: F401  (re-exported: the budget's org length)
+from intake.core.words import LANGUAGES, is_gsm, render, segments, septets, template_names
 from intake.devtools.readability import fk_grade, grade, spanish_ease  # noqa: F401
-from intake.domain import Medium
-from intake.words import LANGUAGES, is_gsm, render, segments, septets, template_names
+from intake.domain.enums import Medium
+from intake.infra.config import MAX_ORG_NAME  # noqa: F401  (re-exported: the budget's org length)
 
 # The largest values the line may fill in: a 50-character org name (the most INTAKE_ORG_NAME
 # may hold), a 40-character child name, a 6-character case number. Budgets are measured
@@ -104,7 +104,7 @@ QUESTIONS = (
 )
 
 # Texts said together in one reply (joined with a blank line), as flows/engine.py and
-# intake/conversations.py send them. Each must fit 3 SMS segments at full size.
+# intake/conversation/turn.py send them. Each must fit 3 SMS segments at full size.
 # When HELP or START is someone's first text, the reply is welcome + help/opted_in +
 # the first question; help and opted_in then get with_welcome=True and leave out what
 # the welcome just said (the line's name and the numbers), or the reply would not fit.
@@ -319,7 +319,7 @@ def card_report(lang: str, out=sys.stdout, show_text: bool = True) -> int:
     from types import SimpleNamespace
     from zoneinfo import ZoneInfo
 
-    from intake import card
+    from intake.cases import card
 
     case = SimpleNamespace(ref=REF, **LONG_CARD_ANSWERS)
     facts = card.facts_of(case, lang, ZoneInfo("America/New_York"))

@@ -33,9 +33,11 @@ from flask import (
     url_for,
 )
 
-from intake import accounts, audit, signin, staff_sessions, twostep
-from intake.line import current_line, request_now
-from intake.models import StaffAccount
+from intake.core import audit
+from intake.core.line import current_line, request_now
+from intake.core.models import StaffAccount
+from intake.staff import accounts, signin, twostep
+from intake.staff import sessions as staff_sessions
 from intake.web import devices
 
 bp = Blueprint("auth", __name__, url_prefix="/dashboard")

@@ -3,7 +3,7 @@ the sign-in page for someone not signed in (which says nothing of the case)."""
 
 from flask import Blueprint, abort, redirect, url_for
 
-from intake.cases import REF_ALPHABET, REF_LENGTH
+from intake.cases.lifecycle import REF_ALPHABET, REF_LENGTH
 
 bp = Blueprint("cases", __name__)
 

@@ -10,24 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from flask import (
-    Blueprint,
-    Response,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from intake import audit, casefile, caselist, cases, followups, media, notes, roster, staff
-from intake.accounts import roster_person
-from intake.domain import CaseStatus
-from intake.line import current_line, request_now
-from intake.models import Case, CaseMedia, StaffAccount
+from intake.cases import followups
+from intake.cases import lifecycle as cases
+from intake.channels import media
+from intake.core import audit
+from intake.core.line import current_line, request_now
+from intake.core.models import Case, CaseMedia, StaffAccount
+from intake.domain.enums import CaseStatus
+from intake.oncall import roster
+from intake.staff import casefile, caselist, notes
+from intake.staff import commands as staff
+from intake.staff.accounts import roster_person
 from intake.web.auth import admin_required, current_staff, login_required
 
 bp = Blueprint(

@@ -10,7 +10,7 @@ from datetime import timedelta
 from flask import after_this_request, current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from intake.models import StaffAccount
+from intake.core.models import StaffAccount
 
 DEVICE_COOKIE = "intake_device"
 DEVICE_FOR = timedelta(days=400)  # the longest a browser keeps a cookie

@@ -6,9 +6,10 @@ import hmac
 from flask import Blueprint, Response, abort, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from intake import metrics, roster
-from intake.line import current_line
-from intake.migrate import readiness
+from intake.core.line import current_line
+from intake.infra.migrate import readiness
+from intake.oncall import roster
+from intake.web import metrics
 
 bp = Blueprint("health", __name__)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Blueprint, redirect, send_from_directory, url_for
 
-from intake.line import current_line
+from intake.core.line import current_line
 
 bp = Blueprint("home", __name__)
 STATIC = Path(__file__).parent / "static" / "home"

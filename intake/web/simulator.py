@@ -1,7 +1,7 @@
 """/simulator: a phone in the browser, for trying the line without Twilio.
 
 Every text and call goes through the same signed webhooks as Twilio's: the server signs
-each request with the line's token for PUBLIC_BASE_URL + path (intake/simulator.py) and
+each request with the line's token for PUBLIC_BASE_URL + path (intake/simulator/phone.py) and
 hands it to this app in-process, through the signature check. What the line sends a
 number on its own (follow-ups, alerts, relayed texts) is read from the outbox.
 
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
 
-from intake import phones, roster, simulator
-from intake.domain import OutboxStatus
-from intake.line import current_line
+from intake.core.line import current_line
+from intake.domain.enums import OutboxStatus
+from intake.infra import phones
+from intake.oncall import roster
+from intake.simulator import phone as simulator
 from intake.web import auth
 from intake.web.values import clean
 

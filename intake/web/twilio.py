@@ -9,16 +9,21 @@ from functools import wraps
 from flask import Blueprint, Response, abort, request
 
 from flows.engine import Media
-from intake import delivery, fallbacks, metrics, paging, phones, sids, signing, webhooks
-from intake import sms as sms_adapter
-from intake.deadline import TooLate
-from intake.domain import Medium, OutboxStatus
-from intake.line import current_line
-from intake.logs import event as log_event
-from intake.models import Outbound
+from intake.channels import fallbacks
+from intake.channels import sms as sms_adapter
+from intake.core import webhooks
+from intake.core.line import current_line
+from intake.core.models import Outbound
+from intake.delivery import receipts as delivery
+from intake.domain.enums import Medium, OutboxStatus
+from intake.infra import phones, sids, signing
+from intake.infra.deadline import TooLate
+from intake.infra.logs import event as log_event
+from intake.oncall import paging
+from intake.web import metrics
 from intake.web.values import form_value, whole_number
 
-bp = Blueprint("twilio", __name__)  # its paths: intake/webhooks.py
+bp = Blueprint("twilio", __name__)  # its paths: intake/core/webhooks.py
 
 MAX_MEDIA = 10  # Twilio sends at most 10 media items with one message
 MAX_SENDER = 40
@@ -77,7 +82,7 @@ def twilio_fields():
 def refusal(settings, fields, sid: str, line_fields: tuple[str, ...]) -> str | None:
     """Why a signed request is still none of Twilio's for this line, or None.
 
-    Every SID field must have its kind's shape (intake/sids.py), `sid` must be there, the
+    Every SID field must have its kind's shape (intake/infra/sids.py), `sid` must be there, the
     AccountSid must be the line's (any account's shape without Twilio: local mode has no
     account), the `line_fields` must be the line's numbers, and a Body at most 1,600
     characters. The reason names fields, never their values.

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request
 
-from intake import alert_call as alert_calls
-from intake import fallbacks, metrics, sids, webhooks
-from intake import voice as calls
-from intake.deadline import TooLate
-from intake.domain import Medium
-from intake.line import current_line
-from intake.logs import event as log_event
+from intake.channels import fallbacks
+from intake.channels import voice as calls
+from intake.core import webhooks
+from intake.core.line import current_line
+from intake.domain.enums import Medium
+from intake.infra import sids
+from intake.infra.deadline import TooLate
+from intake.infra.logs import event as log_event
+from intake.staff import alert_call as alert_calls
+from intake.web import metrics
 from intake.web.twilio import (
     CALL_META_FIELDS,
     normalise_sender,

@@ -11,7 +11,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from intake import simulator
+from intake.simulator import phone as simulator
 from tests.browser.conftest import SCREENSHOTS, shoot
 from tests.dashboard_helpers import (
     ANA,

@@ -13,10 +13,12 @@ from alembic import command
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, select
 
-from intake import crypto, oncall, paging, roster
-from intake.escalation_plan import parse_plan
-from intake.migrate import alembic_config, upgrade
-from intake.models import Case, Outbound
+from intake.core.models import Case, Outbound
+from intake.domain.escalation_plan import parse_plan
+from intake.infra import crypto
+from intake.infra.migrate import alembic_config, upgrade
+from intake.oncall import escalation as oncall
+from intake.oncall import paging, roster
 from tests.browser.conftest import shoot
 from tests.browser.test_dashboard import sign_in
 from tests.dashboard_helpers import WORKER, make_account, seed

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from intake import roster, scheduler
+from intake import scheduler
+from intake.oncall import roster
 from tests.browser.conftest import (
     SCREENSHOTS,
     assert_on_one_line,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pyotp
 from playwright.sync_api import expect
 
-from intake import accounts, twostep
+from intake.staff import accounts, twostep
 from tests.browser.conftest import shoot
 from tests.dashboard_helpers import ADMIN, PASSWORD, app_code
 

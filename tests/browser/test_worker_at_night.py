@@ -12,9 +12,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from intake import dispatcher
-from intake.models import Outbound
-from intake.transport import LocalTransport
+from intake.core.models import Outbound
+from intake.delivery import dispatcher
+from intake.infra.transport import LocalTransport
 from tests.browser.conftest import (
     SCREENSHOTS,
     assert_on_one_line,

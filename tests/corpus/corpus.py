@@ -36,7 +36,7 @@ from flows import engine
 from flows import events as ev
 from flows.intake import intake_flow
 from flows.language import confidences
-from intake.words import vocabulary
+from intake.core.words import vocabulary
 
 FOLDER = Path(__file__).parent / "conversations"
 SENDER = "+15555550123"

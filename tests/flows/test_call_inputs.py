@@ -22,8 +22,8 @@ from flows.engine import (
     run,
 )
 from flows.intake import intake_flow
-from intake.voice_call import KEYPAD
-from intake.words import vocabulary
+from intake.channels.voice_call import KEYPAD
+from intake.core.words import vocabulary
 
 FLOW = intake_flow("US", vocabulary())
 SENDER = "+12125551234"

@@ -18,7 +18,7 @@ from flows.engine import (
     run,
 )
 from flows.intake import intake_flow
-from intake.words import vocabulary
+from intake.core.words import vocabulary
 
 FLOW = intake_flow("US", vocabulary())
 SENDER = "+12125551234"

@@ -24,7 +24,7 @@ from flows.engine import (
     run,
 )
 from flows.intake import intake_flow
-from intake.words import vocabulary
+from intake.core.words import vocabulary
 
 FLOW = intake_flow("US", vocabulary())
 STATUSES = (NEW, ACTIVE, COMPLETE, ENDED, CLOSED)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from flows.intents import intent, intents
-from intake.words import vocabulary
+from intake.core.words import vocabulary
 
 VOCAB = vocabulary()
 

@@ -17,7 +17,7 @@ from flows.parse import (
     parse_relationship,
     parse_yes_no,
 )
-from intake.words import vocabulary
+from intake.core.words import vocabulary
 
 VOCAB = vocabulary()  # built from the real templates/vocabulary/*.toml
 
@@ -364,7 +364,7 @@ def test_ok_and_keys_are_no_yes_or_no_in_a_text(text):
 def test_keys_are_yes_and_no_on_the_keypad():
     # What a key means is the voice adapter's keypad, given with a keys input only.
     from flows.engine import KEYS, Inbound
-    from intake.voice_call import KEYPAD
+    from intake.channels.voice_call import KEYPAD
 
     def keyed(digits: str) -> Inbound:
         return Inbound(text=digits, channel="voice", kind=KEYS, keypad=KEYPAD)

@@ -19,7 +19,7 @@ from flows.read import (
     split_names,
     text_language,
 )
-from intake.words import vocabulary
+from intake.core.words import vocabulary
 
 VOCAB = vocabulary()
 FLOW = intake_flow("US", VOCAB, confidences)

@@ -9,7 +9,7 @@ from flows.intake import intake_flow
 from flows.intents import intent
 from flows.parse import detect_language, keyword, parse_yes_no, switch_language
 from flows.vocabulary import SECTIONS, Vocabulary
-from intake.words import vocabulary, vocabulary_files
+from intake.core.words import vocabulary, vocabulary_files
 
 # A made-up language, "xx" ("Zorbish"), as a staff member would write zz.toml: only words.
 ZORBISH = {

@@ -1,0 +1,1 @@
+"""The `intake` command and its subcommands (run, worker, db, oncall, staff, check, simulate)."""

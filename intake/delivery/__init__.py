@@ -1,0 +1,1 @@
+"""Sending what the outbox holds, and what Twilio reports back about it."""

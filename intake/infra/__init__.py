@@ -1,0 +1,1 @@
+"""Settings, database, crypto, migrations, logs, clock, spool, phones, the transport to Twilio."""

@@ -1,0 +1,1 @@
+"""The phone the simulator page plays: texts and calls through the signed webhooks."""

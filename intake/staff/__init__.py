@@ -1,0 +1,1 @@
+"""What staff do: commands by text, taking a case, relays, opting out, accounts, the case file."""
