@@ -531,3 +531,16 @@ def test_found_after_an_ack_tells_the_worker_who_has_the_case(
     tick(line, transport)
     assert "has been found" in texts_to(fake, ANA)[-1]
     assert sum("has been found" in t for t in texts_to(fake, ANA)) == 1
+
+
+def test_found_before_the_alert_went_out_wakes_nobody_with_news_of_it(
+    app, line, phone, settings, crew, fake, transport
+):
+    """The caregiver finds the child seconds after the intake, before the worker sent the
+    alert: the alert is cancelled, and nobody is woken to hear of a case they never had."""
+    intake(phone)
+    phone.text("FOUND")
+    phone.text("yes")
+    tick(line, transport)
+    assert texts_to(fake, ANA) == [] and texts_to(fake, BEN) == []
+    assert the_alert(line).status == "stood_down"

@@ -92,6 +92,7 @@ class OutboxStatus(StrEnum):
 
 
 UNSETTLED = (OutboxStatus.PENDING, OutboxStatus.SENDING)  # may still go out
+REACHED = (OutboxStatus.SENDING, OutboxStatus.SENT)  # went out (or is going): the person has it
 
 
 class OutboxKind(StrEnum):

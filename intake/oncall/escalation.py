@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from intake.core import audit, outbox
 from intake.core.models import Alert, Caller, Case, OnCallPerson, Outbound, Page
-from intake.domain.enums import ALERT_WAITING, AlertReason, AlertStatus, CaseStatus, OutboxStatus
+from intake.domain.enums import ALERT_WAITING, REACHED, AlertReason, AlertStatus, CaseStatus
 from intake.domain.escalation_plan import EVERYONE, FALLBACK, NEXT, ON_CALL, Step
 from intake.infra.logs import event as log_event
 from intake.oncall import roster
@@ -274,7 +274,7 @@ def acknowledge(
     alert.acked_by, alert.acked_at = person, now
     alert.case.assigned_person = person
     audit.escalation(session, alert, "took", now, person)
-    others = {p.to_phone for p in _pages(session, alert) if p.person_id != person.id}
+    others = {p.to_phone for p in _reached(session, alert) if p.person_id != person.id}
     params = {"ref": alert.case.ref, "who": person.name}
     _end(
         session,
@@ -301,7 +301,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
     worker = case.assigned_person
     told = {worker.phone} if roster.can_be_paged(worker) else set()
     for alert in alerts:
-        paged = {p.to_phone for p in _pages(session, alert)} - told
+        paged = {p.to_phone for p in _reached(session, alert)} - told
         audit.escalation(session, alert, "stood_down", now, detail=why)
         _end(
             session,
@@ -336,8 +336,11 @@ def _end(
     tell(session, phones, template, params, alert.case, now)
 
 
-def _pages(session: Session, alert: Alert) -> list[Page]:
-    return list(session.scalars(select(Page).where(Page.alert_id == alert.id)))
+def _reached(session: Session, alert: Alert) -> list[Page]:
+    """The alert's pages that went out: a page still held (pages to one person are combined
+    for a while) is cancelled, not followed by news of an alert its person never had."""
+    pages = session.scalars(select(Page).where(Page.alert_id == alert.id))
+    return [p for p in pages if p.outbox is None or p.outbox.status in REACHED]
 
 
 def alerts_to_ack_all(session: Session, person: OnCallPerson) -> list[Alert]:
@@ -348,7 +351,7 @@ def alerts_to_ack_all(session: Session, person: OnCallPerson) -> list[Alert]:
         .join(Outbound, Outbound.id == Page.outbox_id)
         .where(
             Page.person_id == person.id,
-            Outbound.status.in_((OutboxStatus.SENDING, OutboxStatus.SENT)),
+            Outbound.status.in_(REACHED),
         )
     )
     query = select(Alert).where(Alert.id.in_(sent_to), Alert.status.in_(ALERT_WAITING))
