@@ -277,7 +277,8 @@ def test_the_worker_keeps_sending_what_it_claimed_while_the_database_hangs(
     try:
         fill(line, ROWS, line.clock.now())
         fake.delay_next(ROWS, 0.3)  # sends take long enough for the hang to begin mid-batch
-        batch = threading.Thread(target=dispatch, args=(line, TwilioTransport(settings, 2.0)))
+        sender = TwilioTransport(settings, 2.0)
+        batch = threading.Thread(target=dispatch, args=(line, sender, line.clock.now()))
         batch.start()
         wait_for(lambda: len(fake.messages) >= 2, 30)
         proxy.hold()

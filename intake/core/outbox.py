@@ -222,7 +222,7 @@ def claim(db: Database, line: Line, now: datetime, limit: int = BATCH) -> list[C
         ).all()
         return [
             c
-            for row, test in sorted(rows, key=lambda r: r[0].send_at)
+            for row, test in sorted(rows, key=lambda r: (r[0].send_at, r[0].id))  # as queued
             if (c := _prepare(line, row, now, bool(test)))
         ]
 
@@ -237,11 +237,12 @@ def after_quiet_hours(at: datetime, zone: ZoneInfo) -> datetime:
 
 
 def claim_query(status, column, now: datetime, limit: int):
-    """The SELECT that takes rows for one worker: oldest first, skipping locked rows."""
+    """The SELECT that takes rows for one worker: oldest first (two due at the same moment
+    in the order they were queued), skipping locked rows."""
     return (
         select(Outbound.id)
         .where(status, column <= now)
-        .order_by(column)
+        .order_by(column, Outbound.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
