@@ -13,7 +13,7 @@ import requests
 
 from intake.infra.config import Settings
 from intake.simulator.phone import LineText, line_texts, send_text
-from intake.simulator.twilio_requests import Post
+from intake.simulator.twilio_requests import Post, app_post  # noqa: F401  (the driver's)
 from intake.simulator.twiml_call import Call
 
 # A whole intake as a caregiver might text it, from the first text to the final answer:
@@ -52,19 +52,6 @@ def http_post(base_url: str) -> Post:
             method, base_url.rstrip("/") + path, data=params or None, headers=headers, timeout=20
         )
         return response.status_code, response.text
-
-    return post
-
-
-def app_post(app) -> Post:
-    """Requests to an app in this process, through Flask's test client."""
-    client = app.test_client()
-
-    def post(
-        path: str, params: dict[str, str], headers: dict[str, str], method: str = "POST"
-    ) -> tuple[int, str]:
-        response = client.open(path, method=method, data=params or None, headers=headers)
-        return response.status_code, response.get_data(as_text=True)
 
     return post
 
