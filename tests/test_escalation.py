@@ -16,7 +16,7 @@ from sqlalchemy import select
 from intake.app import create_app
 from intake.core import audit
 from intake.core.models import Outbound
-from intake.domain.enums import Medium
+from intake.domain.enums import EscalationAction, Medium
 from intake.domain.escalation_plan import (
     EVERYONE,
     FALLBACK,
@@ -247,3 +247,9 @@ def test_the_case_page_shows_each_step_with_staff_names_in_the_offices_time(
     assert places == sorted(places)
     assert ANA not in timeline and BEN not in timeline  # names, never numbers
     assert local_time(start, OFFICE).endswith(("PST", "PDT"))
+
+
+def test_every_step_the_log_can_keep_has_words_for_the_case_page():
+    assert set(audit.ESCALATION_WORDS) == set(EscalationAction)
+    with pytest.raises(ValueError):
+        audit.escalation(None, None, "paged", None)  # not a step the log knows

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from intake.core.models import Alert, AuditEntry, Case, EscalationEntry, OnCallPerson, StaffAccount
+from intake.domain.enums import EscalationAction
 from intake.infra import clock
 
 PAGE_SIZE = 200
@@ -20,7 +21,7 @@ PAGE_SIZE = 200
 def record(
     session: Session,
     staff: StaffAccount | None,
-    action: str,
+    action: EscalationAction,
     case: Case | None = None,
     detail: str = "",
     now: datetime | None = None,
@@ -47,17 +48,17 @@ def newest(session: Session, limit: int = PAGE_SIZE, case: Case | None = None) -
 
 # What the line did or heard while waking someone, as the case page says it ("texted Dana").
 ESCALATION_WORDS = {
-    "started": "alert started",
-    "texted": "texted {who}",
-    "called": "called {who}",
-    "no_answer": "called {who}, no answer",
-    "busy": "called {who}, busy",
-    "not_delivered": "could not reach {who}",
-    "took": "{who} took it",
-    "fallback": "texted the fallback number",
-    "no_fallback": "nobody on call and no fallback number set",
-    "exhausted": "the plan is over: nobody took it",
-    "stood_down": "stood down",
+    EscalationAction.STARTED: "alert started",
+    EscalationAction.TEXTED: "texted {who}",
+    EscalationAction.CALLED: "called {who}",
+    EscalationAction.NO_ANSWER: "called {who}, no answer",
+    EscalationAction.BUSY: "called {who}, busy",
+    EscalationAction.NOT_DELIVERED: "could not reach {who}",
+    EscalationAction.TOOK: "{who} took it",
+    EscalationAction.FALLBACK: "texted the fallback number",
+    EscalationAction.NO_FALLBACK: "nobody on call and no fallback number set",
+    EscalationAction.EXHAUSTED: "the plan is over: nobody took it",
+    EscalationAction.STOOD_DOWN: "stood down",
 }
 
 

@@ -182,3 +182,20 @@ class TwilioFileKind(StrEnum):
     MEDIA = "media"
     RECORDING = "recording"
     MESSAGE = "message"
+
+
+class EscalationAction(StrEnum):
+    """One step the line took (or heard) while waking someone, as the escalation log keeps
+    it (intake/core/audit.py says each in words)."""
+
+    STARTED = "started"
+    TEXTED = "texted"
+    CALLED = "called"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    NOT_DELIVERED = "not_delivered"
+    TOOK = "took"
+    FALLBACK = "fallback"
+    NO_FALLBACK = "no_fallback"
+    EXHAUSTED = "exhausted"
+    STOOD_DOWN = "stood_down"

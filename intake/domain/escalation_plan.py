@@ -17,17 +17,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
-ON_CALL = "on_call"  # the person whose turn it is (at first: the case's worker, else first on call)
-NEXT = "next"  # move on to the next in the chain who can be paged, and page them
-EVERYONE = "everyone"  # everyone on the roster who can be paged
-FALLBACK = "fallback"  # the fallback number (INTAKE_FALLBACK_ALERT_NUMBER)
-WHO = (ON_CALL, NEXT, EVERYONE, FALLBACK)
 
-THEIR_WAY = "their way"  # as the roster says they want to be reached (sms, call or both)
-TEXT = "text"
-CALL = "call"
-BY = (THEIR_WAY, TEXT, CALL)
+class Whom(StrEnum):
+    """Whom a step wakes."""
+
+    ON_CALL = "on_call"  # whose turn it is (at first: the case's worker, else first on call)
+    NEXT = "next"  # move on to the next in the chain who can be paged, and page them
+    EVERYONE = "everyone"  # everyone on the roster who can be paged
+    FALLBACK = "fallback"  # the fallback number (INTAKE_FALLBACK_ALERT_NUMBER)
+
+
+class By(StrEnum):
+    """How a step reaches them."""
+
+    THEIR_WAY = "their way"  # as the roster says they want to be reached (sms, call or both)
+    TEXT = "text"
+    CALL = "call"
+
+
+ON_CALL, NEXT, EVERYONE, FALLBACK = Whom.ON_CALL, Whom.NEXT, Whom.EVERYONE, Whom.FALLBACK
+WHO = tuple(Whom)
+THEIR_WAY, TEXT, CALL = By.THEIR_WAY, By.TEXT, By.CALL
+BY = tuple(By)
 
 MAX_STEPS = 20
 MAX_ROUNDS = 20

@@ -1,10 +1,9 @@
 """Alerts and escalation: wake someone for a case by walking the escalation plan
 (intake/domain/escalation_plan.py): the person on call; if they sleep, the next; then everyone.
 
-An alert keeps where it stands in its row (chain, step, round, plan_step, next_check_at),
-and every page is an outbox row, so a restart in the middle of an escalation simply
-continues. Each step the line takes is kept in the escalation log (audit.escalation).
-Paging itself is intake/oncall/paging.py; what an alert says is intake/oncall/alertwords.py.
+An alert keeps its place in its row (chain, step, round, plan_step, next_check_at) and
+every page is an outbox row: a restart simply continues. Each step goes in the escalation
+log (audit.escalation); paging is oncall/paging.py, what an alert says oncall/alertwords.py.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from intake.core import audit, outbox
 from intake.core.models import Alert, Caller, Case, OnCallPerson, Outbound, Page
 from intake.domain.enums import ALERT_WAITING, REACHED, AlertReason, AlertStatus, CaseStatus
+from intake.domain.enums import EscalationAction as Action
 from intake.domain.escalation_plan import EVERYONE, FALLBACK, NEXT, ON_CALL, Step
 from intake.infra.logs import event as log_event
 from intake.oncall import roster
@@ -50,7 +50,7 @@ def start_alert(
     people = _set_chain(alert, roster.chain(session, now, line.settings.zone))
     session.add(alert)
     session.flush()  # one INSERT with the whole chain; its id goes into the page text
-    audit.escalation(session, alert, "started", now, detail=reason)
+    audit.escalation(session, alert, Action.STARTED, now, detail=reason)
     if people:
         _walk(session, line, alert, now)
         log_event("oncall.alert", case=case.ref, reason=reason, chain=len(alert.chain))
@@ -97,7 +97,7 @@ def _walk(session: Session, line: Line, alert: Alert, now: datetime) -> None:
             alert.next_check_at = now + step.wait
             return
     log_event("oncall.exhausted", level=logging.ERROR, case=alert.case.ref)
-    audit.escalation(session, alert, "exhausted", now)
+    audit.escalation(session, alert, Action.EXHAUSTED, now)
     alert.status, alert.next_check_at = AlertStatus.EXHAUSTED, None
 
 
@@ -273,7 +273,7 @@ def acknowledge(
     returns the numbers told."""
     alert.acked_by, alert.acked_at = person, now
     alert.case.assigned_person = person
-    audit.escalation(session, alert, "took", now, person)
+    audit.escalation(session, alert, Action.TOOK, now, person)
     others = {p.to_phone for p in _reached(session, alert) if p.person_id != person.id}
     params = {"ref": alert.case.ref, "who": person.name}
     _end(
@@ -302,7 +302,7 @@ def stand_down(session: Session, case: Case, why: str, now: datetime) -> None:
     told = {worker.phone} if roster.can_be_paged(worker) else set()
     for alert in alerts:
         paged = {p.to_phone for p in _reached(session, alert)} - told
-        audit.escalation(session, alert, "stood_down", now, detail=why)
+        audit.escalation(session, alert, Action.STOOD_DOWN, now, detail=why)
         _end(
             session,
             alert,

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from intake.core import audit, outbox, webhooks
 from intake.core.models import Alert, Case, OnCallPerson, Outbound, Page
 from intake.domain import enums as domain
-from intake.domain.enums import AlertStatus, Medium, OutboxKind, OutboxStatus, ReachBy
+from intake.domain.enums import (
+    AlertStatus,
+    EscalationAction,
+    Medium,
+    OutboxKind,
+    OutboxStatus,
+    ReachBy,
+)
 from intake.domain.escalation_plan import CALL, TEXT, THEIR_WAY
 from intake.infra import signing
 from intake.infra.logs import event as log_event
@@ -32,7 +39,7 @@ MEMBERS = "members"  # a page text's params: the alerts it carries, each with it
 DIGEST_LISTS = 8  # cases named in one combined text; ACK ALL takes them all anyway
 URGENT = ("oncall_alert_all", "oncall_alert_empty", "oncall_alert_fallback")
 # a call's status that means the person was not reached, as the escalation log says it
-CALL_OUTCOMES = {"no-answer": "no_answer", "busy": "busy"}
+CALL_OUTCOMES = {"no-answer": EscalationAction.NO_ANSWER, "busy": EscalationAction.BUSY}
 
 
 def page(
@@ -55,10 +62,10 @@ def page(
     call = wants_call and not _paged_lately(session, line, person.phone, Medium.VOICE, now)
     if reach_by.by_text or not call:
         _page_sms(session, line, alert, person.phone, person.id, now, template)
-        audit.escalation(session, alert, "texted", now, person)
+        audit.escalation(session, alert, EscalationAction.TEXTED, now, person)
     if call:
         _page_call(session, line, alert, person, now)
-        audit.escalation(session, alert, "called", now, person)
+        audit.escalation(session, alert, EscalationAction.CALLED, now, person)
     elif wants_call:
         log_event("oncall.call_held", case=alert.case.ref, person=person.id)
 
@@ -69,13 +76,12 @@ def page_fallback(session: Session, line: Line, alert: Alert, now: datetime, why
     if number is None:
         log_event("oncall.no_fallback", level=logging.CRITICAL, case=alert.case.ref, why=why)
         if why == "empty":
-            audit.escalation(session, alert, "no_fallback", now)
+            audit.escalation(session, alert, EscalationAction.NO_FALLBACK, now)
         return
     template = "oncall_alert_empty" if why == "empty" else "oncall_alert_fallback"
     _page_sms(session, line, alert, number, None, now, template)
-    audit.escalation(
-        session, alert, "fallback", now, detail="nobody on call" if why == "empty" else ""
-    )
+    detail = "nobody on call" if why == "empty" else ""
+    audit.escalation(session, alert, EscalationAction.FALLBACK, now, detail=detail)
 
 
 def _paged_lately(session: Session, line: Line, phone: str, channel: str, now: datetime) -> bool:
@@ -240,7 +246,7 @@ def page_failed(session: Session, row: Outbound, now: datetime) -> None:
     once, if it was waiting on the person this page went to."""
     if row.kind not in ALERT_KINDS:
         return
-    outcome = CALL_OUTCOMES.get(row.delivery_status or "", "not_delivered")
+    outcome = CALL_OUTCOMES.get(row.delivery_status or "", EscalationAction.NOT_DELIVERED)
     for page_row in session.scalars(select(Page).where(Page.outbox_id == row.id)).all():
         alert = session.get(Alert, page_row.alert_id, with_for_update=True)
         if alert is None:
