@@ -11,6 +11,7 @@ CALL_STATUS_PATH = "/twilio/call-status"  # report on a call the line placed (an
 VOICE_PATH = "/twilio/voice"  # a call comes in (the voice routes live under it)
 VOICE_STATUS_PATH = "/twilio/voice/status"  # an incoming call's status changes
 VOICE_ALERT_PATH = "/twilio/voice/alert"  # the TwiML of an alert call the line placed
+VOICE_ALERT_ANSWER_PATH = VOICE_ALERT_PATH + "/answer"  # the key the woken person pressed
 
 
 class ConsoleHook(NamedTuple):

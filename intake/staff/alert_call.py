@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from intake.core import outbox, words
 from intake.core.models import Page
+from intake.core.webhooks import VOICE_ALERT_ANSWER_PATH
 from intake.domain.enums import Medium, OutboxKind
 from intake.infra.logs import event as log_event
 from intake.oncall.alertwords import alert_params
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
     from intake.core.line import Line
 
 VOICE = "Polly.Joanna"
-ANSWER_PATH = "/twilio/voice/alert/answer"
 TAKE_KEY = "1"
 
 
@@ -40,7 +40,7 @@ def speak_alert(line: Line, page_id: int, now: datetime) -> str:
         params = alert_params(line, page.alert, now)
     params["org"] = line.settings.org_name
     response = VoiceResponse()
-    action = f"{ANSWER_PATH}?page={page_id}"
+    action = f"{VOICE_ALERT_ANSWER_PATH}?page={page_id}"
     gather = response.gather(input="dtmf", num_digits=1, timeout=8, action=action, method="POST")
     for _ in range(2):
         _say(gather, "oncall_alert", **params)
